@@ -1,0 +1,70 @@
+"""Ponte: the application core (app factory, accounts, search, layout, API)."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g
+
+from portal import config as config_module
+
+DEFAULT_MODULES = ("employers", "brokerage", "microcredit", "ethical_products")
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application; ``config`` overrides what the environment says."""
+    config = dict(config or {})
+    instance_path = Path(
+        config.pop("INSTANCE_PATH", None)
+        or os.environ.get("PONTE_INSTANCE_PATH")
+        or Path(__file__).resolve().parent.parent / "instance"
+    )
+    app = Flask(__name__, instance_path=str(instance_path))
+    app.config.update(config_module.load(instance_path, config))
+    app.config.setdefault("PONTE_MODULES", DEFAULT_MODULES)
+
+    from portal import admin, api, auth, cli, db, errors, i18n, permissions, search, views
+    from portal import logging as ponte_logging
+    from portal.extensions import csrf, login_manager
+
+    ponte_logging.init_app(app)
+    db.init_app(app)
+    csrf.init_app(app)
+    auth.init_login(app, login_manager)
+    i18n.init_app(app)
+    permissions.init_app(app)
+    search.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(api.bp)
+    api.init_app(app)
+    for name in app.config["PONTE_MODULES"]:
+        module = _optional_module(name)
+        if module is not None:
+            module.init_app(app)
+
+    @app.before_request
+    def assign_request_id() -> None:
+        g.request_id = uuid.uuid4().hex[:12]
+
+    from portal.layout import init_app as init_layout
+
+    init_layout(app)
+    return app
+
+
+def _optional_module(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name == name:
+            return None
+        raise

@@ -1,0 +1,286 @@
+"""The JSON API under /api/v1 (INTERFACES.md): Bearer tokens, JSON errors, OpenAPI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Blueprint, Flask, current_app, jsonify, request, url_for
+from sqlalchemy import func, or_, select
+
+from portal import db, municipalities
+from portal.errors import json_error
+from portal.extensions import csrf
+from portal.models import ORG_KINDS, Municipality, Organisation
+from portal.permissions import access_of, is_api_endpoint, public
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+API_VERSION = "1.0.0"
+
+
+class ApiError(Exception):
+    """Raised in API views; rendered as ``{"error": {code, message, fields}}``."""
+
+    def __init__(self, status: int, code: str, message: str,
+                 fields: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.fields = status, code, message, fields
+
+
+def doc(
+    summary: str,
+    *,
+    parameters: list[dict[str, Any]] | None = None,
+    request_body: dict[str, Any] | None = None,
+    responses: dict[str, Any] | None = None,
+    tags: list[str] | None = None,
+) -> Callable[[F], F]:
+    """Describe an API view for the OpenAPI document (kept next to the code it describes)."""
+
+    def decorator(view: F) -> F:
+        view.openapi = {  # type: ignore[attr-defined]
+            "summary": summary,
+            "parameters": parameters or [],
+            "requestBody": request_body,
+            "responses": responses or {"200": {"description": "OK"}},
+            "tags": tags or [],
+        }
+        return view
+
+    return decorator
+
+
+def query_param(name: str, description: str, schema: dict[str, Any] | None = None) -> dict:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": schema or {"type": "string"}}
+
+
+PAGE_PARAM = query_param("page", "Page number, from 1.", {"type": "integer", "minimum": 1})
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, or a 400 JSON error."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_json", "The body must be a JSON object.")
+    return data
+
+
+def page_number() -> int:
+    raw = request.args.get("page", "1")
+    if not raw.isdigit() or not 0 < int(raw) < 100_000:
+        raise ApiError(400, "invalid", "page must be a positive integer.", {"page": "invalid"})
+    return int(raw)
+
+
+def paginated(page: db.Page, items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"items": items, "page": page.page, "per_page": page.per_page,
+            "total": page.total, "pages": page.pages}
+
+
+def organisation_json(org: Organisation) -> dict[str, Any]:
+    place = org.municipality
+    return {
+        "id": org.id,
+        "url": url_for("portal.organisation_detail", org_id=org.id, slug=org.slug,
+                       _external=True),
+        "name": org.name,
+        "kind": org.kind,
+        "service_type": org.service_type,
+        "description": org.description,
+        "comune": org.comune_code,
+        "municipality": place.name if place else None,
+        "province": place.province_code if place else None,
+        "region": place.region if place else None,
+        "website": org.website or None,
+        "verified": org.is_verified,
+        "updated_at": org.updated_at.isoformat(),
+    }
+
+
+@bp.route("/organizations")
+@public
+@doc(
+    "Verified organisations of the network directory.",
+    parameters=[
+        query_param("q", "Words in the name or municipality."),
+        query_param("kind", "Organisation kind.", {"type": "string", "enum": list(ORG_KINDS)}),
+        PAGE_PARAM,
+    ],
+    responses={"200": {"description": "A page of organisations.",
+                       "content": {"application/json": {"schema": {
+                           "$ref": "#/components/schemas/OrganizationPage"}}}},
+               "400": {"$ref": "#/components/responses/Error"}},
+    tags=["directory"],
+)
+def organizations() -> Any:
+    kind = request.args.get("kind", "")
+    if kind and kind not in ORG_KINDS:
+        raise ApiError(400, "invalid", "Unknown organisation kind.", {"kind": "invalid"})
+    stmt = (
+        select(Organisation).outerjoin(Municipality)
+        .where(Organisation.verified_at.is_not(None)).order_by(Organisation.id)
+    )
+    if kind:
+        stmt = stmt.where(Organisation.kind == kind)
+    q = (request.args.get("q") or "").strip().lower()
+    if q:
+        like = "%" + q.replace("%", "") + "%"
+        stmt = stmt.where(or_(func.lower(Organisation.name).like(like),
+                              func.lower(Municipality.name).like(like)))
+    page = db.paginate(stmt, page_number(), 20)
+    return jsonify(paginated(page, [organisation_json(o) for o in page.items]))
+
+
+@bp.route("/organizations/<int:org_id>")
+@public
+@doc("One verified organisation.", tags=["directory"],
+     responses={"200": {"description": "The organisation.", "content": {"application/json": {
+         "schema": {"$ref": "#/components/schemas/Organization"}}}},
+                "404": {"$ref": "#/components/responses/Error"}})
+def organization(org_id: int) -> Any:
+    org = db.session.get(Organisation, org_id)
+    if org is None or not org.is_verified:
+        raise ApiError(404, "not_found", "No such organisation.")
+    return jsonify(organisation_json(org))
+
+
+@bp.route("/municipalities")
+@public
+@doc("Italian municipalities whose name starts with q (the picker's look-up).",
+     parameters=[query_param("q", "At least two letters of the name.")], tags=["reference"])
+def municipality_suggestions() -> Any:
+    found = municipalities.suggest(request.args.get("q", ""))
+    return jsonify({"items": [_municipality_json(m) for m in found]})
+
+
+def _municipality_json(m: Municipality) -> dict[str, Any]:
+    return {"id": m.istat_code, "istat_code": m.istat_code, "name": m.name,
+            "province": m.province_code, "region": m.region, "label": m.label,
+            "lat": m.lat, "lon": m.lon}
+
+
+@bp.route("/openapi.json")
+@public
+@doc("This document.", tags=["meta"])
+def openapi() -> Any:
+    return jsonify(build_openapi(current_app))
+
+
+def _openapi_path(rule: str) -> str:
+    import re
+
+    return re.sub(r"<(?:[a-z_]+:)?([a-z_]+)>", r"{\1}", rule)
+
+
+def build_openapi(app: Flask) -> dict[str, Any]:
+    """Walk every API route; each documents itself with :func:`doc`."""
+    paths: dict[str, Any] = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if not is_api_endpoint(rule.endpoint) and not rule.rule.startswith("/api/"):
+            if rule.rule != "/stripe/webhook":
+                continue
+        view = app.view_functions[rule.endpoint]
+        spec = getattr(view, "openapi", None)
+        if spec is None:
+            continue
+        path = _openapi_path(rule.rule)
+        access = access_of(view)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            operation: dict[str, Any] = {
+                "operationId": f"{rule.endpoint}.{method.lower()}",
+                "summary": spec["summary"],
+                "tags": spec["tags"],
+                "parameters": [
+                    {"name": arg, "in": "path", "required": True,
+                     "schema": {"type": "integer"
+                                if rule._converters[arg].__class__.__name__ == "IntegerConverter"
+                                else "string"}}
+                    for arg in rule.arguments
+                ] + spec["parameters"],
+                "responses": spec["responses"],
+            }
+            if spec["requestBody"] and method in ("POST", "PUT", "PATCH"):
+                operation["requestBody"] = spec["requestBody"]
+            if access is not None and not access.public:
+                operation["security"] = [{"bearerAuth": []}]
+                operation["responses"] = {
+                    **spec["responses"],
+                    "401": {"$ref": "#/components/responses/Error"},
+                    "403": {"$ref": "#/components/responses/Error"},
+                }
+                if access.roles:
+                    operation["x-roles"] = sorted(access.roles)
+            paths.setdefault(path, {})[method.lower()] = operation
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Ponte API",
+            "version": API_VERSION,
+            "description": "Public and authenticated JSON API of the Ponte portal. Money is "
+                           "a decimal string with \"currency\": \"EUR\".",
+            "license": {"name": "CC BY 4.0 (data)",
+                        "url": "https://creativecommons.org/licenses/by/4.0/"},
+        },
+        "servers": [{"url": request.host_url.rstrip("/")}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "schemas": _schemas(app),
+            "responses": {"Error": {"description": "An error.", "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
+        },
+    }
+
+
+def _schemas(app: Flask) -> dict[str, Any]:
+    schemas: dict[str, Any] = {
+        "Error": {
+            "type": "object", "required": ["error"],
+            "properties": {"error": {"type": "object", "required": ["code", "message"],
+                                     "properties": {
+                                         "code": {"type": "string"},
+                                         "message": {"type": "string"},
+                                         "fields": {"type": "object"}}}},
+        },
+        "Organization": {
+            "type": "object", "required": ["id", "url", "name", "kind"],
+            "properties": {
+                "id": {"type": "integer"}, "url": {"type": "string", "format": "uri"},
+                "name": {"type": "string"}, "kind": {"type": "string", "enum": list(ORG_KINDS)},
+                "service_type": {"type": "string", "nullable": True},
+                "description": {"type": "string"},
+                "comune": {"type": "string", "nullable": True},
+                "municipality": {"type": "string", "nullable": True},
+                "province": {"type": "string", "nullable": True},
+                "region": {"type": "string", "nullable": True},
+                "website": {"type": "string", "nullable": True},
+                "verified": {"type": "boolean"},
+                "updated_at": {"type": "string", "format": "date-time"},
+            },
+        },
+    }
+    schemas["OrganizationPage"] = page_schema("Organization")
+    schemas.update(app.extensions.get("ponte_openapi_schemas", {}))
+    return schemas
+
+
+def page_schema(item: str) -> dict[str, Any]:
+    return {"type": "object", "required": ["items", "page", "total"], "properties": {
+        "items": {"type": "array", "items": {"$ref": f"#/components/schemas/{item}"}},
+        "page": {"type": "integer"}, "per_page": {"type": "integer"},
+        "total": {"type": "integer"}, "pages": {"type": "integer"}}}
+
+
+@bp.errorhandler(ApiError)
+def handle_api_error(error: ApiError) -> Any:
+    return json_error(error.status, error.code, error.message, error.fields)
+
+
+def init_app(app: Flask) -> None:
+    """Let domain API blueprints raise ApiError too."""
+    app.register_error_handler(ApiError, handle_api_error)

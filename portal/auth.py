@@ -1,0 +1,347 @@
+"""Sign-in, registration, password reset and two-factor authentication."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import pyotp
+import segno
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import LoginManager, current_user, login_user, logout_user
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from markupsafe import Markup
+
+from portal import accounts, audit, db, mail
+from portal.db import utcnow
+from portal.forms import (
+    AccountForm,
+    ChangePasswordForm,
+    ConfirmForm,
+    LoginForm,
+    PasswordResetForm,
+    PasswordResetRequestForm,
+    RegistrationForm,
+    TwoFactorForm,
+)
+from portal.models import BUYER, User
+from portal.permissions import login_required, needs_2fa_setup, public
+
+bp = Blueprint("auth", __name__)
+
+PENDING_2FA = "pending_2fa_user"
+
+
+def init_login(app: Flask, manager: LoginManager) -> None:
+    manager.init_app(app)
+    manager.login_view = "auth.login"
+    manager.login_message = None
+    manager.session_protection = "strong"
+
+    @manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return user if user is not None and user.active else None
+
+
+def _safe_next(target: str | None) -> str:
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/"):
+            return target
+    return url_for("portal.home")
+
+
+def _ip() -> str:
+    return request.remote_addr or ""
+
+
+def _finish_login(user: User, remember: bool) -> Any:
+    session.pop(PENDING_2FA, None)
+    login_user(user, remember=remember)
+    user.last_login_at = utcnow()
+    if user.locale:
+        session["lang"] = user.locale
+    accounts.record_login_attempt(user.email, _ip(), success=True)
+    audit.record("login", user, actor=user)
+    db.session.commit()
+    if needs_2fa_setup(user):
+        flash(_("Your role requires two-factor authentication: set it up now."), "warning")
+        return redirect(url_for("auth.two_factor_setup"))
+    flash(_("Welcome, %(name)s.", name=user.display_name), "success")
+    return redirect(_safe_next(request.args.get("next")))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login() -> Any:
+    if current_user.is_authenticated:
+        return redirect(url_for("portal.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        cfg = current_app.config
+        email = form.email.data or ""
+        if accounts.is_throttled(
+            email, _ip(), cfg["LOGIN_MAX_FAILURES"], cfg["LOGIN_WINDOW_MINUTES"]
+        ):
+            form.email.errors.append(
+                _("Too many failed attempts. Wait %(minutes)d minutes and try again.",
+                  minutes=cfg["LOGIN_WINDOW_MINUTES"])
+            )
+            return render_template("auth/login.html", form=form), 429
+        user = accounts.authenticate(email, form.password.data or "")
+        if user is None:
+            accounts.record_login_attempt(email, _ip(), success=False)
+            db.session.commit()
+            form.password.errors.append(_("E-mail or password is not correct."))
+            return render_template("auth/login.html", form=form), 200
+        if user.totp_enabled:
+            session[PENDING_2FA] = {"id": user.id, "remember": bool(form.remember.data)}
+            return redirect(url_for("auth.login_two_factor", next=request.args.get("next")))
+        return _finish_login(user, bool(form.remember.data))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/login/2fa", methods=["GET", "POST"])
+@public
+def login_two_factor() -> Any:
+    pending = session.get(PENDING_2FA)
+    user = db.session.get(User, pending["id"]) if pending else None
+    if user is None or not user.totp_enabled:
+        return redirect(url_for("auth.login"))
+    form = TwoFactorForm()
+    if form.validate_on_submit():
+        cfg = current_app.config
+        if accounts.is_throttled(
+            user.email, _ip(), cfg["LOGIN_MAX_FAILURES"], cfg["LOGIN_WINDOW_MINUTES"]
+        ):
+            form.code.errors.append(_("Too many failed attempts. Try again later."))
+            return render_template("auth/two_factor.html", form=form), 429
+        if pyotp.TOTP(user.totp_secret or "").verify(form.code.data or "", valid_window=1):
+            return _finish_login(user, pending.get("remember", False))
+        accounts.record_login_attempt(user.email, _ip(), success=False)
+        db.session.commit()
+        form.code.errors.append(_("The code is not valid."))
+    return render_template("auth/two_factor.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout() -> Any:
+    audit.record("logout", current_user._get_current_object())
+    db.session.commit()
+    logout_user()
+    session.pop("lang", None)
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("portal.home"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@public
+def register() -> Any:
+    if current_user.is_authenticated:
+        return redirect(url_for("portal.home"))
+    form = RegistrationForm()
+    if request.method == "GET":
+        form.locale.data = request.args.get("lang") or session.get("lang") or "it"
+    if form.validate_on_submit():
+        role = form.role.data
+        org_fields = {
+            "service_type": form.service_type.data or None,
+            "comune_code": form.comune.data,
+            "register_number": form.register_number.data or "",
+            "regional_register": form.regional_register.data or "",
+        }
+        org_name = None if role == BUYER else form.org_name.data
+        if org_name and accounts.find_organisation(org_name) is not None:
+            form.org_name.errors.append(
+                _("This organisation is already registered: ask one of its members to add you.")
+            )
+        else:
+            try:
+                user = accounts.create_user(
+                    form.email.data or "",
+                    form.password.data,
+                    role,
+                    org_name=org_name,
+                    full_name=form.full_name.data or "",
+                    locale=form.locale.data,
+                    org_fields=org_fields,
+                )
+            except accounts.AccountError as error:
+                getattr(form, error.field or "email", form.email).errors.append(str(error))
+            else:
+                db.session.flush()
+                audit.record("user.register", user, actor=user, role=role)
+                db.session.commit()
+                login_user(user)
+                session["lang"] = user.locale or "it"
+                if user.organisations():
+                    flash(
+                        _("Account created. An administrator will verify your organisation "
+                          "before it appears in the network directory."),
+                        "success",
+                    )
+                else:
+                    flash(_("Account created. Welcome to Ponte."), "success")
+                return redirect(url_for("portal.home"))
+    return render_template("auth/register.html", form=form)
+
+
+# --- Password reset -------------------------------------------------------------------
+
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
+
+
+def make_reset_token(user: User) -> str:
+    # The hash fragment makes the token single-use: it dies when the password changes.
+    return _reset_serializer().dumps({"id": user.id, "h": user.password_hash[-16:]})
+
+
+def user_for_reset_token(token: str) -> User | None:
+    try:
+        data = _reset_serializer().loads(
+            token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"]
+        )
+    except (BadSignature, SignatureExpired):
+        return None
+    user = db.session.get(User, data.get("id"))
+    if user is None or user.password_hash[-16:] != data.get("h"):
+        return None
+    return user
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@public
+def forgot_password() -> Any:
+    form = PasswordResetRequestForm()
+    if form.validate_on_submit():
+        user = accounts.find_user(form.email.data or "")
+        if user is not None and user.active:
+            link = url_for("auth.reset_password", token=make_reset_token(user), _external=True)
+            mail.send(
+                user.email,
+                _("Ponte: reset your password"),
+                render_template("auth/email_reset.txt", user=user, link=link),
+            )
+            audit.record("password.reset_requested", user, actor=user)
+            db.session.commit()
+        # The same answer whether or not the address exists: no account enumeration.
+        flash(_("If the address is registered, a reset link is on its way."), "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@public
+def reset_password(token: str) -> Any:
+    user = user_for_reset_token(token)
+    if user is None:
+        flash(_("The reset link is not valid or has expired. Ask for a new one."), "danger")
+        return redirect(url_for("auth.forgot_password"))
+    form = PasswordResetForm()
+    if form.validate_on_submit():
+        user.set_password(form.password.data or "")
+        audit.record("password.reset", user, actor=user)
+        db.session.commit()
+        flash(_("Your password has been changed. You can sign in now."), "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset.html", form=form)
+
+
+# --- Account settings and two-factor set-up ------------------------------------------
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account() -> Any:
+    user: User = current_user._get_current_object()
+    form = AccountForm(obj=user, prefix="profile")
+    password_form = ChangePasswordForm(prefix="password")
+    if form.submit.data and form.validate_on_submit():
+        user.full_name = form.full_name.data or ""
+        user.locale = form.locale.data
+        session["lang"] = user.locale
+        db.session.commit()
+        flash(_("Your settings have been saved."), "success")
+        return redirect(url_for("auth.account"))
+    if password_form.submit.data and password_form.validate_on_submit():
+        if not user.check_password(password_form.current.data or ""):
+            password_form.current.errors.append(_("The current password is not correct."))
+        else:
+            user.set_password(password_form.password.data or "")
+            audit.record("password.change", user)
+            db.session.commit()
+            flash(_("Your password has been changed."), "success")
+            return redirect(url_for("auth.account"))
+    return render_template(
+        "auth/account.html", form=form, password_form=password_form, user=user,
+        disable_form=ConfirmForm(prefix="disable"),
+    )
+
+
+@bp.route("/account/2fa", methods=["GET", "POST"])
+@login_required
+def two_factor_setup() -> Any:
+    user: User = current_user._get_current_object()
+    if user.totp_enabled:
+        return redirect(url_for("auth.account"))
+    secret = session.get("totp_setup_secret") or pyotp.random_base32()
+    session["totp_setup_secret"] = secret
+    uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name="Ponte")
+    form = TwoFactorForm()
+    if form.validate_on_submit():
+        if pyotp.TOTP(secret).verify(form.code.data or "", valid_window=1):
+            user.totp_secret = secret
+            user.totp_enabled = True
+            session.pop("totp_setup_secret", None)
+            audit.record("2fa.enable", user)
+            db.session.commit()
+            flash(_("Two-factor authentication is on."), "success")
+            return redirect(url_for("auth.account"))
+        form.code.errors.append(_("The code is not valid."))
+    qr_svg = Markup(segno.make(uri).svg_inline(scale=5, title=_("QR code to scan")))  # noqa: S704
+    return render_template("auth/two_factor_setup.html", form=form, secret=secret, qr_svg=qr_svg)
+
+
+@bp.route("/account/2fa/disable", methods=["POST"])
+@login_required
+def two_factor_disable() -> Any:
+    user: User = current_user._get_current_object()
+    form = ConfirmForm(prefix="disable")
+    if not form.validate_on_submit():
+        abort(400)
+    if needs_2fa_setup(_without_2fa(user)):
+        flash(_("Your role requires two-factor authentication: it cannot be turned off."),
+              "danger")
+        return redirect(url_for("auth.account"))
+    user.totp_enabled = False
+    user.totp_secret = None
+    audit.record("2fa.disable", user)
+    db.session.commit()
+    flash(_("Two-factor authentication is off."), "info")
+    return redirect(url_for("auth.account"))
+
+
+def _without_2fa(user: User) -> User:
+    """The user as they would be with 2FA off (to ask whether policy allows it)."""
+
+    class _Probe:
+        totp_enabled = False
+        roles = user.roles
+
+    return _Probe()  # type: ignore[return-value]

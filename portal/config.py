@@ -1,0 +1,57 @@
+"""Configuration from environment variables (INTERFACES.md), with safe defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+
+def _secret_key(instance_path: Path) -> str:
+    """SECRET_KEY from the environment, else generated once and kept in ``instance/``."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key = secrets.token_hex(32)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    overrides = overrides or {}
+    instance_path.mkdir(parents=True, exist_ok=True)
+    env = os.environ.get
+    config: dict[str, Any] = {
+        "DATABASE_URL": env("DATABASE_URL") or f"sqlite:///{instance_path / 'ponte.db'}",
+        "SEARCH_INDEX_DIR": env("SEARCH_INDEX_DIR") or str(instance_path / "search"),
+        "STRIPE_SECRET_KEY": env("STRIPE_SECRET_KEY") or "",
+        "STRIPE_WEBHOOK_SECRET": env("STRIPE_WEBHOOK_SECRET") or "",
+        "STRIPE_API_BASE": env("STRIPE_API_BASE") or "",
+        "MAIL_SERVER": env("MAIL_SERVER") or "",
+        "MAIL_PORT": int(env("MAIL_PORT") or 25),
+        "MAIL_FROM": env("MAIL_FROM") or "Ponte <noreply@ponte.localhost>",
+        "BABEL_DEFAULT_LOCALE": "it",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Rome",
+        "LANGUAGES": ("it", "en"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "WTF_CSRF_TIME_LIMIT": None,
+        # Login throttling: this many failures per e-mail (or IP) in the window locks it.
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_WINDOW_MINUTES": 15,
+        "PASSWORD_RESET_MAX_AGE": 3600,
+        "PER_PAGE": 20,
+        # Domain packages: each exposes init_app(app).
+        "PONTE_MODULES": (),
+        "LOG_JSON": env("LOG_JSON", "1") != "0",
+    }
+    config.update(overrides)
+    if "SECRET_KEY" not in config:
+        config["SECRET_KEY"] = _secret_key(instance_path)
+    return config

@@ -1,0 +1,147 @@
+"""Database engine and session handling.
+
+One engine per application, one SQLAlchemy session per application context
+(request or CLI command), removed at teardown. Tests rebind the session factory
+to a connection that holds an outer transaction, so each test is rolled back.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import DateTime, MetaData, event, func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, scoped_session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops tzinfo)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None:
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=UTC)
+            value = value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+def _session_factory() -> Session:
+    return current_app.extensions["ponte_db"].sessionmaker()
+
+
+def _scope() -> int:
+    # One session per application context, as Flask-SQLAlchemy does.
+    return id(g._get_current_object())
+
+
+#: The session to use everywhere inside an app context.
+session: scoped_session[Session] = scoped_session(_session_factory, scopefunc=_scope)
+
+
+@dataclass
+class DatabaseState:
+    engine: Engine
+    sessionmaker: sessionmaker[Session]
+
+
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    from sqlalchemy import create_engine
+
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def init_app(app: Flask) -> None:
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions["ponte_db"] = DatabaseState(
+        engine=engine, sessionmaker=sessionmaker(bind=engine, expire_on_commit=False)
+    )
+
+    @app.teardown_appcontext
+    def remove_session(exc: BaseException | None) -> None:
+        session.remove()
+
+
+def engine() -> Engine:
+    return current_app.extensions["ponte_db"].engine
+
+
+@dataclass
+class Page:
+    """One page of a query's results, for templates and the JSON API."""
+
+    items: list[Any]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def paginate(stmt: Any, page: int = 1, per_page: int = 20, scalars: bool = True) -> Page:
+    """Run ``stmt`` for one page; ``total`` comes from a COUNT over the same filter."""
+    page = max(1, page)
+    per_page = max(1, min(per_page, 100))
+    total = session.execute(
+        select(func.count()).select_from(stmt.order_by(None).subquery())
+    ).scalar_one()
+    result = session.execute(stmt.limit(per_page).offset((page - 1) * per_page))
+    items = list(result.scalars().all() if scalars else result.all())
+    return Page(items=items, total=total, page=page, per_page=per_page)

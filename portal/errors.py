@@ -1,0 +1,81 @@
+"""Error pages in both languages for people, JSON errors for the API (INTERFACES.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+from portal.permissions import is_api_endpoint
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or is_api_endpoint(request.endpoint) or (
+        request.path == "/stripe/webhook"
+    )
+
+
+def json_error(status: int, code: str, message: str, fields: dict[str, Any] | None = None):
+    body: dict[str, Any] = {"error": {"code": code, "message": message}}
+    if fields:
+        body["error"]["fields"] = fields
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "too_many_requests",
+    500: "internal_error",
+}
+
+
+def _messages() -> dict[int, str]:
+    return {
+        400: _("The request could not be understood."),
+        401: _("You need to sign in to do this."),
+        403: _("You do not have permission to see this page."),
+        404: _("The page you asked for does not exist."),
+        405: _("This method is not allowed here."),
+        413: _("The file or request is too large."),
+        429: _("Too many requests: please wait a moment."),
+        500: _("Something went wrong on our side. We have been told and will fix it."),
+    }
+
+
+def handle_http_error(error: HTTPException):
+    status = error.code or 500
+    message = _messages().get(status, error.description or "")
+    if wants_json():
+        return json_error(status, ERROR_CODES.get(status, "error"), message)
+    template = "errors/%d.html" % status if status in (403, 404, 500) else "errors/generic.html"
+    return render_template(template, status=status, message=message), status
+
+
+def handle_unexpected(error: Exception):
+    from flask import current_app
+
+    from portal import db
+
+    db.session.rollback()
+    current_app.logger.exception("unhandled error")
+    if wants_json():
+        return json_error(500, "internal_error", _messages()[500])
+    return render_template("errors/500.html", status=500, message=_messages()[500]), 500
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, handle_http_error)
+    if not app.testing or app.config.get("HANDLE_ERRORS_IN_TESTS", True):
+        app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,202 @@
+"""Forms of the core: accounts, organisations, settings."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional, ValidationError
+
+from portal.models import (
+    BROKER,
+    BUYER,
+    COOPERATIVE,
+    EMPLOYER,
+    MICROCREDIT_OFFICER,
+    PUBLIC_OFFICER,
+    ROLE_LABELS,
+    SERVICE_TYPE_LABELS,
+    SERVICE_TYPES,
+    SOCIAL_FARM,
+)
+from portal.municipalities import resolve_municipality
+
+#: Roles a person may choose when registering (administrators are appointed).
+SELF_SERVICE_ROLES = (EMPLOYER, COOPERATIVE, SOCIAL_FARM, BROKER, PUBLIC_OFFICER,
+                      MICROCREDIT_OFFICER, BUYER)
+
+LANGUAGE_CHOICES = [("it", "Italiano"), ("en", "English")]
+
+
+class MunicipalityField(StringField):
+    """A comune typed as "Name (PR)" or its ISTAT code; ``data`` ends as the code."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        super().process_formdata(valuelist)
+        self.raw_text = self.data or ""
+
+    def pre_validate(self, form: FlaskForm) -> None:
+        text = (self.data or "").strip()
+        if not text:
+            self.data = None
+            return
+        municipality = resolve_municipality(text)
+        if municipality is None:
+            raise ValidationError(_l("Choose a municipality from the list."))
+        self.data = municipality.istat_code
+
+
+class PasswordRules:
+    def __call__(self, form: FlaskForm, field: PasswordField) -> None:
+        value = field.data or ""
+        if len(value) < 10:
+            raise ValidationError(_l("Use at least 10 characters."))
+        if value.lower() == value or value.isalpha():
+            raise ValidationError(_l("Mix upper and lower case letters with digits or symbols."))
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[InputRequired(), Email()])
+    password = PasswordField(_l("Password"), validators=[InputRequired()])
+    remember = BooleanField(_l("Keep me signed in on this device"))
+    submit = SubmitField(_l("Sign in"))
+
+
+class TwoFactorForm(FlaskForm):
+    code = StringField(
+        _l("Six-digit code from your authenticator app"),
+        validators=[InputRequired(), Length(min=6, max=6)],
+        render_kw={"inputmode": "numeric", "autocomplete": "one-time-code"},
+    )
+    submit = SubmitField(_l("Confirm"))
+
+
+class RegistrationForm(FlaskForm):
+    full_name = StringField(_l("Full name"), validators=[InputRequired(), Length(max=200)])
+    email = EmailField(_l("E-mail"), validators=[InputRequired(), Email(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[InputRequired(), PasswordRules()])
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[InputRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )
+    role = SelectField(
+        _l("I register as"),
+        choices=[(r, ROLE_LABELS[r]) for r in SELF_SERVICE_ROLES],
+        validators=[InputRequired()],
+    )
+    org_name = StringField(
+        _l("Organisation name"),
+        validators=[Optional(), Length(max=200)],
+        description=_l("Not needed for buyers."),
+    )
+    service_type = SelectField(
+        _l("Type of service"),
+        choices=[("", "—")] + [(s, SERVICE_TYPE_LABELS[s]) for s in SERVICE_TYPES],
+        validators=[Optional()],
+        description=_l("Brokers only."),
+    )
+    comune = MunicipalityField(_l("Municipality"), validators=[Optional()])
+    register_number = StringField(
+        _l("Number in the register of cooperatives"),
+        validators=[Optional(), Length(max=40)],
+        description=_l("Type-B cooperatives only."),
+    )
+    regional_register = StringField(
+        _l("Enrolment in the regional register of social farms"),
+        validators=[Optional(), Length(max=80)],
+        description=_l("Social farms only."),
+    )
+    locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
+    privacy = BooleanField(
+        _l("I have read the privacy notice"),
+        validators=[InputRequired(message=_l("You must accept the privacy notice."))],
+    )
+    submit = SubmitField(_l("Create account"))
+
+    def validate_org_name(self, field: StringField) -> None:
+        if self.role.data != BUYER and not (field.data or "").strip():
+            raise ValidationError(_l("Your organisation's name is needed for this role."))
+
+    def validate_service_type(self, field: SelectField) -> None:
+        if self.role.data == BROKER and not field.data:
+            raise ValidationError(_l("Choose the type of service."))
+
+
+class PasswordResetRequestForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[InputRequired(), Email()])
+    submit = SubmitField(_l("Send me a reset link"))
+
+
+class PasswordResetForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[InputRequired(), PasswordRules()])
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[InputRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )
+    submit = SubmitField(_l("Set the new password"))
+
+
+class AccountForm(FlaskForm):
+    full_name = StringField(_l("Full name"), validators=[InputRequired(), Length(max=200)])
+    locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
+    submit = SubmitField(_l("Save"))
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[InputRequired()])
+    password = PasswordField(_l("New password"), validators=[InputRequired(), PasswordRules()])
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[InputRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )
+    submit = SubmitField(_l("Change password"))
+
+
+class ConfirmForm(FlaskForm):
+    """A bare POST form (CSRF only) for buttons."""
+
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=500)])
+    submit = SubmitField(_l("Confirm"))
+
+
+class TwoFactorPolicyForm(FlaskForm):
+    roles = SelectMultipleField(
+        _l("Require two-factor authentication for"),
+        choices=[(r, ROLE_LABELS[r]) for r in ("broker", "public_officer", "admin")],
+    )
+    submit = SubmitField(_l("Save"))
+
+
+class OrganisationForm(FlaskForm):
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)])
+    comune = MunicipalityField(_l("Municipality"), validators=[Optional()])
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=200)])
+    website = StringField(_l("Website"), validators=[Optional(), Length(max=200)])
+    email = EmailField(_l("Contact e-mail"), validators=[Optional(), Email()])
+    phone = StringField(_l("Telephone"), validators=[Optional(), Length(max=40)])
+    register_number = StringField(
+        _l("Number in the register of cooperatives"), validators=[Optional(), Length(max=40)]
+    )
+    regional_register = StringField(
+        _l("Enrolment in the regional register of social farms"),
+        validators=[Optional(), Length(max=80)],
+    )
+    submit = SubmitField(_l("Save"))
+
+
+class SearchForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Search"))
+    next = HiddenField()

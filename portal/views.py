@@ -1,0 +1,207 @@
+"""Public pages of the core: home, network directory, search, language, health."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, or_, select, text
+
+from portal import audit, db, municipalities, search
+from portal.forms import OrganisationForm
+from portal.models import (
+    COOPERATIVE_B,
+    ORG_KIND_LABELS,
+    ORG_KINDS,
+    SERVICE,
+    SERVICE_TYPE_LABELS,
+    SERVICE_TYPES,
+    SOCIAL_FARM_KIND,
+    Municipality,
+    Organisation,
+)
+from portal.permissions import login_required, public, require
+
+bp = Blueprint("portal", __name__)
+
+
+def page_arg() -> int:
+    value = request.args.get("page", "1")
+    return int(value) if value.isdigit() and 0 < int(value) < 100_000 else 1
+
+
+@bp.route("/")
+@public
+def home() -> Any:
+    counts = dict(
+        db.session.execute(
+            select(Organisation.kind, func.count())
+            .where(Organisation.verified_at.is_not(None))
+            .group_by(Organisation.kind)
+        ).all()
+    )
+    stats = [
+        (counts.get(COOPERATIVE_B, 0), _("type-B social cooperatives")),
+        (counts.get(SOCIAL_FARM_KIND, 0), _("social farms")),
+        (counts.get(SERVICE, 0), _("public and accredited services")),
+        (counts.get("company", 0), _("companies in the network")),
+    ]
+    for provider in current_app.extensions.get("ponte_home_stats", []):
+        stats.extend(provider())
+    return render_template("portal/home.html", stats=stats)
+
+
+@bp.route("/lang/<code>")
+@public
+def set_language(code: str) -> Any:
+    """The visible language switch: remember the choice, go back where we were."""
+    if code in current_app.config["LANGUAGES"]:
+        session["lang"] = code
+        if current_user.is_authenticated:
+            current_user.locale = code
+            db.session.commit()
+    target = request.args.get("next") or url_for("portal.home")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("portal.home")
+    return redirect(target)
+
+
+def directory_query(args: Any) -> tuple[Any, dict[str, str]]:
+    """The directory's filtered query and the filters that were applied."""
+    filters = {
+        key: (args.get(key) or "").strip()
+        for key in ("q", "kind", "service_type", "region", "province")
+    }
+    stmt = (
+        select(Organisation)
+        .outerjoin(Municipality)
+        .where(Organisation.verified_at.is_not(None))
+        .order_by(Organisation.name)
+    )
+    if filters["kind"] in ORG_KINDS:
+        stmt = stmt.where(Organisation.kind == filters["kind"])
+    if filters["service_type"] in SERVICE_TYPES:
+        stmt = stmt.where(Organisation.service_type == filters["service_type"])
+    if filters["region"]:
+        stmt = stmt.where(Municipality.region == filters["region"])
+    if filters["province"]:
+        stmt = stmt.where(Municipality.province_code == filters["province"].upper())
+    if filters["q"]:
+        like = "%" + filters["q"].lower().replace("%", "") + "%"
+        stmt = stmt.where(
+            or_(func.lower(Organisation.name).like(like), func.lower(Municipality.name).like(like))
+        )
+    return stmt, filters
+
+
+@bp.route("/directory")
+@public
+def directory() -> Any:
+    stmt, filters = directory_query(request.args)
+    page = db.paginate(stmt, page_arg(), current_app.config["PER_PAGE"])
+    return render_template(
+        "portal/directory.html",
+        page=page,
+        filters=filters,
+        kinds=ORG_KIND_LABELS,
+        service_types=SERVICE_TYPE_LABELS,
+        regions=municipalities.regions(),
+    )
+
+
+@bp.route("/directory/<int:org_id>")
+@bp.route("/directory/<int:org_id>-<slug>")
+@public
+def organisation_detail(org_id: int, slug: str = "") -> Any:
+    org = db.session.get(Organisation, org_id)
+    is_member = current_user.is_authenticated and org in current_user.organisations()
+    if org is None or not (org.is_verified or is_member or current_user_is_admin()):
+        abort(404)
+    if slug != org.slug:
+        return redirect(url_for("portal.organisation_detail", org_id=org.id, slug=org.slug))
+    return render_template("portal/organisation.html", org=org, is_member=is_member)
+
+
+def current_user_is_admin() -> bool:
+    return current_user.is_authenticated and current_user.is_admin
+
+
+@bp.route("/my/organisations/<int:org_id>/edit", methods=["GET", "POST"])
+@login_required
+def organisation_edit(org_id: int) -> Any:
+    org = db.session.get(Organisation, org_id)
+    if org is None:
+        abort(404)
+    require(org in current_user.organisations())
+    form = OrganisationForm(obj=org)
+    if request.method == "GET" and org.municipality:
+        form.comune.data = org.municipality.label
+    if form.validate_on_submit():
+        for field in ("description", "address", "website", "email", "phone",
+                      "register_number", "regional_register"):
+            setattr(org, field, getattr(form, field).data or "")
+        org.comune_code = form.comune.data
+        audit.record("organisation.update", org)
+        db.session.commit()
+        flash(_("The organisation profile has been saved."), "success")
+        return redirect(url_for("portal.organisation_detail", org_id=org.id, slug=org.slug))
+    return render_template("portal/organisation_edit.html", form=form, org=org)
+
+
+@bp.route("/search")
+@public
+def search_page() -> Any:
+    q = (request.args.get("q") or "").strip()[:200]
+    doc_type = request.args.get("type") or ""
+    filters = {k: request.args[k] for k in ("region", "province", "kind") if request.args.get(k)}
+    results = None
+    if q or doc_type or filters:
+        results = search.query(
+            q,
+            doc_types=[doc_type] if doc_type else None,
+            filters=filters,
+            page=page_arg(),
+            per_page=current_app.config["PER_PAGE"],
+        )
+    return render_template(
+        "portal/search.html", q=q, doc_type=doc_type, filters=filters, results=results
+    )
+
+
+@bp.route("/healthz")
+@public
+def healthz() -> Any:
+    checks: dict[str, str] = {}
+    try:
+        db.session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception:  # noqa: BLE001 - any failure means unhealthy
+        checks["database"] = "error"
+    checks["search"] = "ok" if search.healthy() else "error"
+    ok = all(v == "ok" for v in checks.values())
+    return jsonify(status="ok" if ok else "error", checks=checks), 200 if ok else 503
+
+
+@bp.route("/privacy")
+@public
+def privacy() -> Any:
+    return render_template("portal/privacy.html")
+
+
+@bp.route("/accessibility")
+@public
+def accessibility() -> Any:
+    return render_template("portal/accessibility.html")

@@ -1,0 +1,108 @@
+"""Test fixtures: the whole suite runs on SQLite and on a real PostgreSQL server.
+
+Each test runs inside one outer transaction that is rolled back (as in PyPI's
+warehouse); the application's ``commit()`` calls only release savepoints.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import sessionmaker
+
+from portal import create_app
+from portal import db as ponte_db
+from portal.migrate import upgrade
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL: TEST_DATABASE_URL, else a private server from pip's pgserver."""
+    if os.environ.get("TEST_DATABASE_URL"):
+        yield os.environ["TEST_DATABASE_URL"]
+        return
+    import pgserver
+
+    data_dir = tempfile.mkdtemp(prefix="ponte-pg-")
+    server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    server.psql("CREATE DATABASE ponte_test;")
+    yield server.get_uri("ponte_test")
+    server.cleanup()
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def make_test_app(database_url: str, instance: Path, **extra: object) -> Flask:
+    config = {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret",
+        "INSTANCE_PATH": str(instance),
+        "SEARCH_INDEX_DIR": str(instance / "search"),
+        "WTF_CSRF_ENABLED": False,
+        "HANDLE_ERRORS_IN_TESTS": False,
+        "SERVER_NAME": "ponte.test",
+        "LOG_JSON": False,
+    }
+    config.update(extra)
+    return create_app(config)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    """One migrated application per database backend."""
+    instance = tmp_path_factory.mktemp(f"instance-{request.param}")
+    if request.param == "sqlite":
+        url = f"sqlite:///{instance / 'ponte.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    application = make_test_app(url, instance)
+    with application.app_context():
+        upgrade()
+    return application
+
+
+@pytest.fixture
+def db_session(app: Flask, tmp_path: Path) -> Iterator[ponte_db.scoped_session]:
+    """An app context whose session lives in a transaction rolled back after the test."""
+    state = app.extensions["ponte_db"]
+    connection = state.engine.connect()
+    outer = connection.begin()
+    original = state.sessionmaker
+    state.sessionmaker = sessionmaker(
+        bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+    )
+    original_index = app.config["SEARCH_INDEX_DIR"]
+    app.config["SEARCH_INDEX_DIR"] = str(tmp_path / "search")
+    ctx = app.app_context()
+    ctx.push()
+    try:
+        yield ponte_db.session
+    finally:
+        ponte_db.session.remove()
+        ctx.pop()
+        state.sessionmaker = original
+        app.config["SEARCH_INDEX_DIR"] = original_index
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def client(app: Flask, db_session: ponte_db.scoped_session) -> FlaskClient:
+    return app.test_client()
+
+
+def login(client: FlaskClient, user: object) -> FlaskClient:
+    """Sign ``user`` in on ``client`` without going through the form."""
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user.id)  # type: ignore[attr-defined]
+        session["_fresh"] = True
+    return client
