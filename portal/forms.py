@@ -15,6 +15,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional, ValidationError
 
 from portal.models import (
@@ -35,7 +36,14 @@ from portal.municipalities import resolve_municipality
 SELF_SERVICE_ROLES = (EMPLOYER, COOPERATIVE, SOCIAL_FARM, BROKER, PUBLIC_OFFICER,
                       MICROCREDIT_OFFICER, BUYER)
 
-LANGUAGE_CHOICES = [("it", "Italiano"), ("en", "English")]
+
+
+def options(pairs: object) -> list[SelectChoice]:
+    """Choices for a SelectField from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]  # type: ignore[attr-defined]
+
+
+LANGUAGE_CHOICES = options([("it", "Italiano"), ("en", "English")])
 
 
 class MunicipalityField(StringField):
@@ -91,18 +99,18 @@ class RegistrationForm(FlaskForm):
     )
     role = SelectField(
         _l("I register as"),
-        choices=[(r, ROLE_LABELS[r]) for r in SELF_SERVICE_ROLES],
+        choices=options((r, ROLE_LABELS[r]) for r in SELF_SERVICE_ROLES),
         validators=[InputRequired()],
     )
     org_name = StringField(
         _l("Organisation name"),
-        validators=[Optional(), Length(max=200)],
+        validators=[Length(max=200)],
         description=_l("Not needed for buyers."),
     )
     service_type = SelectField(
         _l("Type of service"),
-        choices=[("", "—")] + [(s, SERVICE_TYPE_LABELS[s]) for s in SERVICE_TYPES],
-        validators=[Optional()],
+        choices=options([("", "—")] + [(s, SERVICE_TYPE_LABELS[s]) for s in SERVICE_TYPES]),
+        default="",
         description=_l("Brokers only."),
     )
     comune = MunicipalityField(_l("Municipality"), validators=[Optional()])
@@ -172,7 +180,7 @@ class ConfirmForm(FlaskForm):
 class TwoFactorPolicyForm(FlaskForm):
     roles = SelectMultipleField(
         _l("Require two-factor authentication for"),
-        choices=[(r, ROLE_LABELS[r]) for r in ("broker", "public_officer", "admin")],
+        choices=options((r, ROLE_LABELS[r]) for r in ("broker", "public_officer", "admin")),
     )
     submit = SubmitField(_l("Save"))
 

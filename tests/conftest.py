@@ -95,14 +95,32 @@ def db_session(app: Flask, tmp_path: Path) -> Iterator[ponte_db.scoped_session]:
         connection.close()
 
 
+class PonteClient(FlaskClient):
+    """A test client whose requests run in the test's app context (one session, one
+    transaction); what Flask keeps per request in ``g`` is cleared between requests."""
+
+    def open(self, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        from flask import g
+
+        g.pop("_login_user", None)
+        g.pop("api_user", None)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app: Flask, db_session: ponte_db.scoped_session) -> FlaskClient:
+    app.test_client_class = PonteClient
     return app.test_client()
 
 
 def login(client: FlaskClient, user: object) -> FlaskClient:
     """Sign ``user`` in on ``client`` without going through the form."""
+    from flask_login.utils import _create_identifier
+
+    with client.application.test_request_context(environ_base=client.environ_base):
+        identifier = _create_identifier()  # what "strong" session protection checks
     with client.session_transaction() as session:
         session["_user_id"] = str(user.id)  # type: ignore[attr-defined]
         session["_fresh"] = True
+        session["_id"] = identifier
     return client
