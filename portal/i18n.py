@@ -6,7 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
 from flask_login import current_user
 
@@ -18,6 +18,8 @@ TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
 def select_locale() -> str:
     """``?lang=`` (remembered in the session), then the user's setting, then Accept-Language."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # command line, background work
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = request.args.get("lang")
     if chosen in languages:
         session["lang"] = chosen
