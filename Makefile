@@ -7,7 +7,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 VENDOR := portal/static/vendor
 
-.PHONY: run test bench lint format install assets translations chromium clean
+.PHONY: run test bench lint format install assets translations chromium clean extract-messages
 
 $(BIN)/activate: pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -30,7 +30,7 @@ $(VENDOR)/.stamp: package-lock.json
 assets: $(VENDOR)/.stamp
 
 translations: $(BIN)/activate
-	$(BIN)/pybabel compile --use-fuzzy -d translations -f -q || $(BIN)/pybabel compile -d translations -q
+	$(BIN)/pybabel compile -d translations -q
 
 # Debian's Chromium for the browser tests, installed when missing (CI runs as root).
 chromium:
@@ -58,8 +58,7 @@ format: $(BIN)/activate
 	$(BIN)/ruff check --fix .
 
 extract-messages: $(BIN)/activate
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+	$(BIN)/python scripts/update_catalogs.py
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) instance
