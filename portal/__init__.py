@@ -12,7 +12,6 @@ from flask import Flask, g
 
 from portal import config as config_module
 
-DEFAULT_MODULES = ("employers", "brokerage", "microcredit", "ethical_products")
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -25,7 +24,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app = Flask(__name__, instance_path=str(instance_path))
     app.config.update(config_module.load(instance_path, config))
-    app.config.setdefault("PONTE_MODULES", DEFAULT_MODULES)
 
     from portal import admin, api, auth, cli, db, errors, i18n, permissions, search, views
     from portal import logging as ponte_logging

@@ -48,7 +48,7 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "PASSWORD_RESET_MAX_AGE": 3600,
         "PER_PAGE": 20,
         # Domain packages: each exposes init_app(app).
-        "PONTE_MODULES": (),
+        "PONTE_MODULES": ("employers", "brokerage", "microcredit", "ethical_products"),
         "LOG_JSON": env("LOG_JSON", "1") != "0",
     }
     config.update(overrides)

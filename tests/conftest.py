@@ -104,6 +104,9 @@ class PonteClient(FlaskClient):
 
         g.pop("_login_user", None)
         g.pop("api_user", None)
+        # What the test set up is "committed" (a savepoint released), as it would be
+        # in production, so a rollback inside the request undoes only the request's work.
+        ponte_db.session.commit()
         return super().open(*args, **kwargs)
 
 

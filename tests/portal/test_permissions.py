@@ -45,7 +45,9 @@ def call(client, method: str, path: str, api: bool, token: str | None = None):
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     if method == "GET":
         return client.get(path, headers=headers)
-    return client.open(path, method=method, headers=headers, data={}, json=None if not api else {})
+    if api:
+        return client.open(path, method=method, headers=headers, json={})
+    return client.open(path, method=method, headers=headers, data={})
 
 
 @pytest.mark.parametrize("role", [None, *ROLES])

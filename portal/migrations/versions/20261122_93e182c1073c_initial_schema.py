@@ -15,7 +15,7 @@ import portal.db
 
 revision = '93e182c1073c'
 down_revision = None
-branch_labels = None
+branch_labels = ('portal',)
 depends_on = None
 
 

@@ -1,0 +1,52 @@
+"""Employers: company profiles, vacancies, the L. 68/1999 quota, needs surveys,
+the proposals inbox."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+
+def init_app(app: Flask) -> None:
+    from employers import api, views
+    from employers.models import Vacancy
+    from portal import demo, search
+    from portal.api import page_schema
+    from portal.layout import add_nav
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+    if hasattr(search, "register"):  # TEMP-GUARD until the search service lands
+        search.register(Vacancy)
+    add_nav(app, _l("Vacancies"), "employers.vacancy_list")
+    add_nav(app, _l("Employer area"), "employers.dashboard", api.VACANCY_ROLES)
+    schemas = app.extensions.setdefault("ponte_openapi_schemas", {})
+    schemas.update({"Vacancy": api.VACANCY_SCHEMA, "VacancyInput": api.VACANCY_INPUT_SCHEMA,
+                    "VacancyPage": page_schema("Vacancy")})
+
+    from employers.demo import seed as seed_demo
+
+    demo.register_seeder(app, seed_demo)
+    _register_cli(app)
+
+
+def _register_cli(app: Flask) -> None:
+    import click
+    from flask.cli import AppGroup
+
+    group = AppGroup("employers", help="Employers: vacancy housekeeping.")
+
+    @group.command("expire")
+    def expire_command() -> None:
+        """Close expired vacancies and send reminders for those about to expire."""
+        from employers import services
+        from portal import db
+        from portal.db import utcnow
+
+        today = utcnow().date()
+        closed = services.expire_due(today)
+        reminded = services.send_expiry_reminders(today)
+        db.session.commit()
+        click.echo(f"{closed} vacancies expired, {reminded} reminders sent.")
+
+    app.cli.add_command(group)

@@ -1,0 +1,106 @@
+"""Forms of the employers package."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    EmailField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    widgets,
+)
+from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from employers.models import CLOSE_REASONS, CONTRACT_TYPES, PAY_PERIODS, SHIFT_PATTERNS
+from employers.validators import fiscal_code_is_valid, vat_number_is_valid
+from portal.forms import MunicipalityField, options
+from portal.taxonomy import ADJUSTMENTS
+
+
+class CheckboxListField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class VacancyForm(FlaskForm):
+    title = StringField(_l("Job title"), validators=[InputRequired(), Length(max=200)])
+    occupation = StringField(
+        _l("Occupation (ESCO)"),
+        validators=[Optional(), Length(max=300)],
+        description=_l("Start typing and choose from the list: it suggests the skills."),
+    )
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=8000)])
+    comune = MunicipalityField(_l("Workplace municipality"), validators=[InputRequired()])
+    contract_type = SelectField(_l("Contract type"), choices=options(CONTRACT_TYPES.items()))
+    hours_per_week = IntegerField(_l("Hours per week"),
+                                  validators=[InputRequired(), NumberRange(1, 48)])
+    shift_pattern = SelectField(_l("Working pattern"), choices=options(SHIFT_PATTERNS.items()))
+    positions = IntegerField(_l("Positions"), default=1,
+                             validators=[InputRequired(), NumberRange(1, 500)])
+    pay_min = DecimalField(_l("Pay from (EUR)"), places=2, validators=[Optional()])
+    pay_max = DecimalField(_l("Pay up to (EUR)"), places=2, validators=[Optional()])
+    pay_period = SelectField(_l("Pay period"), choices=options(PAY_PERIODS.items()))
+    expires_on = DateField(
+        _l("Open until"), validators=[Optional()],
+        description=_l("Leave empty for 60 days from publication."),
+    )
+    adjustments = CheckboxListField(_l("Workplace adjustments offered"),
+                                    choices=options(ADJUSTMENTS.items()))
+    required_skills = CheckboxListField(_l("Required skills"), choices=[], coerce=int,
+                                        validate_choice=False)
+    preferred_skills = CheckboxListField(_l("Preferred skills"), choices=[], coerce=int,
+                                         validate_choice=False)
+    onsite_tutor = BooleanField(_l("An on-site tutor follows the new worker"))
+    inclusion_open = BooleanField(_l("Open to people in inclusion pathways"), default=True)
+    counts_toward_quota = BooleanField(_l("Counts toward the Law 68/1999 quota"))
+    suggest = SubmitField(_l("Suggest skills for the occupation"))
+    submit = SubmitField(_l("Save"))
+
+
+class CloseForm(FlaskForm):
+    reason = SelectField(_l("Why is it closed?"),
+                         choices=options((k, v) for k, v in CLOSE_REASONS.items()
+                                         if k != "expired"))
+    submit = SubmitField(_l("Close the vacancy"))
+
+
+class CompanyProfileForm(FlaskForm):
+    legal_name = StringField(_l("Legal name"), validators=[InputRequired(), Length(max=200)])
+    vat_number = StringField(_l("VAT number (partita IVA)"),
+                             validators=[InputRequired(), Length(min=11, max=11)])
+    fiscal_code = StringField(_l("Fiscal code"), validators=[Optional(), Length(max=16)])
+    ateco_code = StringField(_l("ATECO sector code"), validators=[Optional(), Length(max=10)],
+                             description=_l("For example 81.21.00"))
+    employees = IntegerField(_l("Employees"), validators=[Optional(), NumberRange(0, 1_000_000)])
+    comune = MunicipalityField(_l("Municipality"), validators=[InputRequired()])
+    contact_name = StringField(_l("Contact person"), validators=[Optional(), Length(max=200)])
+    contact_email = EmailField(_l("Contact e-mail"), validators=[Optional(), Email()])
+    contact_phone = StringField(_l("Contact telephone"), validators=[Optional(), Length(max=40)])
+    step_free_access = BooleanField(_l("Step-free access"))
+    accessible_toilets = BooleanField(_l("Accessible toilets"))
+    public_transport = BooleanField(_l("Public transport nearby"))
+    tutors_available = IntegerField(_l("Company tutors available"), default=0,
+                                    validators=[Optional(), NumberRange(0, 1000)])
+    submit = SubmitField(_l("Save"))
+
+    def validate_vat_number(self, field: StringField) -> None:
+        if not vat_number_is_valid(field.data or ""):
+            raise ValidationError(_l("This VAT number is not valid: check the 11 digits."))
+
+    def validate_fiscal_code(self, field: StringField) -> None:
+        if field.data and not fiscal_code_is_valid(field.data):
+            raise ValidationError(_l("This fiscal code is not valid."))
+
+    def validate_ateco_code(self, field: StringField) -> None:
+        import ateco
+
+        if field.data and not ateco.validate(field.data.strip()):
+            raise ValidationError(_l("Unknown ATECO code."))

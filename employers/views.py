@@ -1,0 +1,373 @@
+"""Employers' pages: public vacancies, the employer area."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import func, or_, select
+
+from employers import services
+from employers.forms import CloseForm, CompanyProfileForm, VacancyForm
+from employers.models import (
+    CONTRACT_TYPES,
+    DRAFT,
+    PUBLISHED,
+    CompanyProfile,
+    Vacancy,
+)
+from employers.services import VACANCY_ROLES, VacancyData, VacancyError, VacancyFilters
+from portal import audit, db, search
+from portal.db import utcnow
+from portal.forms import ConfirmForm
+from portal.permissions import public, require, roles_required
+from portal.taxonomy import ADJUSTMENTS, Occupation, suggested_skills
+from portal.views import page_arg
+
+bp = Blueprint("employers", __name__, template_folder="templates")
+
+
+def today() -> date:
+    return utcnow().date()
+
+
+def int_arg(name: str, low: int, high: int) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() and low <= int(value) <= high else None
+
+
+def filters_from_args() -> VacancyFilters:
+    radius = request.args.get("radius_km", "")
+    return VacancyFilters(
+        q=(request.args.get("q") or "").strip()[:200],
+        comune=(request.args.get("comune") or "").strip() or None,
+        radius_km=float(radius) if radius.isdigit() and 0 < int(radius) <= 300 else None,
+        occupation_id=int_arg("occupation", 1, 10**9),
+        contract_type=request.args.get("contract") if request.args.get("contract")
+        in CONTRACT_TYPES else None,
+        min_hours=int_arg("min_hours", 1, 48),
+        max_hours=int_arg("max_hours", 1, 48),
+        adjustments=[a for a in request.args.getlist("adjustment") if a in ADJUSTMENTS],
+    )
+
+
+def resolve_comune_arg(filters: VacancyFilters) -> None:
+    """Accept "Name (PR)" in the filter as the picker writes it."""
+    if filters.comune and not filters.comune.isdigit():
+        from portal.municipalities import resolve_municipality
+
+        found = resolve_municipality(filters.comune)
+        filters.comune = found.istat_code if found else "000000"
+
+
+@bp.route("/vacancies")
+@public
+def vacancy_list() -> Any:
+    filters = filters_from_args()
+    resolve_comune_arg(filters)
+    ranked = None
+    if filters.q:
+        hits = search.query(filters.q, doc_types=["vacancy"], page=1, per_page=1000)
+        ranked = [int(h.doc_id) for h in hits.hits]
+    page = db.paginate(services.public_vacancies(filters, today(), ranked), page_arg(),
+                       current_app.config["PER_PAGE"])
+    return render_template(
+        "employers/vacancy_list.html", page=page, filters=filters,
+        contract_types=CONTRACT_TYPES, adjustments=ADJUSTMENTS,
+        comune_label=request.args.get("comune", ""),
+    )
+
+
+@bp.route("/vacancies/<int:vacancy_id>")
+@public
+def vacancy_detail(vacancy_id: int) -> Any:
+    vacancy = db.session.get(Vacancy, vacancy_id)
+    if vacancy is None:
+        abort(404)
+    manager = services.can_manage(current_user, vacancy)
+    if not (vacancy.is_public(today()) or manager):
+        abort(404)
+    return render_template(
+        "employers/vacancy_detail.html", vacancy=vacancy, manager=manager,
+        json_ld=job_posting_json_ld(vacancy) if vacancy.is_public(today()) else None,
+        adjustments=ADJUSTMENTS,
+    )
+
+
+EMPLOYMENT_TYPES = {
+    "internship": ["INTERN"], "apprenticeship": ["FULL_TIME", "TEMPORARY"],
+    "fixed_term": ["TEMPORARY"], "permanent": ["FULL_TIME"], "part_time": ["PART_TIME"],
+    "social_coop_placement": ["OTHER"],
+}
+UNIT_TEXT = {"hour": "HOUR", "month": "MONTH", "year": "YEAR"}
+
+
+def job_posting_json_ld(vacancy: Vacancy) -> Markup:
+    """schema.org JobPosting, with Google's required and recommended properties."""
+    place = vacancy.municipality
+    employment = list(EMPLOYMENT_TYPES.get(vacancy.contract_type, ["OTHER"]))
+    if vacancy.hours_per_week < 30 and "PART_TIME" not in employment:
+        employment.append("PART_TIME")
+    data: dict[str, Any] = {
+        "@context": "https://schema.org/",
+        "@type": "JobPosting",
+        "title": vacancy.title,
+        "description": vacancy.description or vacancy.title,
+        "identifier": {"@type": "PropertyValue", "name": vacancy.organisation.name,
+                       "value": str(vacancy.id)},
+        "datePosted": (vacancy.published_at or vacancy.created_at).date().isoformat(),
+        "validThrough": f"{vacancy.expires_on.isoformat()}T23:59:59+01:00"
+        if vacancy.expires_on else None,
+        "employmentType": employment,
+        "hiringOrganization": {
+            "@type": "Organization", "name": vacancy.organisation.name,
+            "sameAs": url_for("portal.organisation_detail", org_id=vacancy.organisation.id,
+                              slug=vacancy.organisation.slug, _external=True),
+        },
+        "jobLocation": {"@type": "Place", "address": {
+            "@type": "PostalAddress", "addressLocality": place.name,
+            "addressRegion": place.province_code, "addressCountry": "IT"}},
+        "workHours": f"{vacancy.hours_per_week} h/week",
+        "url": url_for("employers.vacancy_detail", vacancy_id=vacancy.id, _external=True),
+    }
+    if vacancy.occupation:
+        data["occupationalCategory"] = vacancy.occupation.isco_code
+    if vacancy.pay_min is not None or vacancy.pay_max is not None:
+        value: dict[str, Any] = {"@type": "QuantitativeValue",
+                                 "unitText": UNIT_TEXT[vacancy.pay_period]}
+        if vacancy.pay_min is not None:
+            value["minValue"] = float(vacancy.pay_min)
+        if vacancy.pay_max is not None:
+            value["maxValue"] = float(vacancy.pay_max)
+        data["baseSalary"] = {"@type": "MonetaryAmount", "currency": "EUR", "value": value}
+    data = {k: v for k, v in data.items() if v is not None}
+    text = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+    return Markup(text)  # noqa: S704 - JSON with "</" escaped, inside <script>
+
+
+# --- Employer area ---------------------------------------------------------------------
+
+
+def managed_vacancy(vacancy_id: int) -> Vacancy:
+    vacancy = db.session.get(Vacancy, vacancy_id)
+    if vacancy is None:
+        abort(404)
+    require(services.can_manage(current_user, vacancy))
+    return vacancy
+
+
+def my_organisation():  # type: ignore[no-untyped-def]
+    orgs = services.owner_organisations(current_user)
+    chosen = request.args.get("org", type=int)
+    for org in orgs:
+        if chosen is None or org.id == chosen:
+            return org
+    abort(404)
+
+
+@bp.route("/employer")
+@roles_required(*VACANCY_ROLES)
+def dashboard() -> Any:
+    org = my_organisation()
+    counts = dict(db.session.execute(
+        select(Vacancy.status, func.count()).where(Vacancy.organisation_id == org.id)
+        .group_by(Vacancy.status)).all())
+    page = db.paginate(
+        select(Vacancy).where(Vacancy.organisation_id == org.id)
+        .order_by(Vacancy.updated_at.desc()), page_arg(), current_app.config["PER_PAGE"])
+    widgets = [provider(org) for provider in current_app.extensions.get(
+        "ponte_employer_widgets", [])]
+    return render_template("employers/dashboard.html", org=org, page=page, counts=counts,
+                           widgets=[w for w in widgets if w], form=ConfirmForm(),
+                           today=today())
+
+
+def occupation_from_text(text: str | None) -> Occupation | None:
+    if not text:
+        return None
+    text = text.strip()
+    return db.session.execute(
+        select(Occupation).where(or_(Occupation.label_it == text, Occupation.label_en == text))
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def fill_skill_choices(form: VacancyForm, occupation: Occupation | None,
+                       vacancy: Vacancy | None = None) -> None:
+    choices: dict[int, str] = {}
+    essential_ids: list[int] = []
+    if occupation is not None:
+        essential, optional = suggested_skills(occupation)
+        essential_ids = [s.id for s in essential]
+        for skill in essential + optional:
+            choices[skill.id] = skill.label
+    if vacancy is not None:
+        for row in vacancy.skills:
+            choices.setdefault(row.skill_id, row.skill.label)
+    form.required_skills.choices = list(choices.items())
+    form.preferred_skills.choices = list(choices.items())
+    if form.suggest.data:  # fresh suggestion: essential ones required, none preferred
+        form.required_skills.data = essential_ids
+        form.preferred_skills.data = []
+
+
+def vacancy_data(form: VacancyForm, occupation: Occupation | None) -> VacancyData:
+    required = list(form.required_skills.data or [])
+    return VacancyData(
+        title=form.title.data or "", description=form.description.data or "",
+        comune_code=form.comune.data or "", contract_type=form.contract_type.data,
+        hours_per_week=form.hours_per_week.data or 0, shift_pattern=form.shift_pattern.data,
+        positions=form.positions.data or 1,
+        occupation_id=occupation.id if occupation else None,
+        pay_min=form.pay_min.data, pay_max=form.pay_max.data, pay_period=form.pay_period.data,
+        expires_on=form.expires_on.data, onsite_tutor=form.onsite_tutor.data,
+        inclusion_open=form.inclusion_open.data,
+        counts_toward_quota=form.counts_toward_quota.data,
+        adjustments=list(form.adjustments.data or []),
+        required_skill_ids=required,
+        preferred_skill_ids=[s for s in form.preferred_skills.data or [] if s not in required],
+    )
+
+
+def show_errors(form: VacancyForm, error: VacancyError) -> None:
+    for name, message in error.fields.items():
+        target = {"comune": "comune", "occupation": "occupation", "skills": "required_skills",
+                  "status": "title", "reason": "title"}.get(name, name)
+        getattr(form, target, form.title).errors = [*getattr(form, target).errors, message]
+
+
+def save_vacancy_form(form: VacancyForm, vacancy: Vacancy | None) -> Vacancy | None:
+    occupation = occupation_from_text(form.occupation.data)
+    fill_skill_choices(form, occupation, vacancy)
+    if form.suggest.data or not form.validate_on_submit():
+        if form.occupation.data and occupation is None and request.method == "POST":
+            form.occupation.errors = [_("Choose an occupation from the list.")]
+        return None
+    if form.occupation.data and occupation is None:
+        form.occupation.errors = [_("Choose an occupation from the list.")]
+        return None
+    data = vacancy_data(form, occupation)
+    try:
+        if vacancy is None:
+            vacancy = services.create_vacancy(my_organisation(), current_user, data, today())
+        else:
+            services.update_vacancy(vacancy, current_user, data, today())
+    except VacancyError as error:
+        db.session.rollback()
+        show_errors(form, error)
+        return None
+    db.session.commit()
+    return vacancy
+
+
+@bp.route("/employer/vacancies/new", methods=["GET", "POST"])
+@roles_required(*VACANCY_ROLES)
+def vacancy_new() -> Any:
+    org = my_organisation()
+    form = VacancyForm()
+    if request.method == "GET" and org.municipality:
+        form.comune.data = org.municipality.label
+    vacancy = save_vacancy_form(form, None)
+    if vacancy is not None:
+        flash(_("The vacancy has been saved as a draft."), "success")
+        return redirect(url_for("employers.vacancy_detail", vacancy_id=vacancy.id))
+    return render_template("employers/vacancy_form.html", form=form, org=org, vacancy=None)
+
+
+@bp.route("/employer/vacancies/<int:vacancy_id>/edit", methods=["GET", "POST"])
+@roles_required(*VACANCY_ROLES)
+def vacancy_edit(vacancy_id: int) -> Any:
+    vacancy = managed_vacancy(vacancy_id)
+    if vacancy.status not in (DRAFT, PUBLISHED):
+        flash(_("A closed vacancy cannot be edited: duplicate it."), "danger")
+        return redirect(url_for("employers.vacancy_detail", vacancy_id=vacancy.id))
+    form = VacancyForm(obj=vacancy)
+    if request.method == "GET":
+        form.comune.data = vacancy.municipality.label
+        form.occupation.data = vacancy.occupation.label if vacancy.occupation else ""
+        form.adjustments.data = vacancy.adjustments
+        form.required_skills.data = [s.skill_id for s in vacancy.skills if s.required]
+        form.preferred_skills.data = [s.skill_id for s in vacancy.skills if not s.required]
+    saved = save_vacancy_form(form, vacancy)
+    if saved is not None:
+        flash(_("The vacancy has been saved."), "success")
+        return redirect(url_for("employers.vacancy_detail", vacancy_id=vacancy.id))
+    return render_template("employers/vacancy_form.html", form=form, org=vacancy.organisation,
+                           vacancy=vacancy)
+
+
+def _transition(vacancy_id: int, action: Any, done: str) -> Any:
+    vacancy = managed_vacancy(vacancy_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        result = action(vacancy)
+    except VacancyError as error:
+        db.session.rollback()
+        for message in error.fields.values():
+            flash(message, "danger")
+        return redirect(url_for("employers.vacancy_detail", vacancy_id=vacancy.id))
+    db.session.commit()
+    flash(done, "success")
+    target = result if isinstance(result, Vacancy) else vacancy
+    return redirect(url_for("employers.vacancy_detail", vacancy_id=target.id))
+
+
+@bp.route("/employer/vacancies/<int:vacancy_id>/publish", methods=["POST"])
+@roles_required(*VACANCY_ROLES)
+def vacancy_publish(vacancy_id: int) -> Any:
+    return _transition(vacancy_id, lambda v: services.publish(v, current_user, today()),
+                       _("The vacancy is published."))
+
+
+@bp.route("/employer/vacancies/<int:vacancy_id>/duplicate", methods=["POST"])
+@roles_required(*VACANCY_ROLES)
+def vacancy_duplicate(vacancy_id: int) -> Any:
+    return _transition(vacancy_id, lambda v: services.duplicate(v, current_user),
+                       _("A draft copy of the vacancy has been created."))
+
+
+@bp.route("/employer/vacancies/<int:vacancy_id>/close", methods=["GET", "POST"])
+@roles_required(*VACANCY_ROLES)
+def vacancy_close(vacancy_id: int) -> Any:
+    vacancy = managed_vacancy(vacancy_id)
+    form = CloseForm()
+    if form.validate_on_submit():
+        try:
+            services.close(vacancy, current_user, form.reason.data)
+        except VacancyError as error:
+            db.session.rollback()
+            form.reason.errors = list(error.fields.values())
+        else:
+            db.session.commit()
+            flash(_("The vacancy is closed."), "success")
+            return redirect(url_for("employers.vacancy_detail", vacancy_id=vacancy.id))
+    return render_template("employers/vacancy_close.html", form=form, vacancy=vacancy)
+
+
+@bp.route("/employer/profile", methods=["GET", "POST"])
+@roles_required(*VACANCY_ROLES)
+def company_profile() -> Any:
+    org = my_organisation()
+    profile = db.session.get(CompanyProfile, org.id) or CompanyProfile(
+        organisation_id=org.id, legal_name=org.name)
+    form = CompanyProfileForm(obj=profile)
+    if request.method == "GET" and org.municipality:
+        form.comune.data = org.municipality.label
+    if form.validate_on_submit():
+        form.populate_obj(profile)
+        profile.vat_number = profile.vat_number.strip()
+        profile.fiscal_code = (profile.fiscal_code or "").strip().upper()
+        org.comune_code = form.comune.data
+        org.fiscal_code = profile.fiscal_code or profile.vat_number
+        db.session.add(profile)
+        audit.record("company_profile.update", org)
+        db.session.commit()
+        flash(_("The company profile has been saved."), "success")
+        return redirect(url_for("employers.dashboard"))
+    return render_template("employers/profile.html", form=form, org=org)

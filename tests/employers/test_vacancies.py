@@ -1,0 +1,244 @@
+"""Vacancy lifecycle, permissions, public listing, JSON-LD and the API."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from employers import services
+from employers.models import Vacancy
+from employers.services import VacancyError, VacancyFilters
+from portal import db
+from portal.accounts import issue_token
+from portal.db import utcnow
+from tests.conftest import login
+from tests.employers.factories import days, make_vacancy, vacancy_data
+from tests.factories import make_org, make_user
+
+
+def today():
+    return utcnow().date()
+
+
+def test_lifecycle_draft_publish_close(db_session):
+    employer = make_user("employer")
+    vacancy = make_vacancy(employer, publish=False)
+    assert vacancy.status == "draft" and not vacancy.is_public(today())
+    services.publish(vacancy, employer, today())
+    assert vacancy.status == "published" and vacancy.expires_on == days(60)
+    assert vacancy.is_public(today())
+    services.close(vacancy, employer, "filled")
+    assert vacancy.status == "closed" and vacancy.close_reason == "filled"
+    with pytest.raises(VacancyError):
+        services.update_vacancy(vacancy, employer, vacancy_data(), today())
+
+
+def test_unverified_company_cannot_publish(db_session):
+    org = make_org("company", verified=False)
+    employer = make_user("employer", org=org)
+    vacancy = make_vacancy(employer, publish=False)
+    with pytest.raises(VacancyError):
+        services.publish(vacancy, employer, today())
+
+
+@pytest.mark.parametrize("overrides,field", [
+    ({"title": "  "}, "title"),
+    ({"comune_code": "999999"}, "comune"),
+    ({"contract_type": "slavery"}, "contract_type"),
+    ({"hours_per_week": 0}, "hours_per_week"),
+    ({"hours_per_week": 90}, "hours_per_week"),
+    ({"pay_min": Decimal("2000"), "pay_max": Decimal("1000")}, "pay_max"),
+    ({"pay_min": Decimal("-5")}, "pay_min"),
+    ({"pay_min": Decimal("10.001")}, "pay_min"),
+    ({"expires_on": utcnow().date() - timedelta(days=1)}, "expires_on"),
+    ({"adjustments": ["free_beer"]}, "adjustments"),
+])
+def test_bad_input_is_refused_and_nothing_saved(db_session, overrides, field):
+    employer = make_user("employer")
+    before = db.session.query(Vacancy).count()
+    with pytest.raises(VacancyError) as error:
+        make_vacancy(employer, **overrides)
+    assert field in error.value.fields
+    assert db.session.query(Vacancy).count() == before
+
+
+def test_expiry_closes_and_leaves_the_listing(db_session):
+    employer = make_user("employer")
+    vacancy = make_vacancy(employer)
+    vacancy.expires_on = days(-1)
+    listed = db.session.execute(services.public_vacancies(VacancyFilters(), today())).scalars()
+    assert vacancy not in list(listed)
+    assert services.expire_due(today()) == 1
+    assert vacancy.status == "closed" and vacancy.close_reason == "expired"
+
+
+def test_reminder_sent_once_before_expiry(app, db_session):
+    employer = make_user("employer")
+    vacancy = make_vacancy(employer)
+    vacancy.expires_on = days(3)
+    assert services.send_expiry_reminders(today()) == 1
+    assert services.send_expiry_reminders(today()) == 0
+    assert app.extensions["mail_outbox"][-1]["To"] == employer.email
+
+
+def test_duplicate_makes_a_draft_copy(db_session):
+    employer = make_user("employer")
+    vacancy = make_vacancy(employer)
+    copy = services.duplicate(vacancy, employer)
+    assert copy.status == "draft" and copy.title == vacancy.title
+    assert copy.adjustments == vacancy.adjustments and copy.id != vacancy.id
+
+
+def test_listing_filters_by_radius_contract_hours_and_adjustments(db_session):
+    employer = make_user("employer")
+    near = make_vacancy(employer, comune_code="093033", contract_type="permanent",
+                        hours_per_week=40, adjustments=["quiet_place", "onsite_tutor"])
+    far = make_vacancy(employer, comune_code="001272", contract_type="permanent",
+                       hours_per_week=20)
+
+    def ids(**kw):
+        stmt = services.public_vacancies(VacancyFilters(**kw), today())
+        return {v.id for v in db.session.execute(stmt).scalars()}
+
+    # Porcia (093032) is next to Pordenone; Turin is 400 km away.
+    assert near.id in ids(comune="093032", radius_km=10)
+    assert far.id not in ids(comune="093032", radius_km=10)
+    assert ids(contract_type="permanent") >= {near.id, far.id}
+    assert near.id not in ids(max_hours=30) and far.id in ids(max_hours=30)
+    assert ids(adjustments=["quiet_place", "onsite_tutor"]) & {near.id, far.id} == {near.id}
+
+
+def test_another_company_cannot_touch_my_vacancy(client, db_session):
+    mine = make_user("employer")
+    other = make_user("employer")
+    draft = make_vacancy(mine, publish=False)
+    login(client, other)
+    assert client.get(f"/vacancies/{draft.id}").status_code == 404
+    assert client.get(f"/employer/vacancies/{draft.id}/edit").status_code == 403
+    assert client.post(f"/employer/vacancies/{draft.id}/publish").status_code == 403
+    assert client.post(f"/employer/vacancies/{draft.id}/close",
+                       data={"reason": "withdrawn"}).status_code == 403
+    assert draft.status == "draft"
+
+
+def test_employer_creates_publishes_and_edits_through_the_pages(client, db_session):
+    employer = make_user("employer")
+    login(client, employer)
+    response = client.post("/employer/vacancies/new", data={
+        "title": "Cuoca in mensa", "comune": "Pordenone (PN)", "contract_type": "permanent",
+        "hours_per_week": "36", "positions": "2", "shift_pattern": "morning",
+        "pay_min": "1500.00", "pay_max": "1700", "pay_period": "month",
+        "adjustments": ["flexible_hours", "onsite_tutor"], "inclusion_open": "y",
+        "submit": "1",
+    })
+    assert response.status_code == 302, response.get_data(as_text=True)[-3000:]
+    vacancy = db.session.query(Vacancy).filter_by(title="Cuoca in mensa").one()
+    assert vacancy.adjustments == ["flexible_hours", "onsite_tutor"]
+    assert vacancy.pay_max == Decimal("1700.00")
+    client.post(f"/employer/vacancies/{vacancy.id}/publish")
+    assert vacancy.status == "published"
+    page = client.get("/vacancies?contract=permanent")
+    assert b"Cuoca in mensa" in page.data
+
+
+def test_form_errors_are_shown_next_to_fields(client, db_session):
+    login(client, make_user("employer"))
+    response = client.post("/employer/vacancies/new", data={
+        "title": "", "comune": "Atlantide", "contract_type": "permanent",
+        "hours_per_week": "99", "positions": "1", "shift_pattern": "day",
+        "pay_min": "2000", "pay_max": "1000", "pay_period": "month", "submit": "1"})
+    assert response.status_code == 200
+    for field in ("title", "comune", "hours_per_week"):
+        assert f'id="{field}-error"'.encode() in response.data, field
+
+
+def test_closed_vacancy_edited_by_url_is_refused(client, db_session):
+    employer = make_user("employer")
+    vacancy = make_vacancy(employer)
+    services.close(vacancy, employer, "withdrawn")
+    login(client, employer)
+    response = client.post(f"/employer/vacancies/{vacancy.id}/edit",
+                           data={"title": "Hacked", "submit": "1"})
+    assert response.status_code == 302
+    assert vacancy.title == "Magazziniere"
+
+
+def test_suggest_skills_from_occupation(client, db_session):
+    login(client, make_user("employer"))
+    response = client.post("/employer/vacancies/new", data={
+        "title": "Giardiniere", "occupation": "landscape gardener", "comune": "093033",
+        "contract_type": "permanent", "hours_per_week": "30", "positions": "1",
+        "shift_pattern": "day", "pay_period": "month", "suggest": "1"})
+    assert response.status_code == 200
+    assert b'name="required_skills"' in response.data and b"checked" in response.data
+
+
+# --- JSON-LD ------------------------------------------------------------------------------
+
+GOOGLE_REQUIRED = {"title", "description", "datePosted", "hiringOrganization", "jobLocation"}
+
+
+def test_public_page_embeds_valid_job_posting(client, db_session):
+    vacancy = make_vacancy(make_user("employer"))
+    html = client.get(f"/vacancies/{vacancy.id}").get_data(as_text=True)
+    match = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
+    data = json.loads(match.group(1))
+    assert data["@type"] == "JobPosting" and GOOGLE_REQUIRED <= data.keys()
+    assert data["hiringOrganization"]["@type"] == "Organization"
+    assert data["jobLocation"]["address"]["addressCountry"] == "IT"
+    assert data["validThrough"].startswith(vacancy.expires_on.isoformat())
+    assert data["baseSalary"]["currency"] == "EUR"
+    assert data["baseSalary"]["value"]["minValue"] == 1200.0
+    assert data["identifier"]["value"] == str(vacancy.id)
+    assert set(data["employmentType"]) <= {"FULL_TIME", "PART_TIME", "CONTRACTOR", "TEMPORARY",
+                                           "INTERN", "VOLUNTEER", "PER_DIEM", "OTHER"}
+
+
+# --- API ----------------------------------------------------------------------------------
+
+
+def test_api_create_and_read(client, db_session):
+    employer = make_user("employer")
+    token = issue_token(employer)
+    response = client.post("/api/v1/vacancies", headers={"Authorization": f"Bearer {token}"},
+                           json={"title": "Operaio", "description": "Linea di montaggio",
+                                 "comune": "093033", "contract_type": "permanent",
+                                 "hours_per_week": 40, "status": "published",
+                                 "pay_min": "1500.00"})
+    assert response.status_code == 201, response.json
+    body = response.json
+    assert body["status"] == "published" and body["pay"]["min"] == "1500.00"
+    assert body["organization"]["id"] == employer.organisations()[0].id
+    assert client.get(f"/api/v1/vacancies/{body['id']}").json["title"] == "Operaio"
+    listing = client.get("/api/v1/vacancies?comune=093033&radius_km=5").json
+    assert body["id"] in [v["id"] for v in listing["items"]]
+
+
+def test_api_validation_errors(client, db_session):
+    token = issue_token(make_user("employer"))
+    headers = {"Authorization": f"Bearer {token}"}
+    response = client.post("/api/v1/vacancies", headers=headers, json={"title": "X"})
+    assert response.status_code == 422
+    assert {"comune", "contract_type", "hours_per_week"} <= response.json["error"]["fields"].keys()
+    response = client.post("/api/v1/vacancies", headers=headers, json={
+        "title": "X", "comune": "093033", "contract_type": "permanent", "hours_per_week": 10,
+        "pay_min": "900", "pay_max": "100"})
+    assert response.status_code == 422 and "pay_max" in response.json["error"]["fields"]
+    bad = client.post("/api/v1/vacancies", headers=headers, data="not json",
+                      content_type="application/json")
+    assert bad.status_code == 400
+    assert client.get("/api/v1/vacancies?radius_km=abc").status_code == 400
+    assert db.session.query(Vacancy).count() == 0
+
+
+def test_api_create_needs_an_employer_token(client, db_session):
+    broker_token = issue_token(make_user("broker"))
+    response = client.post("/api/v1/vacancies",
+                           headers={"Authorization": f"Bearer {broker_token}"},
+                           json={"title": "X"})
+    assert response.status_code == 403
+    assert client.post("/api/v1/vacancies", json={"title": "X"}).status_code == 401
