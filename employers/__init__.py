@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 
 
 def init_app(app: Flask) -> None:
-    from employers import api, views
+    from employers import api, quota_views, survey_views, views  # noqa: F401 (routes)
     from employers.models import Vacancy
     from portal import demo, search
     from portal.api import page_schema

@@ -1,0 +1,1 @@
+"""Needs survey pages (being written)."""
