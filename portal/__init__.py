@@ -25,7 +25,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(instance_path))
     app.config.update(config_module.load(instance_path, config))
 
-    from portal import admin, api, auth, cli, db, errors, i18n, permissions, search, views
+    from portal import (
+        admin,
+        api,
+        auth,
+        cli,
+        db,
+        errors,
+        i18n,
+        notifications,
+        permissions,
+        search,
+        views,
+    )
     from portal import logging as ponte_logging
     from portal.extensions import csrf, login_manager
 
@@ -42,6 +54,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(views.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(notifications.bp)
     app.register_blueprint(api.bp)
     api.init_app(app)
     for name in app.config["PONTE_MODULES"]:

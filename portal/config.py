@@ -29,6 +29,7 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
     config: dict[str, Any] = {
         "DATABASE_URL": env("DATABASE_URL") or f"sqlite:///{instance_path / 'ponte.db'}",
         "SEARCH_INDEX_DIR": env("SEARCH_INDEX_DIR") or str(instance_path / "search"),
+        "DATA_ENCRYPTION_KEY": env("DATA_ENCRYPTION_KEY") or "",
         "STRIPE_SECRET_KEY": env("STRIPE_SECRET_KEY") or "",
         "STRIPE_WEBHOOK_SECRET": env("STRIPE_WEBHOOK_SECRET") or "",
         "STRIPE_API_BASE": env("STRIPE_API_BASE") or "",

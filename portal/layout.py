@@ -39,4 +39,7 @@ def add_nav(app: Flask, label: Any, endpoint: str, roles: tuple[str, ...] = ()) 
 def init_app(app: Flask) -> None:
     @app.context_processor
     def layout_context() -> dict[str, Any]:
-        return {"navigation": navigation, "role_labels": ROLE_LABELS}
+        from portal.notifications import unread_count
+
+        return {"navigation": navigation, "role_labels": ROLE_LABELS,
+                "unread_notifications": lambda: unread_count(current_user)}

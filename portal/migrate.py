@@ -20,6 +20,7 @@ def import_all_models(app: Flask) -> None:
     importlib.import_module("portal.models")
     importlib.import_module("portal.search.models")
     importlib.import_module("portal.taxonomy")
+    importlib.import_module("portal.notifications")
     for name in app.config["PONTE_MODULES"]:
         try:
             importlib.import_module(f"{name}.models")

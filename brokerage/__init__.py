@@ -1,0 +1,14 @@
+"""Brokerage: caseload, consent, explainable matching, proposals, placement pathway,
+indicators; social-clause tenders (brokerage.tenders)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from brokerage import api, views
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+    views.init_app(app)
