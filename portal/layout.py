@@ -26,6 +26,8 @@ def navigation() -> list[tuple[str, str, bool]]:
     for label, endpoint, needed in entries:
         if needed and not roles.intersection(needed):
             continue
+        if endpoint not in current_app.view_functions:
+            continue
         url = url_for(endpoint)
         items.append((str(label), url, request.path.startswith(url) and url != "/"))
     return items
@@ -42,4 +44,5 @@ def init_app(app: Flask) -> None:
         from portal.notifications import unread_count
 
         return {"navigation": navigation, "role_labels": ROLE_LABELS,
+                "has_endpoint": lambda name: name in current_app.view_functions,
                 "unread_notifications": lambda: unread_count(current_user)}
