@@ -20,8 +20,11 @@ def bench_app() -> Flask:
     from portal import create_app
 
     BENCH_INSTANCE.mkdir(parents=True, exist_ok=True)
-    config: dict[str, Any] = {"INSTANCE_PATH": str(BENCH_INSTANCE), "LOG_JSON": False,
-                              "SEARCH_INDEX_DIR": str(BENCH_INSTANCE / "search")}
+    config: dict[str, Any] = {
+        "INSTANCE_PATH": str(BENCH_INSTANCE),
+        "LOG_JSON": False,
+        "SEARCH_INDEX_DIR": str(BENCH_INSTANCE / "search"),
+    }
     if not os.environ.get("DATABASE_URL"):
         config["DATABASE_URL"] = f"sqlite:///{BENCH_INSTANCE / 'bench.db'}"
     return create_app(config)
@@ -52,7 +55,7 @@ def timed(fn: Callable[[], Any], repeat: int) -> list[float]:
 
 def p95(samples: Iterable[float]) -> float:
     ordered = sorted(samples)
-    return ordered[max(0, int(round(0.95 * len(ordered))) - 1)]
+    return ordered[max(0, round(0.95 * len(ordered)) - 1)]
 
 
 def report(name: str, value: float, unit: str) -> None:

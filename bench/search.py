@@ -9,11 +9,32 @@ from sqlalchemy import func, select
 
 from bench.common import report, report_latency, timed
 
-SINGLE = ["magazziniere", "giardinieri", "cuoca", "pulizie", "logistica", "falegnameria",
-          "camerieri", "operaio", "tirocinio", "città", "meccanica", "vivai"]
-DOUBLE = ["operai magazzino", "cuoco ristorazione", "giardiniere tirocinio",
-          "logistica torino", "pulizie pordenone", "impresa alimentari", "tutor aziendale",
-          "costruzioni roma", "servizi digitali", "cantina vini"]
+SINGLE = [
+    "magazziniere",
+    "giardinieri",
+    "cuoca",
+    "pulizie",
+    "logistica",
+    "falegnameria",
+    "camerieri",
+    "operaio",
+    "tirocinio",
+    "città",
+    "meccanica",
+    "vivai",
+]
+DOUBLE = [
+    "operai magazzino",
+    "cuoco ristorazione",
+    "giardiniere tirocinio",
+    "logistica torino",
+    "pulizie pordenone",
+    "impresa alimentari",
+    "tutor aziendale",
+    "costruzioni roma",
+    "servizi digitali",
+    "cantina vini",
+]
 
 
 def run(app: Flask) -> None:

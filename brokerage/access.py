@@ -31,7 +31,8 @@ def caseload_query(user: User) -> Select:
     """Candidates held by the user's services (open holdings), not erased."""
     services = broker_service_ids(user)
     held = select(CaseHolding.candidate_id).where(
-        CaseHolding.service_id.in_(services), CaseHolding.until.is_(None))
+        CaseHolding.service_id.in_(services), CaseHolding.until.is_(None)
+    )
     return select(Candidate).where(Candidate.id.in_(held), Candidate.erased_at.is_(None))
 
 
@@ -39,8 +40,13 @@ def candidate_for(user: User, candidate_id: int, purpose: str = "view") -> Candi
     """The candidate if ``user``'s services hold the case; 404 otherwise, audit-logged."""
     candidate = db.session.get(Candidate, candidate_id)
     if candidate is None or candidate.erased_at is not None or not holds(user, candidate):
-        audit.record("candidate.access_denied", ("candidate", candidate_id), actor=user,
-                     subject=("candidate", candidate_id), purpose=purpose)
+        audit.record(
+            "candidate.access_denied",
+            ("candidate", candidate_id),
+            actor=user,
+            subject=("candidate", candidate_id),
+            purpose=purpose,
+        )
         db.session.commit()
         abort(404)
     return candidate

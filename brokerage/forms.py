@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, DateTimeLocalField, IntegerField, SelectField, StringField
-from wtforms import SubmitField, TextAreaField
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from employers.models import CONTRACT_TYPES
@@ -14,22 +21,28 @@ from portal.forms import options
 
 class ProposeForm(FlaskForm):
     note = TextAreaField(
-        _l("Note for the employer"), validators=[Optional(), Length(max=2000)],
-        description=_l("What the person can do and how the placement desk will support the "
-                       "placement. Never write health or social conditions here."))
+        _l("Note for the employer"),
+        validators=[Optional(), Length(max=2000)],
+        description=_l(
+            "What the person can do and how the placement desk will support the "
+            "placement. Never write health or social conditions here."
+        ),
+    )
     submit = SubmitField(_l("Propose to the employer"))
 
 
 class InterviewForm(FlaskForm):
-    when = DateTimeLocalField(_l("Date and time"), format="%Y-%m-%dT%H:%M",
-                              validators=[InputRequired()])
+    when = DateTimeLocalField(
+        _l("Date and time"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()]
+    )
     place = StringField(_l("Place"), validators=[InputRequired(), Length(max=200)])
     submit = SubmitField(_l("Arrange the interview"))
 
 
 class OutcomeForm(FlaskForm):
-    outcome = TextAreaField(_l("How did the interview go?"),
-                            validators=[InputRequired(), Length(max=500)])
+    outcome = TextAreaField(
+        _l("How did the interview go?"), validators=[InputRequired(), Length(max=500)]
+    )
     submit = SubmitField(_l("Record the outcome"))
 
 

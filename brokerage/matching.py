@@ -50,8 +50,10 @@ MAX_COMMUTE_KM = 150
 
 def weights() -> dict[str, float]:
     configured = current_app.config.get("MATCHING_WEIGHTS") or {}
-    return {**DEFAULT_WEIGHTS, **{k: float(v) for k, v in configured.items()
-                                  if k in DEFAULT_WEIGHTS}}
+    return {
+        **DEFAULT_WEIGHTS,
+        **{k: float(v) for k, v in configured.items() if k in DEFAULT_WEIGHTS},
+    }
 
 
 @dataclass(frozen=True)
@@ -147,58 +149,78 @@ def score(v: VacancyFacts, c: CandidateFacts, w: dict[str, float]) -> Match | No
     ]
     total = sum(f.points for f in factors)
     maximum = sum(f.max_points for f in factors) or 1.0
-    return Match(candidate_id=c.id, vacancy_id=v.id, score=round(100 * total / maximum, 1),
-                 distance_km=round(d, 1), factors=factors)
+    return Match(
+        candidate_id=c.id,
+        vacancy_id=v.id,
+        score=round(100 * total / maximum, 1),
+        distance_km=round(d, 1),
+        factors=factors,
+    )
 
 
-def _skills_factor(name: str, wanted: frozenset[int], has: frozenset[int], weight: float
-                   ) -> Factor:
+def _skills_factor(name: str, wanted: frozenset[int], has: frozenset[int], weight: float) -> Factor:
     if not wanted:
         # Nothing asked: half the points, so lists with no skills neither win nor lose.
         return Factor(name, weight / 2, weight, _("The vacancy lists no skills of this kind."))
     shared = len(wanted & has)
-    text = (_("Has %(n)d of the %(total)d required skills.", n=shared, total=len(wanted))
-            if name == "required_skills" else
-            _("Has %(n)d of the %(total)d preferred skills.", n=shared, total=len(wanted)))
+    text = (
+        _("Has %(n)d of the %(total)d required skills.", n=shared, total=len(wanted))
+        if name == "required_skills"
+        else _("Has %(n)d of the %(total)d preferred skills.", n=shared, total=len(wanted))
+    )
     return Factor(name, weight * shared / len(wanted), weight, text)
 
 
 def _occupation_factor(v: VacancyFacts, c: CandidateFacts, weight: float) -> Factor:
     if v.occupation_id is None:
-        return Factor("occupation", weight / 2, weight,
-                      _("The vacancy names no occupation."))
+        return Factor("occupation", weight / 2, weight, _("The vacancy names no occupation."))
     if v.occupation_id in c.desired:
         return Factor("occupation", weight, weight, _("Wants exactly this occupation."))
     similarity = max((_isco_similarity(v.isco, i) for i in c.desired_isco), default=0.0)
     if similarity:
-        return Factor("occupation", weight * similarity, weight,
-                      _("Wants a related occupation (same ISCO group)."))
+        return Factor(
+            "occupation",
+            weight * similarity,
+            weight,
+            _("Wants a related occupation (same ISCO group)."),
+        )
     return Factor("occupation", 0.0, weight, _("Has not asked for this kind of work."))
 
 
 def _distance_factor(d: float, limit: int, weight: float) -> Factor:
     # Linear decay: full points on the doorstep, none at the candidate's own limit.
     fraction = max(0.0, 1 - d / limit) if limit else 1.0
-    return Factor("distance", weight * fraction, weight,
-                  _("%(km)s km from home (limit %(limit)s km).", km=f"{d:.0f}", limit=limit))
+    return Factor(
+        "distance",
+        weight * fraction,
+        weight,
+        _("%(km)s km from home (limit %(limit)s km).", km=f"{d:.0f}", limit=limit),
+    )
 
 
 def _hours_factor(hours: int, hours_max: int, weight: float) -> Factor:
     fraction = min(1.0, hours / hours_max) if hours_max else 0.0
-    return Factor("hours", weight * fraction, weight,
-                  _("%(hours)s hours a week, of up to %(max)s wanted.", hours=hours,
-                    max=hours_max))
+    return Factor(
+        "hours",
+        weight * fraction,
+        weight,
+        _("%(hours)s hours a week, of up to %(max)s wanted.", hours=hours, max=hours_max),
+    )
 
 
 def _experience_factor(v: VacancyFacts, c: CandidateFacts, weight: float) -> Factor:
     months = c.experience_occupations.get(v.occupation_id or -1, 0)
     if not months and v.isco:
-        months = max((m for isco, m in c.experience.items() if isco[:3] == v.isco[:3]),
-                     default=0) // 2  # similar work counts half
+        months = (
+            max((m for isco, m in c.experience.items() if isco[:3] == v.isco[:3]), default=0) // 2
+        )  # similar work counts half
     fraction = min(1.0, months / FULL_EXPERIENCE_MONTHS)
     if months:
-        text = ngettext("%(num)d month of experience in similar work.",
-                        "%(num)d months of experience in similar work.", months)
+        text = ngettext(
+            "%(num)d month of experience in similar work.",
+            "%(num)d months of experience in similar work.",
+            months,
+        )
     else:
         text = _("No experience in similar work yet.")
     return Factor("experience", weight * fraction, weight, text)
@@ -214,28 +236,41 @@ def vacancy_facts(vacancies: Iterable[Vacancy]) -> list[VacancyFacts]:
     offered: dict[int, set[str]] = defaultdict(set)
     if ids:
         for vid, sid, required in db.session.execute(
-            select(VacancySkill.vacancy_id, VacancySkill.skill_id, VacancySkill.required)
-            .where(VacancySkill.vacancy_id.in_(ids))):
+            select(VacancySkill.vacancy_id, VacancySkill.skill_id, VacancySkill.required).where(
+                VacancySkill.vacancy_id.in_(ids)
+            )
+        ):
             skills[vid][required].add(sid)
         for vid, code in db.session.execute(
-            select(VacancyAdjustment.vacancy_id, VacancyAdjustment.code)
-            .where(VacancyAdjustment.vacancy_id.in_(ids))):
+            select(VacancyAdjustment.vacancy_id, VacancyAdjustment.code).where(
+                VacancyAdjustment.vacancy_id.in_(ids)
+            )
+        ):
             offered[vid].add(code)
     facts = []
     for v in vacancies:
         place = v.municipality
         extra = {"onsite_tutor"} if v.onsite_tutor else set()
-        facts.append(VacancyFacts(
-            id=v.id, lat=place.lat, lon=place.lon, comune=v.comune_code,
-            hours=v.hours_per_week, occupation_id=v.occupation_id,
-            isco=v.occupation.isco_code if v.occupation else None,
-            required=frozenset(skills[v.id][True]), preferred=frozenset(skills[v.id][False]),
-            offered=frozenset(offered[v.id] | extra)))
+        facts.append(
+            VacancyFacts(
+                id=v.id,
+                lat=place.lat,
+                lon=place.lon,
+                comune=v.comune_code,
+                hours=v.hours_per_week,
+                occupation_id=v.occupation_id,
+                isco=v.occupation.isco_code if v.occupation else None,
+                required=frozenset(skills[v.id][True]),
+                preferred=frozenset(skills[v.id][False]),
+                offered=frozenset(offered[v.id] | extra),
+            )
+        )
     return facts
 
 
-def candidate_facts(rows: list[tuple[int, str, float | None, float | None, int, int, int]]
-                    ) -> list[CandidateFacts]:
+def candidate_facts(
+    rows: list[tuple[int, str, float | None, float | None, int, int, int]],
+) -> list[CandidateFacts]:
     """Facts for candidates given as (id, comune, lat, lon, max_commute, hours_min,
     hours_max) rows; skills, wishes, experience and needs in four queries."""
     ids = [r[0] for r in rows]
@@ -247,40 +282,64 @@ def candidate_facts(rows: list[tuple[int, str, float | None, float | None, int, 
     needed: dict[int, set[str]] = defaultdict(set)
     for chunk in _chunks(ids, 5000):
         for cid, sid in db.session.execute(
-            select(CandidateSkill.candidate_id, CandidateSkill.skill_id)
-            .where(CandidateSkill.candidate_id.in_(chunk))):
+            select(CandidateSkill.candidate_id, CandidateSkill.skill_id).where(
+                CandidateSkill.candidate_id.in_(chunk)
+            )
+        ):
             skills[cid].add(sid)
         for cid, oid, isco in db.session.execute(
-            select(CandidateOccupation.candidate_id, CandidateOccupation.occupation_id,
-                   Occupation.isco_code).join(Occupation)
-            .where(CandidateOccupation.candidate_id.in_(chunk))):
+            select(
+                CandidateOccupation.candidate_id,
+                CandidateOccupation.occupation_id,
+                Occupation.isco_code,
+            )
+            .join(Occupation)
+            .where(CandidateOccupation.candidate_id.in_(chunk))
+        ):
             desired[cid].add(oid)
             desired_isco[cid].add(isco)
         for cid, oid, isco, months in db.session.execute(
-            select(Experience.candidate_id, Experience.occupation_id, Occupation.isco_code,
-                   Experience.months).outerjoin(Occupation)
-            .where(Experience.candidate_id.in_(chunk))):
+            select(
+                Experience.candidate_id,
+                Experience.occupation_id,
+                Occupation.isco_code,
+                Experience.months,
+            )
+            .outerjoin(Occupation)
+            .where(Experience.candidate_id.in_(chunk))
+        ):
             if oid is not None:
                 experience_occ[cid][oid] += months
                 experience[cid][isco] += months
         for cid, code in db.session.execute(
-            select(CandidateAdjustment.candidate_id, CandidateAdjustment.code)
-            .where(CandidateAdjustment.candidate_id.in_(chunk))):
+            select(CandidateAdjustment.candidate_id, CandidateAdjustment.code).where(
+                CandidateAdjustment.candidate_id.in_(chunk)
+            )
+        ):
             needed[cid].add(code)
     return [
         CandidateFacts(
-            id=cid, comune=comune, lat=lat, lon=lon, max_commute_km=commute,
-            hours_min=hmin, hours_max=hmax, skills=frozenset(skills[cid]),
-            desired=frozenset(desired[cid]), desired_isco=frozenset(desired_isco[cid]),
-            experience=dict(experience[cid]), experience_occupations=dict(experience_occ[cid]),
-            needed=frozenset(needed[cid]))
+            id=cid,
+            comune=comune,
+            lat=lat,
+            lon=lon,
+            max_commute_km=commute,
+            hours_min=hmin,
+            hours_max=hmax,
+            skills=frozenset(skills[cid]),
+            desired=frozenset(desired[cid]),
+            desired_isco=frozenset(desired_isco[cid]),
+            experience=dict(experience[cid]),
+            experience_occupations=dict(experience_occ[cid]),
+            needed=frozenset(needed[cid]),
+        )
         for cid, comune, lat, lon, commute, hmin, hmax in rows
     ]
 
 
 def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def _box(lat: float | None, lon: float | None, km: float):  # type: ignore[no-untyped-def]
@@ -288,27 +347,45 @@ def _box(lat: float | None, lon: float | None, km: float):  # type: ignore[no-un
         return None
     dlat = km / 111.0
     dlon = km / (111.0 * max(math.cos(math.radians(lat)), 0.01))
-    return (Municipality.lat.between(lat - dlat, lat + dlat),
-            Municipality.lon.between(lon - dlon, lon + dlon))
+    return (
+        Municipality.lat.between(lat - dlat, lat + dlat),
+        Municipality.lon.between(lon - dlon, lon + dlon),
+    )
 
 
-def candidates_for_vacancy(vacancy: Vacancy, service_ids: set[int], today: date,
-                           limit: int = 50) -> list[Match]:
+def candidates_for_vacancy(
+    vacancy: Vacancy, service_ids: set[int], today: date, limit: int = 50
+) -> list[Match]:
     """Ranked candidates of ``service_ids`` for ``vacancy`` (valid consent only)."""
     [v] = vacancy_facts([vacancy])
     held = select(CaseHolding.candidate_id).where(
-        CaseHolding.service_id.in_(service_ids), CaseHolding.until.is_(None))
+        CaseHolding.service_id.in_(service_ids), CaseHolding.until.is_(None)
+    )
     # A candidate who needs an adjustment the workplace does not offer is left out in SQL.
     lacking = exists().where(
         CandidateAdjustment.candidate_id == Candidate.id,
-        not_(CandidateAdjustment.code.in_(v.offered)) if v.offered else true())
+        not_(CandidateAdjustment.code.in_(v.offered)) if v.offered else true(),
+    )
     stmt = (
-        select(Candidate.id, Candidate.comune_code, Municipality.lat, Municipality.lon,
-               Candidate.max_commute_km, Candidate.hours_min, Candidate.hours_max)
+        select(
+            Candidate.id,
+            Candidate.comune_code,
+            Municipality.lat,
+            Municipality.lon,
+            Candidate.max_commute_km,
+            Candidate.hours_min,
+            Candidate.hours_max,
+        )
         .join(Municipality, Candidate.comune_code == Municipality.istat_code)
-        .where(Candidate.id.in_(held), Candidate.status == ACTIVE,
-               Candidate.erased_at.is_(None), Candidate.matching_consent_until >= today,
-               Candidate.hours_min <= v.hours, Candidate.hours_max >= v.hours, ~lacking)
+        .where(
+            Candidate.id.in_(held),
+            Candidate.status == ACTIVE,
+            Candidate.erased_at.is_(None),
+            Candidate.matching_consent_until >= today,
+            Candidate.hours_min <= v.hours,
+            Candidate.hours_max >= v.hours,
+            ~lacking,
+        )
     )
     box = _box(v.lat, v.lon, MAX_COMMUTE_KM)
     if box is not None:
@@ -327,22 +404,37 @@ def vacancies_for_candidate(candidate: Candidate, today: date, limit: int = 50) 
     if not candidate.has_matching_consent(today) or candidate.status != ACTIVE:
         return []
     place = candidate.municipality
-    [c] = candidate_facts([(candidate.id, candidate.comune_code, place.lat, place.lon,
-                            candidate.max_commute_km, candidate.hours_min,
-                            candidate.hours_max)])
+    [c] = candidate_facts(
+        [
+            (
+                candidate.id,
+                candidate.comune_code,
+                place.lat,
+                place.lon,
+                candidate.max_commute_km,
+                candidate.hours_min,
+                candidate.hours_max,
+            )
+        ]
+    )
     stmt = (
         select(Vacancy)
         .join(Organisation, Vacancy.organisation_id == Organisation.id)
         .join(Municipality, Vacancy.comune_code == Municipality.istat_code)
-        .where(Vacancy.status == PUBLISHED, Vacancy.expires_on >= today,
-               Organisation.verified_at.is_not(None),
-               Vacancy.hours_per_week.between(c.hours_min, c.hours_max))
+        .where(
+            Vacancy.status == PUBLISHED,
+            Vacancy.expires_on >= today,
+            Organisation.verified_at.is_not(None),
+            Vacancy.hours_per_week.between(c.hours_min, c.hours_max),
+        )
     )
     for code in c.needed:
-        offered = exists().where(VacancyAdjustment.vacancy_id == Vacancy.id,
-                                 VacancyAdjustment.code == code)
+        offered = exists().where(
+            VacancyAdjustment.vacancy_id == Vacancy.id, VacancyAdjustment.code == code
+        )
         stmt = stmt.where(
-            offered | Vacancy.onsite_tutor.is_(True) if code == "onsite_tutor" else offered)
+            offered | Vacancy.onsite_tutor.is_(True) if code == "onsite_tutor" else offered
+        )
     box = _box(c.lat, c.lon, c.max_commute_km)
     if box is not None:
         stmt = stmt.where(and_(*box) | (Vacancy.comune_code == c.comune))

@@ -28,8 +28,7 @@ TARGET_GROUPS = {
     "sensory_disability": _l("Sensory disability (L. 381/1991 art. 4)"),
     "psychiatric": _l("Former or current psychiatric patient (L. 381/1991 art. 4)"),
     "addiction": _l("Addiction: drugs or alcohol (L. 381/1991 art. 4)"),
-    "minor_family_difficulty": _l("Minor of working age in family difficulty (L. 381/1991 "
-                                  "art. 4)"),
+    "minor_family_difficulty": _l("Minor of working age in family difficulty (L. 381/1991 art. 4)"),
     "prison": _l("Prisoner or person on alternative measures (L. 381/1991 art. 4)"),
     "poverty": _l("Person at risk of poverty (regional inclusion measures)"),
     "other": _l("Other disadvantage"),
@@ -71,18 +70,23 @@ class Candidate(TimestampMixin, Base):
 
     municipality: Mapped[Municipality] = relationship(lazy="joined")
     skills: Mapped[list[CandidateSkill]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin")
+        cascade="all, delete-orphan", lazy="selectin"
+    )
     desired: Mapped[list[CandidateOccupation]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin")
+        cascade="all, delete-orphan", lazy="selectin"
+    )
     experiences: Mapped[list[Experience]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="Experience.id")
+        cascade="all, delete-orphan", lazy="selectin", order_by="Experience.id"
+    )
     adjustment_rows: Mapped[list[CandidateAdjustment]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin")
+        cascade="all, delete-orphan", lazy="selectin"
+    )
     holdings: Mapped[list[CaseHolding]] = relationship(
-        back_populates="candidate", cascade="all, delete-orphan", lazy="selectin")
+        back_populates="candidate", cascade="all, delete-orphan", lazy="selectin"
+    )
     sensitive: Mapped[SensitiveRecord | None] = relationship(
-        back_populates="candidate", cascade="all, delete-orphan", lazy="select",
-        uselist=False)
+        back_populates="candidate", cascade="all, delete-orphan", lazy="select", uselist=False
+    )
 
     @property
     def adjustments(self) -> list[str]:
@@ -108,9 +112,9 @@ class CandidateSkill(Base):
     __tablename__ = "candidate_skill"
 
     candidate_id: Mapped[int] = mapped_column(
-        ForeignKey("candidate.id", ondelete="CASCADE"), primary_key=True)
-    skill_id: Mapped[int] = mapped_column(ForeignKey("esco_skill.id"), primary_key=True,
-                                          index=True)
+        ForeignKey("candidate.id", ondelete="CASCADE"), primary_key=True
+    )
+    skill_id: Mapped[int] = mapped_column(ForeignKey("esco_skill.id"), primary_key=True, index=True)
     skill: Mapped[Skill] = relationship(lazy="joined")
 
 
@@ -120,9 +124,11 @@ class CandidateOccupation(Base):
     __tablename__ = "candidate_occupation"
 
     candidate_id: Mapped[int] = mapped_column(
-        ForeignKey("candidate.id", ondelete="CASCADE"), primary_key=True)
-    occupation_id: Mapped[int] = mapped_column(ForeignKey("esco_occupation.id"),
-                                               primary_key=True, index=True)
+        ForeignKey("candidate.id", ondelete="CASCADE"), primary_key=True
+    )
+    occupation_id: Mapped[int] = mapped_column(
+        ForeignKey("esco_occupation.id"), primary_key=True, index=True
+    )
     occupation: Mapped[Occupation] = relationship(lazy="joined")
 
 
@@ -131,7 +137,8 @@ class Experience(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     candidate_id: Mapped[int] = mapped_column(
-        ForeignKey("candidate.id", ondelete="CASCADE"), index=True)
+        ForeignKey("candidate.id", ondelete="CASCADE"), index=True
+    )
     occupation_id: Mapped[int | None] = mapped_column(ForeignKey("esco_occupation.id"))
     months: Mapped[int] = mapped_column(default=0)
     description: Mapped[str] = mapped_column(String(500), default="")
@@ -144,7 +151,8 @@ class CandidateAdjustment(Base):
     __tablename__ = "candidate_adjustment"
 
     candidate_id: Mapped[int] = mapped_column(
-        ForeignKey("candidate.id", ondelete="CASCADE"), primary_key=True)
+        ForeignKey("candidate.id", ondelete="CASCADE"), primary_key=True
+    )
     code: Mapped[str] = mapped_column(String(30), primary_key=True)
 
 
@@ -154,7 +162,8 @@ class SensitiveRecord(Base):
     __tablename__ = "candidate_sensitive"
 
     candidate_id: Mapped[int] = mapped_column(
-        ForeignKey("candidate.id", ondelete="CASCADE"), primary_key=True)
+        ForeignKey("candidate.id", ondelete="CASCADE"), primary_key=True
+    )
     target_group: Mapped[str | None] = mapped_column(EncryptedText)
     disability_percentage: Mapped[str | None] = mapped_column(EncryptedText)
     origin_service_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
@@ -173,7 +182,8 @@ class CaseHolding(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     candidate_id: Mapped[int] = mapped_column(
-        ForeignKey("candidate.id", ondelete="CASCADE"), index=True)
+        ForeignKey("candidate.id", ondelete="CASCADE"), index=True
+    )
     service_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
     since: Mapped[date] = mapped_column(Date)
     until: Mapped[date | None] = mapped_column(Date)
@@ -198,7 +208,8 @@ class Consent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     candidate_id: Mapped[int] = mapped_column(
-        ForeignKey("candidate.id", ondelete="CASCADE"), index=True)
+        ForeignKey("candidate.id", ondelete="CASCADE"), index=True
+    )
     purpose: Mapped[str] = mapped_column(String(20))
     given_on: Mapped[date] = mapped_column(Date)
     expires_on: Mapped[date] = mapped_column(Date)
@@ -215,7 +226,12 @@ class Consent(Base):
 
 
 PROPOSED, INTERVIEW, HIRED, DECLINED, WITHDRAWN = (
-    "proposed", "interview", "hired", "declined", "withdrawn")
+    "proposed",
+    "interview",
+    "hired",
+    "declined",
+    "withdrawn",
+)
 PROPOSAL_STATES = {
     PROPOSED: _l("Proposed"),
     INTERVIEW: _l("Interview arranged"),

@@ -40,9 +40,19 @@ class ProposalError(ValueError):
 
 def explain(candidate: Candidate, vacancy: Vacancy) -> Match | None:
     place = candidate.municipality
-    [c] = candidate_facts([(candidate.id, candidate.comune_code, place.lat, place.lon,
-                            candidate.max_commute_km, candidate.hours_min,
-                            candidate.hours_max)])
+    [c] = candidate_facts(
+        [
+            (
+                candidate.id,
+                candidate.comune_code,
+                place.lat,
+                place.lon,
+                candidate.max_commute_km,
+                candidate.hours_min,
+                candidate.hours_max,
+            )
+        ]
+    )
     [v] = vacancy_facts([vacancy])
     return score(v, c, weights())
 
@@ -51,63 +61,98 @@ def build_card(candidate: Candidate, match: Match | None) -> dict[str, Any]:
     """The anonymised profile an employer may see: no name, no category, no service."""
     return {
         "pseudonym": candidate.pseudonym,
-        "skills": [{"uri": s.skill.uri, "label_it": s.skill.label_it,
-                    "label_en": s.skill.label_en} for s in candidate.skills],
-        "experience": [{"occupation_it": e.occupation.label_it if e.occupation else None,
-                        "occupation_en": e.occupation.label_en if e.occupation else None,
-                        "months": e.months} for e in candidate.experiences],
-        "availability": {"hours_min": candidate.hours_min, "hours_max": candidate.hours_max,
-                         "max_commute_km": candidate.max_commute_km,
-                         "driving_licence": candidate.driving_licence,
-                         "languages": list(candidate.languages or []),
-                         "education_level": candidate.education_level},
+        "skills": [
+            {"uri": s.skill.uri, "label_it": s.skill.label_it, "label_en": s.skill.label_en}
+            for s in candidate.skills
+        ],
+        "experience": [
+            {
+                "occupation_it": e.occupation.label_it if e.occupation else None,
+                "occupation_en": e.occupation.label_en if e.occupation else None,
+                "months": e.months,
+            }
+            for e in candidate.experiences
+        ],
+        "availability": {
+            "hours_min": candidate.hours_min,
+            "hours_max": candidate.hours_max,
+            "max_commute_km": candidate.max_commute_km,
+            "driving_licence": candidate.driving_licence,
+            "languages": list(candidate.languages or []),
+            "education_level": candidate.education_level,
+        },
         "adjustments": candidate.adjustments,
-        "match": None if match is None else {
+        "match": None
+        if match is None
+        else {
             "score": match.score,
-            "factors": [{"name": f.name, "points": round(f.points, 1),
-                         "max_points": f.max_points, "explanation": f.explanation}
-                        for f in match.factors],
+            "factors": [
+                {
+                    "name": f.name,
+                    "points": round(f.points, 1),
+                    "max_points": f.max_points,
+                    "explanation": f.explanation,
+                }
+                for f in match.factors
+            ],
         },
     }
 
 
-def propose(candidate: Candidate, vacancy: Vacancy, broker: User, note: str,
-            today: date) -> Proposal:
+def propose(
+    candidate: Candidate, vacancy: Vacancy, broker: User, note: str, today: date
+) -> Proposal:
     if not access.holds(broker, candidate):
         raise ProposalError({"candidate": _("Your service does not hold this case.")})
     if not candidate.has_matching_consent(today):
-        raise ProposalError({"candidate": _(
-            "There is no valid consent to matching: record it before proposing.")})
+        raise ProposalError(
+            {"candidate": _("There is no valid consent to matching: record it before proposing.")}
+        )
     if not vacancy.is_public(today):
         raise ProposalError({"vacancy": _("The vacancy is not open.")})
-    if db.session.execute(select(Proposal.id).where(
-            Proposal.vacancy_id == vacancy.id, Proposal.candidate_id == candidate.id)).first():
-        raise ProposalError({"vacancy": _("This candidate has already been proposed for this "
-                                          "vacancy.")})
+    if db.session.execute(
+        select(Proposal.id).where(
+            Proposal.vacancy_id == vacancy.id, Proposal.candidate_id == candidate.id
+        )
+    ).first():
+        raise ProposalError(
+            {"vacancy": _("This candidate has already been proposed for this vacancy.")}
+        )
     service_id = min(access.broker_service_ids(broker) & candidate.holding_service_ids)
     proposal = Proposal(
-        vacancy_id=vacancy.id, candidate_id=candidate.id, broker_id=broker.id,
-        service_id=service_id, employer_org_id=vacancy.organisation_id,
-        card=build_card(candidate, explain(candidate, vacancy)), note=note.strip()[:2000],
-        status=PROPOSED, first_contact_at=utcnow())
+        vacancy_id=vacancy.id,
+        candidate_id=candidate.id,
+        broker_id=broker.id,
+        service_id=service_id,
+        employer_org_id=vacancy.organisation_id,
+        card=build_card(candidate, explain(candidate, vacancy)),
+        note=note.strip()[:2000],
+        status=PROPOSED,
+        first_contact_at=utcnow(),
+    )
     db.session.add(proposal)
     db.session.flush()
     audit.record("proposal.create", proposal, actor=broker, subject=candidate)
     for member in vacancy.organisation.memberships:
-        notify(member.user,
-               _("New candidate proposed for \"%(title)s\": %(pseudonym)s", title=vacancy.title,
-                 pseudonym=candidate.pseudonym),
-               url_for("brokerage.inbox_detail", proposal_id=proposal.id))
+        notify(
+            member.user,
+            _(
+                'New candidate proposed for "%(title)s": %(pseudonym)s',
+                title=vacancy.title,
+                pseudonym=candidate.pseudonym,
+            ),
+            url_for("brokerage.inbox_detail", proposal_id=proposal.id),
+        )
     return proposal
 
 
 def _notify_broker(proposal: Proposal, vacancy: Vacancy, message: str) -> None:
-    notify(proposal.broker, message,
-           url_for("brokerage.proposal_detail", proposal_id=proposal.id))
+    notify(proposal.broker, message, url_for("brokerage.proposal_detail", proposal_id=proposal.id))
 
 
-def schedule_interview(proposal: Proposal, vacancy: Vacancy, actor: User, when: datetime,
-                       place: str) -> None:
+def schedule_interview(
+    proposal: Proposal, vacancy: Vacancy, actor: User, when: datetime, place: str
+) -> None:
     if proposal.status not in (PROPOSED, INTERVIEW):
         raise ProposalError({"status": _("This proposal is no longer open.")})
     if when < utcnow():
@@ -118,10 +163,17 @@ def schedule_interview(proposal: Proposal, vacancy: Vacancy, actor: User, when: 
     proposal.interview_at = when
     proposal.interview_place = place.strip()[:200]
     audit.record("proposal.interview", proposal, actor=actor)
-    _notify_broker(proposal, vacancy, _(
-        "Interview for %(pseudonym)s (\"%(title)s\") on %(when)s at %(place)s.",
-        pseudonym=proposal.card["pseudonym"], title=vacancy.title,
-        when=when.strftime("%d/%m/%Y %H:%M"), place=proposal.interview_place))
+    _notify_broker(
+        proposal,
+        vacancy,
+        _(
+            'Interview for %(pseudonym)s ("%(title)s") on %(when)s at %(place)s.',
+            pseudonym=proposal.card["pseudonym"],
+            title=vacancy.title,
+            when=when.strftime("%d/%m/%Y %H:%M"),
+            place=proposal.interview_place,
+        ),
+    )
 
 
 def record_outcome(proposal: Proposal, vacancy: Vacancy, actor: User, outcome: str) -> None:
@@ -131,12 +183,21 @@ def record_outcome(proposal: Proposal, vacancy: Vacancy, actor: User, outcome: s
         raise ProposalError({"outcome": _("Write how the interview went.")})
     proposal.interview_outcome = outcome.strip()[:500]
     audit.record("proposal.outcome", proposal, actor=actor)
-    _notify_broker(proposal, vacancy, _("Interview outcome for %(pseudonym)s recorded.",
-                                        pseudonym=proposal.card["pseudonym"]))
+    _notify_broker(
+        proposal,
+        vacancy,
+        _("Interview outcome for %(pseudonym)s recorded.", pseudonym=proposal.card["pseudonym"]),
+    )
 
 
-def hire(proposal: Proposal, vacancy: Vacancy, actor: User, contract_type: str,
-         start_on: date, hours: int) -> None:
+def hire(
+    proposal: Proposal,
+    vacancy: Vacancy,
+    actor: User,
+    contract_type: str,
+    start_on: date,
+    hours: int,
+) -> None:
     errors = {}
     if proposal.status not in (PROPOSED, INTERVIEW):
         errors["status"] = _("This proposal is no longer open.")
@@ -151,10 +212,16 @@ def hire(proposal: Proposal, vacancy: Vacancy, actor: User, contract_type: str,
     proposal.hire_start_on = start_on
     proposal.hire_hours = hours
     audit.record("proposal.hire", proposal, actor=actor)
-    _notify_broker(proposal, vacancy, _(
-        "%(pseudonym)s has been hired for \"%(title)s\" from %(date)s.",
-        pseudonym=proposal.card["pseudonym"], title=vacancy.title,
-        date=start_on.strftime("%d/%m/%Y")))
+    _notify_broker(
+        proposal,
+        vacancy,
+        _(
+            '%(pseudonym)s has been hired for "%(title)s" from %(date)s.',
+            pseudonym=proposal.card["pseudonym"],
+            title=vacancy.title,
+            date=start_on.strftime("%d/%m/%Y"),
+        ),
+    )
 
 
 def decline(proposal: Proposal, vacancy: Vacancy, actor: User, reason: str) -> None:
@@ -165,9 +232,15 @@ def decline(proposal: Proposal, vacancy: Vacancy, actor: User, reason: str) -> N
     proposal.status = DECLINED
     proposal.decline_reason = reason.strip()[:500]
     audit.record("proposal.decline", proposal, actor=actor)
-    _notify_broker(proposal, vacancy, _("%(pseudonym)s was not chosen for \"%(title)s\".",
-                                        pseudonym=proposal.card["pseudonym"],
-                                        title=vacancy.title))
+    _notify_broker(
+        proposal,
+        vacancy,
+        _(
+            '%(pseudonym)s was not chosen for "%(title)s".',
+            pseudonym=proposal.card["pseudonym"],
+            title=vacancy.title,
+        ),
+    )
 
 
 def withdraw(proposal: Proposal, actor: User) -> None:

@@ -6,8 +6,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request
-from flask import url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -57,8 +66,10 @@ FACTOR_LABELS = {
 
 def inbox_widget(org: Any) -> Markup | None:
     waiting = db.session.execute(
-        select(func.count()).select_from(Proposal)
-        .where(Proposal.employer_org_id == org.id, Proposal.status == PROPOSED)).scalar_one()
+        select(func.count())
+        .select_from(Proposal)
+        .where(Proposal.employer_org_id == org.id, Proposal.status == PROPOSED)
+    ).scalar_one()
     return Markup(render_template("brokerage/inbox_widget.html", waiting=waiting))  # noqa: S704
 
 
@@ -77,13 +88,27 @@ def open_vacancy(vacancy_id: int) -> Vacancy:
 def vacancy_matches(vacancy_id: int) -> Any:
     vacancy = open_vacancy(vacancy_id)
     matches = matching.candidates_for_vacancy(
-        vacancy, access.broker_service_ids(current_user), today())
-    candidates = {c.id: c for c in db.session.execute(
-        select(Candidate).where(Candidate.id.in_([m.candidate_id for m in matches]))).scalars()}
-    proposed = set(db.session.execute(select(Proposal.candidate_id).where(
-        Proposal.vacancy_id == vacancy.id)).scalars())
-    return render_template("brokerage/vacancy_matches.html", vacancy=vacancy, matches=matches,
-                           candidates=candidates, proposed=proposed, adjustments=ADJUSTMENTS)
+        vacancy, access.broker_service_ids(current_user), today()
+    )
+    candidates = {
+        c.id: c
+        for c in db.session.execute(
+            select(Candidate).where(Candidate.id.in_([m.candidate_id for m in matches]))
+        ).scalars()
+    }
+    proposed = set(
+        db.session.execute(
+            select(Proposal.candidate_id).where(Proposal.vacancy_id == vacancy.id)
+        ).scalars()
+    )
+    return render_template(
+        "brokerage/vacancy_matches.html",
+        vacancy=vacancy,
+        matches=matches,
+        candidates=candidates,
+        proposed=proposed,
+        adjustments=ADJUSTMENTS,
+    )
 
 
 @bp.route("/brokerage/candidates/<int:candidate_id>/matches")
@@ -91,15 +116,24 @@ def vacancy_matches(vacancy_id: int) -> Any:
 def candidate_matches(candidate_id: int) -> Any:
     candidate = access.candidate_for(current_user, candidate_id, "matching")
     matches = matching.vacancies_for_candidate(candidate, today())
-    vacancies = {v.id: v for v in db.session.execute(
-        select(Vacancy).where(Vacancy.id.in_([m.vacancy_id for m in matches]))).scalars()}
-    return render_template("brokerage/candidate_matches.html", candidate=candidate,
-                           matches=matches, vacancies=vacancies,
-                           consent_ok=candidate.has_matching_consent(today()))
+    vacancies = {
+        v.id: v
+        for v in db.session.execute(
+            select(Vacancy).where(Vacancy.id.in_([m.vacancy_id for m in matches]))
+        ).scalars()
+    }
+    return render_template(
+        "brokerage/candidate_matches.html",
+        candidate=candidate,
+        matches=matches,
+        vacancies=vacancies,
+        consent_ok=candidate.has_matching_consent(today()),
+    )
 
 
-@bp.route("/brokerage/vacancies/<int:vacancy_id>/propose/<int:candidate_id>",
-          methods=["GET", "POST"])
+@bp.route(
+    "/brokerage/vacancies/<int:vacancy_id>/propose/<int:candidate_id>", methods=["GET", "POST"]
+)
 @roles_required(BROKER)
 def propose(vacancy_id: int, candidate_id: int) -> Any:
     vacancy = open_vacancy(vacancy_id)
@@ -108,18 +142,25 @@ def propose(vacancy_id: int, candidate_id: int) -> Any:
     match = proposals.explain(candidate, vacancy)
     if form.validate_on_submit():
         try:
-            proposal = proposals.propose(candidate, vacancy, current_user, form.note.data or "",
-                                         today())
+            proposal = proposals.propose(
+                candidate, vacancy, current_user, form.note.data or "", today()
+            )
         except proposals.ProposalError as error:
             db.session.rollback()
             form.note.errors = list(error.fields.values())
         else:
             db.session.commit()
-            flash(_("%(pseudonym)s has been proposed to the employer.",
-                    pseudonym=candidate.pseudonym), "success")
+            flash(
+                _(
+                    "%(pseudonym)s has been proposed to the employer.",
+                    pseudonym=candidate.pseudonym,
+                ),
+                "success",
+            )
             return redirect(url_for("brokerage.proposal_detail", proposal_id=proposal.id))
-    return render_template("brokerage/propose.html", form=form, vacancy=vacancy,
-                           candidate=candidate, match=match)
+    return render_template(
+        "brokerage/propose.html", form=form, vacancy=vacancy, candidate=candidate, match=match
+    )
 
 
 def broker_proposal(proposal_id: int) -> Proposal:
@@ -133,13 +174,22 @@ def broker_proposal(proposal_id: int) -> Proposal:
 @roles_required(BROKER)
 def proposal_list() -> Any:
     services = access.broker_service_ids(current_user)
-    page = db.paginate(select(Proposal).where(Proposal.service_id.in_(services))
-                       .order_by(Proposal.updated_at.desc()), page_arg(),
-                       current_app.config["PER_PAGE"])
-    vacancies = {v.id: v for v in db.session.execute(select(Vacancy).where(
-        Vacancy.id.in_([p.vacancy_id for p in page.items]))).scalars()}
-    return render_template("brokerage/proposal_list.html", page=page, vacancies=vacancies,
-                           states=PROPOSAL_STATES)
+    page = db.paginate(
+        select(Proposal)
+        .where(Proposal.service_id.in_(services))
+        .order_by(Proposal.updated_at.desc()),
+        page_arg(),
+        current_app.config["PER_PAGE"],
+    )
+    vacancies = {
+        v.id: v
+        for v in db.session.execute(
+            select(Vacancy).where(Vacancy.id.in_([p.vacancy_id for p in page.items]))
+        ).scalars()
+    }
+    return render_template(
+        "brokerage/proposal_list.html", page=page, vacancies=vacancies, states=PROPOSAL_STATES
+    )
 
 
 @bp.route("/brokerage/proposals/<int:proposal_id>")
@@ -147,9 +197,14 @@ def proposal_list() -> Any:
 def proposal_detail(proposal_id: int) -> Any:
     proposal = broker_proposal(proposal_id)
     vacancy = db.session.get(Vacancy, proposal.vacancy_id)
-    return render_template("brokerage/proposal_detail.html", proposal=proposal,
-                           vacancy=vacancy, states=PROPOSAL_STATES, form=ConfirmForm(),
-                           adjustments=ADJUSTMENTS)
+    return render_template(
+        "brokerage/proposal_detail.html",
+        proposal=proposal,
+        vacancy=vacancy,
+        states=PROPOSAL_STATES,
+        form=ConfirmForm(),
+        adjustments=ADJUSTMENTS,
+    )
 
 
 @bp.route("/brokerage/proposals/<int:proposal_id>/withdraw", methods=["POST"])
@@ -188,21 +243,34 @@ def inbox() -> Any:
     stmt = select(Proposal).where(Proposal.employer_org_id.in_(orgs))
     if status in PROPOSAL_STATES:
         stmt = stmt.where(Proposal.status == status)
-    page = db.paginate(stmt.order_by(Proposal.created_at.desc()), page_arg(),
-                       current_app.config["PER_PAGE"])
-    vacancies = {v.id: v for v in db.session.execute(select(Vacancy).where(
-        Vacancy.id.in_([p.vacancy_id for p in page.items]))).scalars()}
-    return render_template("brokerage/inbox.html", page=page, vacancies=vacancies,
-                           states=PROPOSAL_STATES, status=status)
+    page = db.paginate(
+        stmt.order_by(Proposal.created_at.desc()), page_arg(), current_app.config["PER_PAGE"]
+    )
+    vacancies = {
+        v.id: v
+        for v in db.session.execute(
+            select(Vacancy).where(Vacancy.id.in_([p.vacancy_id for p in page.items]))
+        ).scalars()
+    }
+    return render_template(
+        "brokerage/inbox.html",
+        page=page,
+        vacancies=vacancies,
+        states=PROPOSAL_STATES,
+        status=status,
+    )
 
 
 @bp.route("/employer/proposals/<int:proposal_id>", methods=["GET", "POST"])
 @roles_required(*VACANCY_ROLES)
 def inbox_detail(proposal_id: int) -> Any:
     proposal, vacancy = inbox_proposal(proposal_id)
-    forms = {"interview": InterviewForm(prefix="interview"),
-             "outcome": OutcomeForm(prefix="outcome"), "hire": HireForm(prefix="hire"),
-             "decline": DeclineForm(prefix="decline")}
+    forms = {
+        "interview": InterviewForm(prefix="interview"),
+        "outcome": OutcomeForm(prefix="outcome"),
+        "hire": HireForm(prefix="hire"),
+        "decline": DeclineForm(prefix="decline"),
+    }
     if request.method == "GET":
         forms["hire"].contract_type.data = vacancy.contract_type
         forms["hire"].hours.data = vacancy.hours_per_week
@@ -220,14 +288,18 @@ def inbox_detail(proposal_id: int) -> Any:
             db.session.commit()
             flash(_("Saved: the placement desk has been told."), "success")
             return redirect(url_for("brokerage.inbox_detail", proposal_id=proposal.id))
-    return render_template("brokerage/inbox_detail.html", proposal=proposal, vacancy=vacancy,
-                           forms=forms, states=PROPOSAL_STATES, adjustments=ADJUSTMENTS)
+    return render_template(
+        "brokerage/inbox_detail.html",
+        proposal=proposal,
+        vacancy=vacancy,
+        forms=forms,
+        states=PROPOSAL_STATES,
+        adjustments=ADJUSTMENTS,
+    )
 
 
-def _apply_employer_action(action: str, form: Any, proposal: Proposal, vacancy: Vacancy
-                           ) -> None:
+def _apply_employer_action(action: str, form: Any, proposal: Proposal, vacancy: Vacancy) -> None:
     from datetime import UTC
-
     from zoneinfo import ZoneInfo
 
     user = current_user._get_current_object()
@@ -237,7 +309,8 @@ def _apply_employer_action(action: str, form: Any, proposal: Proposal, vacancy: 
     elif action == "outcome":
         proposals.record_outcome(proposal, vacancy, user, form.outcome.data or "")
     elif action == "hire":
-        proposals.hire(proposal, vacancy, user, form.contract_type.data, form.start_on.data,
-                       form.hours.data)
+        proposals.hire(
+            proposal, vacancy, user, form.contract_type.data, form.start_on.data, form.hours.data
+        )
     elif action == "decline":
         proposals.decline(proposal, vacancy, user, form.reason.data or "")

@@ -21,8 +21,13 @@ def init_app(app: Flask) -> None:
     add_nav(app, _l("Vacancies"), "employers.vacancy_list")
     add_nav(app, _l("Employer area"), "employers.dashboard", api.VACANCY_ROLES)
     schemas = app.extensions.setdefault("ponte_openapi_schemas", {})
-    schemas.update({"Vacancy": api.VACANCY_SCHEMA, "VacancyInput": api.VACANCY_INPUT_SCHEMA,
-                    "VacancyPage": page_schema("Vacancy")})
+    schemas.update(
+        {
+            "Vacancy": api.VACANCY_SCHEMA,
+            "VacancyInput": api.VACANCY_INPUT_SCHEMA,
+            "VacancyPage": page_schema("Vacancy"),
+        }
+    )
 
     from employers.demo import seed as seed_demo
 

@@ -12,7 +12,7 @@ from employers import services
 from employers.models import CONTRACT_TYPES, PAY_PERIODS, SHIFT_PATTERNS, Vacancy
 from employers.services import VACANCY_ROLES, VacancyData, VacancyError, VacancyFilters
 from portal import db, search
-from portal.api import ApiError, PAGE_PARAM, doc, json_body, page_number, paginated, query_param
+from portal.api import PAGE_PARAM, ApiError, doc, json_body, page_number, paginated, query_param
 from portal.db import utcnow
 from portal.extensions import csrf
 from portal.municipalities import get as get_municipality
@@ -38,25 +38,48 @@ def vacancy_json(v: Vacancy) -> dict[str, Any]:
         "status": v.status,
         "close_reason": v.close_reason,
         "organization": {
-            "id": v.organisation.id, "name": v.organisation.name,
-            "url": url_for("portal.organisation_detail", org_id=v.organisation.id,
-                           slug=v.organisation.slug, _external=True),
+            "id": v.organisation.id,
+            "name": v.organisation.name,
+            "url": url_for(
+                "portal.organisation_detail",
+                org_id=v.organisation.id,
+                slug=v.organisation.slug,
+                _external=True,
+            ),
         },
         "comune": v.comune_code,
         "municipality": place.name if place else None,
         "province": place.province_code if place else None,
         "region": place.region if place else None,
-        "occupation": None if occupation is None else {
-            "id": occupation.id, "uri": occupation.uri, "isco_code": occupation.isco_code,
-            "label_it": occupation.label_it, "label_en": occupation.label_en},
-        "skills": [{"id": s.skill.id, "uri": s.skill.uri, "label_en": s.skill.label_en,
-                    "label_it": s.skill.label_it, "required": s.required} for s in v.skills],
+        "occupation": None
+        if occupation is None
+        else {
+            "id": occupation.id,
+            "uri": occupation.uri,
+            "isco_code": occupation.isco_code,
+            "label_it": occupation.label_it,
+            "label_en": occupation.label_en,
+        },
+        "skills": [
+            {
+                "id": s.skill.id,
+                "uri": s.skill.uri,
+                "label_en": s.skill.label_en,
+                "label_it": s.skill.label_it,
+                "required": s.required,
+            }
+            for s in v.skills
+        ],
         "contract_type": v.contract_type,
         "hours_per_week": v.hours_per_week,
         "shift_pattern": v.shift_pattern,
         "positions": v.positions,
-        "pay": {"min": money(v.pay_min), "max": money(v.pay_max), "period": v.pay_period,
-                "currency": "EUR"},
+        "pay": {
+            "min": money(v.pay_min),
+            "max": money(v.pay_max),
+            "period": v.pay_period,
+            "currency": "EUR",
+        },
         "adjustments": v.adjustments,
         "onsite_tutor": v.onsite_tutor,
         "inclusion_open": v.inclusion_open,
@@ -69,17 +92,30 @@ def vacancy_json(v: Vacancy) -> dict[str, Any]:
 
 @bp.route("/vacancies")
 @public
-@doc("Public vacancies: published, not expired, of verified organisations.", tags=["vacancies"],
-     parameters=[query_param("q", "Full-text search (Italian and English)."),
-                 query_param("comune", "ISTAT code of the municipality (6 digits)."),
-                 query_param("radius_km", "With comune: distance in km.",
-                             {"type": "number", "minimum": 0, "maximum": 300}),
-                 query_param("contract", "Contract type.",
-                             {"type": "string", "enum": list(CONTRACT_TYPES)}),
-                 PAGE_PARAM],
-     responses={"200": {"description": "A page of vacancies.", "content": {"application/json": {
-         "schema": {"$ref": "#/components/schemas/VacancyPage"}}}},
-                "400": {"$ref": "#/components/responses/Error"}})
+@doc(
+    "Public vacancies: published, not expired, of verified organisations.",
+    tags=["vacancies"],
+    parameters=[
+        query_param("q", "Full-text search (Italian and English)."),
+        query_param("comune", "ISTAT code of the municipality (6 digits)."),
+        query_param(
+            "radius_km",
+            "With comune: distance in km.",
+            {"type": "number", "minimum": 0, "maximum": 300},
+        ),
+        query_param("contract", "Contract type.", {"type": "string", "enum": list(CONTRACT_TYPES)}),
+        PAGE_PARAM,
+    ],
+    responses={
+        "200": {
+            "description": "A page of vacancies.",
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/VacancyPage"}}
+            },
+        },
+        "400": {"$ref": "#/components/responses/Error"},
+    },
+)
 def vacancies() -> Any:
     fields: dict[str, str] = {}
     comune = request.args.get("comune") or None
@@ -98,23 +134,37 @@ def vacancies() -> Any:
         fields["contract"] = "unknown contract type"
     if fields:
         raise ApiError(400, "invalid", "Some parameters are not valid.", fields)
-    filters = VacancyFilters(q=(request.args.get("q") or "").strip()[:200], comune=comune,
-                             radius_km=radius, contract_type=contract)
+    filters = VacancyFilters(
+        q=(request.args.get("q") or "").strip()[:200],
+        comune=comune,
+        radius_km=radius,
+        contract_type=contract,
+    )
     ranked = None
     if filters.q:
-        ranked = [int(h.doc_id) for h in search.query(filters.q, doc_types=["vacancy"],
-                                                       per_page=1000).hits]
-    page = db.paginate(services.public_vacancies(filters, utcnow().date(), ranked),
-                       page_number(), 20)
+        ranked = [
+            int(h.doc_id)
+            for h in search.query(filters.q, doc_types=["vacancy"], per_page=1000).hits
+        ]
+    page = db.paginate(
+        services.public_vacancies(filters, utcnow().date(), ranked), page_number(), 20
+    )
     return jsonify(paginated(page, [vacancy_json(v) for v in page.items]))
 
 
 @bp.route("/vacancies/<int:vacancy_id>")
 @public
-@doc("One public vacancy.", tags=["vacancies"],
-     responses={"200": {"description": "The vacancy.", "content": {"application/json": {
-         "schema": {"$ref": "#/components/schemas/Vacancy"}}}},
-                "404": {"$ref": "#/components/responses/Error"}})
+@doc(
+    "One public vacancy.",
+    tags=["vacancies"],
+    responses={
+        "200": {
+            "description": "The vacancy.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Vacancy"}}},
+        },
+        "404": {"$ref": "#/components/responses/Error"},
+    },
+)
 def vacancy(vacancy_id: int) -> Any:
     v = db.session.get(Vacancy, vacancy_id)
     user = g.get("api_user")
@@ -123,8 +173,9 @@ def vacancy(vacancy_id: int) -> Any:
     return jsonify(vacancy_json(v))
 
 
-def _int(data: dict[str, Any], name: str, fields: dict[str, str], default: int | None = None
-         ) -> int:
+def _int(
+    data: dict[str, Any], name: str, fields: dict[str, str], default: int | None = None
+) -> int:
     value = data.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int):
         fields[name] = "must be an integer"
@@ -141,7 +192,7 @@ def _decimal(data: dict[str, Any], name: str, fields: dict[str, str]) -> Decimal
             raise InvalidOperation
         return Decimal(str(value))
     except InvalidOperation:
-        fields[name] = "must be a decimal string such as \"1250.00\""
+        fields[name] = 'must be a decimal string such as "1250.00"'
         return None
 
 
@@ -163,8 +214,11 @@ def parse_vacancy(data: dict[str, Any]) -> VacancyData:
             fields["expires_on"] = "must be a date YYYY-MM-DD"
     occupation_id = None
     if data.get("occupation"):
-        occupation = db.session.query(Occupation).filter(
-            (Occupation.uri == str(data["occupation"]))).one_or_none()
+        occupation = (
+            db.session.query(Occupation)
+            .filter(Occupation.uri == str(data["occupation"]))
+            .one_or_none()
+        )
         if occupation is None:
             fields["occupation"] = "unknown ESCO occupation URI"
         else:
@@ -175,8 +229,15 @@ def parse_vacancy(data: dict[str, Any]) -> VacancyData:
         if not isinstance(uris, list):
             fields[f"{kind}_skills"] = "must be a list of ESCO skill URIs"
             continue
-        found = dict(db.session.query(Skill.uri, Skill.id).filter(
-            Skill.uri.in_([str(u) for u in uris])).all()) if uris else {}
+        found = (
+            dict(
+                db.session.query(Skill.uri, Skill.id)
+                .filter(Skill.uri.in_([str(u) for u in uris]))
+                .all()
+            )
+            if uris
+            else {}
+        )
         if len(found) != len(set(uris)):
             fields[f"{kind}_skills"] = "unknown ESCO skill URI"
         skill_ids[kind] = list(found.values())
@@ -191,12 +252,19 @@ def parse_vacancy(data: dict[str, Any]) -> VacancyData:
     if fields:
         raise ApiError(422, "invalid", "The vacancy is not valid.", fields)
     return VacancyData(
-        title=data["title"], description=data.get("description") or "",
-        comune_code=data["comune"], contract_type=data["contract_type"],
-        hours_per_week=hours, positions=positions,
-        shift_pattern=data.get("shift_pattern", "day"), occupation_id=occupation_id,
-        pay_min=pay_min, pay_max=pay_max, pay_period=data.get("pay_period", "month"),
-        expires_on=expires, onsite_tutor=bool(data.get("onsite_tutor", False)),
+        title=data["title"],
+        description=data.get("description") or "",
+        comune_code=data["comune"],
+        contract_type=data["contract_type"],
+        hours_per_week=hours,
+        positions=positions,
+        shift_pattern=data.get("shift_pattern", "day"),
+        occupation_id=occupation_id,
+        pay_min=pay_min,
+        pay_max=pay_max,
+        pay_period=data.get("pay_period", "month"),
+        expires_on=expires,
+        onsite_tutor=bool(data.get("onsite_tutor", False)),
         inclusion_open=bool(data.get("inclusion_open", True)),
         counts_toward_quota=bool(data.get("counts_toward_quota", False)),
         adjustments=[str(a) for a in adjustments],
@@ -207,21 +275,30 @@ def parse_vacancy(data: dict[str, Any]) -> VacancyData:
 
 @bp.route("/vacancies", methods=["POST"])
 @roles_required(*VACANCY_ROLES)
-@doc("Create a vacancy for the caller's organisation (draft or published).",
-     tags=["vacancies"],
-     request_body={"required": True, "content": {"application/json": {"schema": {
-         "$ref": "#/components/schemas/VacancyInput"}}}},
-     responses={"201": {"description": "Created.", "content": {"application/json": {
-         "schema": {"$ref": "#/components/schemas/Vacancy"}}}},
-                "400": {"$ref": "#/components/responses/Error"},
-                "422": {"$ref": "#/components/responses/Error"}})
+@doc(
+    "Create a vacancy for the caller's organisation (draft or published).",
+    tags=["vacancies"],
+    request_body={
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/VacancyInput"}}},
+    },
+    responses={
+        "201": {
+            "description": "Created.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Vacancy"}}},
+        },
+        "400": {"$ref": "#/components/responses/Error"},
+        "422": {"$ref": "#/components/responses/Error"},
+    },
+)
 def create_vacancy() -> Any:
     user = g.api_user
     data = json_body()
     status = data.get("status", "draft")
     if status not in ("draft", "published"):
-        raise ApiError(422, "invalid", "The vacancy is not valid.",
-                       {"status": "must be draft or published"})
+        raise ApiError(
+            422, "invalid", "The vacancy is not valid.", {"status": "must be draft or published"}
+        )
     orgs = services.owner_organisations(user)
     org_id = data.get("organization_id")
     org = next((o for o in orgs if org_id is None or o.id == org_id), None)
@@ -244,28 +321,38 @@ def create_vacancy() -> Any:
 
 
 VACANCY_SCHEMA = {
-    "type": "object", "required": ["id", "url", "title", "status"],
+    "type": "object",
+    "required": ["id", "url", "title", "status"],
     "properties": {
-        "id": {"type": "integer"}, "url": {"type": "string", "format": "uri"},
-        "title": {"type": "string"}, "description": {"type": "string"},
+        "id": {"type": "integer"},
+        "url": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "description": {"type": "string"},
         "status": {"type": "string", "enum": ["draft", "published", "closed"]},
         "close_reason": {"type": "string", "nullable": True},
-        "organization": {"type": "object"}, "comune": {"type": "string"},
+        "organization": {"type": "object"},
+        "comune": {"type": "string"},
         "municipality": {"type": "string", "nullable": True},
         "province": {"type": "string", "nullable": True},
         "region": {"type": "string", "nullable": True},
         "occupation": {"type": "object", "nullable": True},
         "skills": {"type": "array", "items": {"type": "object"}},
         "contract_type": {"type": "string", "enum": list(CONTRACT_TYPES)},
-        "hours_per_week": {"type": "integer"}, "shift_pattern": {"type": "string"},
+        "hours_per_week": {"type": "integer"},
+        "shift_pattern": {"type": "string"},
         "positions": {"type": "integer"},
-        "pay": {"type": "object", "properties": {
-            "min": {"type": "string", "nullable": True},
-            "max": {"type": "string", "nullable": True},
-            "period": {"type": "string"}, "currency": {"type": "string"}}},
-        "adjustments": {"type": "array", "items": {"type": "string",
-                                                   "enum": list(ADJUSTMENTS)}},
-        "onsite_tutor": {"type": "boolean"}, "inclusion_open": {"type": "boolean"},
+        "pay": {
+            "type": "object",
+            "properties": {
+                "min": {"type": "string", "nullable": True},
+                "max": {"type": "string", "nullable": True},
+                "period": {"type": "string"},
+                "currency": {"type": "string"},
+            },
+        },
+        "adjustments": {"type": "array", "items": {"type": "string", "enum": list(ADJUSTMENTS)}},
+        "onsite_tutor": {"type": "boolean"},
+        "inclusion_open": {"type": "boolean"},
         "counts_toward_quota": {"type": "boolean"},
         "published_at": {"type": "string", "format": "date-time", "nullable": True},
         "expires_on": {"type": "string", "format": "date", "nullable": True},
@@ -273,9 +360,11 @@ VACANCY_SCHEMA = {
     },
 }
 VACANCY_INPUT_SCHEMA = {
-    "type": "object", "required": ["title", "comune", "contract_type", "hours_per_week"],
+    "type": "object",
+    "required": ["title", "comune", "contract_type", "hours_per_week"],
     "properties": {
-        "title": {"type": "string", "maxLength": 200}, "description": {"type": "string"},
+        "title": {"type": "string", "maxLength": 200},
+        "description": {"type": "string"},
         "comune": {"type": "string", "pattern": "^[0-9]{6}$"},
         "contract_type": {"type": "string", "enum": list(CONTRACT_TYPES)},
         "hours_per_week": {"type": "integer", "minimum": 1, "maximum": 48},
@@ -285,12 +374,13 @@ VACANCY_INPUT_SCHEMA = {
         "occupation": {"type": "string", "description": "ESCO occupation URI"},
         "required_skills": {"type": "array", "items": {"type": "string"}},
         "preferred_skills": {"type": "array", "items": {"type": "string"}},
-        "pay_min": {"type": "string"}, "pay_max": {"type": "string"},
+        "pay_min": {"type": "string"},
+        "pay_max": {"type": "string"},
         "pay_period": {"type": "string", "enum": list(PAY_PERIODS)},
         "expires_on": {"type": "string", "format": "date"},
-        "adjustments": {"type": "array", "items": {"type": "string",
-                                                   "enum": list(ADJUSTMENTS)}},
-        "onsite_tutor": {"type": "boolean"}, "inclusion_open": {"type": "boolean"},
+        "adjustments": {"type": "array", "items": {"type": "string", "enum": list(ADJUSTMENTS)}},
+        "onsite_tutor": {"type": "boolean"},
+        "inclusion_open": {"type": "boolean"},
         "counts_toward_quota": {"type": "boolean"},
         "organization_id": {"type": "integer"},
     },

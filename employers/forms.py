@@ -40,24 +40,30 @@ class VacancyForm(FlaskForm):
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=8000)])
     comune = MunicipalityField(_l("Workplace municipality"), validators=[InputRequired()])
     contract_type = SelectField(_l("Contract type"), choices=options(CONTRACT_TYPES.items()))
-    hours_per_week = IntegerField(_l("Hours per week"),
-                                  validators=[InputRequired(), NumberRange(1, 48)])
+    hours_per_week = IntegerField(
+        _l("Hours per week"), validators=[InputRequired(), NumberRange(1, 48)]
+    )
     shift_pattern = SelectField(_l("Working pattern"), choices=options(SHIFT_PATTERNS.items()))
-    positions = IntegerField(_l("Positions"), default=1,
-                             validators=[InputRequired(), NumberRange(1, 500)])
+    positions = IntegerField(
+        _l("Positions"), default=1, validators=[InputRequired(), NumberRange(1, 500)]
+    )
     pay_min = DecimalField(_l("Pay from (EUR)"), places=2, validators=[Optional()])
     pay_max = DecimalField(_l("Pay up to (EUR)"), places=2, validators=[Optional()])
     pay_period = SelectField(_l("Pay period"), choices=options(PAY_PERIODS.items()))
     expires_on = DateField(
-        _l("Open until"), validators=[Optional()],
+        _l("Open until"),
+        validators=[Optional()],
         description=_l("Leave empty for 60 days from publication."),
     )
-    adjustments = CheckboxListField(_l("Workplace adjustments offered"),
-                                    choices=options(ADJUSTMENTS.items()))
-    required_skills = CheckboxListField(_l("Required skills"), choices=[], coerce=int,
-                                        validate_choice=False)
-    preferred_skills = CheckboxListField(_l("Preferred skills"), choices=[], coerce=int,
-                                         validate_choice=False)
+    adjustments = CheckboxListField(
+        _l("Workplace adjustments offered"), choices=options(ADJUSTMENTS.items())
+    )
+    required_skills = CheckboxListField(
+        _l("Required skills"), choices=[], coerce=int, validate_choice=False
+    )
+    preferred_skills = CheckboxListField(
+        _l("Preferred skills"), choices=[], coerce=int, validate_choice=False
+    )
     onsite_tutor = BooleanField(_l("An on-site tutor follows the new worker"))
     inclusion_open = BooleanField(_l("Open to people in inclusion pathways"), default=True)
     counts_toward_quota = BooleanField(_l("Counts toward the Law 68/1999 quota"))
@@ -66,19 +72,24 @@ class VacancyForm(FlaskForm):
 
 
 class CloseForm(FlaskForm):
-    reason = SelectField(_l("Why is it closed?"),
-                         choices=options((k, v) for k, v in CLOSE_REASONS.items()
-                                         if k != "expired"))
+    reason = SelectField(
+        _l("Why is it closed?"),
+        choices=options((k, v) for k, v in CLOSE_REASONS.items() if k != "expired"),
+    )
     submit = SubmitField(_l("Close the vacancy"))
 
 
 class CompanyProfileForm(FlaskForm):
     legal_name = StringField(_l("Legal name"), validators=[InputRequired(), Length(max=200)])
-    vat_number = StringField(_l("VAT number (partita IVA)"),
-                             validators=[InputRequired(), Length(min=11, max=11)])
+    vat_number = StringField(
+        _l("VAT number (partita IVA)"), validators=[InputRequired(), Length(min=11, max=11)]
+    )
     fiscal_code = StringField(_l("Fiscal code"), validators=[Optional(), Length(max=16)])
-    ateco_code = StringField(_l("ATECO sector code"), validators=[Optional(), Length(max=10)],
-                             description=_l("For example 81.21.00"))
+    ateco_code = StringField(
+        _l("ATECO sector code"),
+        validators=[Optional(), Length(max=10)],
+        description=_l("For example 81.21.00"),
+    )
     employees = IntegerField(_l("Employees"), validators=[Optional(), NumberRange(0, 1_000_000)])
     comune = MunicipalityField(_l("Municipality"), validators=[InputRequired()])
     contact_name = StringField(_l("Contact person"), validators=[Optional(), Length(max=200)])
@@ -87,8 +98,9 @@ class CompanyProfileForm(FlaskForm):
     step_free_access = BooleanField(_l("Step-free access"))
     accessible_toilets = BooleanField(_l("Accessible toilets"))
     public_transport = BooleanField(_l("Public transport nearby"))
-    tutors_available = IntegerField(_l("Company tutors available"), default=0,
-                                    validators=[Optional(), NumberRange(0, 1000)])
+    tutors_available = IntegerField(
+        _l("Company tutors available"), default=0, validators=[Optional(), NumberRange(0, 1000)]
+    )
     submit = SubmitField(_l("Save"))
 
     def validate_vat_number(self, field: StringField) -> None:

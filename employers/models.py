@@ -75,8 +75,7 @@ class Vacancy(TimestampMixin, Base):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
-    occupation_id: Mapped[int | None] = mapped_column(ForeignKey("esco_occupation.id"),
-                                                      index=True)
+    occupation_id: Mapped[int | None] = mapped_column(ForeignKey("esco_occupation.id"), index=True)
     comune_code: Mapped[str] = mapped_column(ForeignKey("municipality.istat_code"), index=True)
     hours_per_week: Mapped[int]
     shift_pattern: Mapped[str] = mapped_column(String(20), default="day")
@@ -115,7 +114,8 @@ class Vacancy(TimestampMixin, Base):
     def adjustments(self, codes: list[str]) -> None:
         wanted = {c for c in codes if c in ADJUSTMENTS}
         self.adjustment_rows = [a for a in self.adjustment_rows if a.code in wanted] + [
-            VacancyAdjustment(code=c) for c in sorted(wanted - {a.code for a in self.adjustment_rows})
+            VacancyAdjustment(code=c)
+            for c in sorted(wanted - {a.code for a in self.adjustment_rows})
         ]
 
     @property
@@ -153,10 +153,18 @@ class Vacancy(TimestampMixin, Base):
         skills = ", ".join(s.skill.label_it or s.skill.label_en for s in self.skills)
         return {
             "title": self.title,
-            "body": " ".join(filter(None, [
-                self.description, occupation.label_it if occupation else "",
-                self.organisation.name, place.name if place else "", skills,
-            ])),
+            "body": " ".join(
+                filter(
+                    None,
+                    [
+                        self.description,
+                        occupation.label_it if occupation else "",
+                        self.organisation.name,
+                        place.name if place else "",
+                        skills,
+                    ],
+                )
+            ),
             "title_en": occupation.label_en if occupation else "",
             "body_en": ", ".join(s.skill.label_en for s in self.skills),
             "kind": self.contract_type,
@@ -175,8 +183,7 @@ class VacancySkill(Base):
     vacancy_id: Mapped[int] = mapped_column(
         ForeignKey("vacancy.id", ondelete="CASCADE"), primary_key=True
     )
-    skill_id: Mapped[int] = mapped_column(ForeignKey("esco_skill.id"), primary_key=True,
-                                          index=True)
+    skill_id: Mapped[int] = mapped_column(ForeignKey("esco_skill.id"), primary_key=True, index=True)
     required: Mapped[bool] = mapped_column(default=True)
 
     vacancy: Mapped[Vacancy] = relationship(back_populates="skills")
@@ -192,3 +199,6 @@ class VacancyAdjustment(Base):
         ForeignKey("vacancy.id", ondelete="CASCADE"), primary_key=True
     )
     code: Mapped[str] = mapped_column(String(30), primary_key=True, index=True)
+
+
+from employers import surveys as _surveys  # noqa: E402,F401  (survey tables)

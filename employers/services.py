@@ -11,11 +11,6 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import Select, exists, select
 
-from portal import audit, db, mail, municipalities
-from portal.db import utcnow
-from portal.models import COOPERATIVE, EMPLOYER, SOCIAL_FARM, Organisation, User
-from portal.taxonomy import ADJUSTMENTS, Occupation, Skill
-
 from employers.models import (
     CLOSE_REASONS,
     CLOSED,
@@ -29,6 +24,10 @@ from employers.models import (
     VacancyAdjustment,
     VacancySkill,
 )
+from portal import audit, db, mail, municipalities
+from portal.db import utcnow
+from portal.models import COOPERATIVE, EMPLOYER, SOCIAL_FARM, Organisation, User
+from portal.taxonomy import ADJUSTMENTS, Occupation, Skill
 
 #: Roles that post vacancies: companies, and cooperatives and social farms too.
 VACANCY_ROLES = (EMPLOYER, COOPERATIVE, SOCIAL_FARM)
@@ -94,17 +93,24 @@ def check(data: VacancyData, today: date) -> None:
     if data.shift_pattern not in SHIFT_PATTERNS:
         errors["shift_pattern"] = _("Choose a working pattern.")
     if not 1 <= data.hours_per_week <= MAX_HOURS_PER_WEEK:
-        errors["hours_per_week"] = _("Hours per week must be between 1 and %(max)d.",
-                                     max=MAX_HOURS_PER_WEEK)
+        errors["hours_per_week"] = _(
+            "Hours per week must be between 1 and %(max)d.", max=MAX_HOURS_PER_WEEK
+        )
     if not 1 <= data.positions <= 500:
         errors["positions"] = _("Positions must be between 1 and 500.")
     for name in ("pay_min", "pay_max"):
         value = getattr(data, name)
-        if value is not None and (value < 0 or value > Decimal("1000000")
-                                  or value != value.quantize(Decimal("0.01"))):
+        if value is not None and (
+            value < 0 or value > Decimal("1000000") or value != value.quantize(Decimal("0.01"))
+        ):
             errors[name] = _("Give an amount in euros with at most two decimals.")
-    if (data.pay_min is not None and data.pay_max is not None and "pay_min" not in errors
-            and "pay_max" not in errors and data.pay_min > data.pay_max):
+    if (
+        data.pay_min is not None
+        and data.pay_max is not None
+        and "pay_min" not in errors
+        and "pay_max" not in errors
+        and data.pay_min > data.pay_max
+    ):
         errors["pay_max"] = _("The maximum pay cannot be lower than the minimum.")
     if data.pay_period not in PAY_PERIODS:
         errors["pay_period"] = _("Choose a pay period.")
@@ -128,16 +134,28 @@ def check(data: VacancyData, today: date) -> None:
 
 
 def _apply(vacancy: Vacancy, data: VacancyData) -> None:
-    for name in ("title", "description", "comune_code", "contract_type", "hours_per_week",
-                 "shift_pattern", "positions", "occupation_id", "pay_min", "pay_max",
-                 "pay_period", "expires_on", "onsite_tutor", "inclusion_open",
-                 "counts_toward_quota"):
+    for name in (
+        "title",
+        "description",
+        "comune_code",
+        "contract_type",
+        "hours_per_week",
+        "shift_pattern",
+        "positions",
+        "occupation_id",
+        "pay_min",
+        "pay_max",
+        "pay_period",
+        "expires_on",
+        "onsite_tutor",
+        "inclusion_open",
+        "counts_toward_quota",
+    ):
         setattr(vacancy, name, getattr(data, name))
     vacancy.title = vacancy.title.strip()
     vacancy.adjustments = data.adjustments
     required = set(data.required_skill_ids)
-    wanted = {**{sid: False for sid in data.preferred_skill_ids},
-              **{sid: True for sid in required}}
+    wanted = {**{sid: False for sid in data.preferred_skill_ids}, **{sid: True for sid in required}}
     vacancy.skills = [VacancySkill(skill_id=sid, required=req) for sid, req in wanted.items()]
 
 
@@ -166,9 +184,14 @@ def publish(vacancy: Vacancy, author: User, today: date) -> None:
     if vacancy.status != DRAFT:
         raise VacancyError({"status": _("Only a draft can be published.")})
     if not vacancy.organisation.is_verified:
-        raise VacancyError({"status": _(
-            "Your organisation must be verified by an administrator before its vacancies "
-            "can be published.")})
+        raise VacancyError(
+            {
+                "status": _(
+                    "Your organisation must be verified by an administrator before its vacancies "
+                    "can be published."
+                )
+            }
+        )
     if vacancy.expires_on is None:
         vacancy.expires_on = today + timedelta(days=DEFAULT_VALIDITY_DAYS)
     elif vacancy.expires_on < today:
@@ -191,9 +214,22 @@ def close(vacancy: Vacancy, author: User | None, reason: str) -> None:
 
 def duplicate(vacancy: Vacancy, author: User) -> Vacancy:
     copy = Vacancy(organisation=vacancy.organisation, created_by=author, status=DRAFT)
-    for name in ("title", "description", "comune_code", "contract_type", "hours_per_week",
-                 "shift_pattern", "positions", "occupation_id", "pay_min", "pay_max",
-                 "pay_period", "onsite_tutor", "inclusion_open", "counts_toward_quota"):
+    for name in (
+        "title",
+        "description",
+        "comune_code",
+        "contract_type",
+        "hours_per_week",
+        "shift_pattern",
+        "positions",
+        "occupation_id",
+        "pay_min",
+        "pay_max",
+        "pay_period",
+        "onsite_tutor",
+        "inclusion_open",
+        "counts_toward_quota",
+    ):
         setattr(copy, name, getattr(vacancy, name))
     copy.adjustments = vacancy.adjustments
     copy.skills = [VacancySkill(skill_id=s.skill_id, required=s.required) for s in vacancy.skills]
@@ -205,9 +241,13 @@ def duplicate(vacancy: Vacancy, author: User) -> Vacancy:
 
 def expire_due(today: date) -> int:
     """Close published vacancies whose expiry date has passed (they leave search too)."""
-    due = db.session.execute(
-        select(Vacancy).where(Vacancy.status == PUBLISHED, Vacancy.expires_on < today)
-    ).scalars().all()
+    due = (
+        db.session.execute(
+            select(Vacancy).where(Vacancy.status == PUBLISHED, Vacancy.expires_on < today)
+        )
+        .scalars()
+        .all()
+    )
     for vacancy in due:
         close(vacancy, None, EXPIRED)
     return len(due)
@@ -215,21 +255,31 @@ def expire_due(today: date) -> int:
 
 def send_expiry_reminders(today: date) -> int:
     """E-mail the author of each vacancy that expires within a week, once."""
-    soon = db.session.execute(
-        select(Vacancy).where(
-            Vacancy.status == PUBLISHED,
-            Vacancy.reminder_sent_at.is_(None),
-            Vacancy.expires_on <= today + timedelta(days=REMINDER_DAYS_BEFORE_EXPIRY),
-            Vacancy.expires_on >= today,
+    soon = (
+        db.session.execute(
+            select(Vacancy).where(
+                Vacancy.status == PUBLISHED,
+                Vacancy.reminder_sent_at.is_(None),
+                Vacancy.expires_on <= today + timedelta(days=REMINDER_DAYS_BEFORE_EXPIRY),
+                Vacancy.expires_on >= today,
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     for vacancy in soon:
         recipient = vacancy.created_by.email if vacancy.created_by else vacancy.organisation.email
         if recipient:
-            mail.send(recipient, _("Your vacancy expires soon: %(title)s", title=vacancy.title),
-                      _("The vacancy \"%(title)s\" expires on %(date)s. Extend it or close it "
-                        "from your dashboard.", title=vacancy.title,
-                        date=vacancy.expires_on.isoformat()))
+            mail.send(
+                recipient,
+                _("Your vacancy expires soon: %(title)s", title=vacancy.title),
+                _(
+                    'The vacancy "%(title)s" expires on %(date)s. Extend it or close it '
+                    "from your dashboard.",
+                    title=vacancy.title,
+                    date=vacancy.expires_on.isoformat(),
+                ),
+            )
         vacancy.reminder_sent_at = utcnow()
     return len(soon)
 
@@ -246,20 +296,25 @@ class VacancyFilters:
     adjustments: list[str] = field(default_factory=list)
 
 
-def public_vacancies(filters: VacancyFilters, today: date,
-                     ranked_ids: Iterable[int] | None = None) -> Select:
+def public_vacancies(
+    filters: VacancyFilters, today: date, ranked_ids: Iterable[int] | None = None
+) -> Select:
     """The public listing: published, not expired, of verified organisations."""
     stmt = (
         select(Vacancy)
         .join(Organisation, Vacancy.organisation_id == Organisation.id)
-        .where(Vacancy.status == PUBLISHED, Vacancy.expires_on >= today,
-               Organisation.verified_at.is_not(None))
+        .where(
+            Vacancy.status == PUBLISHED,
+            Vacancy.expires_on >= today,
+            Organisation.verified_at.is_not(None),
+        )
     )
     if filters.comune:
         origin = municipalities.get(filters.comune)
         if origin is not None and filters.radius_km:
-            stmt = stmt.where(Vacancy.comune_code.in_(
-                municipalities.within_radius(origin, filters.radius_km)))
+            stmt = stmt.where(
+                Vacancy.comune_code.in_(municipalities.within_radius(origin, filters.radius_km))
+            )
         else:
             stmt = stmt.where(Vacancy.comune_code == filters.comune)
     if filters.occupation_id:
@@ -271,8 +326,11 @@ def public_vacancies(filters: VacancyFilters, today: date,
     if filters.max_hours:
         stmt = stmt.where(Vacancy.hours_per_week <= filters.max_hours)
     for code in filters.adjustments:
-        stmt = stmt.where(exists().where(VacancyAdjustment.vacancy_id == Vacancy.id,
-                                         VacancyAdjustment.code == code))
+        stmt = stmt.where(
+            exists().where(
+                VacancyAdjustment.vacancy_id == Vacancy.id, VacancyAdjustment.code == code
+            )
+        )
     if ranked_ids is not None:
         stmt = stmt.where(Vacancy.id.in_(list(ranked_ids)))
     return stmt.order_by(Vacancy.published_at.desc(), Vacancy.id.desc())

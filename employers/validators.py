@@ -6,9 +6,40 @@ import re
 
 _ODD = {  # DM 23/12/1976: values of characters in odd positions of the fiscal code
     **dict(zip("0123456789", [1, 0, 5, 7, 9, 13, 15, 17, 19, 21], strict=True)),
-    **dict(zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ",
-               [1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10,
-                22, 25, 24, 23], strict=True)),
+    **dict(
+        zip(
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+            [
+                1,
+                0,
+                5,
+                7,
+                9,
+                13,
+                15,
+                17,
+                19,
+                21,
+                2,
+                4,
+                18,
+                20,
+                11,
+                3,
+                6,
+                8,
+                12,
+                14,
+                16,
+                10,
+                22,
+                25,
+                24,
+                23,
+            ],
+            strict=True,
+        )
+    ),
 }
 
 
@@ -29,8 +60,9 @@ def fiscal_code_is_valid(value: str) -> bool:
     value = value.strip().upper()
     if re.fullmatch(r"\d{11}", value):
         return vat_number_is_valid(value)
-    if not re.fullmatch(r"[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]",
-                        value):
+    if not re.fullmatch(
+        r"[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]", value
+    ):
         return False
     total = 0
     for position, char in enumerate(value[:15]):

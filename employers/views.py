@@ -48,8 +48,9 @@ def filters_from_args() -> VacancyFilters:
         comune=(request.args.get("comune") or "").strip() or None,
         radius_km=float(radius) if radius.isdigit() and 0 < int(radius) <= 300 else None,
         occupation_id=int_arg("occupation", 1, 10**9),
-        contract_type=request.args.get("contract") if request.args.get("contract")
-        in CONTRACT_TYPES else None,
+        contract_type=request.args.get("contract")
+        if request.args.get("contract") in CONTRACT_TYPES
+        else None,
         min_hours=int_arg("min_hours", 1, 48),
         max_hours=int_arg("max_hours", 1, 48),
         adjustments=[a for a in request.args.getlist("adjustment") if a in ADJUSTMENTS],
@@ -74,11 +75,17 @@ def vacancy_list() -> Any:
     if filters.q:
         hits = search.query(filters.q, doc_types=["vacancy"], page=1, per_page=1000)
         ranked = [int(h.doc_id) for h in hits.hits]
-    page = db.paginate(services.public_vacancies(filters, today(), ranked), page_arg(),
-                       current_app.config["PER_PAGE"])
+    page = db.paginate(
+        services.public_vacancies(filters, today(), ranked),
+        page_arg(),
+        current_app.config["PER_PAGE"],
+    )
     return render_template(
-        "employers/vacancy_list.html", page=page, filters=filters,
-        contract_types=CONTRACT_TYPES, adjustments=ADJUSTMENTS,
+        "employers/vacancy_list.html",
+        page=page,
+        filters=filters,
+        contract_types=CONTRACT_TYPES,
+        adjustments=ADJUSTMENTS,
         comune_label=request.args.get("comune", ""),
     )
 
@@ -93,15 +100,20 @@ def vacancy_detail(vacancy_id: int) -> Any:
     if not (vacancy.is_public(today()) or manager):
         abort(404)
     return render_template(
-        "employers/vacancy_detail.html", vacancy=vacancy, manager=manager,
+        "employers/vacancy_detail.html",
+        vacancy=vacancy,
+        manager=manager,
         json_ld=job_posting_json_ld(vacancy) if vacancy.is_public(today()) else None,
         adjustments=ADJUSTMENTS,
     )
 
 
 EMPLOYMENT_TYPES = {
-    "internship": ["INTERN"], "apprenticeship": ["FULL_TIME", "TEMPORARY"],
-    "fixed_term": ["TEMPORARY"], "permanent": ["FULL_TIME"], "part_time": ["PART_TIME"],
+    "internship": ["INTERN"],
+    "apprenticeship": ["FULL_TIME", "TEMPORARY"],
+    "fixed_term": ["TEMPORARY"],
+    "permanent": ["FULL_TIME"],
+    "part_time": ["PART_TIME"],
     "social_coop_placement": ["OTHER"],
 }
 UNIT_TEXT = {"hour": "HOUR", "month": "MONTH", "year": "YEAR"}
@@ -118,28 +130,45 @@ def job_posting_json_ld(vacancy: Vacancy) -> Markup:
         "@type": "JobPosting",
         "title": vacancy.title,
         "description": vacancy.description or vacancy.title,
-        "identifier": {"@type": "PropertyValue", "name": vacancy.organisation.name,
-                       "value": str(vacancy.id)},
+        "identifier": {
+            "@type": "PropertyValue",
+            "name": vacancy.organisation.name,
+            "value": str(vacancy.id),
+        },
         "datePosted": (vacancy.published_at or vacancy.created_at).date().isoformat(),
         "validThrough": f"{vacancy.expires_on.isoformat()}T23:59:59+01:00"
-        if vacancy.expires_on else None,
+        if vacancy.expires_on
+        else None,
         "employmentType": employment,
         "hiringOrganization": {
-            "@type": "Organization", "name": vacancy.organisation.name,
-            "sameAs": url_for("portal.organisation_detail", org_id=vacancy.organisation.id,
-                              slug=vacancy.organisation.slug, _external=True),
+            "@type": "Organization",
+            "name": vacancy.organisation.name,
+            "sameAs": url_for(
+                "portal.organisation_detail",
+                org_id=vacancy.organisation.id,
+                slug=vacancy.organisation.slug,
+                _external=True,
+            ),
         },
-        "jobLocation": {"@type": "Place", "address": {
-            "@type": "PostalAddress", "addressLocality": place.name,
-            "addressRegion": place.province_code, "addressCountry": "IT"}},
+        "jobLocation": {
+            "@type": "Place",
+            "address": {
+                "@type": "PostalAddress",
+                "addressLocality": place.name,
+                "addressRegion": place.province_code,
+                "addressCountry": "IT",
+            },
+        },
         "workHours": f"{vacancy.hours_per_week} h/week",
         "url": url_for("employers.vacancy_detail", vacancy_id=vacancy.id, _external=True),
     }
     if vacancy.occupation:
         data["occupationalCategory"] = vacancy.occupation.isco_code
     if vacancy.pay_min is not None or vacancy.pay_max is not None:
-        value: dict[str, Any] = {"@type": "QuantitativeValue",
-                                 "unitText": UNIT_TEXT[vacancy.pay_period]}
+        value: dict[str, Any] = {
+            "@type": "QuantitativeValue",
+            "unitText": UNIT_TEXT[vacancy.pay_period],
+        }
         if vacancy.pay_min is not None:
             value["minValue"] = float(vacancy.pay_min)
         if vacancy.pay_max is not None:
@@ -174,17 +203,32 @@ def my_organisation():  # type: ignore[no-untyped-def]
 @roles_required(*VACANCY_ROLES)
 def dashboard() -> Any:
     org = my_organisation()
-    counts = dict(db.session.execute(
-        select(Vacancy.status, func.count()).where(Vacancy.organisation_id == org.id)
-        .group_by(Vacancy.status)).all())
+    counts = dict(
+        db.session.execute(
+            select(Vacancy.status, func.count())
+            .where(Vacancy.organisation_id == org.id)
+            .group_by(Vacancy.status)
+        ).all()
+    )
     page = db.paginate(
-        select(Vacancy).where(Vacancy.organisation_id == org.id)
-        .order_by(Vacancy.updated_at.desc()), page_arg(), current_app.config["PER_PAGE"])
-    widgets = [provider(org) for provider in current_app.extensions.get(
-        "ponte_employer_widgets", [])]
-    return render_template("employers/dashboard.html", org=org, page=page, counts=counts,
-                           widgets=[w for w in widgets if w], form=ConfirmForm(),
-                           today=today())
+        select(Vacancy)
+        .where(Vacancy.organisation_id == org.id)
+        .order_by(Vacancy.updated_at.desc()),
+        page_arg(),
+        current_app.config["PER_PAGE"],
+    )
+    widgets = [
+        provider(org) for provider in current_app.extensions.get("ponte_employer_widgets", [])
+    ]
+    return render_template(
+        "employers/dashboard.html",
+        org=org,
+        page=page,
+        counts=counts,
+        widgets=[w for w in widgets if w],
+        form=ConfirmForm(),
+        today=today(),
+    )
 
 
 def occupation_from_text(text: str | None) -> Occupation | None:
@@ -192,13 +236,15 @@ def occupation_from_text(text: str | None) -> Occupation | None:
         return None
     text = text.strip()
     return db.session.execute(
-        select(Occupation).where(or_(Occupation.label_it == text, Occupation.label_en == text))
+        select(Occupation)
+        .where(or_(Occupation.label_it == text, Occupation.label_en == text))
         .limit(1)
     ).scalar_one_or_none()
 
 
-def fill_skill_choices(form: VacancyForm, occupation: Occupation | None,
-                       vacancy: Vacancy | None = None) -> None:
+def fill_skill_choices(
+    form: VacancyForm, occupation: Occupation | None, vacancy: Vacancy | None = None
+) -> None:
     choices: dict[int, str] = {}
     essential_ids: list[int] = []
     if occupation is not None:
@@ -219,13 +265,19 @@ def fill_skill_choices(form: VacancyForm, occupation: Occupation | None,
 def vacancy_data(form: VacancyForm, occupation: Occupation | None) -> VacancyData:
     required = list(form.required_skills.data or [])
     return VacancyData(
-        title=form.title.data or "", description=form.description.data or "",
-        comune_code=form.comune.data or "", contract_type=form.contract_type.data,
-        hours_per_week=form.hours_per_week.data or 0, shift_pattern=form.shift_pattern.data,
+        title=form.title.data or "",
+        description=form.description.data or "",
+        comune_code=form.comune.data or "",
+        contract_type=form.contract_type.data,
+        hours_per_week=form.hours_per_week.data or 0,
+        shift_pattern=form.shift_pattern.data,
         positions=form.positions.data or 1,
         occupation_id=occupation.id if occupation else None,
-        pay_min=form.pay_min.data, pay_max=form.pay_max.data, pay_period=form.pay_period.data,
-        expires_on=form.expires_on.data, onsite_tutor=form.onsite_tutor.data,
+        pay_min=form.pay_min.data,
+        pay_max=form.pay_max.data,
+        pay_period=form.pay_period.data,
+        expires_on=form.expires_on.data,
+        onsite_tutor=form.onsite_tutor.data,
         inclusion_open=form.inclusion_open.data,
         counts_toward_quota=form.counts_toward_quota.data,
         adjustments=list(form.adjustments.data or []),
@@ -236,8 +288,13 @@ def vacancy_data(form: VacancyForm, occupation: Occupation | None) -> VacancyDat
 
 def show_errors(form: VacancyForm, error: VacancyError) -> None:
     for name, message in error.fields.items():
-        target = {"comune": "comune", "occupation": "occupation", "skills": "required_skills",
-                  "status": "title", "reason": "title"}.get(name, name)
+        target = {
+            "comune": "comune",
+            "occupation": "occupation",
+            "skills": "required_skills",
+            "status": "title",
+            "reason": "title",
+        }.get(name, name)
         getattr(form, target, form.title).errors = [*getattr(form, target).errors, message]
 
 
@@ -297,8 +354,9 @@ def vacancy_edit(vacancy_id: int) -> Any:
     if saved is not None:
         flash(_("The vacancy has been saved."), "success")
         return redirect(url_for("employers.vacancy_detail", vacancy_id=vacancy.id))
-    return render_template("employers/vacancy_form.html", form=form, org=vacancy.organisation,
-                           vacancy=vacancy)
+    return render_template(
+        "employers/vacancy_form.html", form=form, org=vacancy.organisation, vacancy=vacancy
+    )
 
 
 def _transition(vacancy_id: int, action: Any, done: str) -> Any:
@@ -321,15 +379,21 @@ def _transition(vacancy_id: int, action: Any, done: str) -> Any:
 @bp.route("/employer/vacancies/<int:vacancy_id>/publish", methods=["POST"])
 @roles_required(*VACANCY_ROLES)
 def vacancy_publish(vacancy_id: int) -> Any:
-    return _transition(vacancy_id, lambda v: services.publish(v, current_user, today()),
-                       _("The vacancy is published."))
+    return _transition(
+        vacancy_id,
+        lambda v: services.publish(v, current_user, today()),
+        _("The vacancy is published."),
+    )
 
 
 @bp.route("/employer/vacancies/<int:vacancy_id>/duplicate", methods=["POST"])
 @roles_required(*VACANCY_ROLES)
 def vacancy_duplicate(vacancy_id: int) -> Any:
-    return _transition(vacancy_id, lambda v: services.duplicate(v, current_user),
-                       _("A draft copy of the vacancy has been created."))
+    return _transition(
+        vacancy_id,
+        lambda v: services.duplicate(v, current_user),
+        _("A draft copy of the vacancy has been created."),
+    )
 
 
 @bp.route("/employer/vacancies/<int:vacancy_id>/close", methods=["GET", "POST"])
@@ -355,7 +419,8 @@ def vacancy_close(vacancy_id: int) -> Any:
 def company_profile() -> Any:
     org = my_organisation()
     profile = db.session.get(CompanyProfile, org.id) or CompanyProfile(
-        organisation_id=org.id, legal_name=org.name)
+        organisation_id=org.id, legal_name=org.name
+    )
     form = CompanyProfileForm(obj=profile)
     if request.method == "GET" and org.municipality:
         form.comune.data = org.municipality.label

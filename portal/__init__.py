@@ -13,7 +13,6 @@ from flask import Flask, g
 from portal import config as config_module
 
 
-
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application; ``config`` overrides what the environment says."""
     config = dict(config or {})

@@ -149,8 +149,10 @@ def user_for_token(clear: str) -> User | None:
 def is_throttled(email: str, ip: str, max_failures: int, window_minutes: int) -> bool:
     """Too many recent failures for this e-mail or from this address."""
     since = utcnow() - timedelta(minutes=window_minutes)
-    failures = select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.at >= since, LoginAttempt.success.is_(False)
+    failures = (
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(LoginAttempt.at >= since, LoginAttempt.success.is_(False))
     )
     by_email = db.session.execute(
         failures.where(LoginAttempt.email == normalise_email(email))

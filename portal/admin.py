@@ -48,8 +48,9 @@ def verify(org_id: int) -> Any:
     if not form.validate_on_submit():
         abort(400)
     try:
-        accounts.verify_organisation(org, current_user._get_current_object(),
-                                     reason=form.reason.data or "")
+        accounts.verify_organisation(
+            org, current_user._get_current_object(), reason=form.reason.data or ""
+        )
     except accounts.AccountError as error:
         flash(str(error), "danger")
         return redirect(url_for("admin.organisation", org_id=org.id))
@@ -80,8 +81,11 @@ def security() -> Any:
         form.roles.data = get_setting("require_2fa_roles", [])
     if form.validate_on_submit():
         set_setting("require_2fa_roles", sorted(form.roles.data or []))
-        audit.record("policy.require_2fa", ("setting", "require_2fa_roles"),
-                     roles=sorted(form.roles.data or []))
+        audit.record(
+            "policy.require_2fa",
+            ("setting", "require_2fa_roles"),
+            roles=sorted(form.roles.data or []),
+        )
         db.session.commit()
         flash(_("The security policy has been saved."), "success")
         return redirect(url_for("admin.security"))
@@ -91,8 +95,9 @@ def security() -> Any:
 @bp.route("/users")
 @roles_required(ADMIN)
 def users() -> Any:
-    page = db.paginate(select(User).order_by(User.email), page_arg(),
-                       current_app.config["PER_PAGE"])
+    page = db.paginate(
+        select(User).order_by(User.email), page_arg(), current_app.config["PER_PAGE"]
+    )
     return render_template("admin/users.html", page=page)
 
 

@@ -25,8 +25,9 @@ API_VERSION = "1.0.0"
 class ApiError(Exception):
     """Raised in API views; rendered as ``{"error": {code, message, fields}}``."""
 
-    def __init__(self, status: int, code: str, message: str,
-                 fields: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, fields: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.fields = status, code, message, fields
 
@@ -55,8 +56,13 @@ def doc(
 
 
 def query_param(name: str, description: str, schema: dict[str, Any] | None = None) -> dict:
-    return {"name": name, "in": "query", "required": False, "description": description,
-            "schema": schema or {"type": "string"}}
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema or {"type": "string"},
+    }
 
 
 PAGE_PARAM = query_param("page", "Page number, from 1.", {"type": "integer", "minimum": 1})
@@ -78,16 +84,20 @@ def page_number() -> int:
 
 
 def paginated(page: db.Page, items: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"items": items, "page": page.page, "per_page": page.per_page,
-            "total": page.total, "pages": page.pages}
+    return {
+        "items": items,
+        "page": page.page,
+        "per_page": page.per_page,
+        "total": page.total,
+        "pages": page.pages,
+    }
 
 
 def organisation_json(org: Organisation) -> dict[str, Any]:
     place = org.municipality
     return {
         "id": org.id,
-        "url": url_for("portal.organisation_detail", org_id=org.id, slug=org.slug,
-                       _external=True),
+        "url": url_for("portal.organisation_detail", org_id=org.id, slug=org.slug, _external=True),
         "name": org.name,
         "kind": org.kind,
         "service_type": org.service_type,
@@ -111,10 +121,15 @@ def organisation_json(org: Organisation) -> dict[str, Any]:
         query_param("kind", "Organisation kind.", {"type": "string", "enum": list(ORG_KINDS)}),
         PAGE_PARAM,
     ],
-    responses={"200": {"description": "A page of organisations.",
-                       "content": {"application/json": {"schema": {
-                           "$ref": "#/components/schemas/OrganizationPage"}}}},
-               "400": {"$ref": "#/components/responses/Error"}},
+    responses={
+        "200": {
+            "description": "A page of organisations.",
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/OrganizationPage"}}
+            },
+        },
+        "400": {"$ref": "#/components/responses/Error"},
+    },
     tags=["directory"],
 )
 def organizations() -> Any:
@@ -122,26 +137,38 @@ def organizations() -> Any:
     if kind and kind not in ORG_KINDS:
         raise ApiError(400, "invalid", "Unknown organisation kind.", {"kind": "invalid"})
     stmt = (
-        select(Organisation).outerjoin(Municipality)
-        .where(Organisation.verified_at.is_not(None)).order_by(Organisation.id)
+        select(Organisation)
+        .outerjoin(Municipality)
+        .where(Organisation.verified_at.is_not(None))
+        .order_by(Organisation.id)
     )
     if kind:
         stmt = stmt.where(Organisation.kind == kind)
     q = (request.args.get("q") or "").strip().lower()
     if q:
         like = "%" + q.replace("%", "") + "%"
-        stmt = stmt.where(or_(func.lower(Organisation.name).like(like),
-                              func.lower(Municipality.name).like(like)))
+        stmt = stmt.where(
+            or_(func.lower(Organisation.name).like(like), func.lower(Municipality.name).like(like))
+        )
     page = db.paginate(stmt, page_number(), 20)
     return jsonify(paginated(page, [organisation_json(o) for o in page.items]))
 
 
 @bp.route("/organizations/<int:org_id>")
 @public
-@doc("One verified organisation.", tags=["directory"],
-     responses={"200": {"description": "The organisation.", "content": {"application/json": {
-         "schema": {"$ref": "#/components/schemas/Organization"}}}},
-                "404": {"$ref": "#/components/responses/Error"}})
+@doc(
+    "One verified organisation.",
+    tags=["directory"],
+    responses={
+        "200": {
+            "description": "The organisation.",
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/Organization"}}
+            },
+        },
+        "404": {"$ref": "#/components/responses/Error"},
+    },
+)
 def organization(org_id: int) -> Any:
     org = db.session.get(Organisation, org_id)
     if org is None or not org.is_verified:
@@ -151,17 +178,27 @@ def organization(org_id: int) -> Any:
 
 @bp.route("/municipalities")
 @public
-@doc("Italian municipalities whose name starts with q (the picker's look-up).",
-     parameters=[query_param("q", "At least two letters of the name.")], tags=["reference"])
+@doc(
+    "Italian municipalities whose name starts with q (the picker's look-up).",
+    parameters=[query_param("q", "At least two letters of the name.")],
+    tags=["reference"],
+)
 def municipality_suggestions() -> Any:
     found = municipalities.suggest(request.args.get("q", ""))
     return jsonify({"items": [_municipality_json(m) for m in found]})
 
 
 def _municipality_json(m: Municipality) -> dict[str, Any]:
-    return {"id": m.istat_code, "istat_code": m.istat_code, "name": m.name,
-            "province": m.province_code, "region": m.region, "label": m.label,
-            "lat": m.lat, "lon": m.lon}
+    return {
+        "id": m.istat_code,
+        "istat_code": m.istat_code,
+        "name": m.name,
+        "province": m.province_code,
+        "region": m.region,
+        "label": m.label,
+        "lat": m.lat,
+        "lon": m.lon,
+    }
 
 
 @bp.route("/openapi.json")
@@ -181,9 +218,9 @@ def build_openapi(app: Flask) -> dict[str, Any]:
     """Walk every API route; each documents itself with :func:`doc`."""
     paths: dict[str, Any] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        if not is_api_endpoint(rule.endpoint) and not rule.rule.startswith("/api/"):
-            if rule.rule != "/stripe/webhook":
-                continue
+        api_rule = is_api_endpoint(rule.endpoint) or rule.rule.startswith("/api/")
+        if not api_rule and rule.rule != "/stripe/webhook":
+            continue
         view = app.view_functions[rule.endpoint]
         spec = getattr(view, "openapi", None)
         if spec is None:
@@ -196,12 +233,19 @@ def build_openapi(app: Flask) -> dict[str, Any]:
                 "summary": spec["summary"],
                 "tags": spec["tags"],
                 "parameters": [
-                    {"name": arg, "in": "path", "required": True,
-                     "schema": {"type": "integer"
-                                if rule._converters[arg].__class__.__name__ == "IntegerConverter"
-                                else "string"}}
+                    {
+                        "name": arg,
+                        "in": "path",
+                        "required": True,
+                        "schema": {
+                            "type": "integer"
+                            if rule._converters[arg].__class__.__name__ == "IntegerConverter"
+                            else "string"
+                        },
+                    }
                     for arg in rule.arguments
-                ] + spec["parameters"],
+                ]
+                + spec["parameters"],
                 "responses": spec["responses"],
             }
             if spec["requestBody"] and method in ("POST", "PUT", "PATCH"):
@@ -222,17 +266,25 @@ def build_openapi(app: Flask) -> dict[str, Any]:
             "title": "Ponte API",
             "version": API_VERSION,
             "description": "Public and authenticated JSON API of the Ponte portal. Money is "
-                           "a decimal string with \"currency\": \"EUR\".",
-            "license": {"name": "CC BY 4.0 (data)",
-                        "url": "https://creativecommons.org/licenses/by/4.0/"},
+            'a decimal string with "currency": "EUR".',
+            "license": {
+                "name": "CC BY 4.0 (data)",
+                "url": "https://creativecommons.org/licenses/by/4.0/",
+            },
         },
         "servers": [{"url": request.host_url.rstrip("/")}],
         "paths": paths,
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
             "schemas": _schemas(app),
-            "responses": {"Error": {"description": "An error.", "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
+            "responses": {
+                "Error": {
+                    "description": "An error.",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    },
+                }
+            },
         },
     }
 
@@ -240,18 +292,28 @@ def build_openapi(app: Flask) -> dict[str, Any]:
 def _schemas(app: Flask) -> dict[str, Any]:
     schemas: dict[str, Any] = {
         "Error": {
-            "type": "object", "required": ["error"],
-            "properties": {"error": {"type": "object", "required": ["code", "message"],
-                                     "properties": {
-                                         "code": {"type": "string"},
-                                         "message": {"type": "string"},
-                                         "fields": {"type": "object"}}}},
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {
+                        "code": {"type": "string"},
+                        "message": {"type": "string"},
+                        "fields": {"type": "object"},
+                    },
+                }
+            },
         },
         "Organization": {
-            "type": "object", "required": ["id", "url", "name", "kind"],
+            "type": "object",
+            "required": ["id", "url", "name", "kind"],
             "properties": {
-                "id": {"type": "integer"}, "url": {"type": "string", "format": "uri"},
-                "name": {"type": "string"}, "kind": {"type": "string", "enum": list(ORG_KINDS)},
+                "id": {"type": "integer"},
+                "url": {"type": "string", "format": "uri"},
+                "name": {"type": "string"},
+                "kind": {"type": "string", "enum": list(ORG_KINDS)},
                 "service_type": {"type": "string", "nullable": True},
                 "description": {"type": "string"},
                 "comune": {"type": "string", "nullable": True},
@@ -270,10 +332,17 @@ def _schemas(app: Flask) -> dict[str, Any]:
 
 
 def page_schema(item: str) -> dict[str, Any]:
-    return {"type": "object", "required": ["items", "page", "total"], "properties": {
-        "items": {"type": "array", "items": {"$ref": f"#/components/schemas/{item}"}},
-        "page": {"type": "integer"}, "per_page": {"type": "integer"},
-        "total": {"type": "integer"}, "pages": {"type": "integer"}}}
+    return {
+        "type": "object",
+        "required": ["items", "page", "total"],
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": f"#/components/schemas/{item}"}},
+            "page": {"type": "integer"},
+            "per_page": {"type": "integer"},
+            "total": {"type": "integer"},
+            "pages": {"type": "integer"},
+        },
+    }
 
 
 @bp.errorhandler(ApiError)

@@ -97,8 +97,10 @@ def login() -> Any:
             email, _ip(), cfg["LOGIN_MAX_FAILURES"], cfg["LOGIN_WINDOW_MINUTES"]
         ):
             form.email.errors.append(
-                _("Too many failed attempts. Wait %(minutes)d minutes and try again.",
-                  minutes=cfg["LOGIN_WINDOW_MINUTES"])
+                _(
+                    "Too many failed attempts. Wait %(minutes)d minutes and try again.",
+                    minutes=cfg["LOGIN_WINDOW_MINUTES"],
+                )
             )
             return render_template("auth/login.html", form=form), 429
         user = accounts.authenticate(email, form.password.data or "")
@@ -190,8 +192,10 @@ def register() -> Any:
                 session["lang"] = user.locale or "it"
                 if user.organisations():
                     flash(
-                        _("Account created. An administrator will verify your organisation "
-                          "before it appears in the network directory."),
+                        _(
+                            "Account created. An administrator will verify your organisation "
+                            "before it appears in the network directory."
+                        ),
                         "success",
                     )
                 else:
@@ -289,7 +293,10 @@ def account() -> Any:
             flash(_("Your password has been changed."), "success")
             return redirect(url_for("auth.account"))
     return render_template(
-        "auth/account.html", form=form, password_form=password_form, user=user,
+        "auth/account.html",
+        form=form,
+        password_form=password_form,
+        user=user,
         disable_form=ConfirmForm(prefix="disable"),
     )
 
@@ -326,8 +333,7 @@ def two_factor_disable() -> Any:
     if not form.validate_on_submit():
         abort(400)
     if needs_2fa_setup(_without_2fa(user)):
-        flash(_("Your role requires two-factor authentication: it cannot be turned off."),
-              "danger")
+        flash(_("Your role requires two-factor authentication: it cannot be turned off."), "danger")
         return redirect(url_for("auth.account"))
     user.totp_enabled = False
     user.totp_secret = None

@@ -39,7 +39,11 @@ def create_user_command(
     org_fields = {"service_type": service_type or ("sil" if role == "broker" else None)}
     try:
         user = accounts.create_user(
-            email, password, role, org_name=org_name, full_name=full_name,
+            email,
+            password,
+            role,
+            org_name=org_name,
+            full_name=full_name,
             org_fields=org_fields,
         )
     except accounts.AccountError as error:

@@ -24,8 +24,9 @@ from sqlalchemy.types import TypeDecorator
 def _fernet(keys: str, secret: str) -> MultiFernet:
     if keys:
         return MultiFernet([Fernet(k.strip().encode()) for k in keys.split(",") if k.strip()])
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"ponte-data-at-rest",
-                   info=b"fernet").derive(secret.encode())
+    derived = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=b"ponte-data-at-rest", info=b"fernet"
+    ).derive(secret.encode())
     return MultiFernet([Fernet(base64.urlsafe_b64encode(derived))])
 
 

@@ -23,8 +23,8 @@ from portal.models import (
     COOPERATIVE,
     COOPERATIVE_B,
     EMPLOYER,
-    MICROCREDIT_ORG,
     MICROCREDIT_OFFICER,
+    MICROCREDIT_ORG,
     PUBLIC_BODY,
     PUBLIC_OFFICER,
     SERVICE,
@@ -41,59 +41,129 @@ Seeder = Callable[[str, Callable[[str], Any]], None]
 
 # (name, kind, service type, comune ISTAT code, description, register numbers)
 ORGANISATIONS: list[dict[str, Any]] = [
-    {"name": "ASL Frosinone – Dipartimento 3D", "kind": SERVICE, "service_type": "sert",
-     "comune_code": "060038",
-     "description": "Dipartimento dipendenze, disagio e devianza: percorsi di inserimento "
-                    "lavorativo in rete con imprese e cooperative."},
-    {"name": "SIL Pordenone – Servizio Inserimento Lavorativo", "kind": SERVICE,
-     "service_type": "sil", "comune_code": "093033",
-     "description": "Servizio di inserimento lavorativo delegato dai Comuni per persone con "
-                    "disabilità, salute mentale e dipendenze."},
-    {"name": "DSM Pordenone – Centro di Salute Mentale", "kind": SERVICE,
-     "service_type": "dsm", "comune_code": "093033",
-     "description": "Centro di salute mentale: laboratori di osservazione e tirocini."},
-    {"name": "Centro per l'Impiego di Monza", "kind": SERVICE, "service_type": "job_centre",
-     "comune_code": "108033",
-     "description": "Collocamento mirato (L. 68/1999) e servizi per il lavoro."},
-    {"name": "Servizio Sociale dei Comuni – Ambito Urbano Pordenone", "kind": SERVICE,
-     "service_type": "social_services", "comune_code": "093033",
-     "description": "Servizio sociale professionale e misure di contrasto alla povertà."},
-    {"name": "Ente di Formazione Relatium Lazio", "kind": SERVICE,
-     "service_type": "training_body", "comune_code": "058091",
-     "description": "Orientamento, formazione e brokeraggio sociale con le imprese."},
-    {"name": "Cooperativa Sociale Il Ponte", "kind": COOPERATIVE_B, "comune_code": "093033",
-     "register_number": "A123456",
-     "description": "Cooperativa di tipo B: manutenzione del verde, pulizie e logistica."},
-    {"name": "Cooperativa Sociale La Fenice", "kind": COOPERATIVE_B, "comune_code": "001272",
-     "register_number": "A204517",
-     "description": "Servizi di pulizia, custodia e gestione di archivi con persone "
-                    "svantaggiate."},
-    {"name": "Cooperativa Sociale Monza Lavoro", "kind": COOPERATIVE_B,
-     "comune_code": "108033", "register_number": "A339912",
-     "description": "Assemblaggio conto terzi, imballaggio e piccola logistica."},
-    {"name": "Fattoria Sociale Terre del Liri", "kind": SOCIAL_FARM_KIND,
-     "comune_code": "060038", "regional_register": "Lazio RASL n. 42",
-     "description": "Orticoltura biologica, trasformazione e vendita diretta con tirocini "
-                    "per persone in percorsi di inclusione."},
-    {"name": "Fattoria Sociale Il Melograno", "kind": SOCIAL_FARM_KIND,
-     "comune_code": "093033", "regional_register": "FVG Elenco fattorie sociali n. 17",
-     "description": "Frutteto, apicoltura e fattoria didattica."},
-    {"name": "Mobilificio Friulano S.p.A.", "kind": COMPANY, "comune_code": "093033",
-     "description": "Produzione di mobili: 180 dipendenti, reparti di falegnameria e "
-                    "magazzino."},
-    {"name": "Logistica Ciociara S.r.l.", "kind": COMPANY, "comune_code": "060038",
-     "description": "Magazzino e distribuzione per la grande distribuzione organizzata."},
-    {"name": "Ristorazione Brianza S.r.l.", "kind": COMPANY, "comune_code": "108033",
-     "description": "Mense aziendali e scolastiche: cuochi, aiuto cuochi, addetti."},
-    {"name": "Officine Meccaniche Torinesi S.r.l.", "kind": COMPANY, "comune_code": "001272",
-     "description": "Lavorazioni meccaniche di precisione: 45 dipendenti."},
-    {"name": "Comune di Pordenone", "kind": PUBLIC_BODY, "comune_code": "093033",
-     "description": "Stazione appaltante: servizi con clausole sociali e appalti riservati."},
-    {"name": "Provincia di Frosinone", "kind": PUBLIC_BODY, "comune_code": "060038",
-     "description": "Politiche del lavoro e collocamento mirato."},
-    {"name": "Microcredito Solidale Friuli", "kind": MICROCREDIT_ORG,
-     "comune_code": "093033",
-     "description": "Gruppi di microcredito di tipo Grameen per persone seguite dai servizi."},
+    {
+        "name": "ASL Frosinone – Dipartimento 3D",
+        "kind": SERVICE,
+        "service_type": "sert",
+        "comune_code": "060038",
+        "description": "Dipartimento dipendenze, disagio e devianza: percorsi di inserimento "
+        "lavorativo in rete con imprese e cooperative.",
+    },
+    {
+        "name": "SIL Pordenone – Servizio Inserimento Lavorativo",
+        "kind": SERVICE,
+        "service_type": "sil",
+        "comune_code": "093033",
+        "description": "Servizio di inserimento lavorativo delegato dai Comuni per persone con "
+        "disabilità, salute mentale e dipendenze.",
+    },
+    {
+        "name": "DSM Pordenone – Centro di Salute Mentale",
+        "kind": SERVICE,
+        "service_type": "dsm",
+        "comune_code": "093033",
+        "description": "Centro di salute mentale: laboratori di osservazione e tirocini.",
+    },
+    {
+        "name": "Centro per l'Impiego di Monza",
+        "kind": SERVICE,
+        "service_type": "job_centre",
+        "comune_code": "108033",
+        "description": "Collocamento mirato (L. 68/1999) e servizi per il lavoro.",
+    },
+    {
+        "name": "Servizio Sociale dei Comuni – Ambito Urbano Pordenone",
+        "kind": SERVICE,
+        "service_type": "social_services",
+        "comune_code": "093033",
+        "description": "Servizio sociale professionale e misure di contrasto alla povertà.",
+    },
+    {
+        "name": "Ente di Formazione Relatium Lazio",
+        "kind": SERVICE,
+        "service_type": "training_body",
+        "comune_code": "058091",
+        "description": "Orientamento, formazione e brokeraggio sociale con le imprese.",
+    },
+    {
+        "name": "Cooperativa Sociale Il Ponte",
+        "kind": COOPERATIVE_B,
+        "comune_code": "093033",
+        "register_number": "A123456",
+        "description": "Cooperativa di tipo B: manutenzione del verde, pulizie e logistica.",
+    },
+    {
+        "name": "Cooperativa Sociale La Fenice",
+        "kind": COOPERATIVE_B,
+        "comune_code": "001272",
+        "register_number": "A204517",
+        "description": "Servizi di pulizia, custodia e gestione di archivi con persone "
+        "svantaggiate.",
+    },
+    {
+        "name": "Cooperativa Sociale Monza Lavoro",
+        "kind": COOPERATIVE_B,
+        "comune_code": "108033",
+        "register_number": "A339912",
+        "description": "Assemblaggio conto terzi, imballaggio e piccola logistica.",
+    },
+    {
+        "name": "Fattoria Sociale Terre del Liri",
+        "kind": SOCIAL_FARM_KIND,
+        "comune_code": "060038",
+        "regional_register": "Lazio RASL n. 42",
+        "description": "Orticoltura biologica, trasformazione e vendita diretta con tirocini "
+        "per persone in percorsi di inclusione.",
+    },
+    {
+        "name": "Fattoria Sociale Il Melograno",
+        "kind": SOCIAL_FARM_KIND,
+        "comune_code": "093033",
+        "regional_register": "FVG Elenco fattorie sociali n. 17",
+        "description": "Frutteto, apicoltura e fattoria didattica.",
+    },
+    {
+        "name": "Mobilificio Friulano S.p.A.",
+        "kind": COMPANY,
+        "comune_code": "093033",
+        "description": "Produzione di mobili: 180 dipendenti, reparti di falegnameria e magazzino.",
+    },
+    {
+        "name": "Logistica Ciociara S.r.l.",
+        "kind": COMPANY,
+        "comune_code": "060038",
+        "description": "Magazzino e distribuzione per la grande distribuzione organizzata.",
+    },
+    {
+        "name": "Ristorazione Brianza S.r.l.",
+        "kind": COMPANY,
+        "comune_code": "108033",
+        "description": "Mense aziendali e scolastiche: cuochi, aiuto cuochi, addetti.",
+    },
+    {
+        "name": "Officine Meccaniche Torinesi S.r.l.",
+        "kind": COMPANY,
+        "comune_code": "001272",
+        "description": "Lavorazioni meccaniche di precisione: 45 dipendenti.",
+    },
+    {
+        "name": "Comune di Pordenone",
+        "kind": PUBLIC_BODY,
+        "comune_code": "093033",
+        "description": "Stazione appaltante: servizi con clausole sociali e appalti riservati.",
+    },
+    {
+        "name": "Provincia di Frosinone",
+        "kind": PUBLIC_BODY,
+        "comune_code": "060038",
+        "description": "Politiche del lavoro e collocamento mirato.",
+    },
+    {
+        "name": "Microcredito Solidale Friuli",
+        "kind": MICROCREDIT_ORG,
+        "comune_code": "093033",
+        "description": "Gruppi di microcredito di tipo Grameen per persone seguite dai servizi.",
+    },
 ]
 
 # (email local part, role, organisation name, full name)
@@ -161,8 +231,9 @@ def _seed_users(orgs: dict[str, Organisation]) -> None:
         email = f"{local}@{DEMO_DOMAIN}"
         if accounts.find_user(email) is not None:
             continue
-        user = accounts.create_user(email, None, role, org_name=org_name, full_name=full_name,
-                                    locale="it")
+        user = accounts.create_user(
+            email, None, role, org_name=org_name, full_name=full_name, locale="it"
+        )
         if password_hash is None:
             user.set_password(DEMO_PASSWORD)
             password_hash = user.password_hash
@@ -172,30 +243,68 @@ def _seed_users(orgs: dict[str, Organisation]) -> None:
 
 
 def print_logins(echo: Callable[[str], Any] = print) -> None:
-    echo("Demo logins (password for all: %s):" % DEMO_PASSWORD)
+    echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
     for local, role, org_name, _full_name in DEMO_USERS:
         echo(f"  {role:<20} {local + '@' + DEMO_DOMAIN:<26} {org_name or ''}")
 
 
-# --- Large scale: a directory of 5,000 companies (modules add their documents) ------------------------
+# --- Large scale: a directory of 5,000 companies (modules add their documents) ---
 
+# fmt: off
 SURNAMES = (
-    "Rossi Russo Ferrari Esposito Bianchi Romano Colombo Ricci Marino Greco Bruno Gallo "
-    "Conti DeLuca Mancini Costa Giordano Rizzo Lombardi Moretti Barbieri Fontana Santoro "
-    "Mariani Rinaldi Caruso Ferrara Galli Martini Leone Longo Gentile Martinelli Vitale "
-    "Lombardo Serra Coppola DeSantis DAngelo Marchetti Parisi Villa Conte Ferraro Ferri "
-    "Fabbri Bianco Marini Grasso Valentini Messina Sala DeRosa Gatti Pellegrini Palumbo "
-    "Sanna Farina Rizzi Monti Cattaneo Morelli Amato Silvestri Mazza Testa Grassi "
-    "Pellegrino Carbone Giuliani Benedetti Barone Rossetti Caputo Montanari Guerra Palmieri"
-).split()
+    "Rossi", "Russo", "Ferrari", "Esposito", "Bianchi", "Romano", "Colombo", "Ricci",
+    "Marino", "Greco", "Bruno", "Gallo", "Conti", "DeLuca", "Mancini", "Costa", "Giordano",
+    "Rizzo", "Lombardi", "Moretti", "Barbieri", "Fontana", "Santoro", "Mariani", "Rinaldi",
+    "Caruso", "Ferrara", "Galli", "Martini", "Leone", "Longo", "Gentile", "Martinelli",
+    "Vitale", "Lombardo", "Serra", "Coppola", "DeSantis", "DAngelo", "Marchetti", "Parisi",
+    "Villa", "Conte", "Ferraro", "Ferri", "Fabbri", "Bianco", "Marini", "Grasso",
+    "Valentini", "Messina", "Sala", "DeRosa", "Gatti", "Pellegrini", "Palumbo", "Sanna",
+    "Farina", "Rizzi", "Monti", "Cattaneo", "Morelli", "Amato", "Silvestri", "Mazza",
+    "Testa", "Grassi", "Pellegrino", "Carbone", "Giuliani", "Benedetti", "Barone",
+    "Rossetti", "Caputo", "Montanari", "Guerra", "Palmieri",
+)
+# fmt: on
 SECTORS = (
-    "Costruzioni", "Logistica", "Trasporti", "Pulizie", "Ristorazione", "Impianti Elettrici",
-    "Carpenteria", "Falegnameria", "Giardinaggio", "Manutenzioni", "Meccanica", "Tessile",
-    "Calzature", "Alimentari", "Panificio", "Pasticceria", "Lavanderia", "Tipografia",
-    "Serramenti", "Ceramiche", "Autoriparazioni", "Idraulica", "Magazzini", "Imballaggi",
-    "Vivai", "Agricola", "Caseificio", "Oleificio", "Cantina", "Hotel", "Servizi Digitali",
-    "Commercio", "Ferramenta", "Arredamenti", "Verniciature", "Assemblaggi", "Plastica",
-    "Metalli", "Cartotecnica", "Distribuzione",
+    "Costruzioni",
+    "Logistica",
+    "Trasporti",
+    "Pulizie",
+    "Ristorazione",
+    "Impianti Elettrici",
+    "Carpenteria",
+    "Falegnameria",
+    "Giardinaggio",
+    "Manutenzioni",
+    "Meccanica",
+    "Tessile",
+    "Calzature",
+    "Alimentari",
+    "Panificio",
+    "Pasticceria",
+    "Lavanderia",
+    "Tipografia",
+    "Serramenti",
+    "Ceramiche",
+    "Autoriparazioni",
+    "Idraulica",
+    "Magazzini",
+    "Imballaggi",
+    "Vivai",
+    "Agricola",
+    "Caseificio",
+    "Oleificio",
+    "Cantina",
+    "Hotel",
+    "Servizi Digitali",
+    "Commercio",
+    "Ferramenta",
+    "Arredamenti",
+    "Verniciature",
+    "Assemblaggi",
+    "Plastica",
+    "Metalli",
+    "Cartotecnica",
+    "Distribuzione",
 )
 FORMS = ("S.r.l.", "S.p.A.", "S.n.c.", "S.a.s.", "S.r.l.s.")
 DESCRIPTIONS = (
@@ -234,14 +343,26 @@ def _seed_large_directory(echo: Callable[[str], Any], target: int = 5_000) -> No
             continue
         code, place = rng.choice(places)
         sector = name.split(" ", 3)[3].rsplit(" ", 1)[0]
-        rows.append({
-            "name": name, "slug": slugify(name), "kind": COMPANY, "comune_code": code,
-            "description": rng.choice(DESCRIPTIONS).format(s=sector.lower(), c=place),
-            "address": "", "website": "", "email": "", "phone": "", "fiscal_code": "",
-            "register_number": "", "regional_register": "", "verified_at": now,
-            "created_at": now, "updated_at": now,
-        })
+        rows.append(
+            {
+                "name": name,
+                "slug": slugify(name),
+                "kind": COMPANY,
+                "comune_code": code,
+                "description": rng.choice(DESCRIPTIONS).format(s=sector.lower(), c=place),
+                "address": "",
+                "website": "",
+                "email": "",
+                "phone": "",
+                "fiscal_code": "",
+                "register_number": "",
+                "regional_register": "",
+                "verified_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
     for start in range(0, len(rows), 5000):
-        db.session.execute(insert(Organisation), rows[start:start + 5000])
+        db.session.execute(insert(Organisation), rows[start : start + 5000])
     db.session.commit()
     echo(f"Added {len(rows)} companies to the directory.")

@@ -12,8 +12,10 @@ from portal.permissions import is_api_endpoint
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/") or is_api_endpoint(request.endpoint) or (
-        request.path == "/stripe/webhook"
+    return (
+        request.path.startswith("/api/")
+        or is_api_endpoint(request.endpoint)
+        or (request.path == "/stripe/webhook")
     )
 
 
@@ -59,7 +61,7 @@ def handle_http_error(error: HTTPException):
     message = _messages().get(status, error.description or "")
     if wants_json():
         return json_error(status, ERROR_CODES.get(status, "error"), message)
-    template = "errors/%d.html" % status if status in (403, 404, 500) else "errors/generic.html"
+    template = f"errors/{status}.html" if status in (403, 404, 500) else "errors/generic.html"
     return render_template(template, status=status, message=message), status
 
 

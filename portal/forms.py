@@ -33,9 +33,15 @@ from portal.models import (
 from portal.municipalities import resolve_municipality
 
 #: Roles a person may choose when registering (administrators are appointed).
-SELF_SERVICE_ROLES = (EMPLOYER, COOPERATIVE, SOCIAL_FARM, BROKER, PUBLIC_OFFICER,
-                      MICROCREDIT_OFFICER, BUYER)
-
+SELF_SERVICE_ROLES = (
+    EMPLOYER,
+    COOPERATIVE,
+    SOCIAL_FARM,
+    BROKER,
+    PUBLIC_OFFICER,
+    MICROCREDIT_OFFICER,
+    BUYER,
+)
 
 
 def options(pairs: object) -> list[SelectChoice]:

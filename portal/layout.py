@@ -43,6 +43,9 @@ def init_app(app: Flask) -> None:
     def layout_context() -> dict[str, Any]:
         from portal.notifications import unread_count
 
-        return {"navigation": navigation, "role_labels": ROLE_LABELS,
-                "has_endpoint": lambda name: name in current_app.view_functions,
-                "unread_notifications": lambda: unread_count(current_user)}
+        return {
+            "navigation": navigation,
+            "role_labels": ROLE_LABELS,
+            "has_endpoint": lambda name: name in current_app.view_functions,
+            "unread_notifications": lambda: unread_count(current_user),
+        }

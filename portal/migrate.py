@@ -105,13 +105,18 @@ def revision_command(message: str, package: str, autogenerate: bool) -> None:
     script = ScriptDirectory.from_config(cfg)
     has_branch = any(package in (rev.branch_labels or ()) for rev in script.walk_revisions())
     if has_branch:
-        command.revision(cfg, message=message, autogenerate=autogenerate,
-                         head=f"{package}@head")
+        command.revision(cfg, message=message, autogenerate=autogenerate, head=f"{package}@head")
     else:
         path.mkdir(exist_ok=True)
-        command.revision(cfg, message=message, autogenerate=autogenerate, head="base",
-                         branch_label=package, version_path=str(path),
-                         depends_on="portal@head")
+        command.revision(
+            cfg,
+            message=message,
+            autogenerate=autogenerate,
+            head="base",
+            branch_label=package,
+            version_path=str(path),
+            depends_on="portal@head",
+        )
 
 
 @db_cli.command("current")

@@ -77,12 +77,16 @@ def suggest(prefix: str, limit: int = 15) -> list[Municipality]:
     prefix = prefix.strip().lower()
     if len(prefix) < 2:
         return []
-    starts = db.session.execute(
-        select(Municipality)
-        .where(func.lower(Municipality.name).like(_escape(prefix) + "%", escape="\\"))
-        .order_by(func.length(Municipality.name), Municipality.name)
-        .limit(limit)
-    ).scalars().all()
+    starts = (
+        db.session.execute(
+            select(Municipality)
+            .where(func.lower(Municipality.name).like(_escape(prefix) + "%", escape="\\"))
+            .order_by(func.length(Municipality.name), Municipality.name)
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
     return list(starts)
 
 

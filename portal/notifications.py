@@ -33,15 +33,19 @@ def notify(user: User, message: str, link: str = "", subject: str | None = None)
     """Tell ``user`` in the portal and by e-mail. ``message`` must not carry special-category
     data: e-mails leave the portal."""
     db.session.add(Notification(user_id=user.id, message=message[:500], link=link))
-    mail.send(user.email, subject or _("Ponte: %(message)s", message=message[:80]),
-              message + ("\n\n" + link if link else ""))
+    mail.send(
+        user.email,
+        subject or _("Ponte: %(message)s", message=message[:80]),
+        message + ("\n\n" + link if link else ""),
+    )
 
 
 def unread_count(user: Any) -> int:
     if not user.is_authenticated:
         return 0
     return db.session.execute(
-        select(func.count()).select_from(Notification)
+        select(func.count())
+        .select_from(Notification)
         .where(Notification.user_id == user.id, Notification.read_at.is_(None))
     ).scalar_one()
 
@@ -53,8 +57,12 @@ bp = Blueprint("notifications", __name__)
 @login_required
 def inbox() -> Any:
     page = db.paginate(
-        select(Notification).where(Notification.user_id == current_user.id)
-        .order_by(Notification.id.desc()), request.args.get("page", 1, type=int), 30)
+        select(Notification)
+        .where(Notification.user_id == current_user.id)
+        .order_by(Notification.id.desc()),
+        request.args.get("page", 1, type=int),
+        30,
+    )
     return render_template("portal/notifications.html", page=page)
 
 
@@ -73,7 +81,9 @@ def open_notification(notification_id: int) -> Any:
 @login_required
 def read_all() -> Any:
     db.session.execute(
-        update(Notification).where(Notification.user_id == current_user.id,
-                                   Notification.read_at.is_(None)).values(read_at=utcnow()))
+        update(Notification)
+        .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
     db.session.commit()
     return redirect(url_for("notifications.inbox"))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
 from typing import Any, TypeVar
 
 from flask import Flask, abort, current_app, g, redirect, request, url_for
@@ -57,7 +56,9 @@ def access_of(view: Callable[..., Any]) -> Access | None:
 
 
 def is_api_endpoint(endpoint: str | None) -> bool:
-    return bool(endpoint) and (endpoint.startswith("api.") or endpoint.split(".")[0].endswith("_api"))
+    return bool(endpoint) and (
+        endpoint.startswith("api.") or endpoint.split(".")[0].endswith("_api")
+    )
 
 
 def bearer_token() -> str | None:
@@ -140,5 +141,3 @@ def require(condition: bool) -> None:
 
 def is_admin(user: Any) -> bool:
     return bool(user is not None and user.is_authenticated and user.has_role(ADMIN))
-
-

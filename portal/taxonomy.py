@@ -75,9 +75,13 @@ def localized(italian: str | None, english: str) -> str:
 
 def suggested_skills(occupation: Occupation) -> tuple[list[Skill], list[Skill]]:
     """The occupation's essential and optional skills (ESCO relations)."""
-    rows = db.session.execute(
-        select(OccupationSkill).where(OccupationSkill.occupation_id == occupation.id)
-    ).scalars().all()
+    rows = (
+        db.session.execute(
+            select(OccupationSkill).where(OccupationSkill.occupation_id == occupation.id)
+        )
+        .scalars()
+        .all()
+    )
     essential = sorted((r.skill for r in rows if r.essential), key=lambda s: s.label)
     optional = sorted((r.skill for r in rows if not r.essential), key=lambda s: s.label)
     return essential, optional
@@ -85,21 +89,33 @@ def suggested_skills(occupation: Occupation) -> tuple[list[Skill], list[Skill]]:
 
 def search_occupations(text: str, limit: int = 20) -> list[Occupation]:
     like = "%" + text.strip().lower().replace("%", "") + "%"
-    return list(db.session.execute(
-        select(Occupation)
-        .where(or_(func.lower(Occupation.label_it).like(like),
-                   func.lower(Occupation.label_en).like(like)))
-        .order_by(func.length(Occupation.label_en)).limit(limit)
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(Occupation)
+            .where(
+                or_(
+                    func.lower(Occupation.label_it).like(like),
+                    func.lower(Occupation.label_en).like(like),
+                )
+            )
+            .order_by(func.length(Occupation.label_en))
+            .limit(limit)
+        ).scalars()
+    )
 
 
 def search_skills(text: str, limit: int = 20) -> list[Skill]:
     like = "%" + text.strip().lower().replace("%", "") + "%"
-    return list(db.session.execute(
-        select(Skill)
-        .where(or_(func.lower(Skill.label_it).like(like), func.lower(Skill.label_en).like(like)))
-        .order_by(func.length(Skill.label_en)).limit(limit)
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(Skill)
+            .where(
+                or_(func.lower(Skill.label_it).like(like), func.lower(Skill.label_en).like(like))
+            )
+            .order_by(func.length(Skill.label_en))
+            .limit(limit)
+        ).scalars()
+    )
 
 
 #: Workplace adjustments: what helps at work, never what condition it is for

@@ -13,24 +13,48 @@ from pathlib import Path
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = [p for p in ("portal", "employers", "brokerage", "microcredit", "ethical_products")
-            if (ROOT / p).is_dir()]
+PACKAGES = [
+    p
+    for p in ("portal", "employers", "brokerage", "microcredit", "ethical_products")
+    if (ROOT / p).is_dir()
+]
 POT = ROOT / "translations" / "messages.pot"
 
 
 def pybabel(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", *args], check=True,
-                   cwd=ROOT)
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", *args], check=True, cwd=ROOT)
 
 
 def main() -> None:
-    pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext",
-            "--no-location", "--sort-output", "--project=Ponte", "-o", str(POT), *PACKAGES)
+    pybabel(
+        "extract",
+        "-F",
+        "babel.cfg",
+        "-k",
+        "_l",
+        "-k",
+        "lazy_gettext",
+        "--no-location",
+        "--sort-output",
+        "--project=Ponte",
+        "-o",
+        str(POT),
+        *PACKAGES,
+    )
     for lang in ("it", "en"):
         po = ROOT / "translations" / lang / "LC_MESSAGES" / "messages.po"
         if po.exists():
-            pybabel("update", "-i", str(POT), "-d", "translations", "-l", lang,
-                    "--no-fuzzy-matching", "--ignore-obsolete")
+            pybabel(
+                "update",
+                "-i",
+                str(POT),
+                "-d",
+                "translations",
+                "-l",
+                lang,
+                "--no-fuzzy-matching",
+                "--ignore-obsolete",
+            )
         else:
             pybabel("init", "-i", str(POT), "-d", "translations", "-l", lang)
     fill_english(ROOT / "translations" / "en" / "LC_MESSAGES" / "messages.po")

@@ -26,18 +26,38 @@ W = dict(matching.DEFAULT_WEIGHTS)
 
 
 def vfacts(**kw) -> VacancyFacts:
-    base = dict(id=1, lat=45.96, lon=12.66, comune="093033", hours=30, occupation_id=10,
-                isco="9333", required=frozenset({1, 2, 3, 4}), preferred=frozenset({5, 6}),
-                offered=frozenset({"quiet_place"}))
+    base = dict(
+        id=1,
+        lat=45.96,
+        lon=12.66,
+        comune="093033",
+        hours=30,
+        occupation_id=10,
+        isco="9333",
+        required=frozenset({1, 2, 3, 4}),
+        preferred=frozenset({5, 6}),
+        offered=frozenset({"quiet_place"}),
+    )
     base.update(kw)
     return VacancyFacts(**base)
 
 
 def cfacts(**kw) -> CandidateFacts:
-    base = dict(id=7, lat=45.96, lon=12.66, comune="093033", max_commute_km=20, hours_min=20,
-                hours_max=40, skills=frozenset({1, 2, 5}), desired=frozenset({10}),
-                desired_isco=frozenset({"9333"}), experience={"9333": 12},
-                experience_occupations={10: 12}, needed=frozenset())
+    base = dict(
+        id=7,
+        lat=45.96,
+        lon=12.66,
+        comune="093033",
+        max_commute_km=20,
+        hours_min=20,
+        hours_max=40,
+        skills=frozenset({1, 2, 5}),
+        desired=frozenset({10}),
+        desired_isco=frozenset({"9333"}),
+        experience={"9333": 12},
+        experience_occupations={10: 12},
+        needed=frozenset(),
+    )
     base.update(kw)
     return CandidateFacts(**base)
 
@@ -55,13 +75,16 @@ def test_score_by_hand():
     assert all(f.explanation for f in match.factors)
 
 
-@pytest.mark.parametrize("candidate,reason", [
-    (cfacts(hours_min=35), "hours below the candidate's minimum"),
-    (cfacts(hours_max=25), "hours above the candidate's maximum"),
-    (cfacts(needed=frozenset({"step_free_access"})), "adjustment not offered"),
-    (cfacts(comune="001272", lat=45.07, lon=7.69), "too far (Turin)"),
-    (cfacts(comune="999999", lat=None, lon=None), "unknown distance"),
-])
+@pytest.mark.parametrize(
+    "candidate,reason",
+    [
+        (cfacts(hours_min=35), "hours below the candidate's minimum"),
+        (cfacts(hours_max=25), "hours above the candidate's maximum"),
+        (cfacts(needed=frozenset({"step_free_access"})), "adjustment not offered"),
+        (cfacts(comune="001272", lat=45.07, lon=7.69), "too far (Turin)"),
+        (cfacts(comune="999999", lat=None, lon=None), "unknown distance"),
+    ],
+)
 def test_hard_filters(candidate, reason):
     assert score(vfacts(), candidate, W) is None, reason
 
@@ -83,8 +106,14 @@ def test_related_occupation_scores_part():
 
 def test_ranking_is_by_score():
     strong = cfacts(id=1, skills=frozenset({1, 2, 3, 4, 5, 6}))
-    weak = cfacts(id=2, skills=frozenset(), desired=frozenset(), desired_isco=frozenset(),
-                  experience={}, experience_occupations={})
+    weak = cfacts(
+        id=2,
+        skills=frozenset(),
+        desired=frozenset(),
+        desired_isco=frozenset(),
+        experience={},
+        experience_occupations={},
+    )
     ranked = sorted([score(vfacts(), c, W) for c in (weak, strong)], key=lambda m: -m.score)
     assert [m.candidate_id for m in ranked] == [1, 2]
 
@@ -96,21 +125,39 @@ def skill_ids(n: int) -> list[int]:
     return list(db.session.execute(select(Skill.id).order_by(Skill.id).limit(n)).scalars())
 
 
-def make_candidate(service, broker, *, comune="093033", consent_days=365, skills=(),
-                   occupation_id=None, hours=(10, 40), commute=20, needed=(), months=0):
+def make_candidate(
+    service,
+    broker,
+    *,
+    comune="093033",
+    consent_days=365,
+    skills=(),
+    occupation_id=None,
+    hours=(10, 40),
+    commute=20,
+    needed=(),
+    months=0,
+):
     n = db.session.execute(select(db.func.count()).select_from(Candidate)).scalar_one()
-    candidate = Candidate(pseudonym=f"T-{n:05d}", comune_code=comune, max_commute_km=commute,
-                          hours_min=hours[0], hours_max=hours[1],
-                          matching_consent_until=(utcnow().date() + timedelta(days=consent_days))
-                          if consent_days is not None else None)
+    candidate = Candidate(
+        pseudonym=f"T-{n:05d}",
+        comune_code=comune,
+        max_commute_km=commute,
+        hours_min=hours[0],
+        hours_max=hours[1],
+        matching_consent_until=(utcnow().date() + timedelta(days=consent_days))
+        if consent_days is not None
+        else None,
+    )
     candidate.skills = [CandidateSkill(skill_id=s) for s in skills]
     if occupation_id:
         candidate.desired = [CandidateOccupation(occupation_id=occupation_id)]
         if months:
             candidate.experiences = [Experience(occupation_id=occupation_id, months=months)]
     candidate.adjustments = list(needed)
-    candidate.holdings = [CaseHolding(service_id=service.id, since=utcnow().date(),
-                                      broker_id=broker.id)]
+    candidate.holdings = [
+        CaseHolding(service_id=service.id, since=utcnow().date(), broker_id=broker.id)
+    ]
     db.session.add(candidate)
     db.session.flush()
     return candidate
@@ -121,26 +168,30 @@ def setting(db_session):
     service = make_org("service", service_type="sil")
     broker = make_user("broker", org=service)
     employer = make_user("employer")
-    occupation = db.session.execute(select(Occupation).where(
-        Occupation.label_en == "warehouse worker")).scalar_one()
+    occupation = db.session.execute(
+        select(Occupation).where(Occupation.label_en == "warehouse worker")
+    ).scalar_one()
     required = skill_ids(4)
-    vacancy = make_vacancy(employer, occupation_id=occupation.id, hours_per_week=30,
-                           adjustments=["quiet_place"], required_skill_ids=required)
+    vacancy = make_vacancy(
+        employer,
+        occupation_id=occupation.id,
+        hours_per_week=30,
+        adjustments=["quiet_place"],
+        required_skill_ids=required,
+    )
     return service, broker, vacancy, occupation, required
 
 
 def test_candidates_for_vacancy_ranked_and_filtered(setting):
     service, broker, vacancy, occupation, required = setting
-    best = make_candidate(service, broker, skills=required, occupation_id=occupation.id,
-                          months=24)
+    best = make_candidate(service, broker, skills=required, occupation_id=occupation.id, months=24)
     middle = make_candidate(service, broker, skills=required[:2])
     no_consent = make_candidate(service, broker, skills=required, consent_days=None)
     expired = make_candidate(service, broker, skills=required, consent_days=-1)
     needs_ramp = make_candidate(service, broker, skills=required, needed=["step_free_access"])
     far = make_candidate(service, broker, skills=required, comune="001272")
     other_service = make_org("service", service_type="dsm")
-    foreign = make_candidate(other_service, make_user("broker", org=other_service),
-                             skills=required)
+    foreign = make_candidate(other_service, make_user("broker", org=other_service), skills=required)
     matches = matching.candidates_for_vacancy(vacancy, {service.id}, utcnow().date())
     ids = [m.candidate_id for m in matches]
     assert ids == [best.id, middle.id]
@@ -162,12 +213,14 @@ def test_weights_are_configurable(app, setting):
     skilled = make_candidate(service, broker, skills=required)
     keen = make_candidate(service, broker, occupation_id=occupation.id, months=24)
     today = utcnow().date()
-    default = [m.candidate_id for m in matching.candidates_for_vacancy(vacancy, {service.id},
-                                                                        today)]
+    default = [
+        m.candidate_id for m in matching.candidates_for_vacancy(vacancy, {service.id}, today)
+    ]
     app.config["MATCHING_WEIGHTS"] = {"required_skills": 0, "occupation": 100}
     try:
-        tuned = [m.candidate_id for m in matching.candidates_for_vacancy(vacancy, {service.id},
-                                                                          today)]
+        tuned = [
+            m.candidate_id for m in matching.candidates_for_vacancy(vacancy, {service.id}, today)
+        ]
     finally:
         app.config.pop("MATCHING_WEIGHTS")
     assert default[0] == skilled.id and tuned[0] == keen.id

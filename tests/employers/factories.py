@@ -14,9 +14,13 @@ from portal.models import User
 
 def vacancy_data(**overrides: object) -> VacancyData:
     values: dict[str, object] = {
-        "title": "Magazziniere", "description": "Movimentazione merci con transpallet.",
-        "comune_code": "093033", "contract_type": "fixed_term", "hours_per_week": 30,
-        "pay_min": Decimal("1200.00"), "pay_max": Decimal("1400.00"),
+        "title": "Magazziniere",
+        "description": "Movimentazione merci con transpallet.",
+        "comune_code": "093033",
+        "contract_type": "fixed_term",
+        "hours_per_week": 30,
+        "pay_min": Decimal("1200.00"),
+        "pay_max": Decimal("1400.00"),
         "adjustments": ["step_free_access"],
     }
     values.update(overrides)

@@ -43,12 +43,21 @@ def test_login_is_throttled_after_repeated_failures(app, client, db_session):
 
 
 def test_registration_creates_user_and_unverified_org(client, db_session):
-    response = client.post("/register", data={
-        "full_name": "Ada Lovelace", "email": "ada@coop.it", "password": "Sicura-Password-1",
-        "confirm": "Sicura-Password-1", "role": "cooperative", "org_name": "Coop Analitica",
-        "comune": "Pordenone (PN)", "register_number": "A999999", "locale": "en",
-        "privacy": "y",
-    })
+    response = client.post(
+        "/register",
+        data={
+            "full_name": "Ada Lovelace",
+            "email": "ada@coop.it",
+            "password": "Sicura-Password-1",
+            "confirm": "Sicura-Password-1",
+            "role": "cooperative",
+            "org_name": "Coop Analitica",
+            "comune": "Pordenone (PN)",
+            "register_number": "A999999",
+            "locale": "en",
+            "privacy": "y",
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[-6000:]
     user = db.session.query(User).filter_by(email="ada@coop.it").one()
     org = db.session.query(Organisation).filter_by(name="Coop Analitica").one()
@@ -57,11 +66,20 @@ def test_registration_creates_user_and_unverified_org(client, db_session):
 
 
 def test_registration_errors_lose_nothing(client, db_session):
-    response = client.post("/register", data={
-        "full_name": "X", "email": "x@x.it", "password": "short", "confirm": "other",
-        "role": "broker", "org_name": "", "service_type": "", "comune": "Nowhere",
-        "locale": "it",
-    })
+    response = client.post(
+        "/register",
+        data={
+            "full_name": "X",
+            "email": "x@x.it",
+            "password": "short",
+            "confirm": "other",
+            "role": "broker",
+            "org_name": "",
+            "service_type": "",
+            "comune": "Nowhere",
+            "locale": "it",
+        },
+    )
     assert response.status_code == 200
     for field in ("password", "confirm", "org_name", "service_type", "comune", "privacy"):
         assert f'id="{field}-error"'.encode() in response.data, field
@@ -74,7 +92,9 @@ def test_password_reset_by_emailed_token(app, client, db_session):
     message = app.extensions["mail_outbox"][-1]
     link = re.search(r"http\S+", message.get_content()).group(0)
     path = link.split("ponte.test", 1)[1]
-    response = client.post(path, data={"password": "Nuova-Password-2", "confirm": "Nuova-Password-2"})
+    response = client.post(
+        path, data={"password": "Nuova-Password-2", "confirm": "Nuova-Password-2"}
+    )
     assert response.status_code == 302
     assert sign_in(client, user.email, "Nuova-Password-2").status_code == 302
     # single use: the token dies with the old password
@@ -82,8 +102,9 @@ def test_password_reset_by_emailed_token(app, client, db_session):
 
 
 def test_reset_for_unknown_email_says_the_same(client, db_session):
-    response = client.post("/password/forgot", data={"email": "nobody@example.it"},
-                           follow_redirects=True)
+    response = client.post(
+        "/password/forgot", data={"email": "nobody@example.it"}, follow_redirects=True
+    )
     assert response.status_code == 200
 
 
@@ -143,8 +164,10 @@ def test_member_edits_own_organisation_but_not_others(client, db_session):
     other = make_user("employer")
     login(client, user)
     own = user.organisations()[0]
-    response = client.post(f"/my/organisations/{own.id}/edit", data={
-        "description": "Nuova descrizione", "comune": "060038"})
+    response = client.post(
+        f"/my/organisations/{own.id}/edit",
+        data={"description": "Nuova descrizione", "comune": "060038"},
+    )
     assert response.status_code == 302
     assert own.description == "Nuova descrizione" and own.comune_code == "060038"
     theirs = other.organisations()[0]

@@ -15,8 +15,19 @@ def run(app, *args, input=None):
 
 
 def test_users_create_with_new_org_and_password_from_stdin(app, db_session):
-    result = run(app, "users", "create", "--email", "Anna@Coop.IT", "--role", "cooperative",
-                 "--org", "Cooperativa Test CLI", "--password-stdin", input="S3greta-Lunga!\n")
+    result = run(
+        app,
+        "users",
+        "create",
+        "--email",
+        "Anna@Coop.IT",
+        "--role",
+        "cooperative",
+        "--org",
+        "Cooperativa Test CLI",
+        "--password-stdin",
+        input="S3greta-Lunga!\n",
+    )
     assert result.exit_code == 0, result.output
     user = find_user("anna@coop.it")
     assert user is not None and user.check_password("S3greta-Lunga!")
@@ -35,22 +46,39 @@ def test_users_create_refuses_duplicates_and_bad_roles(app, db_session):
 
 
 def test_tokens_create_prints_a_working_token(app, db_session, client):
-    run(app, "users", "create", "--email", "off@comune.it", "--role", "public_officer",
-        "--org", "Comune di Prova")
+    run(
+        app,
+        "users",
+        "create",
+        "--email",
+        "off@comune.it",
+        "--role",
+        "public_officer",
+        "--org",
+        "Comune di Prova",
+    )
     result = run(app, "tokens", "create", "--email", "off@comune.it")
     assert result.exit_code == 0, result.output
     token = result.output.strip().splitlines()[-1]
     assert token.startswith("pnt_")
     assert user_for_token(token).email == "off@comune.it"
-    response = client.get("/api/v1/organizations",
-                          headers={"Authorization": f"Bearer {token}"})
+    response = client.get("/api/v1/organizations", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
     assert run(app, "tokens", "create", "--email", "nobody@x.it").exit_code != 0
 
 
 def test_orgs_verify(app, db_session):
-    run(app, "users", "create", "--email", "f@farm.it", "--role", "social_farm",
-        "--org", "Fattoria Prova")
+    run(
+        app,
+        "users",
+        "create",
+        "--email",
+        "f@farm.it",
+        "--role",
+        "social_farm",
+        "--org",
+        "Fattoria Prova",
+    )
     refused = run(app, "orgs", "verify", "Fattoria Prova")
     assert refused.exit_code != 0  # no regional register enrolment yet
     find_organisation("Fattoria Prova").regional_register = "Reg. 12"
@@ -77,11 +105,25 @@ def test_demo_seed_twice_makes_no_duplicates(app, db_session):
     assert second.exit_code == 0, second.output
     assert counts() == after_first
     kinds = set(db.session.execute(select(Organisation.kind)).scalars())
-    assert kinds >= {"company", "cooperative_b", "social_farm", "service", "public_body",
-                     "microcredit_org"}
+    assert kinds >= {
+        "company",
+        "cooperative_b",
+        "social_farm",
+        "service",
+        "public_body",
+        "microcredit_org",
+    }
     roles = set(db.session.execute(select(Membership.role)).scalars())
-    assert roles >= {"admin", "employer", "cooperative", "social_farm", "broker",
-                     "public_officer", "microcredit_officer", "buyer"}
+    assert roles >= {
+        "admin",
+        "employer",
+        "cooperative",
+        "social_farm",
+        "broker",
+        "public_officer",
+        "microcredit_officer",
+        "buyer",
+    }
 
 
 def test_demo_seed_if_empty_does_nothing_on_a_used_database(app, db_session):

@@ -20,8 +20,11 @@ DENIED = {301, 302, 303, 400, 401, 403, 404, 405}
 
 
 def routes(app) -> list[Rule]:
-    return [r for r in app.url_map.iter_rules() if r.endpoint != "static"
-            and not r.endpoint.endswith(".static")]
+    return [
+        r
+        for r in app.url_map.iter_rules()
+        if r.endpoint != "static" and not r.endpoint.endswith(".static")
+    ]
 
 
 def build_path(rule: Rule) -> str:
@@ -76,8 +79,10 @@ def test_no_role_reaches_a_route_it_must_not(app, client, db_session, role):
                 problems.append(f"{method} {rule.rule} as {role}: {status}")
             elif not allowed and status not in DENIED:
                 problems.append(f"{method} {rule.rule} as {role}: {status}, expected a refusal")
-            elif allowed and rule.arguments == set() and (
-                status in (401, 403) or "/login" in response.headers.get("Location", "")
+            elif (
+                allowed
+                and rule.arguments == set()
+                and (status in (401, 403) or "/login" in response.headers.get("Location", ""))
             ):
                 problems.append(f"{method} {rule.rule} as {role}: refused ({status})")
     assert problems == [], "\n".join(problems)

@@ -10,12 +10,26 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = [p for p in ("portal", "employers", "brokerage", "microcredit", "ethical_products")
-            if (ROOT / p).is_dir()]
-METHOD_MAP = [("**.py", "python"), ("**/templates/**.html", "jinja2"),
-              ("**/templates/**.txt", "jinja2")]
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None,
-            "pgettext": ((1, "c"), 2), "npgettext": ((1, "c"), 2, 3), "lazy_ngettext": (1, 2)}
+PACKAGES = [
+    p
+    for p in ("portal", "employers", "brokerage", "microcredit", "ethical_products")
+    if (ROOT / p).is_dir()
+]
+METHOD_MAP = [
+    ("**.py", "python"),
+    ("**/templates/**.html", "jinja2"),
+    ("**/templates/**.txt", "jinja2"),
+]
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "_l": None,
+    "lazy_gettext": None,
+    "pgettext": ((1, "c"), 2),
+    "npgettext": ((1, "c"), 2, 3),
+    "lazy_ngettext": (1, 2),
+}
 
 
 def catalog(lang: str):
@@ -27,7 +41,9 @@ def source_messages() -> set[str]:
     found = set()
     for package in PACKAGES:
         for _file, _line, message, _comments, _ctx in extract_from_dir(
-            ROOT / package, METHOD_MAP, keywords=KEYWORDS,
+            ROOT / package,
+            METHOD_MAP,
+            keywords=KEYWORDS,
             options_map={"**/templates/**.html": {"extensions": ""}},
         ):
             found.add(message[0] if isinstance(message, tuple) else message)
