@@ -327,8 +327,11 @@ def save_vacancy_form(form: VacancyForm, vacancy: Vacancy | None) -> Vacancy | N
 def vacancy_new() -> Any:
     org = my_organisation()
     form = VacancyForm()
-    if request.method == "GET" and org.municipality:
-        form.comune.data = org.municipality.label
+    if request.method == "GET":
+        if org.municipality:
+            form.comune.data = org.municipality.label
+        # The quota page links here to hire toward the L. 68/1999 obligation.
+        form.counts_toward_quota.data = bool(request.args.get("counts_toward_quota"))
     vacancy = save_vacancy_form(form, None)
     if vacancy is not None:
         flash(_("The vacancy has been saved as a draft."), "success")

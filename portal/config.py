@@ -48,8 +48,19 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "LOGIN_WINDOW_MINUTES": 15,
         "PASSWORD_RESET_MAX_AGE": 3600,
         "PER_PAGE": 20,
+        # L. 68/1999 quota, D.Lgs. 276/2003 art. 14 work-order conventions (regional
+        # framework conventions set them): the yearly labour cost of one worker (EUR,
+        # decimal string), the maximum share of the disabled quota a convention may cover,
+        # and how far to look for type-B cooperatives (km).
+        "L68_CONVENTION_COEFFICIENT": env("L68_CONVENTION_COEFFICIENT") or "30000.00",
+        "L68_CONVENTION_MAX_SHARE": env("L68_CONVENTION_MAX_SHARE") or "0.30",
+        "L68_COOPERATIVE_RADIUS_KM": 50,
         # Domain packages: each exposes init_app(app).
-        "PONTE_MODULES": ("employers", "brokerage", "microcredit", "ethical_products"),
+        "PONTE_MODULES": tuple(
+            m.strip()
+            for m in (env("PONTE_MODULES") or "employers,brokerage,microcredit,ethical_products")
+            .split(",") if m.strip()
+        ),
         "LOG_JSON": env("LOG_JSON", "1") != "0",
     }
     config.update(overrides)
