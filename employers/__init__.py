@@ -16,8 +16,12 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
-    if hasattr(search, "register"):  # TEMP-GUARD until the search service lands
-        search.register(Vacancy)
+    search.register(Vacancy)
+    from employers.models import CONTRACT_TYPES
+
+    app.extensions.setdefault("ponte_search_labels", {}).update(
+        {"vacancy": _l("Vacancy"), **CONTRACT_TYPES}
+    )
     add_nav(app, _l("Vacancies"), "employers.vacancy_list")
     add_nav(app, _l("Employer area"), "employers.dashboard", api.VACANCY_ROLES)
     schemas = app.extensions.setdefault("ponte_openapi_schemas", {})

@@ -183,8 +183,22 @@ def search_page() -> Any:
             page=page_arg(),
             per_page=current_app.config["PER_PAGE"],
         )
+    labels = {"organisation": _("Organisation"), **ORG_KIND_LABELS}
+    labels.update(current_app.extensions.get("ponte_search_labels", {}))
+    facet_labels = {
+        "doc_type": _("Type of content"),
+        "kind": _("Kind"),
+        "region": _("Region"),
+        "province": _("Province"),
+    }
     return render_template(
-        "portal/search.html", q=q, doc_type=doc_type, filters=filters, results=results
+        "portal/search.html",
+        q=q,
+        doc_type=doc_type,
+        filters=filters,
+        results=results,
+        doc_type_labels=labels,
+        facet_labels=facet_labels,
     )
 
 

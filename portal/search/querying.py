@@ -1,0 +1,298 @@
+"""query(): words in, a page of hits with facet counts out.
+
+Plain words (the common case) are evaluated in memory by :mod:`portal.search.engine`;
+queries using Whoosh syntax (quotes, wildcards, ``field:value``, AND/OR/NOT, brackets)
+go through Whoosh's parser and searcher. Any error in the latter falls back to the
+plain words, so a query never fails because of its syntax.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import url_for
+from werkzeug.routing import BuildError
+from whoosh import query as wq
+from whoosh.index import FileIndex
+from whoosh.qparser import AndGroup, MultifieldParser
+from whoosh.searching import Searcher
+
+from portal.search import engine, node
+from portal.search.analysis import (
+    ENGLISH_STOP_WORDS,
+    ITALIAN_TOKEN,
+    EnglishAnalyzer,
+    analyze,
+    fold,
+    italian_term,
+)
+from portal.search.schema import (
+    FACETS,
+    FILTER_FIELDS,
+    SCHEMA,
+    TEXT_FIELDS,
+    endpoint_from_json,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Drain before a query when this node last drained longer ago (seconds), so app
+#: servers sharing one database converge even without writes of their own.
+DRAIN_INTERVAL = 2.0
+#: Words of a query that are used; the rest is ignored.
+MAX_WORDS = 12
+MAX_PER_PAGE = 100
+FACET_VALUES = 50
+
+_WORD = re.compile(ITALIAN_TOKEN)
+_SYNTAX = re.compile(r"""["*?:^(){}\[\]~+]|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b""")
+_ENGLISH = EnglishAnalyzer()
+
+
+@dataclass
+class Hit:
+    doc_type: str
+    doc_id: str
+    title: str
+    snippet: str
+    url: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SearchResults:
+    hits: list[Hit]
+    total: int
+    page: int
+    per_page: int
+    facets: dict[str, list[tuple[str, int]]]
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+# --- Searchers, one per thread and index directory ---------------------------------------
+
+
+class _Searchers(threading.local):
+    def __init__(self) -> None:
+        self.epoch = -1
+        self.by_dir: dict[str, tuple[Path, FileIndex, Searcher]] = {}
+
+
+_searchers = _Searchers()
+_epoch = 0
+
+
+def searcher() -> Searcher:
+    """This thread's searcher on this node's live index, reopened when it changed.
+
+    Whoosh's ``Searcher.refresh()`` is not used: when it reuses the reader of a segment
+    that gained deletions it keeps serving the deleted documents (whoosh-reloaded 2.7.5).
+    Reopening is cheap; the engine's caches are per segment and survive it.
+    """
+    if _searchers.epoch != _epoch:
+        _searchers.by_dir = {}
+        _searchers.epoch = _epoch
+    directory = str(node.index_dir())
+    build = node.ensure_index()
+    cached = _searchers.by_dir.get(directory)
+    if cached is not None and cached[0] == build:
+        _build, ix, current = cached
+        if current.up_to_date():
+            return current
+        current.close()
+    else:
+        if cached is not None:
+            cached[2].close()
+        ix = node.open_build(build)
+    fresh = ix.searcher()
+    _searchers.by_dir[directory] = (build, ix, fresh)
+    return fresh
+
+
+def reset_process_state() -> None:
+    """Forget searchers and caches of this process (as after a restart)."""
+    global _epoch
+    _epoch += 1
+    engine.clear_caches()
+    node.reset_process_state()
+
+
+def _drain_if_stale() -> None:
+    directory = node.index_dir()
+    if node.seconds_since_drain(directory) <= DRAIN_INTERVAL:
+        return
+    try:
+        node.drain(timeout=0)
+    except Exception:
+        logger.exception("search: drain before query failed")
+        node.mark_drained(directory)
+
+
+# --- Query ------------------------------------------------------------------------------
+
+
+def query(
+    q: str,
+    *,
+    doc_types: list[str] | None = None,
+    filters: dict[str, Any] | None = None,
+    page: int = 1,
+    per_page: int = 20,
+    lang: str = "it",
+) -> SearchResults:
+    """One page of documents matching all words of ``q`` and all filters.
+
+    An empty ``q`` lists every document that passes the filters.
+    """
+    page = max(1, int(page))
+    per_page = max(1, min(int(per_page), MAX_PER_PAGE))
+    _drain_if_stale()
+    s = searcher()
+    groups = filter_groups(doc_types, filters)
+    evaluation = _evaluate(s, (q or "").strip(), groups, page * per_page)
+    start = (page - 1) * per_page
+    hits = [_hit(s, docnum, lang) for _score, docnum in evaluation.top[start:]]
+    counts = engine.facet_counts(evaluation.leaves, FACETS)
+    facets = {
+        name: sorted(((str(v), n) for v, n in counts[name].items() if v), key=_facet_order)[
+            :FACET_VALUES
+        ]
+        for name in FACETS
+    }
+    return SearchResults(hits, evaluation.total, page, per_page, facets)
+
+
+def _facet_order(item: tuple[str, int]) -> tuple[int, str]:
+    return -item[1], item[0]
+
+
+def filter_groups(
+    doc_types: list[str] | None, filters: dict[str, Any] | None
+) -> list[list[tuple[str, str]]]:
+    """Filters as an AND of groups, each an OR of exact ``(field, value)`` pairs."""
+    groups: list[list[tuple[str, str]]] = []
+    if doc_types:
+        groups.append([("doc_type", str(t)) for t in doc_types])
+    for key, value in (filters or {}).items():
+        if key not in FILTER_FIELDS or value in (None, "", [], ()):
+            continue
+        values = [value] if isinstance(value, str) else list(value)
+        if key == "tags":
+            # Every tag must be present.
+            groups.extend([("tags", str(v).strip().lower())] for v in values)
+        else:
+            groups.append([(key, str(v)) for v in values])
+    return groups
+
+
+def _evaluate(
+    s: Searcher, q: str, groups: list[list[tuple[str, str]]], limit: int
+) -> engine.Evaluation:
+    if _SYNTAX.search(q) and s.doc_count_all():
+        try:
+            return _whoosh_evaluate(s, q, groups, limit)
+        except Exception:
+            logger.info("search: falling back to plain words for %r", q, exc_info=True)
+    clauses = plain_clauses(q)
+    if q and not clauses:
+        return engine.Evaluation(total=0, top=[])
+    return engine.evaluate(s, clauses, groups, TEXT_FIELDS, limit)
+
+
+def plain_clauses(q: str) -> list[engine.Clause]:
+    """One clause per word that is not a stop word in Italian or English."""
+    clauses: list[engine.Clause] = []
+    for raw in _WORD.findall(q):
+        term = italian_term(raw)
+        word = raw.rstrip("'’`´")
+        english = analyze(_ENGLISH, word, mode="query")
+        if term is None or (not english and fold(word) in ENGLISH_STOP_WORDS):
+            continue
+        terms = [("title", term), ("body", term)]
+        terms += [(f, e) for e in english[:1] for f in ("title_en", "body_en")]
+        clause = engine.Clause(tuple(terms))
+        if clause not in clauses:
+            clauses.append(clause)
+    return clauses[:MAX_WORDS]
+
+
+_parser: MultifieldParser | None = None
+
+
+def _parse(q: str) -> wq.Query:
+    global _parser
+    if _parser is None:
+        _parser = MultifieldParser(
+            list(TEXT_FIELDS), SCHEMA, fieldboosts=TEXT_FIELDS, group=AndGroup
+        )
+    return _parser.parse(q)
+
+
+def _whoosh_evaluate(
+    s: Searcher, q: str, groups: list[list[tuple[str, str]]], limit: int
+) -> engine.Evaluation:
+    parsed = _parse(q)
+    filter_query = _filter_query(groups)
+    results = s.search(parsed, limit=limit, filter=filter_query)
+    top = [(score, docnum) for docnum, score in results.items()]
+    everything = wq.And([parsed, filter_query]) if filter_query else parsed
+    leaves = engine.split(s, s.docs_for_query(everything))
+    return engine.Evaluation(sum(len(leaf.docs) for leaf in leaves), top, leaves)
+
+
+def _filter_query(groups: list[list[tuple[str, str]]]) -> wq.Query | None:
+    if not groups:
+        return None
+    return wq.And([wq.Or([wq.Term(f, v) for f, v in group]) for group in groups])
+
+
+# --- Hits -------------------------------------------------------------------------------
+
+
+def _hit(s: Searcher, docnum: int, lang: str) -> Hit:
+    stored = s.stored_fields(docnum)
+    english = lang == "en"
+    title = (english and stored.get("title_en")) or stored.get("title", "")
+    snippet = (english and stored.get("snippet_en")) or stored.get("snippet", "")
+    fields = {
+        k: stored[k] for k in ("kind", "comune", "province", "region", "published") if stored.get(k)
+    }
+    if stored.get("tags"):
+        fields["tags"] = [t for t in stored["tags"].split(",") if t]
+    return Hit(
+        doc_type=stored.get("doc_type", ""),
+        doc_id=stored.get("doc_id", ""),
+        title=title,
+        snippet=snippet,
+        url=_url(stored.get("url_endpoint", "")),
+        fields=fields,
+    )
+
+
+def _url(value: str) -> str:
+    target = endpoint_from_json(value)
+    if target is None:
+        return ""
+    endpoint, args = target
+    try:
+        return url_for(endpoint, **args, _external=False)
+    except (BuildError, RuntimeError, ValueError):
+        logger.warning("search: cannot build a URL for %s %r", endpoint, args)
+        return ""
