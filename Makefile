@@ -30,7 +30,7 @@ $(VENDOR)/.stamp: package-lock.json
 assets: $(VENDOR)/.stamp
 
 translations: $(BIN)/activate
-	$(BIN)/pybabel compile -d translations -q
+	$(BIN)/pybabel compile -d translations --statistics
 
 # Debian's Chromium for the browser tests, installed when missing (CI runs as root).
 chromium:

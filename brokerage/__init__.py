@@ -7,7 +7,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from brokerage import api, views
+    from brokerage import api, indicator_views, views  # noqa: F401 (routes)
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
