@@ -1,0 +1,99 @@
+"""A guest buys from two producers with an offline method; each producer sees its lines."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+DEMO_PASSWORD = "Ponte-demo-2026"
+# Demo producers with a sign-in, and a product each sells that the other does not.
+COOPERATIVE = ("Cooperativa Sociale Il Ponte", "cooperative@ponte.demo", "Miele millefiori")
+FARM = ("Fattoria Sociale Terre del Liri", "farm@ponte.demo", "Uova fresche")
+
+
+@pytest.fixture(scope="module")
+def shops(live_app) -> dict[str, int]:
+    from sqlalchemy import select
+
+    from portal import db
+    from portal.models import Organisation
+
+    with live_app.app_context():
+        return dict(db.session.execute(select(Organisation.name, Organisation.id).where(
+            Organisation.name.in_([COOPERATIVE[0], FARM[0]]))).all())
+
+
+def header(page: Any):
+    return page.locator("header.it-header-wrapper")
+
+
+def add_to_cart(page: Any, t: Any, shop_id: int, product: str) -> None:
+    page.goto(f"/shop/producers/{shop_id}")
+    page.get_by_role("main").get_by_role("link", name=product, exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(product)
+    expect(page.locator("[data-label-facts]")).to_be_visible()
+    page.get_by_role("button", name=t("Add to cart")).click()
+    expect(page.get_by_role("status")).to_contain_text(t("%(name)s is in your cart.",
+                                                        name=product))
+
+
+def sign_in(page: Any, t: Any, email: str) -> None:
+    page.goto("/login")
+    page.get_by_label(t("E-mail"), exact=True).fill(email)
+    page.get_by_label(t("Password"), exact=True).fill(DEMO_PASSWORD)
+    page.get_by_role("button", name=t("Sign in")).click()
+    expect(header(page).get_by_role("button", name=t("Sign out"))).to_be_visible()
+
+
+def test_guest_buys_from_two_producers_and_each_sees_its_lines(page, t, axe, shops):
+    page.goto("/")
+    page.get_by_role("navigation", name=t("Main menu")).get_by_role(
+        "link", name=t("Ethical products")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Ethical products"))
+    axe(page)
+
+    add_to_cart(page, t, shops[COOPERATIVE[0]], COOPERATIVE[2])
+    add_to_cart(page, t, shops[FARM[0]], FARM[2])
+
+    page.goto("/shop/cart")
+    main = page.get_by_role("main")
+    expect(main.get_by_role("heading", level=2, name=COOPERATIVE[0])).to_be_visible()
+    expect(main.get_by_role("heading", level=2, name=FARM[0])).to_be_visible()
+    main.get_by_role("link", name=t("Go to checkout")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Checkout"))
+    axe(page)
+
+    page.get_by_label(t("Full name"), exact=True).fill("Teresa Guest")
+    page.get_by_label(t("E-mail"), exact=True).fill("teresa.guest@example.it")
+    page.get_by_label(t("Bank transfer to the producer"), exact=True).check()
+    page.get_by_role("button", name=t("Confirm the order")).click()
+
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_have_text(re.compile(r"#\d+"))
+    reference = heading.inner_text().split("#")[1].strip()
+    expect(page.get_by_role("status")).to_contain_text(t("Thank you: your order is confirmed."))
+    main = page.get_by_role("main")
+    expect(main).to_contain_text("IBAN")
+    expect(main).to_contain_text(COOPERATIVE[2])
+    expect(main).to_contain_text(FARM[2])
+    axe(page)
+
+    for _name, email, product in (COOPERATIVE, FARM):
+        other = FARM[2] if product == COOPERATIVE[2] else COOPERATIVE[2]
+        page.context.clear_cookies()
+        sign_in(page, t, email)
+        page.goto("/shop/manage/orders")
+        row = page.get_by_role("row").filter(has_text=f"#{reference}")
+        expect(row).to_have_count(1)
+        expect(row).to_contain_text(product)
+        expect(row).not_to_contain_text(other)
+        row.get_by_role("link", name=f"#{reference}").click()
+        expect(page.get_by_role("main")).to_contain_text(product)
+        expect(page.get_by_role("main")).not_to_contain_text(other)
+        page.get_by_role("button", name=t("Payment received")).click()
+        expect(page.get_by_role("status")).to_contain_text(t("Paid"))
