@@ -24,6 +24,23 @@ from portal.migrate import upgrade
 BACKENDS = ("sqlite", "postgresql")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``postgresql_only`` (races that need PostgreSQL's row locks: SQLite
+    serialises writers) exist only for the PostgreSQL backend: their SQLite variants are
+    deselected, not skipped."""
+    keep, drop = [], []
+    for item in items:
+        params = getattr(item, "callspec", None)
+        backend = params.params.get("app") if params else None
+        if item.get_closest_marker("postgresql_only") and backend == "sqlite":
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A real PostgreSQL: TEST_DATABASE_URL, else a private server from pip's pgserver."""

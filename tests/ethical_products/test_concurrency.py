@@ -26,10 +26,11 @@ BUYERS = 20
 UNITS = 5
 
 
+pytestmark = pytest.mark.postgresql_only
+
+
 @pytest.fixture
 def race_app(app, postgres_url, tmp_path):
-    if app.extensions["ponte_db"].engine.dialect.name != "postgresql":
-        pytest.skip("the race runs on PostgreSQL (SQLite serialises writers)")
     from portal.migrate import upgrade
 
     base = make_url(postgres_url)
