@@ -314,3 +314,6 @@ def _apply_employer_action(action: str, form: Any, proposal: Proposal, vacancy: 
         )
     elif action == "decline":
         proposals.decline(proposal, vacancy, user, form.reason.data or "")
+
+
+from brokerage import caseload_views  # noqa: E402,F401
