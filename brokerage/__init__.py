@@ -12,3 +12,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     views.init_app(app)
+    from brokerage.tenders import init_app as init_tenders; init_tenders(app)  # noqa: E702

@@ -1,0 +1,97 @@
+"""Social-clause tenders (issue 5): supplier profiles and workforce declarations, tenders
+created in the portal or imported from OCDS 1.1, eligible suppliers, awards and compliance
+reports, the public transparency page of each buyer."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+
+def init_app(app: Flask) -> None:
+    from brokerage.tenders import api, views
+    from brokerage.tenders.models import Tender
+    from brokerage.tenders.services import DEFAULT_EU_THRESHOLDS, SUPPLIER_ROLES
+    from portal import demo, search
+    from portal.api import page_schema
+    from portal.layout import add_nav
+    from portal.models import PUBLIC_OFFICER
+
+    app.config.setdefault("TENDERS_EU_THRESHOLDS", dict(DEFAULT_EU_THRESHOLDS))
+    app.config.setdefault("TENDERS_OCID_PREFIX", "ocds-ponte")
+    app.config.setdefault("TENDERS_MAX_IMPORT_BYTES", 20 * 1024 * 1024)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+    search.register(Tender)
+    add_nav(app, _l("Tenders"), "tenders.tender_list")
+    add_nav(app, _l("Tenders area"), "tenders.officer_dashboard", (PUBLIC_OFFICER,))
+    add_nav(app, _l("Tenders for you"), "tenders.supplier_dashboard", SUPPLIER_ROLES)
+    app.jinja_env.filters["tender_money"] = _money
+    schemas = app.extensions.setdefault("ponte_openapi_schemas", {})
+    schemas.update(
+        {
+            "Tender": api.TENDER_SCHEMA,
+            "TenderPage": page_schema("Tender"),
+            "TenderImportReport": api.IMPORT_REPORT_SCHEMA,
+            "EligibleSuppliers": api.ELIGIBLE_SCHEMA,
+        }
+    )
+
+    from brokerage.tenders.demo import seed as seed_demo
+
+    demo.register_seeder(app, seed_demo)
+    _register_cli(app)
+
+
+def _money(amount: Decimal | None, currency: str = "EUR") -> str:
+    from flask_babel import format_currency
+
+    return "" if amount is None else format_currency(amount, currency or "EUR")
+
+
+def _register_cli(app: Flask) -> None:
+    import click
+    from flask.cli import AppGroup
+
+    group = AppGroup("tenders", help="Social-clause tenders: compliance housekeeping.")
+
+    @group.command("remind")
+    def remind_command() -> None:
+        """Remind suppliers of overdue compliance reports (at most weekly per contract)."""
+        from brokerage.tenders import services
+        from portal import db
+        from portal.db import utcnow
+
+        sent = services.send_reminders(utcnow().date())
+        db.session.commit()
+        click.echo(f"Reminders sent for {sent} contracts.")
+
+    @group.command("import")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--body", required=True, help="Name of the buying public body.")
+    def import_command(path: str, body: str) -> None:
+        """Import an OCDS release or record package for BODY."""
+        from brokerage.tenders import ocds
+        from portal import accounts, db
+        from portal.db import utcnow
+
+        org = accounts.find_organisation(body)
+        if org is None:
+            raise click.ClickException(f"No organisation named {body!r}.")
+        try:
+            with open(path, "rb") as fh:
+                report = ocds.import_bytes(fh.read(), org, None, utcnow().date())
+        except ocds.ImportRejected as rejected:
+            db.session.rollback()
+            for problem in rejected.problems:
+                click.echo(f"{problem.path or '/'}: {problem.message}", err=True)
+            raise click.ClickException("The package was rejected: nothing imported.") from None
+        db.session.commit()
+        click.echo(
+            f"{len(report.created)} created, {len(report.updated)} updated, "
+            f"{len(report.warnings)} warnings."
+        )
+
+    app.cli.add_command(group)

@@ -1,0 +1,458 @@
+"""Social-clause tenders in the JSON API (INTERFACES.md): the public listing, the OCDS import
+and the eligible suppliers of a tender."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
+from sqlalchemy import select
+
+from brokerage.tenders import cpv, ocds, services
+from brokerage.tenders.models import CLAUSE_TYPES, PUBLIC_STATUSES, Tender, TenderCpv
+from portal import db, search
+from portal.api import PAGE_PARAM, ApiError, doc, page_number, paginated, query_param
+from portal.db import utcnow
+from portal.extensions import csrf
+from portal.models import ADMIN, PUBLIC_OFFICER, Organisation
+from portal.permissions import public, roles_required
+
+bp = Blueprint("tenders_api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+
+def money(amount: Decimal | None, currency: str) -> dict[str, Any] | None:
+    """INTERFACES.md: money is a decimal string with its currency."""
+    return None if amount is None else {"amount": f"{amount:.2f}", "currency": currency}
+
+
+def tender_json(t: Tender) -> dict[str, Any]:
+    place = t.municipality
+    return {
+        "id": t.id,
+        "url": url_for("tenders.tender_detail", tender_id=t.id, _external=True),
+        "ocid": t.ocid,
+        "title": t.title,
+        "description": t.description,
+        "status": t.status,
+        "buyer": {
+            "id": t.buyer.id,
+            "name": t.buyer.name,
+            "url": url_for(
+                "portal.organisation_detail", org_id=t.buyer.id, slug=t.buyer.slug, _external=True
+            ),
+            "transparency_url": url_for("tenders.transparency", org_id=t.buyer.id, _external=True),
+        },
+        "buyer_name": t.buyer_name,
+        "main_category": t.main_category,
+        "value": money(t.value_amount, t.value_currency),
+        "cpv": [
+            {
+                "code": row.code,
+                "label_it": cpv.label(row.code, "it"),
+                "label_en": cpv.label(row.code, "en"),
+                "known": row.known,
+            }
+            for row in t.cpv_rows
+        ],
+        "comune": t.comune_code,
+        "municipality": place.name if place else None,
+        "province": place.province_code if place else None,
+        "region": place.region if place else None,
+        "deadline": t.deadline.isoformat() if t.deadline else None,
+        "contract_start": t.contract_start.isoformat() if t.contract_start else None,
+        "contract_end": t.contract_end.isoformat() if t.contract_end else None,
+        "clause": {
+            "type": t.clause_type,
+            "legal_basis": t.legal_basis,
+            "threshold": f"{t.threshold:.2f}" if t.threshold is not None else None,
+            "reserved_participation": t.reserved_participation,
+            "reserved_execution": t.reserved_execution,
+            "measure": t.clause_measure,
+            "base": t.clause_base,
+            "target": f"{t.clause_target:.2f}" if t.clause_target is not None else None,
+            "premium_measures": list(t.premium_measures),
+            "social_standards": t.social_standards,
+        },
+        "lots": [
+            {
+                "id": lot.lot_id,
+                "title": lot.title,
+                "value": money(lot.value_amount, lot.value_currency),
+                "reserved_participation": lot.reserved_participation,
+                "reserved_execution": lot.reserved_execution,
+            }
+            for lot in t.lots
+        ],
+        "warnings": services.tender_warnings(t),
+        "source": t.source,
+        "ocds_url": url_for("tenders_api.tender_ocds", tender_id=t.id, _external=True),
+        "published_at": t.published_at.isoformat() if t.published_at else None,
+        "updated_at": t.updated_at.isoformat(),
+    }
+
+
+@bp.route("/tenders")
+@public
+@doc(
+    "Public tenders (open, awarded or closed) of verified bodies, newest first.",
+    tags=["tenders"],
+    parameters=[
+        query_param("q", "Full-text search (Italian and English)."),
+        query_param("clause", "Clause type.", {"type": "string", "enum": list(CLAUSE_TYPES)}),
+        query_param("cpv", "A CPV code: tenders with this code or one below it."),
+        PAGE_PARAM,
+    ],
+    responses={
+        "200": {
+            "description": "A page of tenders.",
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/TenderPage"}}
+            },
+        },
+        "400": {"$ref": "#/components/responses/Error"},
+    },
+)
+def tenders() -> Any:
+    fields: dict[str, str] = {}
+    clause = request.args.get("clause") or None
+    if clause and clause not in CLAUSE_TYPES:
+        fields["clause"] = "unknown clause type"
+    code = None
+    if request.args.get("cpv"):
+        code = cpv.normalise(request.args["cpv"])
+        if code is None:
+            fields["cpv"] = "not a CPV code"
+    if fields:
+        raise ApiError(400, "invalid", "Some parameters are not valid.", fields)
+    stmt = (
+        select(Tender)
+        .join(Organisation, Organisation.id == Tender.buyer_org_id)
+        .where(Tender.status.in_(PUBLIC_STATUSES), Organisation.verified_at.is_not(None))
+    )
+    if clause:
+        stmt = stmt.where(Tender.clause_type == clause)
+    if code:
+        from brokerage.tenders.models import cpv_prefix
+
+        prefix = cpv_prefix(code)
+        upper = str(int(prefix) + 1).zfill(len(prefix))
+        stmt = stmt.where(
+            Tender.id.in_(
+                select(TenderCpv.tender_id).where(
+                    TenderCpv.code >= prefix.ljust(8, "0"), TenderCpv.code < upper.ljust(8, "0")
+                )
+            )
+        )
+    q = (request.args.get("q") or "").strip()[:200]
+    if q:
+        hits = search.query(q, doc_types=["tender"], per_page=1000).hits
+        stmt = stmt.where(Tender.id.in_([int(h.doc_id) for h in hits]))
+    page = db.paginate(
+        stmt.order_by(Tender.published_at.desc(), Tender.id.desc()), page_number(), 20
+    )
+    return jsonify(paginated(page, [tender_json(t) for t in page.items]))
+
+
+def visible_tender(tender_id: int) -> Tender:
+    tender = db.session.get(Tender, tender_id)
+    if tender is None or not services.can_see_tender(g.get("api_user"), tender):
+        raise ApiError(404, "not_found", "No such tender.")
+    return tender
+
+
+@bp.route("/tenders/<int:tender_id>")
+@public
+@doc(
+    "One tender (drafts only for the buyer's officers).",
+    tags=["tenders"],
+    responses={
+        "200": {
+            "description": "The tender.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Tender"}}},
+        },
+        "404": {"$ref": "#/components/responses/Error"},
+    },
+)
+def tender(tender_id: int) -> Any:
+    return jsonify(tender_json(visible_tender(tender_id)))
+
+
+@bp.route("/tenders/<int:tender_id>/ocds")
+@public
+@doc(
+    "The tender as an OCDS 1.1 release package, with the lots, otherRequirements, "
+    "contractTerms and sustainability extensions and Ponte's socialClause.",
+    tags=["tenders"],
+    responses={
+        "200": {"description": "An OCDS release package."},
+        "404": {"$ref": "#/components/responses/Error"},
+    },
+)
+def tender_ocds(tender_id: int) -> Any:
+    found = visible_tender(tender_id)
+    package = ocds.release_package(
+        [found], url_for("tenders_api.tender_ocds", tender_id=found.id, _external=True)
+    )
+    return Response(ocds.dumps(package), mimetype="application/json")
+
+
+@bp.route("/tenders/import", methods=["POST"])
+@roles_required(PUBLIC_OFFICER)
+@doc(
+    "Import an OCDS 1.1 release package or record package (compiled releases) as tenders "
+    "of the caller's body. Validated against the schema shipped with Ponte; any problem "
+    "rejects the whole package (nothing is imported) and is reported in error.fields "
+    "under its JSON pointer. Re-importing an ocid updates its tender.",
+    tags=["tenders"],
+    request_body={
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "description": "An OCDS 1.1 release package or record package.",
+                }
+            }
+        },
+    },
+    responses={
+        "201": {
+            "description": "Imported.",
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/TenderImportReport"}}
+            },
+        },
+        "200": {"description": "Imported: only updates."},
+        "400": {"$ref": "#/components/responses/Error"},
+        "413": {"$ref": "#/components/responses/Error"},
+        "422": {"$ref": "#/components/responses/Error"},
+    },
+)
+def tender_import() -> Any:
+    bodies = services.officer_bodies(g.api_user)
+    if not bodies:
+        raise ApiError(403, "forbidden", "You are not an officer of a public body.")
+    limit = current_app.config.get("TENDERS_MAX_IMPORT_BYTES", 20 * 1024 * 1024)
+    if (request.content_length or 0) > limit:
+        raise ApiError(413, "payload_too_large", "The package is too large.")
+    try:
+        report = ocds.import_bytes(
+            request.get_data(cache=False), bodies[0], g.api_user, utcnow().date()
+        )
+    except ocds.ImportRejected as rejected:
+        db.session.rollback()
+        status = {"invalid_json": 400, "too_large": 413}.get(rejected.code, 422)
+        message = (
+            "The body is not valid JSON: nothing was imported."
+            if rejected.code == "invalid_json"
+            else "The package was rejected: nothing was imported."
+        )
+        raise ApiError(status, rejected.code, message, rejected.fields()) from None
+    db.session.commit()
+    body = {
+        "created": [_ref(t) for t in report.created],
+        "updated": [_ref(t) for t in report.updated],
+        "contracts_created": report.contracts,
+        "notified_suppliers": report.notified,
+        "warnings": [w.as_json() for w in report.warnings],
+    }
+    response = jsonify(body)
+    response.status_code = 201 if report.created else 200
+    return response
+
+
+def _ref(t: Tender) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "ocid": t.ocid,
+        "status": t.status,
+        "url": url_for("tenders.tender_detail", tender_id=t.id, _external=True),
+    }
+
+
+@bp.route("/tenders/<int:tender_id>/eligible-suppliers")
+@roles_required(PUBLIC_OFFICER, ADMIN)
+@doc(
+    "Verified type-B cooperatives and social farms ranked for a tender: eligibility with "
+    "a reason per criterion (register enrolment, declared share of disabled or "
+    "disadvantaged workers against the threshold, CPV capability by prefix, territory) and "
+    "the fit (0–100) with its factors.",
+    tags=["tenders"],
+    parameters=[
+        query_param("all", "1: include ineligible suppliers, with their reasons."),
+        query_param(
+            "limit",
+            "At most this many (1–200, default 50).",
+            {"type": "integer", "minimum": 1, "maximum": 200},
+        ),
+    ],
+    responses={
+        "200": {
+            "description": "Ranked suppliers.",
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/EligibleSuppliers"}}
+            },
+        },
+        "400": {"$ref": "#/components/responses/Error"},
+        "404": {"$ref": "#/components/responses/Error"},
+    },
+)
+def eligible_suppliers(tender_id: int) -> Any:
+    found = visible_tender(tender_id)
+    raw = request.args.get("limit", "50")
+    if not raw.isdigit() or not 1 <= int(raw) <= 200:
+        raise ApiError(
+            400, "invalid", "limit must be an integer from 1 to 200.", {"limit": "invalid"}
+        )
+    ranked = services.rank(
+        found, utcnow().date(), include_ineligible=request.args.get("all") == "1"
+    )
+    eligible = sum(1 for r in ranked if r.eligible)
+    return jsonify(
+        {
+            "tender_id": found.id,
+            "required_share": f"{found.required_share:.2f}"
+            if found.required_share is not None
+            else None,
+            "total": len(ranked),
+            "eligible": eligible,
+            "items": [
+                supplier_json(r)
+                for r in services.explain(found, ranked[: int(raw)], utcnow().date())
+            ],
+        }
+    )
+
+
+def supplier_json(result: services.Eligibility) -> dict[str, Any]:
+    s = result.supplier
+    return {
+        "id": s.org_id,
+        "url": url_for("portal.organisation_detail", org_id=s.org_id, slug=s.slug, _external=True),
+        "name": s.name,
+        "kind": s.kind,
+        "eligible": result.eligible,
+        "score": result.score,
+        "declared_share": f"{s.art61_share:.2f}" if s.art61_share is not None else None,
+        "declaration_year": s.declaration_year,
+        "criteria": [
+            {"name": c.name, "passed": c.passed, "explanation": c.explanation}
+            for c in result.criteria
+        ],
+        "factors": [
+            {
+                "name": f.name,
+                "points": f.points,
+                "max_points": f.max_points,
+                "explanation": f.explanation,
+            }
+            for f in result.factors
+        ],
+    }
+
+
+@bp.route("/cpv")
+@public
+@doc(
+    "CPV 2008 codes whose number starts with q or whose label contains it (the picker's look-up).",
+    parameters=[query_param("q", "At least two characters."), query_param("lang", "it or en.")],
+    tags=["reference"],
+)
+def cpv_suggestions() -> Any:
+    lang = "en" if request.args.get("lang") == "en" else "it"
+    return jsonify(
+        {
+            "items": [
+                {"id": code, "code": code, "label": label}
+                for code, label in cpv.suggest(request.args.get("q", ""), lang)
+            ]
+        }
+    )
+
+
+TENDER_SCHEMA = {
+    "type": "object",
+    "required": ["id", "url", "ocid", "title", "status", "clause"],
+    "properties": {
+        "id": {"type": "integer"},
+        "url": {"type": "string", "format": "uri"},
+        "ocid": {"type": "string"},
+        "title": {"type": "string"},
+        "description": {"type": "string"},
+        "status": {
+            "type": "string",
+            "enum": ["draft", "published", "awarded", "closed", "cancelled"],
+        },
+        "buyer": {"type": "object"},
+        "buyer_name": {"type": "string"},
+        "main_category": {"type": "string", "enum": ["goods", "services", "works"]},
+        "value": {
+            "type": "object",
+            "nullable": True,
+            "properties": {"amount": {"type": "string"}, "currency": {"type": "string"}},
+        },
+        "cpv": {"type": "array", "items": {"type": "object"}},
+        "comune": {"type": "string", "nullable": True},
+        "deadline": {"type": "string", "format": "date-time", "nullable": True},
+        "clause": {
+            "type": "object",
+            "properties": {
+                "type": {"type": "string", "enum": list(CLAUSE_TYPES)},
+                "threshold": {"type": "string", "nullable": True},
+            },
+        },
+        "lots": {"type": "array", "items": {"type": "object"}},
+        "warnings": {"type": "array", "items": {"type": "string"}},
+        "ocds_url": {"type": "string", "format": "uri"},
+    },
+}
+IMPORT_REPORT_SCHEMA = {
+    "type": "object",
+    "required": ["created", "updated", "warnings"],
+    "properties": {
+        "created": {"type": "array", "items": {"type": "object"}},
+        "updated": {"type": "array", "items": {"type": "object"}},
+        "contracts_created": {"type": "integer"},
+        "notified_suppliers": {"type": "integer"},
+        "warnings": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "path": {"type": "string", "description": "JSON pointer"},
+                    "message": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+ELIGIBLE_SCHEMA = {
+    "type": "object",
+    "required": ["tender_id", "items"],
+    "properties": {
+        "tender_id": {"type": "integer"},
+        "total": {"type": "integer"},
+        "eligible": {"type": "integer"},
+        "required_share": {"type": "string", "nullable": True},
+        "items": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "name", "eligible", "score", "criteria"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "url": {"type": "string"},
+                    "name": {"type": "string"},
+                    "kind": {"type": "string"},
+                    "eligible": {"type": "boolean"},
+                    "score": {"type": "number"},
+                    "declared_share": {"type": "string", "nullable": True},
+                    "criteria": {"type": "array", "items": {"type": "object"}},
+                    "factors": {"type": "array", "items": {"type": "object"}},
+                },
+            },
+        },
+    },
+}

@@ -1,0 +1,252 @@
+"""Forms of social-clause tenders."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    DecimalField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    widgets,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from brokerage.tenders.models import ART4_CATEGORIES, BASES, CATEGORIES, CLAUSE_TYPES, MEASURES
+from portal.forms import MunicipalityField, options
+
+DATA = Path(__file__).resolve().parents[2] / "portal" / "data"
+
+
+@lru_cache(maxsize=1)
+def premium_measures() -> list[dict[str, str]]:
+    """ANAC's premium measures 1–13 (portal/data/premium_measures.json, Italian)."""
+    return json.loads((DATA / "premium_measures.json").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def reserved_codes() -> list[dict[str, str]]:
+    """ANAC's reserved participation codes (portal/data/reserved_procurement.json)."""
+    return json.loads((DATA / "reserved_procurement.json").read_text(encoding="utf-8"))
+
+
+def _short(text: str, length: int = 110) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= length else text[:length].rsplit(" ", 1)[0] + "…"
+
+
+class CheckboxListField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class TenderForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[InputRequired(), Length(max=300)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20000)])
+    cpv_codes = StringField(
+        _l("CPV codes"),
+        validators=[InputRequired(), Length(max=2000)],
+        description=_l(
+            "8-digit codes separated by commas, e.g. 90910000, 77310000. Start "
+            "typing a word to look a code up."
+        ),
+    )
+    main_category = SelectField(_l("Category"), choices=options(CATEGORIES.items()))
+    value_amount = DecimalField(
+        _l("Estimated value, net of VAT"), places=2, validators=[Optional(), NumberRange(min=0)]
+    )
+    value_currency = StringField(
+        _l("Currency"), default="EUR", validators=[InputRequired(), Length(min=3, max=3)]
+    )
+    comune = MunicipalityField(_l("Place of execution"), validators=[Optional()])
+    deadline = DateTimeLocalField(
+        _l("Deadline for bids"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
+    )
+    contract_start = DateField(_l("Contract start"), validators=[Optional()])
+    contract_end = DateField(_l("Contract end"), validators=[Optional()])
+    clause_type = SelectField(_l("Social clause"), choices=options(CLAUSE_TYPES.items()))
+    threshold = DecimalField(
+        _l("Minimum share of disabled or disadvantaged workers (%)"),
+        places=2,
+        default=30,
+        validators=[Optional(), NumberRange(0, 100)],
+        description=_l("Reserved contracts and art. 5 conventions: at least 30%."),
+    )
+    reserved_participation = SelectField(_l("Reserved participation (ANAC code)"))
+    reserved_execution = BooleanField(_l("Execution reserved to sheltered employment programmes"))
+    social_standards = TextAreaField(
+        _l("Text of the social clause"), validators=[Optional(), Length(max=4000)]
+    )
+    clause_measure = SelectField(
+        _l("The execution clause requires"), choices=options([("", "—"), *MEASURES.items()])
+    )
+    clause_target = DecimalField(
+        _l("Required share (%) or number of people"),
+        places=2,
+        validators=[Optional(), NumberRange(min=0)],
+    )
+    clause_base = SelectField(_l("Measured on"), choices=options([("", "—"), *BASES.items()]))
+    premium_measures = CheckboxListField(_l("Premium measures"))
+    submit = SubmitField(_l("Save"))
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.reserved_participation.choices = options(
+            (c["code"], f"{c['code']} – {_short(c['it'])}") for c in reserved_codes()
+        )
+        self.premium_measures.choices = options(
+            (m["code"], f"{m['code']}. {_short(m['it'])}") for m in premium_measures()
+        )
+
+
+class ImportForm(FlaskForm):
+    package = FileField(
+        _l("OCDS file (JSON)"), description=_l("A release package or a record package, OCDS 1.1.")
+    )
+    text = TextAreaField(_l("…or paste the JSON here"), validators=[Optional()])
+    submit = SubmitField(_l("Import"))
+
+
+class ProfileForm(FlaskForm):
+    cpv_codes = TextAreaField(
+        _l("CPV capabilities"),
+        validators=[InputRequired(), Length(max=4000)],
+        description=_l(
+            "8-digit CPV codes separated by commas. A code covers the codes "
+            "below it: 90910000 covers every cleaning service."
+        ),
+    )
+    provinces = StringField(
+        _l("Provinces served"),
+        validators=[Optional(), Length(max=400)],
+        description=_l(
+            "Two-letter codes separated by commas, e.g. PN, UD. Empty: your own province."
+        ),
+    )
+    regions = CheckboxListField(_l("Whole regions served"), validate_choice=False)
+    register_enrolled_on = DateField(_l("Enrolled in the register on"), validators=[Optional()])
+    register_valid_until = DateField(
+        _l("Enrolment valid until"),
+        validators=[Optional()],
+        description=_l("Leave empty if it does not expire."),
+    )
+    register_evidence = StringField(
+        _l("Evidence of the enrolment (document reference or link)"),
+        validators=[Optional(), Length(max=300)],
+    )
+    max_contract_value = DecimalField(
+        _l("Largest contract you can take on (EUR)"),
+        places=2,
+        validators=[Optional(), NumberRange(min=0)],
+    )
+    submit = SubmitField(_l("Save"))
+
+
+def _head_count(label: object) -> DecimalField:
+    return DecimalField(
+        label, places=2, default=0, validators=[Optional(), NumberRange(min=0, max=1_000_000)]
+    )
+
+
+class DeclarationForm(FlaskForm):
+    year = IntegerField(_l("Year"), validators=[InputRequired(), NumberRange(2000, 2100)])
+    total_workers = DecimalField(
+        _l("All workers"),
+        places=2,
+        validators=[InputRequired(), NumberRange(min=0)],
+        description=_l(
+            "Annual average per head: the mean of the twelve monthly head counts, not hours."
+        ),
+    )
+    disabled = _head_count(ART4_CATEGORIES["disabled"])
+    psychiatric = _head_count(ART4_CATEGORIES["psychiatric"])
+    addiction = _head_count(ART4_CATEGORIES["addiction"])
+    minors = _head_count(ART4_CATEGORIES["minors"])
+    prisoners = _head_count(ART4_CATEGORIES["prisoners"])
+    other_disadvantaged = _head_count(_l("Other disadvantaged workers (Reg. EU 651/2014)"))
+    evidence = StringField(
+        _l("Evidence (document reference or link)"), validators=[Optional(), Length(max=300)]
+    )
+    submit = SubmitField(_l("Save the declaration"))
+
+
+class AwardForm(FlaskForm):
+    supplier = SelectField(_l("Supplier"), coerce=int, validate_choice=False)
+    value_amount = DecimalField(
+        _l("Contract value, net of VAT"), places=2, validators=[InputRequired(), NumberRange(min=0)]
+    )
+    value_currency = StringField(
+        _l("Currency"), default="EUR", validators=[InputRequired(), Length(min=3, max=3)]
+    )
+    start_date = DateField(_l("Start"), validators=[InputRequired()])
+    end_date = DateField(_l("End"), validators=[InputRequired()])
+    report_every_months = IntegerField(
+        _l("Compliance report every (months)"),
+        default=3,
+        validators=[InputRequired(), NumberRange(1, 12)],
+    )
+    submit = SubmitField(_l("Record the award"))
+
+
+def _people(label: object, required: bool = False) -> IntegerField:
+    return IntegerField(
+        label,
+        default=0,
+        validators=[InputRequired() if required else Optional(), NumberRange(0, 100_000)],
+    )
+
+
+class ReportForm(FlaskForm):
+    period_start = SelectField(_l("Period"), validate_choice=False)
+    workers_total = _people(_l("People employed on the contract"), required=True)
+    workers_disadvantaged = _people(
+        _l("…of whom disadvantaged (L. 381/1991 art. 4 or Reg. EU 651/2014)")
+    )
+    workers_disabled = _people(_l("…of whom disabled (not counted above)"))
+    hours_total = DecimalField(
+        _l("Hours worked on the contract"),
+        places=2,
+        default=0,
+        validators=[Optional(), NumberRange(min=0)],
+    )
+    hours_disadvantaged = DecimalField(
+        _l("…of which by disadvantaged or disabled people"),
+        places=2,
+        default=0,
+        validators=[Optional(), NumberRange(min=0)],
+    )
+    new_hires_total = _people(_l("New hires for the contract"))
+    new_hires_disadvantaged = _people(_l("…of whom disadvantaged or disabled"))
+    new_hires_from_caseload = _people(_l("…of whom proposed by the network's services"))
+    evidence = StringField(
+        _l("Evidence (payroll extract, document reference or link)"),
+        validators=[Optional(), Length(max=300)],
+    )
+    submit = SubmitField(_l("File the report"))
+
+
+class ReviewForm(FlaskForm):
+    decision = RadioField(
+        _l("Decision"),
+        choices=options([("accepted", _l("Accept")), ("flagged", _l("Flag"))]),
+        validators=[InputRequired()],
+    )
+    comment = TextAreaField(
+        _l("Comment"),
+        validators=[Optional(), Length(max=2000)],
+        description=_l("Needed to flag. The supplier reads it; it is not public."),
+    )
+    submit = SubmitField(_l("Save the review"))

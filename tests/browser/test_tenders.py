@@ -1,0 +1,76 @@
+"""Social-clause tenders: an officer imports an OCDS package through the upload form and
+sees the eligible suppliers, with the reasons."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+SAMPLE = (
+    Path(__file__).resolve().parents[1]
+    / "brokerage"
+    / "ocds_samples"
+    / "release_package_extensions.json"
+)
+
+
+def sign_in(page, t, email: str) -> None:
+    page.goto("/login")
+    page.get_by_label(t("E-mail"), exact=True).fill(email)
+    page.get_by_label(t("Password"), exact=True).fill("Ponte-demo-2026")
+    page.get_by_role("button", name=t("Sign in")).click()
+
+
+def test_officer_imports_a_package_and_sees_eligible_suppliers(page, t, axe):
+    package = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    ocid = f"ocds-test01-browser-{uuid.uuid4().hex[:8]}"
+    for release in package["releases"]:
+        release["ocid"] = ocid
+    sign_in(page, t, "officer@ponte.demo")
+    page.get_by_role("navigation", name=t("Main menu")).get_by_role(
+        "link", name=t("Tenders area")
+    ).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Tenders area"))
+    page.get_by_role("link", name=t("Import tenders (OCDS)")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Import tenders (OCDS)"))
+    axe(page)
+
+    page.get_by_label(t("OCDS file (JSON)")).set_input_files(
+        {
+            "name": "gara-verde.json",
+            "mimeType": "application/json",
+            "buffer": json.dumps(package).encode(),
+        }
+    )
+    page.get_by_role("button", name=t("Import")).click()
+
+    report = page.get_by_role("region", name=t("Import report"))
+    expect(report).to_contain_text("Manutenzione del verde pubblico")
+    expect(report).to_contain_text("99999999")  # the unknown CPV code is only a warning
+    axe(page)
+
+    report.get_by_role("link", name=t("Eligible suppliers")).first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Eligible suppliers"))
+    main = page.get_by_role("main")
+    # The demo cooperative of Pordenone covers green maintenance with 40% disabled or
+    # disadvantaged workers; La Fenice (29.9%, Turin) is not eligible.
+    expect(main.get_by_role("heading", name="Cooperativa Sociale Il Ponte")).to_be_visible()
+    expect(main.get_by_role("heading", name="Cooperativa Sociale La Fenice")).to_have_count(0)
+    expect(main).to_contain_text(re.compile(r"40[.,]0%"))
+    axe(page)
+
+    page.get_by_role(
+        "link", name=t("Show also suppliers that are not eligible, with the reasons")
+    ).click()
+    fenice = main.get_by_role("listitem").filter(
+        has=page.get_by_role("heading", name="Cooperativa Sociale La Fenice")
+    )
+    expect(fenice).to_contain_text("29.9%")
+    expect(fenice).to_contain_text(t("Not eligible"))
