@@ -97,6 +97,7 @@ def db_session(app: Flask, tmp_path: Path) -> Iterator[ponte_db.scoped_session]:
     state.sessionmaker = sessionmaker(
         bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
     )
+    app.extensions["mail_outbox"] = []  # each test sees only its own e-mails
     original_index = app.config["SEARCH_INDEX_DIR"]
     app.config["SEARCH_INDEX_DIR"] = str(tmp_path / "search")
     ctx = app.app_context()

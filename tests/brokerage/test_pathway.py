@@ -6,6 +6,7 @@ import json
 from datetime import date, timedelta
 
 import pytest
+from flask_babel import gettext
 from sqlalchemy import select, text
 
 from brokerage import pathway
@@ -78,7 +79,7 @@ def test_a_full_pathway_in_order(db_session):
     assert pathway.allowed_next(pathway.stages_of(candidate)) == []
     with pytest.raises(PathwayError) as error:
         add(candidate, broker, "intake", today())
-    assert "closed" in str(error.value.fields["stage"])
+    assert str(error.value.fields["stage"]) == gettext("The pathway is closed: nothing can follow.")
 
 
 def test_stage_order_is_enforced(db_session):
@@ -110,7 +111,7 @@ def test_no_hiring_before_a_referral(db_session):
     with pytest.raises(PathwayError) as error:
         add(candidate, broker, "hiring", today(), contract_type="permanent", hours=20,
             employer=employer_org().name)
-    assert "referral" in str(error.value.fields["stage"])
+    assert str(error.value.fields["stage"]) == gettext("A pathway starts with the referral.")
 
 
 def test_hiring_needs_a_verified_employer_contract_and_hours(db_session):

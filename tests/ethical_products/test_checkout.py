@@ -7,6 +7,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from flask_babel import gettext
+from markupsafe import escape
 from sqlalchemy import func, select
 
 from ethical_products import services
@@ -121,7 +123,8 @@ def test_a_price_change_after_review_asks_to_confirm_again(client, db_session):
     variant.price = Decimal("7.00")
     response = client.post("/shop/checkout", data=form)
     assert response.status_code == 200 and orders_count() == 0
-    assert "prices changed" in response.get_data(as_text=True)
+    message = gettext("Your cart or its prices changed: check it and confirm again.")
+    assert str(escape(message)) in response.get_data(as_text=True)
 
 
 def test_checkout_errors_are_shown_next_to_fields(client, db_session):
