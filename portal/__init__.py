@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g
+from werkzeug.routing import IntegerConverter as WerkzeugIntegerConverter
 
 from portal import config as config_module
 
@@ -22,6 +23,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         or Path(__file__).resolve().parent.parent / "instance"
     )
     app = Flask(__name__, instance_path=str(instance_path))
+    app.url_map.converters["int"] = IntegerConverter
     app.config.update(config_module.load(instance_path, config))
 
     from portal import (
@@ -54,8 +56,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(notifications.bp)
+    notifications.init_app(app)
     app.register_blueprint(api.bp)
     api.init_app(app)
+    from portal import network
+
+    network.init_app(app)  # good practices, events, agreements, indicators, open data
     for name in app.config["PONTE_MODULES"]:
         module = _optional_module(name)
         if module is not None:
@@ -69,6 +75,24 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     init_layout(app)
     return app
+
+
+class IntegerConverter(WerkzeugIntegerConverter):
+    """``<int:…>`` ids that fit the databases' INTEGER: a larger number does not match the
+    route (404) instead of reaching PostgreSQL as an out-of-range value (a 500). Same class
+    name as Werkzeug's, for code that looks converters up by name."""
+
+    MAX = 2**31 - 1
+
+    def __init__(
+        self,
+        map: Any,
+        fixed_digits: int = 0,
+        min: int | None = None,
+        max: int | None = None,
+        signed: bool = False,
+    ) -> None:
+        super().__init__(map, fixed_digits, min, self.MAX if max is None else max, signed)
 
 
 def _optional_module(name: str) -> Any:

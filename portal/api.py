@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, current_app, jsonify, request, url_for
@@ -66,6 +67,12 @@ def query_param(name: str, description: str, schema: dict[str, Any] | None = Non
 
 
 PAGE_PARAM = query_param("page", "Page number, from 1.", {"type": "integer", "minimum": 1})
+UPDATED_SINCE_PARAM = query_param(
+    "updated_since",
+    "Only objects changed at or after this instant (ISO 8601, e.g. 2026-01-31T08:00:00Z; "
+    "a date means its midnight UTC; no offset means UTC). For incremental harvesting.",
+    {"type": "string", "format": "date-time"},
+)
 
 
 def json_body() -> dict[str, Any]:
@@ -81,6 +88,25 @@ def page_number() -> int:
     if not raw.isdigit() or not 0 < int(raw) < 100_000:
         raise ApiError(400, "invalid", "page must be a positive integer.", {"page": "invalid"})
     return int(raw)
+
+
+def updated_since() -> datetime | None:
+    """The ``updated_since`` query parameter as an aware UTC datetime, or a 400 JSON error."""
+    raw = (request.args.get("updated_since") or "").strip()
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace(" ", "+") if "T" in raw else raw)
+    except ValueError:
+        raise ApiError(
+            400,
+            "invalid",
+            "updated_since must be an ISO 8601 date or date-time.",
+            {"updated_since": "invalid"},
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def paginated(page: db.Page, items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -119,6 +145,7 @@ def organisation_json(org: Organisation) -> dict[str, Any]:
     parameters=[
         query_param("q", "Words in the name or municipality."),
         query_param("kind", "Organisation kind.", {"type": "string", "enum": list(ORG_KINDS)}),
+        UPDATED_SINCE_PARAM,
         PAGE_PARAM,
     ],
     responses={
@@ -144,6 +171,9 @@ def organizations() -> Any:
     )
     if kind:
         stmt = stmt.where(Organisation.kind == kind)
+    since = updated_since()
+    if since is not None:
+        stmt = stmt.where(Organisation.updated_at >= since)
     q = (request.args.get("q") or "").strip().lower()
     if q:
         like = "%" + q.replace("%", "") + "%"
@@ -214,6 +244,17 @@ def _openapi_path(rule: str) -> str:
     return re.sub(r"<(?:[a-z_]+:)?([a-z_]+)>", r"{\1}", rule)
 
 
+def _path_schema(converter: Any) -> dict[str, Any]:
+    from werkzeug.routing import IntegerConverter
+
+    if isinstance(converter, IntegerConverter):
+        schema: dict[str, Any] = {"type": "integer", "minimum": 0}
+        if converter.max is not None:
+            schema["maximum"] = converter.max
+        return schema
+    return {"type": "string"}
+
+
 def build_openapi(app: Flask) -> dict[str, Any]:
     """Walk every API route; each documents itself with :func:`doc`."""
     paths: dict[str, Any] = {}
@@ -237,11 +278,7 @@ def build_openapi(app: Flask) -> dict[str, Any]:
                         "name": arg,
                         "in": "path",
                         "required": True,
-                        "schema": {
-                            "type": "integer"
-                            if rule._converters[arg].__class__.__name__ == "IntegerConverter"
-                            else "string"
-                        },
+                        "schema": _path_schema(rule._converters[arg]),
                     }
                     for arg in rule.arguments
                 ]

@@ -13,6 +13,10 @@ from portal.models import ADMIN, ROLE_LABELS
 #: (label, endpoint, roles that see it; empty = everybody)
 CORE_NAV: list[tuple[Any, str, tuple[str, ...]]] = [
     (_l("Network directory"), "portal.directory", ()),
+    (_l("Good practices"), "network.practice_list", ()),
+    (_l("Events"), "network.event_list", ()),
+    (_l("Agreements"), "network.agreement_list", ()),
+    (_l("Network indicators"), "network.indicators_page", ()),
     (_l("Search"), "portal.search_page", ()),
     (_l("Administration"), "admin.dashboard", (ADMIN,)),
 ]
