@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 
 def init_app(app: Flask) -> None:
-    from ethical_products import api, views
+    from ethical_products import api, network_indicators, views
     from ethical_products.models import Product
     from ethical_products.services import PRODUCER_ROLES
     from portal import demo, search
@@ -30,6 +30,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(api.webhook_bp)
     search.register(Product)
+    network_indicators.register(app)
+    app.extensions.setdefault("ponte_search_labels", {})["product"] = _l("Product")
     add_nav(app, _l("Ethical products"), "ethical_products.catalogue")
     add_nav(app, _l("My shop"), "ethical_products.manage", PRODUCER_ROLES)
     add_nav(app, _l("Shop orders"), "ethical_products.admin_orders", (ADMIN,))

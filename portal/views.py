@@ -183,7 +183,12 @@ def search_page() -> Any:
             page=page_arg(),
             per_page=current_app.config["PER_PAGE"],
         )
-    labels = {"organisation": _("Organisation"), **ORG_KIND_LABELS}
+    labels = {
+        "organisation": _("Organisation"),
+        "good_practice": _("Good practice"),
+        "tender": _("Tender"),
+        **ORG_KIND_LABELS,
+    }
     labels.update(current_app.extensions.get("ponte_search_labels", {}))
     facet_labels = {
         "doc_type": _("Type of content"),
