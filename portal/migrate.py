@@ -103,12 +103,14 @@ def revision_command(message: str, package: str, autogenerate: bool) -> None:
         command.revision(cfg, message=message, autogenerate=autogenerate, head="portal@head")
         return
     path = module_migration_dirs(current_app)[package]
+    if not path.is_dir():  # a package's first migration: its folder must be a location
+        path.mkdir()
+        cfg = alembic_config()
     script = ScriptDirectory.from_config(cfg)
     has_branch = any(package in (rev.branch_labels or ()) for rev in script.walk_revisions())
     if has_branch:
         command.revision(cfg, message=message, autogenerate=autogenerate, head=f"{package}@head")
     else:
-        path.mkdir(exist_ok=True)
         command.revision(
             cfg,
             message=message,

@@ -1,0 +1,66 @@
+"""Microcredit: Grameen-style solidarity groups and centres, loan products within the
+limits of art. 111 TUB and DM 176/2014, Fineract-compatible schedules, an append-only
+ledger, collection sheets and portfolio quality (issue 6)."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+
+def init_app(app: Flask) -> None:
+    from microcredit import api, network_indicators, views
+    from microcredit.policy import Policy
+    from portal import demo
+    from portal.layout import add_nav
+    from portal.models import MICROCREDIT_OFFICER
+
+    app.extensions["microcredit_policy"] = Policy.from_config(
+        app.config.get("MICROCREDIT_POLICY"))
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+    network_indicators.register(app)
+    add_nav(app, _l("Microcredit"), "microcredit.dashboard", (MICROCREDIT_OFFICER,))
+    schemas = app.extensions.setdefault("ponte_openapi_schemas", {})
+    schemas.update({"MicrocreditScheduleInput": api.SCHEDULE_INPUT_SCHEMA,
+                    "MicrocreditSchedule": api.SCHEDULE_SCHEMA})
+
+    from microcredit.demo import seed as seed_demo
+
+    demo.register_seeder(app, seed_demo)
+    _register_cli(app)
+
+
+def _register_cli(app: Flask) -> None:
+    import click
+    from flask.cli import AppGroup
+
+    group = AppGroup("microcredit", help="Microcredit: penalties and ledger checks.")
+
+    @group.command("penalties")
+    @click.option("--org", "org_name", required=True, help="Microcredit organisation name.")
+    def penalties_command(org_name: str) -> None:
+        """Charge late-payment penalties due today."""
+        from microcredit import services
+        from portal import accounts, db
+
+        org = accounts.find_organisation(org_name)
+        if org is None:
+            raise click.ClickException(f"No organisation named {org_name!r}.")
+        count = services.apply_penalties(org.id, services.local_today())
+        db.session.commit()
+        click.echo(f"{count} penalties charged.")
+
+    @group.command("reconcile")
+    def reconcile_command() -> None:
+        """Check every ledger entry and every loan's balances; exit 1 on a discrepancy."""
+        from microcredit.reconcile import reconcile_all
+
+        problems = reconcile_all()
+        for problem in problems:
+            click.echo(problem)
+        click.echo(f"{len(problems)} discrepancies.")
+        if problems:
+            raise SystemExit(1)
+
+    app.cli.add_command(group)

@@ -1,0 +1,109 @@
+"""A centre meeting in the browser: the loan officer opens today's collection sheet, sees
+an amount refused next to its field, fills the sheet in and saves it once; the sheet is
+then recorded. Checked with axe-core, on a phone and in print."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+OFFICER = "microcredit@ponte.demo"
+PASSWORD = "Ponte-demo-2026"
+CENTRE = "Centro Borgomeduna"  # the demo centre that meets today (microcredit/demo.py)
+
+
+def sign_in(page, t, email: str) -> None:
+    page.goto("/login")
+    page.get_by_label(t("E-mail"), exact=True).fill(email)
+    page.get_by_label(t("Password"), exact=True).fill(PASSWORD)
+    page.get_by_role("button", name=t("Sign in")).click()
+    expect(page.get_by_role("button", name=t("Sign out"))).to_be_visible()
+
+
+def prefix(t, msgid: str, **values: str) -> re.Pattern[str]:
+    """The start of a translated label, up to its first placeholder."""
+    text = t(msgid, **{k: "\x00" for k in values})
+    return re.compile("^" + re.escape(text.split("\x00")[0]))
+
+
+def test_a_centre_meeting(page, t, axe):
+    sign_in(page, t, OFFICER)
+    page.get_by_role("navigation", name=t("Main menu")).get_by_role(
+        "link", name=t("Microcredit")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Microcredit"))
+    axe(page)
+
+    # Today's meeting of the centre, from the overview.
+    row = page.get_by_role("row").filter(has_text=CENTRE)
+    row.get_by_role("link").nth(1).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Collection sheet"))
+    expect(page.get_by_text(t("Not recorded yet"), exact=True)).to_be_visible()
+    axe(page)
+
+    collected = page.get_by_role("textbox", name=prefix(
+        t, "Collected from %(who)s for loan %(id)s", who="", id=""))
+    assert collected.count() >= 5
+    first = collected.first
+    due = first.input_value()
+    assert re.fullmatch(r"\d+[.,]\d{2}", due), due  # the amount due is filled in
+
+    # A bad amount: refused next to its field, nothing recorded.
+    first.fill("12,345")
+    page.get_by_role("button", name=t("Save the collection sheet")).click()
+    expect(first).to_have_attribute("aria-invalid", "true")
+    field_id = first.get_attribute("id")
+    error = page.locator(f"#{field_id}-error")
+    expect(error).to_have_text(t("Use at most two decimals."))
+    expect(page.get_by_text(t("Not recorded yet"), exact=True)).to_be_visible()
+    axe(page)
+
+    # Corrected, one member absent, a savings deposit: saved once.
+    first.fill("5,00")
+    page.get_by_role("combobox", name=prefix(t, "Attendance of %(who)s", who="")).last \
+        .select_option(label=t("Absent"))
+    page.get_by_role("textbox", name=prefix(t, "Savings from %(who)s", who="")).first \
+        .fill("2,00")
+    page.get_by_role("button", name=t("Save the collection sheet")).click()
+    flash = page.locator(".flashes")
+    expect(flash).to_contain_text(
+        t("Collection sheet saved: %(n)d repayments, %(total)s collected.", n=0,
+          total="\x00").split("0")[0])
+    expect(page.get_by_text(t("Recorded"), exact=True)).to_be_visible()
+    expect(page.get_by_text(re.compile(re.escape(t("Recorded: %(amount)s", amount="\x00")
+                                                  .split("\x00")[0]))).first).to_be_visible()
+    # Once recorded, the sheet no longer pre-fills amounts: saving twice cannot double-count.
+    expect(first).to_have_value("")
+    axe(page)
+
+    # In print: no header, no buttons, the sheet only.
+    page.emulate_media(media="print")
+    expect(page.locator("header.it-header-wrapper")).to_be_hidden()
+    expect(page.get_by_role("button", name=t("Save the collection sheet"))).to_be_hidden()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    page.emulate_media(media="screen")
+
+    # On a phone: labels visible above each input, nothing scrolls sideways.
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.reload()
+    expect(page.locator("label.mc-sm-label").first).to_be_visible()
+    overflow = page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"the sheet is {overflow}px wider than the phone"
+    axe(page)
+
+
+def test_the_schedule_calculator_is_public(page, t, axe):
+    page.goto("/microcredit/calculator")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        t("Repayment schedule calculator"))
+    page.get_by_label(t("Amount (EUR)"), exact=True).fill("1000,00")
+    page.get_by_label(t("Interest rate (%)"), exact=True).fill("12")
+    page.get_by_label(t("Number of repayments"), exact=True).fill("12")
+    page.get_by_role("button", name=t("Calculate")).click()
+    table = page.get_by_role("table", name=t("Instalments"))
+    expect(table.get_by_role("row")).to_have_count(13)
+    axe(page)
