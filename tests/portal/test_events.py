@@ -316,11 +316,10 @@ def test_events_api_filters_and_pagination(client, db_session):
 
 
 @pytest.mark.slow
+@pytest.mark.postgresql_only
 def test_concurrent_registrations_never_overbook(app):
     """Twelve people register for five seats at the same moment, each on its own
     connection and transaction: exactly five are confirmed, seven waitlisted."""
-    if app.extensions["ponte_db"].engine.dialect.name != "postgresql":
-        pytest.skip("SQLite runs one writer at a time: the race needs PostgreSQL")
     seats, people = 5, 12
     engine = create_engine(
         app.extensions["ponte_db"].engine.url, pool_size=people + 2, max_overflow=0
