@@ -11,9 +11,18 @@ from sqlalchemy import func, select, update
 
 from bench.common import report, report_latency, timed
 
-QUERIES = ["miele", "passata pomodoro", "olio extravergine", "verdure stagione", "pane",
-           "confettura albicocche", "lenticchie biologico", "honey", "uova fresche",
-           "vino rosso"]
+QUERIES = [
+    "miele",
+    "passata pomodoro",
+    "olio extravergine",
+    "verdure stagione",
+    "pane",
+    "confettura albicocche",
+    "lenticchie biologico",
+    "honey",
+    "uova fresche",
+    "vino rosso",
+]
 CHECKOUTS = 300
 
 
@@ -35,8 +44,12 @@ def run(app: Flask) -> None:
         for q in QUERIES:
             samples += timed(lambda q=q: search_page(q), repeat=10)
         report_latency("shop catalogue search (search + page)", samples)
-        browse = timed(lambda: db.paginate(services.catalogue(services.CatalogueFilters(
-            category="honey", organic=True)), 3, 20), repeat=30)
+        browse = timed(
+            lambda: db.paginate(
+                services.catalogue(services.CatalogueFilters(category="honey", organic=True)), 3, 20
+            ),
+            repeat=30,
+        )
         report_latency("shop catalogue facets, no words", browse)
 
     client = app.test_client()
@@ -55,23 +68,31 @@ def _checkout_throughput(app: Flask) -> None:
 
     with app.test_request_context():
         stocked = db.session.execute(
-            select(Variant).join(Product).where(Variant.stock.is_not(None))
-            .order_by(Variant.id).limit(1)).scalar_one()
+            select(Variant)
+            .join(Product)
+            .where(Variant.stock.is_not(None))
+            .order_by(Variant.id)
+            .limit(1)
+        ).scalar_one()
         on_demand = db.session.execute(
-            select(Variant).join(Product).where(Variant.stock.is_(None),
-                                                Product.producer_id != stocked.product
-                                                .producer_id)
-            .order_by(Variant.id).limit(1)).scalar_one()
-        db.session.execute(update(Variant).where(Variant.id == stocked.id)
-                           .values(stock=1_000_000))
+            select(Variant)
+            .join(Product)
+            .where(Variant.stock.is_(None), Product.producer_id != stocked.product.producer_id)
+            .order_by(Variant.id)
+            .limit(1)
+        ).scalar_one()
+        db.session.execute(update(Variant).where(Variant.id == stocked.id).values(stock=1_000_000))
         db.session.commit()
         wanted = {stocked.id: {"": 1}, on_demand.id: {"": 2}}
         started = time.perf_counter()
         for n in range(CHECKOUTS):
             cart = services.price_cart(wanted)
             data = services.CheckoutData(
-                idempotency_key=f"bench-{uuid.uuid4().hex}", name=f"Bench buyer {n}",
-                email="bench@ponte.localhost", payment_method="bank_transfer")
+                idempotency_key=f"bench-{uuid.uuid4().hex}",
+                name=f"Bench buyer {n}",
+                email="bench@ponte.localhost",
+                payment_method="bank_transfer",
+            )
             services.place_order(data, cart)
             db.session.commit()
         elapsed = time.perf_counter() - started

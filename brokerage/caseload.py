@@ -78,8 +78,13 @@ class NotHeld(NotFound):
 
 def deny(user: User | None, candidate_id: int, purpose: str) -> NotHeld:
     """Record a refused access (committed now) and return the 404 to raise."""
-    audit.record("candidate.access_denied", ("candidate", candidate_id), actor=user,
-                 subject=("candidate", candidate_id), purpose=purpose)
+    audit.record(
+        "candidate.access_denied",
+        ("candidate", candidate_id),
+        actor=user,
+        subject=("candidate", candidate_id),
+        purpose=purpose,
+    )
     db.session.commit()
     return NotHeld()
 
@@ -151,8 +156,10 @@ def new_pseudonym() -> str:
     """A random, unique pseudonym like ``C-7F3A2`` (reveals nothing about the person)."""
     while True:
         candidate = "C-" + secrets.token_hex(3)[:5].upper()
-        if db.session.execute(
-                select(Candidate.id).where(Candidate.pseudonym == candidate)).first() is None:
+        if (
+            db.session.execute(select(Candidate.id).where(Candidate.pseudonym == candidate)).first()
+            is None
+        ):
             return candidate
 
 
@@ -160,7 +167,8 @@ def _count_existing(model: Any, ids: set[int]) -> int:
     if not ids:
         return 0
     return db.session.execute(
-        select(func.count()).select_from(model).where(model.id.in_(ids))).scalar_one()
+        select(func.count()).select_from(model).where(model.id.in_(ids))
+    ).scalar_one()
 
 
 def validate_profile(data: ProfileData) -> dict[str, str]:
@@ -178,8 +186,11 @@ def validate_profile(data: ProfileData) -> dict[str, str]:
         value = getattr(data, name)
         if value is None or not 1 <= value <= 48:
             errors[name] = _("Between %(low)d and %(high)d hours a week.", low=1, high=48)
-    if "hours_min" not in errors and "hours_max" not in errors and (
-            data.hours_min > data.hours_max):
+    if (
+        "hours_min" not in errors
+        and "hours_max" not in errors
+        and (data.hours_min > data.hours_max)
+    ):
         errors["hours_max"] = _("The maximum cannot be lower than the minimum.")
     if data.education_level not in EDUCATION_LEVELS:
         errors["education_level"] = _("Choose an education level.")
@@ -199,8 +210,7 @@ def validate_profile(data: ProfileData) -> dict[str, str]:
         errors["skills"] = _("Choose skills from the list (at most 100).")
     data.skill_ids = sorted(skills)
     occupations = list(dict.fromkeys(data.occupation_ids or []))
-    if len(occupations) > 10 or _count_existing(Occupation, set(occupations)) != len(
-            occupations):
+    if len(occupations) > 10 or _count_existing(Occupation, set(occupations)) != len(occupations):
         errors["occupations"] = _("Choose occupations from the list (at most 10).")
     data.occupation_ids = occupations
     if len(data.experiences) > 30:
@@ -211,8 +221,9 @@ def validate_profile(data: ProfileData) -> dict[str, str]:
             errors["experiences"] = _("Months of experience: between 0 and 600.")
         elif len(exp.description) > 500:
             errors["experiences"] = _("At most %(num)d characters.", num=500)
-        elif exp.occupation_id is not None and db.session.get(
-                Occupation, exp.occupation_id) is None:
+        elif (
+            exp.occupation_id is not None and db.session.get(Occupation, exp.occupation_id) is None
+        ):
             errors["experiences"] = _("Choose occupations from the list (at most 10).")
     if not set(data.adjustments or []) <= set(ADJUSTMENTS):
         errors["adjustments"] = _("Choose adjustments from the list.")
@@ -250,17 +261,25 @@ def _apply_profile(candidate: Candidate, data: ProfileData) -> None:
     wanted = set(data.skill_ids)
     candidate.skills = [s for s in candidate.skills if s.skill_id in wanted] + [
         CandidateSkill(skill_id=s, skill=db.session.get(Skill, s))
-        for s in sorted(wanted - {s.skill_id for s in candidate.skills})]
+        for s in sorted(wanted - {s.skill_id for s in candidate.skills})
+    ]
     have = {d.occupation_id for d in candidate.desired}
-    candidate.desired = [o for o in candidate.desired if o.occupation_id in set(
-        data.occupation_ids)] + [
+    candidate.desired = [
+        o for o in candidate.desired if o.occupation_id in set(data.occupation_ids)
+    ] + [
         CandidateOccupation(occupation_id=o, occupation=db.session.get(Occupation, o))
-        for o in data.occupation_ids if o not in have]
+        for o in data.occupation_ids
+        if o not in have
+    ]
     candidate.experiences = [
-        Experience(occupation_id=e.occupation_id, months=e.months, description=e.description,
-                   occupation=db.session.get(Occupation, e.occupation_id)
-                   if e.occupation_id else None)
-        for e in data.experiences]
+        Experience(
+            occupation_id=e.occupation_id,
+            months=e.months,
+            description=e.description,
+            occupation=db.session.get(Occupation, e.occupation_id) if e.occupation_id else None,
+        )
+        for e in data.experiences
+    ]
     candidate.adjustments = list(data.adjustments)
 
 
@@ -271,14 +290,16 @@ def _apply_sensitive(candidate: Candidate, data: SensitiveData) -> None:
         candidate.sensitive = record
     record.target_group = data.target_group
     record.disability_percentage = (
-        None if data.disability_percentage is None else str(data.disability_percentage))
+        None if data.disability_percentage is None else str(data.disability_percentage)
+    )
     record.origin_service_id = data.origin_service_id
     record.notes = data.notes or None
     record.updated_at = utcnow()
 
 
-def create_candidate(service: Organisation, broker: User, profile: ProfileData,
-                     sensitive: SensitiveData, today: date) -> Candidate:
+def create_candidate(
+    service: Organisation, broker: User, profile: ProfileData, sensitive: SensitiveData, today: date
+) -> Candidate:
     """A new case held by ``service``: the record, the holding, the referral stage."""
     errors = {}
     if service.id not in access.broker_service_ids(broker):
@@ -293,8 +314,16 @@ def create_candidate(service: Organisation, broker: User, profile: ProfileData,
     candidate.holdings.append(CaseHolding(service=service, since=today, broker=broker))
     db.session.add(candidate)
     db.session.flush()
-    db.session.add(PathwayStage(candidate_id=candidate.id, stage="referral", started_on=today,
-                                service_id=service.id, broker_id=broker.id, details={}))
+    db.session.add(
+        PathwayStage(
+            candidate_id=candidate.id,
+            stage="referral",
+            started_on=today,
+            service_id=service.id,
+            broker_id=broker.id,
+            details={},
+        )
+    )
     audit.record("candidate.create", candidate, actor=broker, subject=candidate)
     return candidate
 
@@ -310,15 +339,22 @@ def update_profile(candidate: Candidate, user: User, profile: ProfileData) -> No
 
 def profile_of(candidate: Candidate) -> ProfileData:
     return ProfileData(
-        full_name=candidate.full_name, comune_code=candidate.comune_code,
-        max_commute_km=candidate.max_commute_km, hours_min=candidate.hours_min,
-        hours_max=candidate.hours_max, education_level=candidate.education_level,
-        driving_licence=candidate.driving_licence, languages=list(candidate.languages or []),
-        summary=candidate.summary, skill_ids=[s.skill_id for s in candidate.skills],
+        full_name=candidate.full_name,
+        comune_code=candidate.comune_code,
+        max_commute_km=candidate.max_commute_km,
+        hours_min=candidate.hours_min,
+        hours_max=candidate.hours_max,
+        education_level=candidate.education_level,
+        driving_licence=candidate.driving_licence,
+        languages=list(candidate.languages or []),
+        summary=candidate.summary,
+        skill_ids=[s.skill_id for s in candidate.skills],
         occupation_ids=[o.occupation_id for o in candidate.desired],
-        experiences=[ExperienceData(e.occupation_id, e.months, e.description)
-                     for e in candidate.experiences],
-        adjustments=candidate.adjustments)
+        experiences=[
+            ExperienceData(e.occupation_id, e.months, e.description) for e in candidate.experiences
+        ],
+        adjustments=candidate.adjustments,
+    )
 
 
 # --- The sensitive part -------------------------------------------------------------------
@@ -337,45 +373,62 @@ def read_sensitive(candidate: Candidate, user: User, reason: str) -> SensitiveVi
     reason = _clean_reason(reason)
     require_holding(user, candidate, "sensitive_read")
     record = candidate.sensitive
-    audit.record("candidate.sensitive_read", ("candidate_sensitive", candidate.id),
-                 actor=user, subject=candidate, reason=reason)
+    audit.record(
+        "candidate.sensitive_read",
+        ("candidate_sensitive", candidate.id),
+        actor=user,
+        subject=candidate,
+        reason=reason,
+    )
     if record is None:
         return SensitiveView(None, "", None, None, "", "", None)
     origin = record.origin_service
     return SensitiveView(
         target_group=record.target_group,
-        target_group_label=str(TARGET_GROUPS.get(record.target_group or "",
-                                                 record.target_group or "")),
+        target_group_label=str(
+            TARGET_GROUPS.get(record.target_group or "", record.target_group or "")
+        ),
         disability_percentage=record.disability_percentage,
         origin_service_id=record.origin_service_id,
         origin_service=origin.name if origin else "",
-        notes=record.notes or "", updated_at=record.updated_at)
+        notes=record.notes or "",
+        updated_at=record.updated_at,
+    )
 
 
-def update_sensitive(candidate: Candidate, user: User, data: SensitiveData,
-                     reason: str) -> None:
+def update_sensitive(candidate: Candidate, user: User, data: SensitiveData, reason: str) -> None:
     reason = _clean_reason(reason)
     require_holding(user, candidate, "sensitive_update")
     errors = validate_sensitive(data)
     if errors:
         raise CaseloadError(errors)
     _apply_sensitive(candidate, data)
-    audit.record("candidate.sensitive_update", ("candidate_sensitive", candidate.id),
-                 actor=user, subject=candidate, reason=reason)
+    audit.record(
+        "candidate.sensitive_update",
+        ("candidate_sensitive", candidate.id),
+        actor=user,
+        subject=candidate,
+        reason=reason,
+    )
 
 
 def access_log_query(candidate_id: int) -> Any:
     """Every audit entry about the person: what the data subject can be shown."""
-    return (select(AuditLog)
-            .where(AuditLog.subject_type == "candidate",
-                   AuditLog.subject_id == str(candidate_id))
-            .order_by(AuditLog.at.desc(), AuditLog.id.desc()))
+    return (
+        select(AuditLog)
+        .where(AuditLog.subject_type == "candidate", AuditLog.subject_id == str(candidate_id))
+        .order_by(AuditLog.at.desc(), AuditLog.id.desc())
+    )
 
 
 def audit_entry_json(entry: AuditLog) -> dict[str, Any]:
-    return {"at": entry.at.isoformat(), "who": entry.actor.display_name if entry.actor else "",
-            "action": entry.action, "object": f"{entry.object_type} {entry.object_id}".strip(),
-            "reason": entry.reason}
+    return {
+        "at": entry.at.isoformat(),
+        "who": entry.actor.display_name if entry.actor else "",
+        "action": entry.action,
+        "object": f"{entry.object_type} {entry.object_id}".strip(),
+        "reason": entry.reason,
+    }
 
 
 # --- Consent ------------------------------------------------------------------------------
@@ -440,16 +493,21 @@ def document_mimetype(consent: Consent) -> str:
 
 
 def consents_of(candidate: Candidate) -> list[Consent]:
-    return list(db.session.execute(
-        select(Consent).where(Consent.candidate_id == candidate.id)
-        .order_by(Consent.given_on.desc(), Consent.id.desc())).scalars())
+    return list(
+        db.session.execute(
+            select(Consent)
+            .where(Consent.candidate_id == candidate.id)
+            .order_by(Consent.given_on.desc(), Consent.id.desc())
+        ).scalars()
+    )
 
 
 def refresh_matching_consent(candidate: Candidate, today: date) -> date | None:
     """Keep ``Candidate.matching_consent_until`` true: the latest expiry among valid,
     unrevoked consents to matching, or None. Matching relies on it."""
-    valid = [c.expires_on for c in consents_of(candidate)
-             if c.purpose == MATCHING and c.is_valid(today)]
+    valid = [
+        c.expires_on for c in consents_of(candidate) if c.purpose == MATCHING and c.is_valid(today)
+    ]
     candidate.matching_consent_until = max(valid, default=None)
     return candidate.matching_consent_until
 
@@ -461,9 +519,15 @@ def add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
-def record_consent(candidate: Candidate, user: User, purpose: str, given_on: date | None,
-                   expires_on: date | None, today: date,
-                   document: StoredDocument | None = None) -> Consent:
+def record_consent(
+    candidate: Candidate,
+    user: User,
+    purpose: str,
+    given_on: date | None,
+    expires_on: date | None,
+    today: date,
+    document: StoredDocument | None = None,
+) -> Consent:
     """Explicit, dated consent with purpose and expiry (GDPR art. 7, art. 9(2)(a))."""
     require_holding(user, candidate, "consent")
     errors = {}
@@ -479,14 +543,20 @@ def record_consent(candidate: Candidate, user: User, purpose: str, given_on: dat
         if expires_on <= given_on:
             errors["expires_on"] = _("The expiry must come after the date of consent.")
         elif expires_on > add_years(given_on, MAX_CONSENT_YEARS):
-            errors["expires_on"] = _("A consent lasts at most %(num)d years: renew it then.",
-                                     num=MAX_CONSENT_YEARS)
+            errors["expires_on"] = _(
+                "A consent lasts at most %(num)d years: renew it then.", num=MAX_CONSENT_YEARS
+            )
     if errors:
         raise CaseloadError(errors)
-    consent = Consent(candidate_id=candidate.id, purpose=purpose, given_on=given_on,
-                      expires_on=expires_on, recorded_by_id=user.id,
-                      document_name=document.name if document else "",
-                      document_sha256=document.sha256 if document else "")
+    consent = Consent(
+        candidate_id=candidate.id,
+        purpose=purpose,
+        given_on=given_on,
+        expires_on=expires_on,
+        recorded_by_id=user.id,
+        document_name=document.name if document else "",
+        document_sha256=document.sha256 if document else "",
+    )
     db.session.add(consent)
     db.session.flush()
     refresh_matching_consent(candidate, today)
@@ -497,18 +567,24 @@ def record_consent(candidate: Candidate, user: User, purpose: str, given_on: dat
 def withdraw_open_proposals(candidate: Candidate, user: User | None, reason: str) -> int:
     """Withdraw the proposals still open (proposed, interview): employers stop seeing them
     as available at once. The employer is not told why."""
-    open_ones = db.session.execute(select(Proposal).where(
-        Proposal.candidate_id == candidate.id,
-        Proposal.status.in_((PROPOSED, INTERVIEW)))).scalars().all()
+    open_ones = (
+        db.session.execute(
+            select(Proposal).where(
+                Proposal.candidate_id == candidate.id, Proposal.status.in_((PROPOSED, INTERVIEW))
+            )
+        )
+        .scalars()
+        .all()
+    )
     for proposal in open_ones:
         proposal.status = WITHDRAWN
-        audit.record("proposal.withdraw", proposal, actor=user, subject=candidate,
-                     reason=reason)
+        audit.record("proposal.withdraw", proposal, actor=user, subject=candidate, reason=reason)
     return len(open_ones)
 
 
-def revoke_consent(consent: Consent, user: User, today: date, now: datetime | None = None,
-                   reason: str = "") -> int:
+def revoke_consent(
+    consent: Consent, user: User, today: date, now: datetime | None = None, reason: str = ""
+) -> int:
     """Revocation stops everything at once: the consent ends now, matching stops when no
     valid consent to matching remains, open proposals are withdrawn. Returns how many."""
     candidate = db.session.get(Candidate, consent.candidate_id)
@@ -518,8 +594,14 @@ def revoke_consent(consent: Consent, user: User, today: date, now: datetime | No
         raise CaseloadError({"consent": _("This consent has already been revoked.")})
     consent.revoked_at = now or utcnow()
     refresh_matching_consent(candidate, today)
-    audit.record("consent.revoke", consent, actor=user, subject=candidate,
-                 reason=reason.strip()[:500], purpose=consent.purpose)
+    audit.record(
+        "consent.revoke",
+        consent,
+        actor=user,
+        subject=candidate,
+        reason=reason.strip()[:500],
+        purpose=consent.purpose,
+    )
     if candidate.has_matching_consent(today):
         return 0
     return withdraw_open_proposals(candidate, user, "consent revoked")
@@ -543,83 +625,147 @@ def _stage_json(stage: PathwayStage) -> dict[str, Any]:
     details = dict(stage.details or {})
     if "observations" in details:
         details["observations"] = [o.as_json() for o in pathway.observations(stage)]
-    return {"stage": stage.stage, "started_on": stage.started_on.isoformat(),
-            "ended_on": stage.ended_on.isoformat() if stage.ended_on else None,
-            "service": stage.service.name, "broker": stage.broker.display_name
-            if stage.broker else "", "tutor": stage.tutor, "notes": stage.notes,
-            "details": details}
+    return {
+        "stage": stage.stage,
+        "started_on": stage.started_on.isoformat(),
+        "ended_on": stage.ended_on.isoformat() if stage.ended_on else None,
+        "service": stage.service.name,
+        "broker": stage.broker.display_name if stage.broker else "",
+        "tutor": stage.tutor,
+        "notes": stage.notes,
+        "details": details,
+    }
 
 
 def export_candidate(candidate: Candidate, user: User, reason: str) -> dict[str, Any]:
     """Everything held about the person, as JSON-ready data (audit-logged)."""
     sensitive = read_sensitive(candidate, user, reason)
-    audit.record("candidate.export", candidate, actor=user, subject=candidate,
-                 reason=_clean_reason(reason))
+    audit.record(
+        "candidate.export", candidate, actor=user, subject=candidate, reason=_clean_reason(reason)
+    )
     db.session.flush()
-    proposals = db.session.execute(select(Proposal).where(
-        Proposal.candidate_id == candidate.id).order_by(Proposal.id)).scalars().all()
+    proposals = (
+        db.session.execute(
+            select(Proposal).where(Proposal.candidate_id == candidate.id).order_by(Proposal.id)
+        )
+        .scalars()
+        .all()
+    )
     from employers.models import Vacancy
 
-    stages = db.session.execute(select(PathwayStage).where(
-        PathwayStage.candidate_id == candidate.id)
-        .order_by(PathwayStage.started_on, PathwayStage.id)).scalars().all()
+    stages = (
+        db.session.execute(
+            select(PathwayStage)
+            .where(PathwayStage.candidate_id == candidate.id)
+            .order_by(PathwayStage.started_on, PathwayStage.id)
+        )
+        .scalars()
+        .all()
+    )
     return {
         "exported_at": utcnow().isoformat(),
         "candidate": {
-            "pseudonym": candidate.pseudonym, "full_name": candidate.full_name,
+            "pseudonym": candidate.pseudonym,
+            "full_name": candidate.full_name,
             "municipality": candidate.municipality.label,
             "municipality_istat_code": candidate.comune_code,
-            "max_commute_km": candidate.max_commute_km, "hours_min": candidate.hours_min,
-            "hours_max": candidate.hours_max, "education_level": candidate.education_level,
+            "max_commute_km": candidate.max_commute_km,
+            "hours_min": candidate.hours_min,
+            "hours_max": candidate.hours_max,
+            "education_level": candidate.education_level,
             "driving_licence": candidate.driving_licence,
-            "languages": list(candidate.languages or []), "summary": candidate.summary,
+            "languages": list(candidate.languages or []),
+            "summary": candidate.summary,
             "status": candidate.status,
-            "skills": [{"uri": s.skill.uri, "label_en": s.skill.label_en,
-                        "label_it": s.skill.label_it} for s in candidate.skills],
-            "desired_occupations": [{"uri": o.occupation.uri,
-                                     "label_en": o.occupation.label_en,
-                                     "label_it": o.occupation.label_it}
-                                    for o in candidate.desired],
-            "experiences": [{"occupation": e.occupation.label_en if e.occupation else None,
-                             "months": e.months, "description": e.description}
-                            for e in candidate.experiences],
+            "skills": [
+                {"uri": s.skill.uri, "label_en": s.skill.label_en, "label_it": s.skill.label_it}
+                for s in candidate.skills
+            ],
+            "desired_occupations": [
+                {
+                    "uri": o.occupation.uri,
+                    "label_en": o.occupation.label_en,
+                    "label_it": o.occupation.label_it,
+                }
+                for o in candidate.desired
+            ],
+            "experiences": [
+                {
+                    "occupation": e.occupation.label_en if e.occupation else None,
+                    "months": e.months,
+                    "description": e.description,
+                }
+                for e in candidate.experiences
+            ],
             "workplace_adjustments": candidate.adjustments,
             "matching_consent_until": candidate.matching_consent_until.isoformat()
-            if candidate.matching_consent_until else None,
+            if candidate.matching_consent_until
+            else None,
             "created_at": candidate.created_at.isoformat(),
         },
-        "sensitive": {"target_group": sensitive.target_group,
-                      "target_group_label": sensitive.target_group_label,
-                      "disability_percentage": sensitive.disability_percentage,
-                      "origin_service": sensitive.origin_service, "notes": sensitive.notes},
-        "services": [{"service": h.service.name, "since": h.since.isoformat(),
-                      "until": h.until.isoformat() if h.until else None,
-                      "broker": h.broker.display_name if h.broker else ""}
-                     for h in sorted(candidate.holdings, key=lambda h: (h.since, h.id or 0))],
-        "consents": [{"purpose": c.purpose, "given_on": c.given_on.isoformat(),
-                      "expires_on": c.expires_on.isoformat(),
-                      "revoked_at": c.revoked_at.isoformat() if c.revoked_at else None,
-                      "document": c.document_name, "document_sha256": c.document_sha256,
-                      "recorded_by": c.recorded_by.display_name}
-                     for c in consents_of(candidate)],
+        "sensitive": {
+            "target_group": sensitive.target_group,
+            "target_group_label": sensitive.target_group_label,
+            "disability_percentage": sensitive.disability_percentage,
+            "origin_service": sensitive.origin_service,
+            "notes": sensitive.notes,
+        },
+        "services": [
+            {
+                "service": h.service.name,
+                "since": h.since.isoformat(),
+                "until": h.until.isoformat() if h.until else None,
+                "broker": h.broker.display_name if h.broker else "",
+            }
+            for h in sorted(candidate.holdings, key=lambda h: (h.since, h.id or 0))
+        ],
+        "consents": [
+            {
+                "purpose": c.purpose,
+                "given_on": c.given_on.isoformat(),
+                "expires_on": c.expires_on.isoformat(),
+                "revoked_at": c.revoked_at.isoformat() if c.revoked_at else None,
+                "document": c.document_name,
+                "document_sha256": c.document_sha256,
+                "recorded_by": c.recorded_by.display_name,
+            }
+            for c in consents_of(candidate)
+        ],
         "pathway": [_stage_json(s) for s in stages],
-        "proposals": [{"vacancy": (db.session.get(Vacancy, p.vacancy_id).title  # type: ignore
-                                   if db.session.get(Vacancy, p.vacancy_id) else ""),
-                       "employer": db.session.get(Organisation, p.employer_org_id).name,
-                       "status": p.status, "proposed_at": p.created_at.isoformat(),
-                       "card": p.card, "note": p.note,
-                       "interview_at": p.interview_at.isoformat() if p.interview_at else None,
-                       "hire_start_on": p.hire_start_on.isoformat()
-                       if p.hire_start_on else None}
-                      for p in proposals],
-        "access_log": [audit_entry_json(e)
-                       for e in db.session.execute(access_log_query(candidate.id)).scalars()],
+        "proposals": [
+            {
+                "vacancy": (
+                    db.session.get(Vacancy, p.vacancy_id).title  # type: ignore
+                    if db.session.get(Vacancy, p.vacancy_id)
+                    else ""
+                ),
+                "employer": db.session.get(Organisation, p.employer_org_id).name,
+                "status": p.status,
+                "proposed_at": p.created_at.isoformat(),
+                "card": p.card,
+                "note": p.note,
+                "interview_at": p.interview_at.isoformat() if p.interview_at else None,
+                "hire_start_on": p.hire_start_on.isoformat() if p.hire_start_on else None,
+            }
+            for p in proposals
+        ],
+        "access_log": [
+            audit_entry_json(e)
+            for e in db.session.execute(access_log_query(candidate.id)).scalars()
+        ],
     }
 
 
 #: Pathway details kept after erasure: what the indicators count, nothing personal.
-STATISTICAL_DETAILS = ("kind", "planned_end", "contract_type", "hours", "month",
-                       "still_employed", "reason")
+STATISTICAL_DETAILS = (
+    "kind",
+    "planned_end",
+    "contract_type",
+    "hours",
+    "month",
+    "still_employed",
+    "reason",
+)
 
 
 def _blank_like(value: Any) -> Any:
@@ -632,8 +778,9 @@ def _blank_like(value: Any) -> Any:
     return None
 
 
-def erase_candidate(candidate: Candidate, user: User, reason: str,
-                    now: datetime | None = None) -> None:
+def erase_candidate(
+    candidate: Candidate, user: User, reason: str, now: datetime | None = None
+) -> None:
     """Erasure on request (GDPR art. 17), irreversible. What remains is what the law and
     the statistics need: the pseudonym, the municipality, who held the case and when,
     anonymous pathway stages (no notes, tutor or observations), consent dates (proof
@@ -642,10 +789,12 @@ def erase_candidate(candidate: Candidate, user: User, reason: str,
     require_holding(user, candidate, "erase")
     now = now or utcnow()
     withdraw_open_proposals(candidate, user, "erasure")
-    for proposal in db.session.execute(select(Proposal).where(
-            Proposal.candidate_id == candidate.id)).scalars():
-        proposal.card = {k: (v if k == "pseudonym" else _blank_like(v))
-                         for k, v in (proposal.card or {}).items()}
+    for proposal in db.session.execute(
+        select(Proposal).where(Proposal.candidate_id == candidate.id)
+    ).scalars():
+        proposal.card = {
+            k: (v if k == "pseudonym" else _blank_like(v)) for k, v in (proposal.card or {}).items()
+        }
         proposal.note = ""
         proposal.interview_outcome = ""
         proposal.decline_reason = ""
@@ -657,16 +806,17 @@ def erase_candidate(candidate: Candidate, user: User, reason: str,
         consent.document_sha256 = ""
     db.session.flush()
     for digest in digests:
-        still_used = db.session.execute(select(Consent.id).where(
-            Consent.document_sha256 == digest)).first()
+        still_used = db.session.execute(
+            select(Consent.id).where(Consent.document_sha256 == digest)
+        ).first()
         if still_used is None:
             (uploads_dir() / digest).unlink(missing_ok=True)
-    for stage in db.session.execute(select(PathwayStage).where(
-            PathwayStage.candidate_id == candidate.id)).scalars():
+    for stage in db.session.execute(
+        select(PathwayStage).where(PathwayStage.candidate_id == candidate.id)
+    ).scalars():
         stage.notes = ""
         stage.tutor = ""
-        stage.details = {k: v for k, v in (stage.details or {}).items()
-                         if k in STATISTICAL_DETAILS}
+        stage.details = {k: v for k, v in (stage.details or {}).items() if k in STATISTICAL_DETAILS}
     candidate.full_name = ""
     candidate.summary = ""
     candidate.languages = []
@@ -688,15 +838,22 @@ def erase_candidate(candidate: Candidate, user: User, reason: str,
 
 def handover_targets(candidate: Candidate) -> list[Organisation]:
     """Verified services of the network that do not already hold the case."""
-    return list(db.session.execute(
-        select(Organisation).where(Organisation.kind == SERVICE,
-                                   Organisation.verified_at.is_not(None),
-                                   Organisation.id.not_in(candidate.holding_service_ids or {0}))
-        .order_by(Organisation.name)).scalars())
+    return list(
+        db.session.execute(
+            select(Organisation)
+            .where(
+                Organisation.kind == SERVICE,
+                Organisation.verified_at.is_not(None),
+                Organisation.id.not_in(candidate.holding_service_ids or {0}),
+            )
+            .order_by(Organisation.name)
+        ).scalars()
+    )
 
 
-def hand_over(candidate: Candidate, user: User, to_service_id: int | None, today: date,
-              note: str = "") -> CaseHolding:
+def hand_over(
+    candidate: Candidate, user: User, to_service_id: int | None, today: date, note: str = ""
+) -> CaseHolding:
     """Hand the case from the user's service to another: the old holding ends today, a
     new one opens; pathway stages keep their service. Who may see the sensitive part
     changes at once (brokerage.access reads open holdings)."""
@@ -715,14 +872,37 @@ def hand_over(candidate: Candidate, user: User, to_service_id: int | None, today
     new = CaseHolding(service=target, since=today, broker=None)
     candidate.holdings.append(new)
     db.session.flush()
-    audit.record("candidate.handover", new, actor=user, subject=candidate, reason=note,
-                 from_service_id=from_service.id, to_service_id=target.id)
-    brokers = db.session.execute(select(User).join(Membership).where(
-        Membership.organisation_id == target.id, Membership.role == BROKER,
-        User.active.is_(True))).scalars().all()
+    audit.record(
+        "candidate.handover",
+        new,
+        actor=user,
+        subject=candidate,
+        reason=note,
+        from_service_id=from_service.id,
+        to_service_id=target.id,
+    )
+    brokers = (
+        db.session.execute(
+            select(User)
+            .join(Membership)
+            .where(
+                Membership.organisation_id == target.id,
+                Membership.role == BROKER,
+                User.active.is_(True),
+            )
+        )
+        .scalars()
+        .all()
+    )
     link = url_for("brokerage.candidate_detail", candidate_id=candidate.id)
     for broker in brokers:
         # No sensitive data, not even the giving service (its type reveals the condition).
-        notify(broker, _("A case has been handed over to your service: %(pseudonym)s.",
-                         pseudonym=candidate.pseudonym), link)
+        notify(
+            broker,
+            _(
+                "A case has been handed over to your service: %(pseudonym)s.",
+                pseudonym=candidate.pseudonym,
+            ),
+            link,
+        )
     return new

@@ -108,8 +108,10 @@ ACTION_LABELS = {
     "proposal.create": _l("Proposed to an employer"),
     "proposal.withdraw": _l("Proposal withdrawn"),
 }
-HOLDING_EVENTS = {"holding_start": _l("Case taken in charge by"),
-                  "holding_end": _l("Case no longer held by")}
+HOLDING_EVENTS = {
+    "holding_start": _l("Case taken in charge by"),
+    "holding_end": _l("Case no longer held by"),
+}
 
 
 def today() -> date:
@@ -137,11 +139,14 @@ def user() -> Any:
     return current_user._get_current_object()
 
 
-def show_errors(form: Any, error: CaseloadError, extra: dict[str, list[str]] | None = None
-                ) -> None:
+def show_errors(form: Any, error: CaseloadError, extra: dict[str, list[str]] | None = None) -> None:
     """Put service errors next to their fields; the others go to ``extra`` (fieldsets)."""
-    aliases = {"sensitive_notes": "sensitive_notes", "origin_service": "origin_service",
-               "consent": "submit", "started_on": "started_on"}
+    aliases = {
+        "sensitive_notes": "sensitive_notes",
+        "origin_service": "origin_service",
+        "consent": "submit",
+        "started_on": "started_on",
+    }
     for name, message in error.fields.items():
         target = getattr(form, aliases.get(name, name), None)
         if target is not None and not hasattr(target, "entries") and hasattr(target, "errors"):
@@ -170,23 +175,39 @@ def caseload_page() -> Any:
     comune = resolve_municipality(comune_text) if comune_text else None
     if comune_text:
         stmt = stmt.where(Candidate.comune_code == (comune.istat_code if comune else "-"))
-    page = db.paginate(stmt.order_by(Candidate.updated_at.desc(), Candidate.id.desc()),
-                       page_arg(), current_app.config["PER_PAGE"])
+    page = db.paginate(
+        stmt.order_by(Candidate.updated_at.desc(), Candidate.id.desc()),
+        page_arg(),
+        current_app.config["PER_PAGE"],
+    )
     ids = [c.id for c in page.items]
     stages: dict[int, PathwayStage] = {}
-    for stage in db.session.execute(select(PathwayStage).where(
-            PathwayStage.candidate_id.in_(ids), PathwayStage.stage != "follow_up")
-            .order_by(PathwayStage.started_on, PathwayStage.id)).scalars():
+    for stage in db.session.execute(
+        select(PathwayStage)
+        .where(PathwayStage.candidate_id.in_(ids), PathwayStage.stage != "follow_up")
+        .order_by(PathwayStage.started_on, PathwayStage.id)
+    ).scalars():
         stages[stage.candidate_id] = stage
-    total = db.session.execute(select(func.count()).select_from(
-        access.caseload_query(current_user).where(Candidate.status != CLOSED).subquery())
+    total = db.session.execute(
+        select(func.count()).select_from(
+            access.caseload_query(current_user).where(Candidate.status != CLOSED).subquery()
+        )
     ).scalar_one()
     return render_template(
-        "brokerage/caseload.html", page=page, stages=stages, status=status, q=q,
-        comune_text=comune_text, comune_unknown=bool(comune_text and comune is None),
-        statuses=STATUS_LABELS, stage_labels=STAGES, open_cases=total,
+        "brokerage/caseload.html",
+        page=page,
+        stages=stages,
+        status=status,
+        q=q,
+        comune_text=comune_text,
+        comune_unknown=bool(comune_text and comune is None),
+        statuses=STATUS_LABELS,
+        stage_labels=STAGES,
+        open_cases=total,
         reminders=pathway.overdue_for(current_user, today(), limit=50),
-        today=today(), consent_status=caseload.consent_status)
+        today=today(),
+        consent_status=caseload.consent_status,
+    )
 
 
 @bp.route("/brokerage/skills")
@@ -195,8 +216,9 @@ def skill_suggestions() -> Any:
     """ESCO skills matching ``q`` (the skill picker's look-up): the top 15."""
     q = (request.args.get("q") or "").strip()[:100]
     found = search_skills(q, limit=15) if len(q) >= 2 else []
-    return jsonify({"items": [{"id": s.id, "label": s.label, "label_en": s.label_en}
-                              for s in found]})
+    return jsonify(
+        {"items": [{"id": s.id, "label": s.label, "label_en": s.label_en} for s in found]}
+    )
 
 
 @bp.route("/brokerage/occupations")
@@ -205,8 +227,9 @@ def occupation_suggestions() -> Any:
     """ESCO occupations matching ``q``: the top 15."""
     q = (request.args.get("q") or "").strip()[:100]
     found = search_occupations(q, limit=15) if len(q) >= 2 else []
-    return jsonify({"items": [{"id": o.id, "label": o.label, "label_en": o.label_en}
-                              for o in found]})
+    return jsonify(
+        {"items": [{"id": o.id, "label": o.label, "label_en": o.label_en} for o in found]}
+    )
 
 
 # --- The record: profile form ------------------------------------------------------------
@@ -219,9 +242,11 @@ def resolve_occupation(text: str) -> tuple[Occupation | None, str | None]:
     if not text:
         return None, None
     low = text.lower()
-    exact = db.session.execute(select(Occupation).where(or_(
-        func.lower(Occupation.label_it) == low, func.lower(Occupation.label_en) == low))
-        .limit(1)).scalar_one_or_none()
+    exact = db.session.execute(
+        select(Occupation)
+        .where(or_(func.lower(Occupation.label_it) == low, func.lower(Occupation.label_en) == low))
+        .limit(1)
+    ).scalar_one_or_none()
     if exact is not None:
         return exact, None
     found = search_occupations(text, limit=6)
@@ -232,21 +257,26 @@ def resolve_occupation(text: str) -> tuple[Occupation | None, str | None]:
         return found[0], None
     if not found:
         return None, _("No ESCO occupation matches “%(text)s”.", text=text)
-    return None, _("Several occupations match: %(list)s. Write one in full.",
-                   list="; ".join(o.label for o in found[:5]))
+    return None, _(
+        "Several occupations match: %(list)s. Write one in full.",
+        list="; ".join(o.label for o in found[:5]),
+    )
 
 
 def resolve_skill(text: str) -> Skill | None:
     low = " ".join((text or "").split()).lower()
     if not low:
         return None
-    return db.session.execute(select(Skill).where(or_(
-        func.lower(Skill.label_it) == low, func.lower(Skill.label_en) == low))
-        .limit(1)).scalar_one_or_none()
+    return db.session.execute(
+        select(Skill)
+        .where(or_(func.lower(Skill.label_it) == low, func.lower(Skill.label_en) == low))
+        .limit(1)
+    ).scalar_one_or_none()
 
 
-def read_profile_form(form: ProfileForm, candidate: Candidate | None,
-                      extra: dict[str, list[str]]) -> tuple[ProfileData | None, bool]:
+def read_profile_form(
+    form: ProfileForm, candidate: Candidate | None, extra: dict[str, list[str]]
+) -> tuple[ProfileData | None, bool]:
     """Fill the skill choices, resolve ESCO labels; returns (data, only_refresh).
     ``data`` is None when the form cannot be saved as it is."""
     refresh = bool(form.suggest.data or form.find_skills.data)
@@ -263,16 +293,23 @@ def read_profile_form(form: ProfileForm, candidate: Candidate | None,
     experiences = []
     for entry in form.experiences.entries:
         sub = entry.form
-        if not ((sub.occupation.data or "").strip() or sub.months.data
-                or (sub.description.data or "").strip()):
+        if not (
+            (sub.occupation.data or "").strip()
+            or sub.months.data
+            or (sub.description.data or "").strip()
+        ):
             continue
         occ, problem = resolve_occupation(sub.occupation.data or "")
         if problem:
             sub.occupation.errors = [problem]
             problems = True
-        experiences.append(caseload.ExperienceData(
-            occupation_id=occ.id if occ else None, months=sub.months.data or 0,
-            description=sub.description.data or ""))
+        experiences.append(
+            caseload.ExperienceData(
+                occupation_id=occ.id if occ else None,
+                months=sub.months.data or 0,
+                description=sub.description.data or "",
+            )
+        )
     selected = [int(s) for s in (form.skills.data or [])]
     if request.method == "GET" and candidate is not None:
         selected = [s.skill_id for s in candidate.skills]
@@ -302,7 +339,8 @@ def read_profile_form(form: ProfileForm, candidate: Candidate | None,
                 choices.setdefault(skill.id, skill.label)
         else:
             form.skill_search.errors = [
-                _("Press “Find skills” and tick the right one, or empty this field.")]
+                _("Press “Find skills” and tick the right one, or empty this field.")
+            ]
     form.skills.choices = options(sorted(choices.items(), key=lambda kv: kv[1].lower()))
     form.skills.data = selected
     if request.method != "POST" or refresh:
@@ -311,48 +349,75 @@ def read_profile_form(form: ProfileForm, candidate: Candidate | None,
         return None, False
     languages = [x for x in (form.languages.data or "").split(",") if x.strip()]
     return ProfileData(
-        full_name=form.full_name.data or "", comune_code=form.comune.data or "",
-        max_commute_km=form.max_commute_km.data or 0, hours_min=form.hours_min.data,
-        hours_max=form.hours_max.data, education_level=form.education_level.data,
-        driving_licence=bool(form.driving_licence.data), languages=languages,
-        summary=form.summary.data or "", skill_ids=selected,
-        occupation_ids=[o.id for o in occupations], experiences=experiences,
-        adjustments=list(form.adjustments.data or [])), False
+        full_name=form.full_name.data or "",
+        comune_code=form.comune.data or "",
+        max_commute_km=form.max_commute_km.data or 0,
+        hours_min=form.hours_min.data,
+        hours_max=form.hours_max.data,
+        education_level=form.education_level.data,
+        driving_licence=bool(form.driving_licence.data),
+        languages=languages,
+        summary=form.summary.data or "",
+        skill_ids=selected,
+        occupation_ids=[o.id for o in occupations],
+        experiences=experiences,
+        adjustments=list(form.adjustments.data or []),
+    ), False
 
 
 def profile_form_data(candidate: Candidate) -> dict[str, Any]:
     return {
-        "full_name": candidate.full_name, "comune": candidate.municipality.label,
-        "max_commute_km": candidate.max_commute_km, "hours_min": candidate.hours_min,
-        "hours_max": candidate.hours_max, "education_level": candidate.education_level,
+        "full_name": candidate.full_name,
+        "comune": candidate.municipality.label,
+        "max_commute_km": candidate.max_commute_km,
+        "hours_min": candidate.hours_min,
+        "hours_max": candidate.hours_max,
+        "education_level": candidate.education_level,
         "driving_licence": candidate.driving_licence,
-        "languages": ", ".join(candidate.languages or []), "summary": candidate.summary,
+        "languages": ", ".join(candidate.languages or []),
+        "summary": candidate.summary,
         "occupations": [o.occupation.label for o in candidate.desired],
-        "experiences": [{"occupation": e.occupation.label if e.occupation else "",
-                         "months": e.months, "description": e.description}
-                        for e in candidate.experiences],
+        "experiences": [
+            {
+                "occupation": e.occupation.label if e.occupation else "",
+                "months": e.months,
+                "description": e.description,
+            }
+            for e in candidate.experiences
+        ],
         "adjustments": candidate.adjustments,
     }
 
 
 def pad_rows(form: ProfileForm) -> None:
     """Blank rows to add occupations and experiences without JavaScript."""
-    if all((e.data or "").strip() for e in form.occupations.entries) and len(
-            form.occupations.entries) < form.occupations.max_entries:
+    if (
+        all((e.data or "").strip() for e in form.occupations.entries)
+        and len(form.occupations.entries) < form.occupations.max_entries
+    ):
         form.occupations.append_entry()
-    blanks = sum(1 for e in form.experiences.entries
-                 if not ((e.form.occupation.data or "").strip() or e.form.months.data
-                         or (e.form.description.data or "").strip()))
+    blanks = sum(
+        1
+        for e in form.experiences.entries
+        if not (
+            (e.form.occupation.data or "").strip()
+            or e.form.months.data
+            or (e.form.description.data or "").strip()
+        )
+    )
     while blanks < 2 and len(form.experiences.entries) < form.experiences.max_entries:
         form.experiences.append_entry()
         blanks += 1
 
 
 def service_choices() -> list[Organisation]:
-    return list(db.session.execute(
-        select(Organisation).where(Organisation.kind == SERVICE,
-                                   Organisation.verified_at.is_not(None))
-        .order_by(Organisation.name)).scalars())
+    return list(
+        db.session.execute(
+            select(Organisation)
+            .where(Organisation.kind == SERVICE, Organisation.verified_at.is_not(None))
+            .order_by(Organisation.name)
+        ).scalars()
+    )
 
 
 @bp.route("/brokerage/candidates/new", methods=["GET", "POST"])
@@ -361,9 +426,13 @@ def service_choices() -> list[Organisation]:
 def candidate_new() -> Any:
     services = current_user.organisations(BROKER)
     if request.method == "GET":
-        form = CandidateCreateForm(data={
-            "comune": services[0].municipality.label if services and services[0].municipality
-            else ""})
+        form = CandidateCreateForm(
+            data={
+                "comune": services[0].municipality.label
+                if services and services[0].municipality
+                else ""
+            }
+        )
     else:
         form = CandidateCreateForm()
     form.service.choices = options((s.id, s.name) for s in services)
@@ -378,7 +447,8 @@ def candidate_new() -> Any:
             target_group=form.target_group.data or None,
             disability_percentage=form.disability_percentage.data,
             origin_service_id=form.origin_service.data or None,
-            notes=form.sensitive_notes.data or "")
+            notes=form.sensitive_notes.data or "",
+        )
         try:
             if service is None:
                 raise CaseloadError({"service": _("Choose the service taking charge.")})
@@ -388,12 +458,23 @@ def candidate_new() -> Any:
             show_errors(form, error, extra)
         else:
             db.session.commit()
-            flash(_("The record of %(pseudonym)s has been created. Record the consent now.",
-                    pseudonym=candidate.pseudonym), "success")
+            flash(
+                _(
+                    "The record of %(pseudonym)s has been created. Record the consent now.",
+                    pseudonym=candidate.pseudonym,
+                ),
+                "success",
+            )
             return redirect(url_for("brokerage.consent_new", candidate_id=candidate.id))
     pad_rows(form)
-    return render_template("brokerage/candidate_form.html", form=form, candidate=None,
-                           extra=extra, create=True, show_service=len(services) > 1)
+    return render_template(
+        "brokerage/candidate_form.html",
+        form=form,
+        candidate=None,
+        extra=extra,
+        create=True,
+        show_service=len(services) > 1,
+    )
 
 
 @bp.route("/brokerage/candidates/<int:candidate_id>/edit", methods=["GET", "POST"])
@@ -401,8 +482,9 @@ def candidate_new() -> Any:
 @no_store
 def candidate_edit(candidate_id: int) -> Any:
     candidate = held(candidate_id, "update")
-    form = ProfileForm(data=profile_form_data(candidate)) if request.method == "GET" \
-        else ProfileForm()
+    form = (
+        ProfileForm(data=profile_form_data(candidate)) if request.method == "GET" else ProfileForm()
+    )
     extra: dict[str, list[str]] = {}
     profile, _refresh = read_profile_form(form, candidate, extra)
     if profile is not None:
@@ -416,8 +498,14 @@ def candidate_edit(candidate_id: int) -> Any:
             flash(_("The profile has been saved."), "success")
             return redirect(url_for("brokerage.candidate_detail", candidate_id=candidate.id))
     pad_rows(form)
-    return render_template("brokerage/candidate_form.html", form=form, candidate=candidate,
-                           extra=extra, create=False, show_service=False)
+    return render_template(
+        "brokerage/candidate_form.html",
+        form=form,
+        candidate=candidate,
+        extra=extra,
+        create=False,
+        show_service=False,
+    )
 
 
 @bp.route("/brokerage/candidates/<int:candidate_id>")
@@ -426,29 +514,48 @@ def candidate_edit(candidate_id: int) -> Any:
 def candidate_detail(candidate_id: int) -> Any:
     candidate = held(candidate_id)
     stages = pathway.stages_of(candidate)
-    proposals = db.session.execute(select(Proposal, Vacancy).join(
-        Vacancy, Vacancy.id == Proposal.vacancy_id).where(
-        Proposal.candidate_id == candidate.id).order_by(Proposal.created_at.desc())).all()
+    proposals = db.session.execute(
+        select(Proposal, Vacancy)
+        .join(Vacancy, Vacancy.id == Proposal.vacancy_id)
+        .where(Proposal.candidate_id == candidate.id)
+        .order_by(Proposal.created_at.desc())
+    ).all()
     return render_template(
-        "brokerage/candidate_detail.html", candidate=candidate,
-        consents=caseload.consents_of(candidate), current=pathway.current_stage(stages),
-        follow_ups=pathway.follow_ups(stages), proposals=proposals, today=today(),
-        purposes=CONSENT_PURPOSES, stage_labels=STAGES, statuses=STATUS_LABELS,
-        education=EDUCATION_LEVELS, adjustments=ADJUSTMENTS, states=PROPOSAL_STATES,
-        revoke_form=RevokeForm(), consent_status=caseload.consent_status(candidate, today()),
-        holdings=sorted(candidate.holdings, key=lambda h: (h.since, h.id)))
+        "brokerage/candidate_detail.html",
+        candidate=candidate,
+        consents=caseload.consents_of(candidate),
+        current=pathway.current_stage(stages),
+        follow_ups=pathway.follow_ups(stages),
+        proposals=proposals,
+        today=today(),
+        purposes=CONSENT_PURPOSES,
+        stage_labels=STAGES,
+        statuses=STATUS_LABELS,
+        education=EDUCATION_LEVELS,
+        adjustments=ADJUSTMENTS,
+        states=PROPOSAL_STATES,
+        revoke_form=RevokeForm(),
+        consent_status=caseload.consent_status(candidate, today()),
+        holdings=sorted(candidate.holdings, key=lambda h: (h.since, h.id)),
+    )
 
 
 # --- The sensitive part ------------------------------------------------------------------
 
 
 def sensitive_form_from(view: caseload.SensitiveView, reason: str) -> SensitiveForm:
-    form = SensitiveForm(formdata=None, data={
-        "target_group": view.target_group or "",
-        "disability_percentage": int(view.disability_percentage)
-        if (view.disability_percentage or "").isdigit() else None,
-        "origin_service": view.origin_service_id or 0, "sensitive_notes": view.notes,
-        "reason": reason})
+    form = SensitiveForm(
+        formdata=None,
+        data={
+            "target_group": view.target_group or "",
+            "disability_percentage": int(view.disability_percentage)
+            if (view.disability_percentage or "").isdigit()
+            else None,
+            "origin_service": view.origin_service_id or 0,
+            "sensitive_notes": view.notes,
+            "reason": reason,
+        },
+    )
     return form
 
 
@@ -472,8 +579,13 @@ def candidate_sensitive(candidate_id: int) -> Any:
     if data is not None:
         edit_form = sensitive_form_from(data, form.reason.data or "")
         edit_form.origin_service.choices = origin_choices(service_choices())
-    return render_template("brokerage/candidate_sensitive.html", candidate=candidate,
-                           form=form, data=data, edit_form=edit_form)
+    return render_template(
+        "brokerage/candidate_sensitive.html",
+        candidate=candidate,
+        form=form,
+        data=data,
+        edit_form=edit_form,
+    )
 
 
 @bp.route("/brokerage/candidates/<int:candidate_id>/sensitive/edit", methods=["GET", "POST"])
@@ -486,10 +598,12 @@ def candidate_sensitive_edit(candidate_id: int) -> Any:
     form = SensitiveForm()
     form.origin_service.choices = origin_choices(service_choices())
     if form.validate_on_submit():
-        data = SensitiveData(target_group=form.target_group.data or None,
-                             disability_percentage=form.disability_percentage.data,
-                             origin_service_id=form.origin_service.data or None,
-                             notes=form.sensitive_notes.data or "")
+        data = SensitiveData(
+            target_group=form.target_group.data or None,
+            disability_percentage=form.disability_percentage.data,
+            origin_service_id=form.origin_service.data or None,
+            notes=form.sensitive_notes.data or "",
+        )
         try:
             caseload.update_sensitive(candidate, user(), data, form.reason.data or "")
         except CaseloadError as error:
@@ -502,8 +616,13 @@ def candidate_sensitive_edit(candidate_id: int) -> Any:
     elif form.reason.errors:
         flash(_("Say why you need the sensitive data."), "danger")
         return redirect(url_for("brokerage.candidate_sensitive", candidate_id=candidate.id))
-    return render_template("brokerage/candidate_sensitive.html", candidate=candidate,
-                           form=ReasonForm(formdata=None), data=None, edit_form=form)
+    return render_template(
+        "brokerage/candidate_sensitive.html",
+        candidate=candidate,
+        form=ReasonForm(formdata=None),
+        data=None,
+        edit_form=form,
+    )
 
 
 # --- The data subject's rights -----------------------------------------------------------
@@ -530,18 +649,27 @@ def candidate_access_log(candidate_id: int) -> Any:
         writer = csv.writer(out)
         writer.writerow([_("When"), _("Who"), _("What"), _("Reason")])
         for entry in db.session.execute(caseload.access_log_query(candidate.id)).scalars():
-            writer.writerow([cell(v) for v in (
-                entry.at.isoformat(timespec="seconds"),
-                entry.actor.display_name if entry.actor else "",
-                str(ACTION_LABELS.get(entry.action, entry.action)), entry.reason)])
+            writer.writerow(
+                [
+                    cell(v)
+                    for v in (
+                        entry.at.isoformat(timespec="seconds"),
+                        entry.actor.display_name if entry.actor else "",
+                        str(ACTION_LABELS.get(entry.action, entry.action)),
+                        entry.reason,
+                    )
+                ]
+            )
         response = make_response(out.getvalue())
         response.headers["Content-Type"] = "text/csv; charset=utf-8"
         response.headers["Content-Disposition"] = (
-            f"attachment; filename=access-log-{candidate.pseudonym}.csv")
+            f"attachment; filename=access-log-{candidate.pseudonym}.csv"
+        )
         return response
     page = db.paginate(caseload.access_log_query(candidate.id), page_arg(), 50)
-    return render_template("brokerage/candidate_access_log.html", candidate=candidate,
-                           page=page, actions=ACTION_LABELS)
+    return render_template(
+        "brokerage/candidate_access_log.html", candidate=candidate, page=page, actions=ACTION_LABELS
+    )
 
 
 @bp.route("/brokerage/candidates/<int:candidate_id>/export", methods=["GET", "POST"])
@@ -558,11 +686,11 @@ def candidate_export(candidate_id: int) -> Any:
             show_errors(form, error)
         else:
             db.session.commit()
-            response = make_response(json.dumps(data, ensure_ascii=False, indent=2,
-                                                default=str))
+            response = make_response(json.dumps(data, ensure_ascii=False, indent=2, default=str))
             response.headers["Content-Type"] = "application/json; charset=utf-8"
             response.headers["Content-Disposition"] = (
-                f"attachment; filename=ponte-{candidate.pseudonym}.json")
+                f"attachment; filename=ponte-{candidate.pseudonym}.json"
+            )
             return response
     return render_template("brokerage/candidate_export.html", candidate=candidate, form=form)
 
@@ -575,8 +703,7 @@ def candidate_erase(candidate_id: int) -> Any:
     form = EraseForm()
     if form.validate_on_submit():
         if (form.pseudonym.data or "").strip().upper() != candidate.pseudonym:
-            form.pseudonym.errors = [_("Type the pseudonym exactly: %(p)s.",
-                                       p=candidate.pseudonym)]
+            form.pseudonym.errors = [_("Type the pseudonym exactly: %(p)s.", p=candidate.pseudonym)]
         else:
             try:
                 caseload.erase_candidate(candidate, user(), form.reason.data or "")
@@ -585,8 +712,13 @@ def candidate_erase(candidate_id: int) -> Any:
                 show_errors(form, error)
             else:
                 db.session.commit()
-                flash(_("The personal data of %(pseudonym)s have been erased.",
-                        pseudonym=candidate.pseudonym), "success")
+                flash(
+                    _(
+                        "The personal data of %(pseudonym)s have been erased.",
+                        pseudonym=candidate.pseudonym,
+                    ),
+                    "success",
+                )
                 return redirect(url_for("brokerage.caseload"))
     return render_template("brokerage/candidate_erase.html", candidate=candidate, form=form)
 
@@ -605,9 +737,14 @@ def consent_new(candidate_id: int) -> Any:
         form.expires_on.data = caseload.add_years(today(), 2)
     if form.validate_on_submit():
         try:
-            consent = caseload.record_consent(candidate, user(), form.purpose.data,
-                                              form.given_on.data, form.expires_on.data,
-                                              today())
+            consent = caseload.record_consent(
+                candidate,
+                user(),
+                form.purpose.data,
+                form.given_on.data,
+                form.expires_on.data,
+                today(),
+            )
             # The file is kept only once the consent itself is valid: no orphan files.
             upload = form.document.data
             document = caseload.store_document(upload.stream, upload.filename or "")
@@ -637,8 +774,9 @@ def consent_revoke(consent_id: int) -> Any:
     form = RevokeForm()
     if form.validate_on_submit():
         try:
-            withdrawn = caseload.revoke_consent(consent, user(), today(),
-                                                reason=form.reason.data or "")
+            withdrawn = caseload.revoke_consent(
+                consent, user(), today(), reason=form.reason.data or ""
+            )
         except CaseloadError as error:
             db.session.rollback()
             flash(" ".join(str(m) for m in error.fields.values()), "danger")
@@ -648,8 +786,13 @@ def consent_revoke(consent_id: int) -> Any:
             if withdrawn:
                 flash(_("Open proposals withdrawn: %(num)d.", num=withdrawn), "info")
         return redirect(url_for("brokerage.candidate_detail", candidate_id=candidate.id))
-    return render_template("brokerage/consent_revoke.html", candidate=candidate,
-                           consent=consent, form=form, purposes=CONSENT_PURPOSES)
+    return render_template(
+        "brokerage/consent_revoke.html",
+        candidate=candidate,
+        consent=consent,
+        form=form,
+        purposes=CONSENT_PURPOSES,
+    )
 
 
 @bp.route("/brokerage/consents/<int:consent_id>/document")
@@ -663,9 +806,13 @@ def consent_document(consent_id: int) -> Any:
 
     audit.record("consent.document_download", consent, subject=candidate)
     db.session.commit()
-    response = send_file(path, mimetype=caseload.document_mimetype(consent),
-                         as_attachment=True, download_name=consent.document_name,
-                         max_age=0)
+    response = send_file(
+        path,
+        mimetype=caseload.document_mimetype(consent),
+        as_attachment=True,
+        download_name=consent.document_name,
+        max_age=0,
+    )
     response.headers["Cache-Control"] = "no-store, private"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
@@ -683,12 +830,22 @@ def pathway_timeline(candidate_id: int) -> Any:
     labs = {s.id: pathway.observations(s) for s in stages if pathway.is_lab(s)}
     due = {s.id: pathway.observation_due(s, today()) for s in stages if pathway.is_lab(s)}
     return render_template(
-        "brokerage/pathway_timeline.html", candidate=candidate,
-        items=pathway.timeline(candidate), follow_ups=pathway.follow_ups(stages),
-        allowed=pathway.allowed_next(stages), stage_labels=STAGES, labs=labs, due=due,
-        kinds=WORK_EXPERIENCE_KINDS, contracts=CONTRACT_TYPES, reasons=CLOSE_REASONS,
-        criteria=pathway.OBSERVATION_CRITERIA, holding_events=HOLDING_EVENTS, today=today(),
-        as_date=date.fromisoformat)
+        "brokerage/pathway_timeline.html",
+        candidate=candidate,
+        items=pathway.timeline(candidate),
+        follow_ups=pathway.follow_ups(stages),
+        allowed=pathway.allowed_next(stages),
+        stage_labels=STAGES,
+        labs=labs,
+        due=due,
+        kinds=WORK_EXPERIENCE_KINDS,
+        contracts=CONTRACT_TYPES,
+        reasons=CLOSE_REASONS,
+        criteria=pathway.OBSERVATION_CRITERIA,
+        holding_events=HOLDING_EVENTS,
+        today=today(),
+        as_date=date.fromisoformat,
+    )
 
 
 def broker_choices(candidate: Candidate, extra_service: int | None = None) -> list[Any]:
@@ -702,14 +859,23 @@ def stage_details(stage: str, form: StageForm) -> dict[str, Any]:
     if stage in ("training_plan", "training"):
         return {"title": form.title.data}
     if stage == "work_experience":
-        return {"kind": form.kind.data, "planned_end": form.planned_end.data,
-                "host": form.host.data}
+        return {
+            "kind": form.kind.data,
+            "planned_end": form.planned_end.data,
+            "host": form.host.data,
+        }
     if stage == "hiring":
-        return {"contract_type": form.contract_type.data, "hours": form.hours.data,
-                "employer": form.employer.data}
+        return {
+            "contract_type": form.contract_type.data,
+            "hours": form.hours.data,
+            "employer": form.employer.data,
+        }
     if stage == "follow_up":
-        return {"month": form.month.data, "still_employed": form.still_employed.data,
-                "hours": form.hours.data}
+        return {
+            "month": form.month.data,
+            "still_employed": form.still_employed.data,
+            "hours": form.hours.data,
+        }
     if stage == "closed":
         return {"reason": form.reason.data}
     return {}
@@ -717,9 +883,12 @@ def stage_details(stage: str, form: StageForm) -> dict[str, Any]:
 
 def prefill_hiring(candidate: Candidate, form: StageForm) -> None:
     """A hire the employer recorded on a proposal fills the hiring stage."""
-    row = db.session.execute(select(Proposal).where(
-        Proposal.candidate_id == candidate.id, Proposal.status == "hired")
-        .order_by(Proposal.updated_at.desc()).limit(1)).scalar_one_or_none()
+    row = db.session.execute(
+        select(Proposal)
+        .where(Proposal.candidate_id == candidate.id, Proposal.status == "hired")
+        .order_by(Proposal.updated_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
     if row is None:
         return
     employer = db.session.get(Organisation, row.employer_org_id)
@@ -729,8 +898,7 @@ def prefill_hiring(candidate: Candidate, form: StageForm) -> None:
     form.started_on.data = row.hire_start_on or form.started_on.data
 
 
-@bp.route("/brokerage/candidates/<int:candidate_id>/pathway/new/<stage>",
-          methods=["GET", "POST"])
+@bp.route("/brokerage/candidates/<int:candidate_id>/pathway/new/<stage>", methods=["GET", "POST"])
 @roles_required(BROKER)
 @no_store
 def pathway_stage_new(candidate_id: int, stage: str) -> Any:
@@ -741,21 +909,29 @@ def pathway_stage_new(candidate_id: int, stage: str) -> Any:
     form = StageForm()
     form.broker.choices = broker_choices(candidate)
     pending = [f for f in pathway.follow_ups(stages) if f.done_on is None]
-    form.month.choices = options((f.month, _("%(num)d months (due %(date)s)", num=f.month,
-                                             date=format_date(f.due_on)))
-                                 for f in pending)
+    form.month.choices = options(
+        (f.month, _("%(num)d months (due %(date)s)", num=f.month, date=format_date(f.due_on)))
+        for f in pending
+    )
     if request.method == "GET":
-        form.started_on.data = pending[0].due_on if stage == "follow_up" and pending and \
-            pending[0].due_on <= today() else today()
+        form.started_on.data = (
+            pending[0].due_on
+            if stage == "follow_up" and pending and pending[0].due_on <= today()
+            else today()
+        )
         form.broker.data = current_user.id
         if stage == "hiring":
             prefill_hiring(candidate, form)
     if form.validate_on_submit():
         data = pathway.StageInput(
-            stage=stage, started_on=form.started_on.data,
+            stage=stage,
+            started_on=form.started_on.data,
             ended_on=form.ended_on.data if stage not in ("follow_up", "closed") else None,
-            tutor=form.tutor.data or "", notes=form.notes.data or "",
-            broker_id=form.broker.data or None, details=stage_details(stage, form))
+            tutor=form.tutor.data or "",
+            notes=form.notes.data or "",
+            broker_id=form.broker.data or None,
+            details=stage_details(stage, form),
+        )
         try:
             pathway.add_stage(candidate, user(), data, today())
         except CaseloadError as error:
@@ -765,13 +941,27 @@ def pathway_stage_new(candidate_id: int, stage: str) -> Any:
             db.session.commit()
             flash(_("Stage recorded: %(stage)s.", stage=STAGES[stage]), "success")
             return redirect(url_for("brokerage.pathway_timeline", candidate_id=candidate.id))
-    employers = db.session.execute(
-        select(Organisation.name).where(Organisation.kind.in_(pathway.EMPLOYER_KINDS),
-                                        Organisation.verified_at.is_not(None))
-        .order_by(Organisation.name).limit(300)).scalars().all()
-    return render_template("brokerage/pathway_stage_form.html", candidate=candidate, form=form,
-                           stage=stage, stage_labels=STAGES,
-                           allowed=stage in pathway.allowed_next(stages), employers=employers)
+    employers = (
+        db.session.execute(
+            select(Organisation.name)
+            .where(
+                Organisation.kind.in_(pathway.EMPLOYER_KINDS), Organisation.verified_at.is_not(None)
+            )
+            .order_by(Organisation.name)
+            .limit(300)
+        )
+        .scalars()
+        .all()
+    )
+    return render_template(
+        "brokerage/pathway_stage_form.html",
+        candidate=candidate,
+        form=form,
+        stage=stage,
+        stage_labels=STAGES,
+        allowed=stage in pathway.allowed_next(stages),
+        employers=employers,
+    )
 
 
 def held_stage(stage_id: int, purpose: str) -> tuple[PathwayStage, Candidate]:
@@ -792,8 +982,15 @@ def pathway_stage_edit(stage_id: int) -> Any:
         form.broker.data = stage.broker_id
     if form.validate_on_submit():
         try:
-            pathway.update_stage(stage, user(), form.ended_on.data, form.tutor.data or "",
-                                 form.notes.data or "", form.broker.data or None, today())
+            pathway.update_stage(
+                stage,
+                user(),
+                form.ended_on.data,
+                form.tutor.data or "",
+                form.notes.data or "",
+                form.broker.data or None,
+                today(),
+            )
         except CaseloadError as error:
             db.session.rollback()
             show_errors(form, error)
@@ -801,8 +998,13 @@ def pathway_stage_edit(stage_id: int) -> Any:
             db.session.commit()
             flash(_("The stage has been saved."), "success")
             return redirect(url_for("brokerage.pathway_timeline", candidate_id=candidate.id))
-    return render_template("brokerage/pathway_stage_edit.html", candidate=candidate,
-                           stage=stage, form=form, stage_labels=STAGES)
+    return render_template(
+        "brokerage/pathway_stage_edit.html",
+        candidate=candidate,
+        stage=stage,
+        form=form,
+        stage_labels=STAGES,
+    )
 
 
 @bp.route("/brokerage/pathway/<int:stage_id>/observations/new", methods=["GET", "POST"])
@@ -818,8 +1020,14 @@ def pathway_observation_new(stage_id: int) -> Any:
     if form.validate_on_submit():
         scores = {k: int(getattr(form, k).data) for k in pathway.OBSERVATION_CRITERIA}
         try:
-            pathway.add_observation(stage, user(), form.on.data, scores,  # type: ignore
-                                    form.notes.data or "", today())
+            pathway.add_observation(
+                stage,
+                user(),
+                form.on.data,
+                scores,  # type: ignore
+                form.notes.data or "",
+                today(),
+            )
         except CaseloadError as error:
             db.session.rollback()
             show_errors(form, error)
@@ -827,9 +1035,14 @@ def pathway_observation_new(stage_id: int) -> Any:
             db.session.commit()
             flash(_("The observation has been recorded."), "success")
             return redirect(url_for("brokerage.pathway_timeline", candidate_id=candidate.id))
-    return render_template("brokerage/pathway_observation_form.html", candidate=candidate,
-                           stage=stage, form=form, criteria=pathway.OBSERVATION_CRITERIA,
-                           observations=pathway.observations(stage))
+    return render_template(
+        "brokerage/pathway_observation_form.html",
+        candidate=candidate,
+        stage=stage,
+        form=form,
+        criteria=pathway.OBSERVATION_CRITERIA,
+        observations=pathway.observations(stage),
+    )
 
 
 # --- Handover ----------------------------------------------------------------------------
@@ -842,24 +1055,28 @@ def handover(candidate_id: int) -> Any:
     candidate = held(candidate_id, "handover")
     form = HandoverForm()
     form.to_service.choices = options(
-        [(0, "—")] + [(s.id, s.name) for s in caseload.handover_targets(candidate)])
+        [(0, "—")] + [(s.id, s.name) for s in caseload.handover_targets(candidate)]
+    )
     if form.validate_on_submit():
         try:
-            caseload.hand_over(candidate, user(), form.to_service.data or None, today(),
-                               form.note.data or "")
+            caseload.hand_over(
+                candidate, user(), form.to_service.data or None, today(), form.note.data or ""
+            )
         except CaseloadError as error:
             db.session.rollback()
             show_errors(form, error)
         else:
             db.session.commit()
-            flash(_("The case of %(pseudonym)s has been handed over.",
-                    pseudonym=candidate.pseudonym), "success")
+            flash(
+                _("The case of %(pseudonym)s has been handed over.", pseudonym=candidate.pseudonym),
+                "success",
+            )
             if access.holds(current_user, candidate):
-                return redirect(url_for("brokerage.candidate_detail",
-                                        candidate_id=candidate.id))
+                return redirect(url_for("brokerage.candidate_detail", candidate_id=candidate.id))
             return redirect(url_for("brokerage.caseload"))
-    return render_template("brokerage/handover_form.html", candidate=candidate, form=form,
-                           holdings=[h for h in candidate.holdings if h.until is None])
-
-
-
+    return render_template(
+        "brokerage/handover_form.html",
+        candidate=candidate,
+        form=form,
+        holdings=[h for h in candidate.holdings if h.until is None],
+    )

@@ -45,9 +45,18 @@ TORINO = "Servizio Sociale Città di Torino – Inclusione Lavorativa"
 
 # service: (demo broker e-mail, centre ISTAT code, candidates, target groups)
 SERVICES: dict[str, tuple[str | None, str, int, tuple[str, ...]]] = {
-    SIL: ("broker@ponte.demo", "093033", 110,
-          ("physical_disability", "mental_disability", "sensory_disability", "psychiatric",
-           "poverty")),
+    SIL: (
+        "broker@ponte.demo",
+        "093033",
+        110,
+        (
+            "physical_disability",
+            "mental_disability",
+            "sensory_disability",
+            "psychiatric",
+            "poverty",
+        ),
+    ),
     DSM: ("broker.dsm@ponte.demo", "093033", 60, ("psychiatric",)),
     SERT: ("broker.sert@ponte.demo", "060038", 70, ("addiction", "addiction", "prison")),
     MONZA: (None, "108033", 35, ("physical_disability", "sensory_disability", "poverty")),
@@ -55,30 +64,126 @@ SERVICES: dict[str, tuple[str | None, str, int, tuple[str, ...]]] = {
 }
 # Employers where people are hired, by centre.
 EMPLOYERS = {
-    "093033": ["Mobilificio Friulano S.p.A.", "Cooperativa Sociale Il Ponte",
-               "Fattoria Sociale Il Melograno"],
+    "093033": [
+        "Mobilificio Friulano S.p.A.",
+        "Cooperativa Sociale Il Ponte",
+        "Fattoria Sociale Il Melograno",
+    ],
     "060038": ["Logistica Ciociara S.r.l.", "Fattoria Sociale Terre del Liri"],
     "108033": ["Ristorazione Brianza S.r.l.", "Cooperativa Sociale Monza Lavoro"],
     "001272": ["Officine Meccaniche Torinesi S.r.l.", "Cooperativa Sociale La Fenice"],
 }
-OCCUPATIONS = ("warehouse worker", "kitchen assistant", "building cleaner",
-               "landscape gardener", "furniture assembler")
+OCCUPATIONS = (
+    "warehouse worker",
+    "kitchen assistant",
+    "building cleaner",
+    "landscape gardener",
+    "furniture assembler",
+)
 FIRST_NAMES = (
-    "Marco", "Luca", "Giuseppe", "Andrea", "Francesco", "Alessandro", "Matteo", "Davide",
-    "Stefano", "Paolo", "Roberto", "Simone", "Fabio", "Giorgio", "Daniele", "Nicola",
-    "Claudio", "Antonio", "Michele", "Emanuele", "Giulia", "Anna", "Francesca", "Chiara",
-    "Sara", "Laura", "Valentina", "Elena", "Martina", "Alessia", "Federica", "Silvia",
-    "Paola", "Roberta", "Monica", "Elisa", "Ilaria", "Cristina", "Barbara", "Sofia", "Amir",
-    "Ion", "Fatima", "Mihaela", "Blerina"
+    "Marco",
+    "Luca",
+    "Giuseppe",
+    "Andrea",
+    "Francesco",
+    "Alessandro",
+    "Matteo",
+    "Davide",
+    "Stefano",
+    "Paolo",
+    "Roberto",
+    "Simone",
+    "Fabio",
+    "Giorgio",
+    "Daniele",
+    "Nicola",
+    "Claudio",
+    "Antonio",
+    "Michele",
+    "Emanuele",
+    "Giulia",
+    "Anna",
+    "Francesca",
+    "Chiara",
+    "Sara",
+    "Laura",
+    "Valentina",
+    "Elena",
+    "Martina",
+    "Alessia",
+    "Federica",
+    "Silvia",
+    "Paola",
+    "Roberta",
+    "Monica",
+    "Elisa",
+    "Ilaria",
+    "Cristina",
+    "Barbara",
+    "Sofia",
+    "Amir",
+    "Ion",
+    "Fatima",
+    "Mihaela",
+    "Blerina",
 )
 SURNAMES = (
-    "Rossi", "Russo", "Ferrari", "Esposito", "Bianchi", "Romano", "Colombo", "Ricci",
-    "Marino", "Greco", "Bruno", "Gallo", "Conti", "Costa", "Giordano", "Rizzo", "Lombardi",
-    "Moretti", "Barbieri", "Fontana", "Santoro", "Mariani", "Rinaldi", "Caruso", "Ferrara",
-    "Galli", "Martini", "Leone", "Longo", "Gentile", "Vitale", "Serra", "Coppola",
-    "Marchetti", "Parisi", "Villa", "Conte", "Ferri", "Fabbri", "Marini", "Grasso",
-    "Pellegrini", "Sanna", "Farina", "Rizzi", "Monti", "Zanin", "Furlan", "Bortolin",
-    "Del Ben", "Colussi", "Ceccarelli", "Mastrangeli", "Popescu", "Hoxha", "Benali"
+    "Rossi",
+    "Russo",
+    "Ferrari",
+    "Esposito",
+    "Bianchi",
+    "Romano",
+    "Colombo",
+    "Ricci",
+    "Marino",
+    "Greco",
+    "Bruno",
+    "Gallo",
+    "Conti",
+    "Costa",
+    "Giordano",
+    "Rizzo",
+    "Lombardi",
+    "Moretti",
+    "Barbieri",
+    "Fontana",
+    "Santoro",
+    "Mariani",
+    "Rinaldi",
+    "Caruso",
+    "Ferrara",
+    "Galli",
+    "Martini",
+    "Leone",
+    "Longo",
+    "Gentile",
+    "Vitale",
+    "Serra",
+    "Coppola",
+    "Marchetti",
+    "Parisi",
+    "Villa",
+    "Conte",
+    "Ferri",
+    "Fabbri",
+    "Marini",
+    "Grasso",
+    "Pellegrini",
+    "Sanna",
+    "Farina",
+    "Rizzi",
+    "Monti",
+    "Zanin",
+    "Furlan",
+    "Bortolin",
+    "Del Ben",
+    "Colussi",
+    "Ceccarelli",
+    "Mastrangeli",
+    "Popescu",
+    "Hoxha",
+    "Benali",
 )
 SUMMARIES = (
     "Persona puntuale e disponibile, interessata a lavori pratici in squadra.",
@@ -88,27 +193,54 @@ SUMMARIES = (
     "Ama il lavoro all'aperto; disponibile anche nel fine settimana.",
 )
 EXPERIENCE_TEXTS = {
-    "warehouse worker": ("Carico e scarico merci, inventario.",
-                         "Preparazione ordini con transpallet manuale."),
-    "kitchen assistant": ("Aiuto in cucina in una mensa aziendale.",
-                          "Lavaggio stoviglie e preparazione verdure in trattoria."),
-    "building cleaner": ("Pulizia di uffici e spazi comuni.",
-                         "Pulizie in una scuola per una cooperativa."),
-    "landscape gardener": ("Manutenzione di aree verdi comunali.",
-                           "Lavoro stagionale in un vivaio."),
-    "furniture assembler": ("Montaggio di arredi in laboratorio.",
-                            "Imballaggio e montaggio di sedie."),
+    "warehouse worker": (
+        "Carico e scarico merci, inventario.",
+        "Preparazione ordini con transpallet manuale.",
+    ),
+    "kitchen assistant": (
+        "Aiuto in cucina in una mensa aziendale.",
+        "Lavaggio stoviglie e preparazione verdure in trattoria.",
+    ),
+    "building cleaner": (
+        "Pulizia di uffici e spazi comuni.",
+        "Pulizie in una scuola per una cooperativa.",
+    ),
+    "landscape gardener": (
+        "Manutenzione di aree verdi comunali.",
+        "Lavoro stagionale in un vivaio.",
+    ),
+    "furniture assembler": (
+        "Montaggio di arredi in laboratorio.",
+        "Imballaggio e montaggio di sedie.",
+    ),
 }
 STAGE_NOTES = (
-    "Colloquio svolto, obiettivi condivisi.", "Buona partecipazione, da sostenere "
-    "l'autonomia negli spostamenti.", "Incontro con il tutor aziendale.",
-    "Verifica intermedia positiva.", "",
+    "Colloquio svolto, obiettivi condivisi.",
+    "Buona partecipazione, da sostenere l'autonomia negli spostamenti.",
+    "Incontro con il tutor aziendale.",
+    "Verifica intermedia positiva.",
+    "",
 )
 TUTORS = ("Paolo Zanette", "Marta Visintin", "Giovanni Di Lorenzo", "Lucia Ferri", "")
-LANGUAGES = (["italiano"], ["italiano"], ["italiano", "inglese"], ["italiano", "rumeno"],
-             ["italiano", "arabo"], ["italiano", "albanese"], ["italiano", "francese"])
-EDUCATION = ("primary", "lower_secondary", "lower_secondary", "lower_secondary", "vocational",
-             "vocational", "upper_secondary", "none")
+LANGUAGES = (
+    ["italiano"],
+    ["italiano"],
+    ["italiano", "inglese"],
+    ["italiano", "rumeno"],
+    ["italiano", "arabo"],
+    ["italiano", "albanese"],
+    ["italiano", "francese"],
+)
+EDUCATION = (
+    "primary",
+    "lower_secondary",
+    "lower_secondary",
+    "lower_secondary",
+    "vocational",
+    "vocational",
+    "upper_secondary",
+    "none",
+)
 HOURS = ((10, 20), (15, 25), (20, 30), (20, 36), (30, 40), (18, 24))
 
 
@@ -122,10 +254,14 @@ def _services() -> dict[str, Organisation]:
         org = accounts.find_organisation(name)
         if org is None and name == TORINO:
             org = accounts.create_organisation(
-                name, "service", service_type="social_services", comune_code="001272",
+                name,
+                "service",
+                service_type="social_services",
+                comune_code="001272",
                 description="Servizio sociale comunale: tirocini di inclusione e "
-                            "accompagnamento al lavoro.",
-                email="inclusione@torino.ponte.demo")
+                "accompagnamento al lavoro.",
+                email="inclusione@torino.ponte.demo",
+            )
             db.session.flush()
             accounts.verify_organisation(org, admin=None, reason="demo data")
         if org is not None:
@@ -137,12 +273,16 @@ def _services() -> dict[str, Organisation]:
 def _skills_by_occupation(labels: tuple[str, ...]) -> dict[int, tuple[list[int], list[int]]]:
     result = {}
     for label in labels:
-        occ = db.session.execute(select(Occupation).where(
-            func.lower(Occupation.label_en) == label)).scalar_one_or_none()
+        occ = db.session.execute(
+            select(Occupation).where(func.lower(Occupation.label_en) == label)
+        ).scalar_one_or_none()
         if occ is None:
             continue
-        rows = db.session.execute(select(OccupationSkill.skill_id, OccupationSkill.essential)
-                                  .where(OccupationSkill.occupation_id == occ.id)).all()
+        rows = db.session.execute(
+            select(OccupationSkill.skill_id, OccupationSkill.essential).where(
+                OccupationSkill.occupation_id == occ.id
+            )
+        ).all()
         result[occ.id] = ([s for s, e in rows if e], [s for s, e in rows if not e])
     return result
 
@@ -160,7 +300,7 @@ def _pseudonyms(rng: random.Random, count: int) -> list[str]:
     taken = set(db.session.execute(select(Candidate.pseudonym)).scalars())
     out: list[str] = []
     while len(out) < count:
-        value = f"C-{rng.randrange(16 ** 5):05X}"
+        value = f"C-{rng.randrange(16**5):05X}"
         if value not in taken:
             taken.add(value)
             out.append(value)
@@ -176,8 +316,11 @@ def seed(scale: str, echo: Callable[[str], Any]) -> None:
     if SIL not in services:
         return
     today = utcnow().date()
-    already = db.session.execute(select(func.count()).select_from(CaseHolding).where(
-        CaseHolding.service_id.in_([s.id for s in services.values()]))).scalar_one()
+    already = db.session.execute(
+        select(func.count())
+        .select_from(CaseHolding)
+        .where(CaseHolding.service_id.in_([s.id for s in services.values()]))
+    ).scalar_one()
     if not already:
         count = _seed_small(services, today)
         db.session.commit()
@@ -190,10 +333,15 @@ def _seed_small(services: dict[str, Organisation], today: date) -> int:
     rng = random.Random(1991)  # L. 381/1991
     skills = _skills_by_occupation(OCCUPATIONS)
     occupation_ids = list(skills)
-    labels = dict(db.session.execute(select(Occupation.id, Occupation.label_en).where(
-        Occupation.id.in_(occupation_ids))).all())
-    employers = {centre: [o for o in (accounts.find_organisation(n) for n in names) if o]
-                 for centre, names in EMPLOYERS.items()}
+    labels = dict(
+        db.session.execute(
+            select(Occupation.id, Occupation.label_en).where(Occupation.id.in_(occupation_ids))
+        ).all()
+    )
+    employers = {
+        centre: [o for o in (accounts.find_organisation(n) for n in names) if o]
+        for centre, names in EMPLOYERS.items()
+    }
     total = sum(spec[2] for name, spec in SERVICES.items() if name in services)
     pseudonyms = iter(_pseudonyms(rng, total))
     made = 0
@@ -205,8 +353,9 @@ def _seed_small(services: dict[str, Organisation], today: date) -> int:
         places = _neighbours(centre)
         for _i in range(count):
             referral = today - timedelta(days=rng.randint(10, 3 * 365))
-            candidate = _candidate(rng, next(pseudonyms), places, occupation_ids, skills,
-                                   referral, labels)
+            candidate = _candidate(
+                rng, next(pseudonyms), places, occupation_ids, skills, referral, labels
+            )
             group = rng.choice(groups)
             origin = None
             if name == SIL and rng.random() < 0.3:
@@ -214,37 +363,62 @@ def _seed_small(services: dict[str, Organisation], today: date) -> int:
             candidate.sensitive = SensitiveRecord(
                 target_group=group,
                 disability_percentage=str(rng.choice((46, 50, 67, 74, 80, 100)))
-                if group.endswith("disability") else None,
+                if group.endswith("disability")
+                else None,
                 origin_service_id=origin.id if origin else None,
-                notes=rng.choice(("Segue un progetto personalizzato con il servizio.",
-                                  "Preferisce contesti di lavoro piccoli e tranquilli.",
-                                  "")) or None)
+                notes=rng.choice(
+                    (
+                        "Segue un progetto personalizzato con il servizio.",
+                        "Preferisce contesti di lavoro piccoli e tranquilli.",
+                        "",
+                    )
+                )
+                or None,
+            )
             holder, since = service, referral
             if name == SIL and rng.random() < 0.08 and DSM in services:
                 # A case the DSM handed over to the SIL.
                 handed = referral + timedelta(days=rng.randint(30, 120))
                 if handed < today:
-                    candidate.holdings.append(CaseHolding(
-                        service=services[DSM], since=referral, until=handed,
-                        broker=_find_user(SERVICES[DSM][0])))
+                    candidate.holdings.append(
+                        CaseHolding(
+                            service=services[DSM],
+                            since=referral,
+                            until=handed,
+                            broker=_find_user(SERVICES[DSM][0]),
+                        )
+                    )
                     since = handed
             candidate.holdings.append(CaseHolding(service=holder, since=since, broker=broker))
             db.session.add(candidate)
             db.session.flush()
-            _pathway(rng, candidate, service, broker, referral, today,
-                     employers.get(centre, []))
+            _pathway(rng, candidate, service, broker, referral, today, employers.get(centre, []))
             _consents(rng, candidate, broker, referral, today)
-            db.session.add(AuditLog(at=_at(referral), actor_id=broker.id if broker else None,
-                                    action="candidate.create", object_type="candidate",
-                                    object_id=str(candidate.id), subject_type="candidate",
-                                    subject_id=str(candidate.id), details={}))
+            db.session.add(
+                AuditLog(
+                    at=_at(referral),
+                    actor_id=broker.id if broker else None,
+                    action="candidate.create",
+                    object_type="candidate",
+                    object_id=str(candidate.id),
+                    subject_type="candidate",
+                    subject_id=str(candidate.id),
+                    details={},
+                )
+            )
             made += 1
     return made
 
 
-def _candidate(rng: random.Random, pseudonym: str, places: list[str],
-               occupation_ids: list[int], skills: dict[int, tuple[list[int], list[int]]],
-               referral: date, labels: dict[int, str]) -> Candidate:
+def _candidate(
+    rng: random.Random,
+    pseudonym: str,
+    places: list[str],
+    occupation_ids: list[int],
+    skills: dict[int, tuple[list[int], list[int]]],
+    referral: date,
+    labels: dict[int, str],
+) -> Candidate:
     desired = rng.sample(occupation_ids, k=min(len(occupation_ids), rng.choice((1, 1, 2))))
     chosen: set[int] = set()
     for occ in desired:
@@ -255,28 +429,44 @@ def _candidate(rng: random.Random, pseudonym: str, places: list[str],
     candidate = Candidate(
         pseudonym=pseudonym,
         full_name=f"{rng.choice(FIRST_NAMES)} {rng.choice(SURNAMES)}",
-        comune_code=rng.choice(places), max_commute_km=rng.choice((5, 10, 15, 20, 30)),
-        hours_min=hours[0], hours_max=hours[1], education_level=rng.choice(EDUCATION),
-        driving_licence=rng.random() < 0.45, languages=list(rng.choice(LANGUAGES)),
-        summary=rng.choice(SUMMARIES), status=ACTIVE, created_at=_at(referral),
-        updated_at=_at(referral))
+        comune_code=rng.choice(places),
+        max_commute_km=rng.choice((5, 10, 15, 20, 30)),
+        hours_min=hours[0],
+        hours_max=hours[1],
+        education_level=rng.choice(EDUCATION),
+        driving_licence=rng.random() < 0.45,
+        languages=list(rng.choice(LANGUAGES)),
+        summary=rng.choice(SUMMARIES),
+        status=ACTIVE,
+        created_at=_at(referral),
+        updated_at=_at(referral),
+    )
     candidate.skills = [CandidateSkill(skill_id=s) for s in sorted(chosen)]
     candidate.desired = [CandidateOccupation(occupation_id=o) for o in desired]
     experiences = []
     for _ in range(rng.choice((0, 1, 1, 2))):
         occ = rng.choice(occupation_ids)
         texts = EXPERIENCE_TEXTS.get(labels.get(occ, ""), ("",))
-        experiences.append(Experience(occupation_id=occ, months=rng.randint(2, 48),
-                                      description=rng.choice(texts)))
+        experiences.append(
+            Experience(occupation_id=occ, months=rng.randint(2, 48), description=rng.choice(texts))
+        )
     candidate.experiences = experiences
-    candidate.adjustment_rows = [CandidateAdjustment(code=c) for c in rng.sample(
-        sorted(ADJUSTMENTS), k=rng.choice((0, 1, 2, 2, 3)))]
+    candidate.adjustment_rows = [
+        CandidateAdjustment(code=c)
+        for c in rng.sample(sorted(ADJUSTMENTS), k=rng.choice((0, 1, 2, 2, 3)))
+    ]
     return candidate
 
 
-def _pathway(rng: random.Random, candidate: Candidate, service: Organisation,
-             broker: User | None, referral: date, today: date,
-             employers: list[Organisation]) -> None:
+def _pathway(
+    rng: random.Random,
+    candidate: Candidate,
+    service: Organisation,
+    broker: User | None,
+    referral: date,
+    today: date,
+    employers: list[Organisation],
+) -> None:
     """Stages at believable intervals, stopping at today; some people drop out."""
     broker_id = broker.id if broker else None
     stages: list[PathwayStage] = []
@@ -286,10 +476,18 @@ def _pathway(rng: random.Random, candidate: Candidate, service: Organisation,
             for earlier in stages:
                 if earlier.ended_on is None:
                     earlier.ended_on = max(earlier.started_on, start)
-        row = PathwayStage(candidate_id=candidate.id, stage=stage, started_on=start,
-                           ended_on=end, service_id=service.id, broker_id=broker_id,
-                           tutor=rng.choice(TUTORS), notes=rng.choice(STAGE_NOTES),
-                           details=details, created_at=_at(start))
+        row = PathwayStage(
+            candidate_id=candidate.id,
+            stage=stage,
+            started_on=start,
+            ended_on=end,
+            service_id=service.id,
+            broker_id=broker_id,
+            tutor=rng.choice(TUTORS),
+            notes=rng.choice(STAGE_NOTES),
+            details=details,
+            created_at=_at(start),
+        )
         stages.append(row)
         db.session.add(row)
         return row
@@ -300,15 +498,31 @@ def _pathway(rng: random.Random, candidate: Candidate, service: Organisation,
         return
     add("intake", day, None)
     if rng.random() < 0.1:
-        return _close(add, rng, candidate, day + timedelta(days=rng.randint(20, 90)), today,
-                      ("withdrew", "moved"))
+        return _close(
+            add,
+            rng,
+            candidate,
+            day + timedelta(days=rng.randint(20, 90)),
+            today,
+            ("withdrew", "moved"),
+        )
     if rng.random() < 0.6:
         day += timedelta(days=rng.randint(14, 45))
         if day > today:
             return
-        add("training_plan", day, None, title=rng.choice(
-            ("Sicurezza sul lavoro e HACCP", "Uso del transpallet",
-             "Orientamento al lavoro", "Manutenzione del verde")))
+        add(
+            "training_plan",
+            day,
+            None,
+            title=rng.choice(
+                (
+                    "Sicurezza sul lavoro e HACCP",
+                    "Uso del transpallet",
+                    "Orientamento al lavoro",
+                    "Manutenzione del verde",
+                )
+            ),
+        )
         day += timedelta(days=rng.randint(7, 30))
         if day > today:
             return
@@ -318,41 +532,73 @@ def _pathway(rng: random.Random, candidate: Candidate, service: Organisation,
         day += timedelta(days=rng.randint(20, 60))
     if day > today:
         return
-    kind = rng.choice(("observation_lab", "observation_lab", "tirocinio", "tirocinio",
-                       "borsa_lavoro"))
+    kind = rng.choice(
+        ("observation_lab", "observation_lab", "tirocinio", "tirocinio", "borsa_lavoro")
+    )
     months = rng.randint(3, 6)
     planned = add_months(day, months)
     host = rng.choice(employers).name if employers else ""
-    stage = add("work_experience", day, None, kind=kind, planned_end=planned.isoformat(),
-                host=host, observations=[])
+    stage = add(
+        "work_experience",
+        day,
+        None,
+        kind=kind,
+        planned_end=planned.isoformat(),
+        host=host,
+        observations=[],
+    )
     if kind == "observation_lab":
         entries = []
         when = day + timedelta(days=rng.randint(20, 30))
         while when <= min(planned, today):
             if rng.random() < 0.92:  # now and then an observation is late
-                notes = rng.choice(("Arriva puntuale, chiede aiuto quando serve.",
-                                    "Migliora nella gestione dei tempi.", ""))
-                entries.append({
-                    "on": when.isoformat(), "by": broker_id,
-                    **{k: rng.choice((2, 3, 3, 4, 4, 5)) for k in
-                       ("punctuality", "autonomy", "relations", "task_quality")},
-                    "notes": fernet().encrypt(notes.encode()).decode() if notes else ""})
+                notes = rng.choice(
+                    (
+                        "Arriva puntuale, chiede aiuto quando serve.",
+                        "Migliora nella gestione dei tempi.",
+                        "",
+                    )
+                )
+                entries.append(
+                    {
+                        "on": when.isoformat(),
+                        "by": broker_id,
+                        **{
+                            k: rng.choice((2, 3, 3, 4, 4, 5))
+                            for k in ("punctuality", "autonomy", "relations", "task_quality")
+                        },
+                        "notes": fernet().encrypt(notes.encode()).decode() if notes else "",
+                    }
+                )
             when = add_months(when, 1)
         stage.details = {**stage.details, "observations": entries}
     if planned > today:
         return
     stage.ended_on = planned
     if rng.random() < 0.3:
-        return _close(add, rng, candidate, planned + timedelta(days=rng.randint(5, 40)),
-                      today, ("withdrew", "other", "moved"))
+        return _close(
+            add,
+            rng,
+            candidate,
+            planned + timedelta(days=rng.randint(5, 40)),
+            today,
+            ("withdrew", "other", "moved"),
+        )
     start = planned + timedelta(days=rng.randint(0, 30))
     if start > today or not employers:
         return
     employer = rng.choice(employers)
-    hiring = add("hiring", start, None, contract_type=rng.choice(
-        ("fixed_term", "permanent", "part_time", "apprenticeship", "social_coop_placement")),
-        hours=rng.choice((20, 24, 30, 36, 38)), employer_org_id=employer.id,
-        employer=employer.name)
+    hiring = add(
+        "hiring",
+        start,
+        None,
+        contract_type=rng.choice(
+            ("fixed_term", "permanent", "part_time", "apprenticeship", "social_coop_placement")
+        ),
+        hours=rng.choice((20, 24, 30, 36, 38)),
+        employer_org_id=employer.id,
+        employer=employer.name,
+    )
     candidate.status = PLACED
     employed = True
     for month in FOLLOW_UP_MONTHS:
@@ -366,26 +612,46 @@ def _pathway(rng: random.Random, candidate: Candidate, service: Organisation,
         add("follow_up", done, done, month=month, still_employed=employed)
         if not employed:
             hiring.ended_on = due
-            return _close(add, rng, candidate, due + timedelta(days=rng.randint(10, 60)),
-                          today, ("other", "withdrew"))
+            return _close(
+                add,
+                rng,
+                candidate,
+                due + timedelta(days=rng.randint(10, 60)),
+                today,
+                ("other", "withdrew"),
+            )
     if rng.random() < 0.7:
-        _close(add, rng, candidate, add_months(start, 12) + timedelta(days=rng.randint(5, 30)),
-               today, ("employed",))
+        _close(
+            add,
+            rng,
+            candidate,
+            add_months(start, 12) + timedelta(days=rng.randint(5, 30)),
+            today,
+            ("employed",),
+        )
 
 
-def _close(add: Callable[..., PathwayStage], rng: random.Random, candidate: Candidate,
-           day: date, today: date, reasons: tuple[str, ...]) -> None:
+def _close(
+    add: Callable[..., PathwayStage],
+    rng: random.Random,
+    candidate: Candidate,
+    day: date,
+    today: date,
+    reasons: tuple[str, ...],
+) -> None:
     if day > today:
         return
     add("closed", day, day, reason=rng.choice(reasons))
     candidate.status = CLOSED
 
 
-def _consents(rng: random.Random, candidate: Candidate, broker: User | None, given: date,
-              today: date) -> None:
+def _consents(
+    rng: random.Random, candidate: Candidate, broker: User | None, given: date, today: date
+) -> None:
     if broker is None:
-        broker = db.session.execute(select(User).where(
-            User.email == "admin@ponte.demo")).scalar_one_or_none()
+        broker = db.session.execute(
+            select(User).where(User.email == "admin@ponte.demo")
+        ).scalar_one_or_none()
     if broker is None:
         return
     valid_until: list[date] = []
@@ -398,12 +664,19 @@ def _consents(rng: random.Random, candidate: Candidate, broker: User | None, giv
             if revoked.date() > today:
                 revoked = None
         for purpose in ("matching", "pathway"):
-            db.session.add(Consent(
-                candidate_id=candidate.id, purpose=purpose, given_on=start,
-                expires_on=expires, recorded_by_id=broker.id,
-                revoked_at=revoked if purpose == "matching" else None,
-                document_name=f"consenso-{candidate.pseudonym}.pdf", document_sha256="",
-                created_at=_at(start)))
+            db.session.add(
+                Consent(
+                    candidate_id=candidate.id,
+                    purpose=purpose,
+                    given_on=start,
+                    expires_on=expires,
+                    recorded_by_id=broker.id,
+                    revoked_at=revoked if purpose == "matching" else None,
+                    document_name=f"consenso-{candidate.pseudonym}.pdf",
+                    document_sha256="",
+                    created_at=_at(start),
+                )
+            )
         if revoked is None and start <= today <= expires:
             valid_until.append(expires)
         if revoked is not None or expires >= today or rng.random() < 0.15:
@@ -415,25 +688,39 @@ def _consents(rng: random.Random, candidate: Candidate, broker: User | None, giv
 # --- Large scale --------------------------------------------------------------------------
 
 
-def seed_large(sil: Organisation, today: date, echo: Callable[[str], Any],
-               target: int = 20_000) -> None:
+def seed_large(
+    sil: Organisation, today: date, echo: Callable[[str], Any], target: int = 20_000
+) -> None:
     """20,000 candidates held by the SIL demo service (bulk inserts, for benchmarks)."""
-    held = db.session.execute(select(func.count()).select_from(CaseHolding).where(
-        CaseHolding.service_id == sil.id, CaseHolding.until.is_(None))).scalar_one()
+    held = db.session.execute(
+        select(func.count())
+        .select_from(CaseHolding)
+        .where(CaseHolding.service_id == sil.id, CaseHolding.until.is_(None))
+    ).scalar_one()
     missing = target - held
     if missing <= 0:
         return
     rng = random.Random(68)
     broker = _find_user(SERVICES[SIL][0])
     recorder = broker or db.session.execute(select(User).limit(1)).scalar_one()
-    occupations = [o for o in db.session.execute(select(Occupation.id).where(
-        Occupation.isco_code.like("9%") | Occupation.isco_code.like("8%")
-        | Occupation.isco_code.like("5%") | Occupation.isco_code.like("7%"))
-        .limit(200)).scalars()]
-    skill_rows = db.session.execute(select(OccupationSkill.occupation_id,
-                                           OccupationSkill.skill_id)
-                                    .where(OccupationSkill.occupation_id.in_(occupations))
-                                    ).all()
+    occupations = [
+        o
+        for o in db.session.execute(
+            select(Occupation.id)
+            .where(
+                Occupation.isco_code.like("9%")
+                | Occupation.isco_code.like("8%")
+                | Occupation.isco_code.like("5%")
+                | Occupation.isco_code.like("7%")
+            )
+            .limit(200)
+        ).scalars()
+    ]
+    skill_rows = db.session.execute(
+        select(OccupationSkill.occupation_id, OccupationSkill.skill_id).where(
+            OccupationSkill.occupation_id.in_(occupations)
+        )
+    ).all()
     by_occ: dict[int, list[int]] = {}
     for occ, skill in skill_rows:
         by_occ.setdefault(occ, []).append(skill)
@@ -441,15 +728,25 @@ def seed_large(sil: Organisation, today: date, echo: Callable[[str], Any],
     places: list[str] = []
     for centre in ("093033", "060038", "108033", "001272"):
         places += _neighbours(centre, 40)
-    italy = list(db.session.execute(select(Municipality.istat_code).where(
-        Municipality.lat.is_not(None))).scalars())
+    italy = list(
+        db.session.execute(
+            select(Municipality.istat_code).where(Municipality.lat.is_not(None))
+        ).scalars()
+    )
     adjustment_codes = sorted(ADJUSTMENTS)
-    groups = ("physical_disability", "mental_disability", "sensory_disability",
-              "psychiatric", "addiction", "poverty", "prison")
+    groups = (
+        "physical_disability",
+        "mental_disability",
+        "sensory_disability",
+        "psychiatric",
+        "addiction",
+        "poverty",
+        "prison",
+    )
     now = utcnow()
     names = _pseudonyms(rng, missing)
     for start in range(0, missing, 2000):
-        batch = names[start:start + 2000]
+        batch = names[start : start + 2000]
         rows, meta = [], {}
         for pseudonym in batch:
             hours = rng.choice(HOURS)
@@ -458,27 +755,49 @@ def seed_large(sil: Organisation, today: date, echo: Callable[[str], Any],
             if consent_until is not None and consent_until < today:
                 consent_until = None
             comune = rng.choice(places) if rng.random() < 0.7 else rng.choice(italy)
-            rows.append({
-                "pseudonym": pseudonym,
-                "full_name": f"{rng.choice(FIRST_NAMES)} {rng.choice(SURNAMES)}",
-                "comune_code": comune, "max_commute_km": rng.choice((10, 20, 30, 50)),
-                "hours_min": hours[0], "hours_max": hours[1],
-                "education_level": rng.choice(EDUCATION),
-                "driving_licence": rng.random() < 0.45,
-                "languages": list(rng.choice(LANGUAGES)), "summary": "",
-                "status": ACTIVE, "matching_consent_until": consent_until,
-                "erased_at": None, "created_at": now, "updated_at": now,
-            })
+            rows.append(
+                {
+                    "pseudonym": pseudonym,
+                    "full_name": f"{rng.choice(FIRST_NAMES)} {rng.choice(SURNAMES)}",
+                    "comune_code": comune,
+                    "max_commute_km": rng.choice((10, 20, 30, 50)),
+                    "hours_min": hours[0],
+                    "hours_max": hours[1],
+                    "education_level": rng.choice(EDUCATION),
+                    "driving_licence": rng.random() < 0.45,
+                    "languages": list(rng.choice(LANGUAGES)),
+                    "summary": "",
+                    "status": ACTIVE,
+                    "matching_consent_until": consent_until,
+                    "erased_at": None,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
             meta[pseudonym] = (referral, consent_until)
-        ids = db.session.execute(insert(Candidate).returning(
-            Candidate.id, Candidate.pseudonym), rows).all()
+        ids = db.session.execute(
+            insert(Candidate).returning(Candidate.id, Candidate.pseudonym), rows
+        ).all()
         holdings, skills, desired, adjustments, consents, sensitive, stages = (
-            [], [], [], [], [], [], [])
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+        )
         for candidate_id, pseudonym in ids:
             referral, consent_until = meta[pseudonym]
-            holdings.append({"candidate_id": candidate_id, "service_id": sil.id,
-                             "since": referral, "until": None,
-                             "broker_id": broker.id if broker else None})
+            holdings.append(
+                {
+                    "candidate_id": candidate_id,
+                    "service_id": sil.id,
+                    "since": referral,
+                    "until": None,
+                    "broker_id": broker.id if broker else None,
+                }
+            )
             wanted = rng.sample(occupations, k=rng.choice((1, 1, 2)))
             chosen: set[int] = set()
             for occ in wanted:
@@ -486,24 +805,56 @@ def seed_large(sil: Organisation, today: date, echo: Callable[[str], Any],
                 pool = by_occ[occ]
                 chosen.update(rng.sample(pool, k=min(len(pool), rng.randint(3, 8))))
             skills += [{"candidate_id": candidate_id, "skill_id": s} for s in chosen]
-            adjustments += [{"candidate_id": candidate_id, "code": c}
-                            for c in rng.sample(adjustment_codes, k=rng.choice((0, 1, 2)))]
-            consents.append({
-                "candidate_id": candidate_id, "purpose": "matching", "given_on": referral,
-                "expires_on": referral + timedelta(days=730), "revoked_at": None,
-                "recorded_by_id": recorder.id, "document_name": "", "document_sha256": "",
-                "created_at": now})
-            sensitive.append({"candidate_id": candidate_id, "target_group": rng.choice(groups),
-                              "disability_percentage": None, "origin_service_id": None,
-                              "notes": None, "updated_at": now})
-            stages.append({"candidate_id": candidate_id, "stage": "referral",
-                           "started_on": referral, "ended_on": None, "service_id": sil.id,
-                           "broker_id": broker.id if broker else None, "tutor": "",
-                           "notes": "", "details": {}, "created_at": now})
-        for model, values in ((CaseHolding, holdings), (CandidateOccupation, desired),
-                              (CandidateSkill, skills), (CandidateAdjustment, adjustments),
-                              (Consent, consents), (SensitiveRecord, sensitive),
-                              (PathwayStage, stages)):
+            adjustments += [
+                {"candidate_id": candidate_id, "code": c}
+                for c in rng.sample(adjustment_codes, k=rng.choice((0, 1, 2)))
+            ]
+            consents.append(
+                {
+                    "candidate_id": candidate_id,
+                    "purpose": "matching",
+                    "given_on": referral,
+                    "expires_on": referral + timedelta(days=730),
+                    "revoked_at": None,
+                    "recorded_by_id": recorder.id,
+                    "document_name": "",
+                    "document_sha256": "",
+                    "created_at": now,
+                }
+            )
+            sensitive.append(
+                {
+                    "candidate_id": candidate_id,
+                    "target_group": rng.choice(groups),
+                    "disability_percentage": None,
+                    "origin_service_id": None,
+                    "notes": None,
+                    "updated_at": now,
+                }
+            )
+            stages.append(
+                {
+                    "candidate_id": candidate_id,
+                    "stage": "referral",
+                    "started_on": referral,
+                    "ended_on": None,
+                    "service_id": sil.id,
+                    "broker_id": broker.id if broker else None,
+                    "tutor": "",
+                    "notes": "",
+                    "details": {},
+                    "created_at": now,
+                }
+            )
+        for model, values in (
+            (CaseHolding, holdings),
+            (CandidateOccupation, desired),
+            (CandidateSkill, skills),
+            (CandidateAdjustment, adjustments),
+            (Consent, consents),
+            (SensitiveRecord, sensitive),
+            (PathwayStage, stages),
+        ):
             if values:
                 db.session.execute(insert(model), values)
         db.session.commit()

@@ -75,9 +75,13 @@ def add_months(day: date, months: int) -> date:
 
 
 def stages_of(candidate: Candidate) -> list[PathwayStage]:
-    return list(db.session.execute(
-        select(PathwayStage).where(PathwayStage.candidate_id == candidate.id)
-        .order_by(PathwayStage.started_on, PathwayStage.id)).scalars())
+    return list(
+        db.session.execute(
+            select(PathwayStage)
+            .where(PathwayStage.candidate_id == candidate.id)
+            .order_by(PathwayStage.started_on, PathwayStage.id)
+        ).scalars()
+    )
 
 
 def latest(stages: list[PathwayStage], name: str) -> PathwayStage | None:
@@ -114,11 +118,17 @@ def follow_ups(stages: list[PathwayStage]) -> list[FollowUp]:
     hiring = latest(stages, "hiring")
     if hiring is None:
         return []
-    done = {int(s.details.get("month", 0)): s.started_on for s in stages
-            if s.stage == "follow_up" and s.started_on >= hiring.started_on
-            and s.id is not None and s.id > hiring.id}
-    return [FollowUp(m, due, done.get(m))
-            for m, due in follow_up_schedule(hiring.started_on).items()]
+    done = {
+        int(s.details.get("month", 0)): s.started_on
+        for s in stages
+        if s.stage == "follow_up"
+        and s.started_on >= hiring.started_on
+        and s.id is not None
+        and s.id > hiring.id
+    }
+    return [
+        FollowUp(m, due, done.get(m)) for m, due in follow_up_schedule(hiring.started_on).items()
+    ]
 
 
 @dataclass
@@ -133,14 +143,23 @@ class Reminder:
 
 def overdue_for(user: User, today: date, limit: int = 100) -> list[Reminder]:
     """Overdue follow-ups and lab observations in the user's caseload (oldest first)."""
-    held = access.caseload_query(user).where(Candidate.status != CLOSED).with_only_columns(
-        Candidate.id)
-    rows = db.session.execute(
-        select(PathwayStage).where(PathwayStage.candidate_id.in_(held),
-                                   PathwayStage.stage.in_(("hiring", "follow_up",
-                                                           "work_experience")))
-        .order_by(PathwayStage.candidate_id, PathwayStage.started_on, PathwayStage.id)
-    ).scalars().all()
+    held = (
+        access.caseload_query(user)
+        .where(Candidate.status != CLOSED)
+        .with_only_columns(Candidate.id)
+    )
+    rows = (
+        db.session.execute(
+            select(PathwayStage)
+            .where(
+                PathwayStage.candidate_id.in_(held),
+                PathwayStage.stage.in_(("hiring", "follow_up", "work_experience")),
+            )
+            .order_by(PathwayStage.candidate_id, PathwayStage.started_on, PathwayStage.id)
+        )
+        .scalars()
+        .all()
+    )
     by_candidate: dict[int, list[PathwayStage]] = {}
     for stage in rows:
         by_candidate.setdefault(stage.candidate_id, []).append(stage)
@@ -148,16 +167,23 @@ def overdue_for(user: User, today: date, limit: int = 100) -> list[Reminder]:
     for candidate_id, stages in by_candidate.items():
         hiring = latest(stages, "hiring")
         if hiring is not None and hiring.ended_on is None:
-            due.extend((candidate_id, f.due_on, "follow_up", f.month)
-                       for f in follow_ups(stages) if f.overdue(today))
+            due.extend(
+                (candidate_id, f.due_on, "follow_up", f.month)
+                for f in follow_ups(stages)
+                if f.overdue(today)
+            )
         for stage in stages:
             next_on = observation_due(stage, today)
             if next_on is not None and next_on < today:
                 due.append((candidate_id, next_on, "observation", None))
     due.sort(key=lambda d: d[1])
     due = due[:limit]
-    candidates = {c.id: c for c in db.session.execute(
-        select(Candidate).where(Candidate.id.in_({d[0] for d in due}))).scalars()}
+    candidates = {
+        c.id: c
+        for c in db.session.execute(
+            select(Candidate).where(Candidate.id.in_({d[0] for d in due}))
+        ).scalars()
+    }
     return [Reminder(candidates[c], kind, on, month) for c, on, kind, month in due]
 
 
@@ -176,8 +202,7 @@ class Observation:
 
 
 def is_lab(stage: PathwayStage) -> bool:
-    return stage.stage == "work_experience" and (stage.details or {}).get(
-        "kind") == OBSERVATION_LAB
+    return stage.stage == "work_experience" and (stage.details or {}).get("kind") == OBSERVATION_LAB
 
 
 def lab_end(stage: PathwayStage) -> date | None:
@@ -190,11 +215,14 @@ def observations(stage: PathwayStage) -> list[Observation]:
     for entry in (stage.details or {}).get("observations", []):
         token = entry.get("notes") or ""
         by = db.session.get(User, entry.get("by")) if entry.get("by") else None
-        result.append(Observation(
-            on=date.fromisoformat(entry["on"]),
-            scores={k: int(entry.get(k, 0)) for k in OBSERVATION_CRITERIA},
-            notes=fernet().decrypt(token.encode()).decode() if token else "",
-            by=by.display_name if by else ""))
+        result.append(
+            Observation(
+                on=date.fromisoformat(entry["on"]),
+                scores={k: int(entry.get(k, 0)) for k in OBSERVATION_CRITERIA},
+                notes=fernet().decrypt(token.encode()).decode() if token else "",
+                by=by.display_name if by else "",
+            )
+        )
     return result
 
 
@@ -213,8 +241,14 @@ def observation_due(stage: PathwayStage, today: date) -> date | None:
     return due
 
 
-def add_observation(stage: PathwayStage, user: User, on: date | None,
-                    scores: dict[str, int | None], notes: str, today: date) -> None:
+def add_observation(
+    stage: PathwayStage,
+    user: User,
+    on: date | None,
+    scores: dict[str, int | None],
+    notes: str,
+    today: date,
+) -> None:
     """A structured observation: punctuality, autonomy, relations, task quality, 1–5."""
     candidate = db.session.get(Candidate, stage.candidate_id)
     assert candidate is not None
@@ -239,8 +273,12 @@ def add_observation(stage: PathwayStage, user: User, on: date | None,
     if errors:
         raise PathwayError(errors)
     assert on is not None
-    entry = {"on": on.isoformat(), **clean, "by": user.id,
-             "notes": fernet().encrypt(notes.encode()).decode() if notes else ""}
+    entry = {
+        "on": on.isoformat(),
+        **clean,
+        "by": user.id,
+        "notes": fernet().encrypt(notes.encode()).decode() if notes else "",
+    }
     entries = [*stage.details.get("observations", []), entry]
     entries.sort(key=lambda e: e["on"])
     stage.details = {**stage.details, "observations": entries}  # a new dict: JSON change
@@ -282,10 +320,15 @@ def allowed_next(stages: list[PathwayStage]) -> list[str]:
 def brokers_of(service_ids: set[int]) -> list[User]:
     if not service_ids:
         return []
-    return list(db.session.execute(
-        select(User).join(Membership).where(Membership.organisation_id.in_(service_ids),
-                                            Membership.role == BROKER)
-        .order_by(User.full_name).distinct()).scalars())
+    return list(
+        db.session.execute(
+            select(User)
+            .join(Membership)
+            .where(Membership.organisation_id.in_(service_ids), Membership.role == BROKER)
+            .order_by(User.full_name)
+            .distinct()
+        ).scalars()
+    )
 
 
 def employer_by_name(name: str) -> Organisation | None:
@@ -295,8 +338,9 @@ def employer_by_name(name: str) -> Organisation | None:
     return org if org is not None and org.kind in EMPLOYER_KINDS and org.is_verified else None
 
 
-def _validate_details(data: StageInput, stages: list[PathwayStage], today: date
-                      ) -> tuple[dict[str, Any], dict[str, str]]:
+def _validate_details(
+    data: StageInput, stages: list[PathwayStage], today: date
+) -> tuple[dict[str, Any], dict[str, str]]:
     d, errors, out = data.details, {}, {}
     start = data.started_on
     if data.stage in ("training_plan", "training"):
@@ -312,20 +356,30 @@ def _validate_details(data: StageInput, stages: list[PathwayStage], today: date
         if kind == OBSERVATION_LAB and start is not None:
             if planned is None:
                 errors["planned_end"] = _("A lab needs its planned end date.")
-            elif not add_months(start, LAB_MIN_MONTHS) <= planned <= add_months(
-                    start, LAB_MAX_MONTHS):
+            elif (
+                not add_months(start, LAB_MIN_MONTHS)
+                <= planned
+                <= add_months(start, LAB_MAX_MONTHS)
+            ):
                 errors["planned_end"] = _(
                     "An observation lab lasts from %(low)d to %(high)d months: plan its end "
-                    "between %(first)s and %(last)s.", low=LAB_MIN_MONTHS, high=LAB_MAX_MONTHS,
+                    "between %(first)s and %(last)s.",
+                    low=LAB_MIN_MONTHS,
+                    high=LAB_MAX_MONTHS,
                     first=format_date(add_months(start, LAB_MIN_MONTHS)),
-                    last=format_date(add_months(start, LAB_MAX_MONTHS)))
+                    last=format_date(add_months(start, LAB_MAX_MONTHS)),
+                )
         elif planned is not None and start is not None and planned < start:
             errors["planned_end"] = _("The end cannot come before the start.")
         host = str(d.get("host") or "").strip()
         if len(host) > 200:
             errors["host"] = _("At most %(num)d characters.", num=200)
-        out.update(kind=kind, host=host, observations=[],
-                   planned_end=planned.isoformat() if planned else None)
+        out.update(
+            kind=kind,
+            host=host,
+            observations=[],
+            planned_end=planned.isoformat() if planned else None,
+        )
     elif data.stage == "hiring":
         if d.get("contract_type") not in CONTRACT_TYPES:
             errors["contract_type"] = _("Choose a contract type.")
@@ -335,9 +389,12 @@ def _validate_details(data: StageInput, stages: list[PathwayStage], today: date
         employer = employer_by_name(str(d.get("employer") or ""))
         if employer is None:
             errors["employer"] = _("Choose a verified employer of the network from the list.")
-        out.update(contract_type=d.get("contract_type"), hours=hours,
-                   employer_org_id=employer.id if employer else None,
-                   employer=employer.name if employer else "")
+        out.update(
+            contract_type=d.get("contract_type"),
+            hours=hours,
+            employer_org_id=employer.id if employer else None,
+            employer=employer.name if employer else "",
+        )
     elif data.stage == "follow_up":
         month = d.get("month")
         pending = {f.month: f for f in follow_ups(stages) if f.done_on is None}
@@ -345,8 +402,10 @@ def _validate_details(data: StageInput, stages: list[PathwayStage], today: date
         if month not in pending:
             errors["month"] = _("Choose a follow-up not recorded yet.")
         if hiring is not None and start is not None and start < hiring.started_on:
-            errors["started_on"] = _("A follow-up comes after the hiring start (%(date)s).",
-                                     date=format_date(hiring.started_on))
+            errors["started_on"] = _(
+                "A follow-up comes after the hiring start (%(date)s).",
+                date=format_date(hiring.started_on),
+            )
         out.update(month=month, still_employed=bool(d.get("still_employed")))
         if d.get("hours"):
             out["hours"] = d.get("hours")
@@ -383,8 +442,9 @@ def add_stage(candidate: Candidate, user: User, data: StageInput, today: date) -
     if start is None:
         errors["started_on"] = _("Write the start date.")
     elif referral is not None and start < referral.started_on:
-        errors["started_on"] = _("Nothing comes before the referral (%(date)s).",
-                                 date=format_date(referral.started_on))
+        errors["started_on"] = _(
+            "Nothing comes before the referral (%(date)s).", date=format_date(referral.started_on)
+        )
     elif data.stage in ("follow_up", "closed", "referral") and start > today:
         errors["started_on"] = _("The date cannot be in the future.")
     elif start > today + timedelta(days=MAX_DAYS_AHEAD):
@@ -413,9 +473,17 @@ def add_stage(candidate: Candidate, user: User, data: StageInput, today: date) -
         for stage in stages:
             if stage.ended_on is None:
                 stage.ended_on = max(stage.started_on, start)
-    stage = PathwayStage(candidate_id=candidate.id, stage=data.stage, started_on=start,
-                         ended_on=ended_on, service_id=service.id, broker_id=broker_id,
-                         tutor=tutor, notes=notes, details=details)
+    stage = PathwayStage(
+        candidate_id=candidate.id,
+        stage=data.stage,
+        started_on=start,
+        ended_on=ended_on,
+        service_id=service.id,
+        broker_id=broker_id,
+        tutor=tutor,
+        notes=notes,
+        details=details,
+    )
     db.session.add(stage)
     if data.stage == "hiring":
         candidate.status = PLACED
@@ -428,8 +496,15 @@ def add_stage(candidate: Candidate, user: User, data: StageInput, today: date) -
     return stage
 
 
-def update_stage(stage: PathwayStage, user: User, ended_on: date | None, tutor: str,
-                 notes: str, broker_id: int | None, today: date) -> None:
+def update_stage(
+    stage: PathwayStage,
+    user: User,
+    ended_on: date | None,
+    tutor: str,
+    notes: str,
+    broker_id: int | None,
+    today: date,
+) -> None:
     """Change a stage's end date, responsible broker, tutor and notes."""
     candidate = db.session.get(Candidate, stage.candidate_id)
     assert candidate is not None
@@ -453,8 +528,7 @@ def update_stage(stage: PathwayStage, user: User, ended_on: date | None, tutor: 
     if errors:
         raise PathwayError(errors)
     stage.ended_on, stage.tutor, stage.notes, stage.broker_id = ended_on, tutor, notes, broker_id
-    audit.record("pathway.stage_update", stage, actor=user, subject=candidate,
-                 stage=stage.stage)
+    audit.record("pathway.stage_update", stage, actor=user, subject=candidate, stage=stage.stage)
 
 
 # --- The timeline ------------------------------------------------------------------------
@@ -478,6 +552,7 @@ def timeline(candidate: Candidate) -> list[TimelineItem]:
         if holding.until is not None:
             items.append(TimelineItem(holding.until, "holding_end", holding=holding))
     order = {"holding_end": -2, "holding_start": -1}
-    items.sort(key=lambda i: (i.on, order.get(i.kind, 0),
-                              i.stage.id if i.stage and i.stage.id else 0))
+    items.sort(
+        key=lambda i: (i.on, order.get(i.kind, 0), i.stage.id if i.stage and i.stage.id else 0)
+    )
     return items

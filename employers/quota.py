@@ -80,26 +80,47 @@ class ExclusionCategory:
 
 
 DEFAULT_EXCLUSIONS: tuple[ExclusionCategory, ...] = (
-    ExclusionCategory("l68_hires", _l("Workers hired under Law 68/1999 (disabled and art. 18 "
-                                      "categories)"), "L. 68/1999, art. 4 c.1"),
-    ExclusionCategory("fixed_term_6m", _l("Fixed-term contracts of up to six months"),
-                      "L. 68/1999, art. 4 c.1"),
+    ExclusionCategory(
+        "l68_hires",
+        _l("Workers hired under Law 68/1999 (disabled and art. 18 categories)"),
+        "L. 68/1999, art. 4 c.1",
+    ),
+    ExclusionCategory(
+        "fixed_term_6m", _l("Fixed-term contracts of up to six months"), "L. 68/1999, art. 4 c.1"
+    ),
     ExclusionCategory("apprentices", _l("Apprentices"), "D.Lgs. 81/2015, art. 47 c.3"),
     ExclusionCategory("executives", _l("Executives (dirigenti)"), "L. 68/1999, art. 4 c.1"),
-    ExclusionCategory("coop_members", _l("Working members of production and labour "
-                                         "cooperatives"), "L. 68/1999, art. 4 c.1"),
-    ExclusionCategory("abroad", _l("Workers hired to work abroad, for that period"),
-                      "L. 68/1999, art. 4 c.1"),
-    ExclusionCategory("other", _l("Other exclusions (home workers, socially useful work, "
-                                  "other sector rules)"), "L. 68/1999, art. 4 c.1"),
-    ExclusionCategory("transport_crew", _l("Transport (air, sea, land): travelling and "
-                                           "flying staff"), "L. 68/1999, art. 5 c.2",
-                      sector=True),
-    ExclusionCategory("construction_site", _l("Construction: site staff and transport "
-                                              "workers"), "L. 68/1999, art. 5 c.2",
-                      sector=True),
-    ExclusionCategory("cableway_operations", _l("Cableways: staff of the operating areas"),
-                      "L. 68/1999, art. 5 c.2", sector=True),
+    ExclusionCategory(
+        "coop_members",
+        _l("Working members of production and labour cooperatives"),
+        "L. 68/1999, art. 4 c.1",
+    ),
+    ExclusionCategory(
+        "abroad", _l("Workers hired to work abroad, for that period"), "L. 68/1999, art. 4 c.1"
+    ),
+    ExclusionCategory(
+        "other",
+        _l("Other exclusions (home workers, socially useful work, other sector rules)"),
+        "L. 68/1999, art. 4 c.1",
+    ),
+    ExclusionCategory(
+        "transport_crew",
+        _l("Transport (air, sea, land): travelling and flying staff"),
+        "L. 68/1999, art. 5 c.2",
+        sector=True,
+    ),
+    ExclusionCategory(
+        "construction_site",
+        _l("Construction: site staff and transport workers"),
+        "L. 68/1999, art. 5 c.2",
+        sector=True,
+    ),
+    ExclusionCategory(
+        "cableway_operations",
+        _l("Cableways: staff of the operating areas"),
+        "L. 68/1999, art. 5 c.2",
+        sector=True,
+    ),
 )
 
 
@@ -133,11 +154,12 @@ class QuotaPolicy:
     convention_max_share: Decimal = Decimal("0.30")
 
     def __post_init__(self) -> None:
-        if not isinstance(self.convention_coefficient, Decimal) or \
-                self.convention_coefficient <= 0:
+        if not isinstance(self.convention_coefficient, Decimal) or self.convention_coefficient <= 0:
             raise ValueError("the convention coefficient must be a positive Decimal")
-        if not isinstance(self.convention_max_share, Decimal) or \
-                not 0 <= self.convention_max_share <= 1:
+        if (
+            not isinstance(self.convention_max_share, Decimal)
+            or not 0 <= self.convention_max_share <= 1
+        ):
             raise ValueError("the convention maximum share must be a Decimal from 0 to 1")
 
     @classmethod
@@ -146,10 +168,11 @@ class QuotaPolicy:
         (``L68_CONVENTION_COEFFICIENT``, ``L68_CONVENTION_MAX_SHARE``)."""
         return cls(
             convention_coefficient=_decimal_setting(
-                config.get("L68_CONVENTION_COEFFICIENT", "30000.00"),
-                "L68_CONVENTION_COEFFICIENT"),
+                config.get("L68_CONVENTION_COEFFICIENT", "30000.00"), "L68_CONVENTION_COEFFICIENT"
+            ),
             convention_max_share=_decimal_setting(
-                config.get("L68_CONVENTION_MAX_SHARE", "0.30"), "L68_CONVENTION_MAX_SHARE"),
+                config.get("L68_CONVENTION_MAX_SHARE", "0.30"), "L68_CONVENTION_MAX_SHARE"
+            ),
         )
 
     def exclusion(self, code: str) -> ExclusionCategory | None:
@@ -194,8 +217,13 @@ class QuotaFigures:
         set_(self, "employees", _count(self.employees, "employees"))
         if self.part_time_fte is not None:
             set_(self, "part_time_fte", _count(self.part_time_fte, "part_time_fte"))
-        set_(self, "part_time_hours", tuple(
-            (_count(h, "hours"), _count(f, "full-time hours")) for h, f in self.part_time_hours))
+        set_(
+            self,
+            "part_time_hours",
+            tuple(
+                (_count(h, "hours"), _count(f, "full-time hours")) for h, f in self.part_time_hours
+            ),
+        )
         set_(self, "excluded", {k: _count(v, f"excluded.{k}") for k, v in self.excluded.items()})
         for name in ("part_time_workers", "disabled_employed", "art18_employed"):
             value = getattr(self, name)
@@ -210,9 +238,13 @@ class QuotaFigures:
     @property
     def part_time_added(self) -> bool:
         """Only a total FTE, without the number of workers: the FTE is added."""
-        return (not self.part_time_hours and self.part_time_fte is not None
-                and self.part_time_fte.is_finite() and self.part_time_fte > 0
-                and self.part_time_workers == 0)
+        return (
+            not self.part_time_hours
+            and self.part_time_fte is not None
+            and self.part_time_fte.is_finite()
+            and self.part_time_fte > 0
+            and self.part_time_workers == 0
+        )
 
 
 @dataclass(frozen=True)
@@ -326,16 +358,18 @@ def validate_figures(figures: QuotaFigures, policy: QuotaPolicy) -> dict[str, An
     if figures.part_time_workers < 0:
         errors["part_time_workers"] = _l("The number of part-time workers cannot be negative.")
     elif heads_ok and figures.part_time_workers > employees:
-        errors["part_time_workers"] = _l("There cannot be more part-time workers than "
-                                         "employees.")
+        errors["part_time_workers"] = _l("There cannot be more part-time workers than employees.")
     if figures.part_time_hours:
         if figures.part_time_fte is not None:
-            errors["part_time_fte"] = _l("Give either the hours of each part-time worker or "
-                                         "their total full-time equivalent, not both.")
+            errors["part_time_fte"] = _l(
+                "Give either the hours of each part-time worker or "
+                "their total full-time equivalent, not both."
+            )
         if figures.part_time_workers not in (0, len(figures.part_time_hours)):
             errors["part_time_workers"] = _l(
                 "Workers in the hours list: %(count)s. The two numbers do not match.",
-                count=len(figures.part_time_hours))
+                count=len(figures.part_time_hours),
+            )
         for hours, full_time in figures.part_time_hours:
             if _unusable(hours) or _unusable(full_time):
                 errors["part_time_hours"] = too_precise
@@ -343,16 +377,19 @@ def validate_figures(figures: QuotaFigures, policy: QuotaPolicy) -> dict[str, An
             if hours <= 0 or full_time <= 0 or full_time > MAX_FULL_TIME_HOURS:
                 errors["part_time_hours"] = _l(
                     "Each worker needs weekly hours above zero and full-time hours from 1 "
-                    "to %(max)s.", max=MAX_FULL_TIME_HOURS)
+                    "to %(max)s.",
+                    max=MAX_FULL_TIME_HOURS,
+                )
                 break
             if hours > full_time:
-                errors["part_time_hours"] = _l("Part-time hours cannot exceed the full-time "
-                                               "hours.")
+                errors["part_time_hours"] = _l("Part-time hours cannot exceed the full-time hours.")
                 break
-        if heads_ok and "part_time_hours" not in errors and \
-                len(figures.part_time_hours) > employees:
-            errors["part_time_hours"] = _l("There cannot be more part-time workers than "
-                                           "employees.")
+        if (
+            heads_ok
+            and "part_time_hours" not in errors
+            and len(figures.part_time_hours) > employees
+        ):
+            errors["part_time_hours"] = _l("There cannot be more part-time workers than employees.")
     fte = figures.part_time_fte
     if fte is not None and "part_time_fte" not in errors:
         if _unusable(fte):
@@ -360,11 +397,13 @@ def validate_figures(figures: QuotaFigures, policy: QuotaPolicy) -> dict[str, An
         elif fte < 0:
             errors["part_time_fte"] = _l("The full-time equivalent cannot be negative.")
         elif figures.part_time_workers > 0 and heads_ok and fte > employees:
-            errors["part_time_fte"] = _l("The part-time full-time equivalent cannot exceed "
-                                         "the employees.")
+            errors["part_time_fte"] = _l(
+                "The part-time full-time equivalent cannot exceed the employees."
+            )
         elif figures.part_time_workers > 0 and fte > figures.part_time_workers:
-            errors["part_time_fte"] = _l("The full-time equivalent cannot exceed the number "
-                                         "of part-time workers.")
+            errors["part_time_fte"] = _l(
+                "The full-time equivalent cannot exceed the number of part-time workers."
+            )
         elif fte > MAX_EMPLOYEES:
             errors["part_time_fte"] = _l("Give at most %(max)s.", max=_Number(MAX_EMPLOYEES))
 
@@ -375,16 +414,19 @@ def validate_figures(figures: QuotaFigures, policy: QuotaPolicy) -> dict[str, An
         elif _unusable(count):
             errors[f"excluded.{code}"] = too_precise
         elif count < 0:
-            errors[f"excluded.{code}"] = _l("The number of excluded workers cannot be "
-                                            "negative.")
+            errors[f"excluded.{code}"] = _l("The number of excluded workers cannot be negative.")
         else:
             total += count
-    people = employees + (fte if figures.part_time_added and fte is not None
-                          and "part_time_fte" not in errors else 0)
+    people = employees + (
+        fte if figures.part_time_added and fte is not None and "part_time_fte" not in errors else 0
+    )
     if heads_ok and not any(k.startswith("excluded.") for k in errors) and total > people:
-        errors["excluded"] = _l("The excluded workers (%(excluded)s) cannot be more than the "
-                                "employees (%(employees)s).", excluded=_Number(total),
-                                employees=_Number(people))
+        errors["excluded"] = _l(
+            "The excluded workers (%(excluded)s) cannot be more than the "
+            "employees (%(employees)s).",
+            excluded=_Number(total),
+            employees=_Number(people),
+        )
 
     for name in ("disabled_employed", "art18_employed"):
         value = getattr(figures, name)
@@ -396,37 +438,70 @@ def validate_figures(figures: QuotaFigures, policy: QuotaPolicy) -> dict[str, An
 
 
 ARTICLES = {
-    "art3": Article("L. 68/1999, art. 3 c.1", _l(
-        "Employers must employ disabled workers: one with 15 to 35 employees, two with 36 to "
-        "50, and %(percent)s%% of the computable employees with more than 50.", percent=7)),
-    "art4": Article("L. 68/1999, art. 4 c.1", _l(
-        "The computable base leaves out the workers hired under this law, fixed-term "
-        "contracts of up to six months, executives, working members of production "
-        "cooperatives and other listed categories; part-time workers count in proportion "
-        "to their hours.")),
-    "part_time": Article("DPR 333/2000, art. 3", _l(
-        "The hours of the part-time workers are added up and divided by the full-time "
-        "hours; a remaining fraction above half a unit counts as one worker.")),
-    "rounding": Article("L. 68/1999, art. 4 c.2; DPR 333/2000, art. 3", _l(
-        "In the percentage, a fraction above 0.50 counts as one worker; a fraction of 0.50 "
-        "or less is dropped.")),
-    "art5": Article("L. 68/1999, art. 5 c.2", _l(
-        "Some sectors do not count certain staff, such as travelling staff in transport "
-        "and site staff in construction.")),
-    "art18": Article("L. 68/1999, art. 18 c.2", _l(
-        "Employers with more than 50 employees reserve a further %(percent)s%% to orphans "
-        "and surviving spouses of people who died at work, in war or in service, and to "
-        "refugees and assimilated categories: one worker from 51 to 150 employees.",
-        percent=1)),
-    "suspension": Article("L. 68/1999, art. 3 c.5", _l(
-        "The hiring obligations are suspended while the company is in a redundancy "
-        "procedure or receives extraordinary wage guarantee (CIGS), for the length of the "
-        "programme; with CIGS, in proportion to the work actually suspended.")),
-    "art14": Article("D.Lgs. 276/2003, art. 14", _l(
-        "A company may cover part of the disabled quota by giving work orders to type-B "
-        "social cooperatives that employ disabled workers under a regional framework "
-        "convention: the yearly order value divided by the convention coefficient gives the "
-        "positions covered, up to the convention's maximum share.")),
+    "art3": Article(
+        "L. 68/1999, art. 3 c.1",
+        _l(
+            "Employers must employ disabled workers: one with 15 to 35 employees, two with 36 to "
+            "50, and %(percent)s%% of the computable employees with more than 50.",
+            percent=7,
+        ),
+    ),
+    "art4": Article(
+        "L. 68/1999, art. 4 c.1",
+        _l(
+            "The computable base leaves out the workers hired under this law, fixed-term "
+            "contracts of up to six months, executives, working members of production "
+            "cooperatives and other listed categories; part-time workers count in proportion "
+            "to their hours."
+        ),
+    ),
+    "part_time": Article(
+        "DPR 333/2000, art. 3",
+        _l(
+            "The hours of the part-time workers are added up and divided by the full-time "
+            "hours; a remaining fraction above half a unit counts as one worker."
+        ),
+    ),
+    "rounding": Article(
+        "L. 68/1999, art. 4 c.2; DPR 333/2000, art. 3",
+        _l(
+            "In the percentage, a fraction above 0.50 counts as one worker; a fraction of 0.50 "
+            "or less is dropped."
+        ),
+    ),
+    "art5": Article(
+        "L. 68/1999, art. 5 c.2",
+        _l(
+            "Some sectors do not count certain staff, such as travelling staff in transport "
+            "and site staff in construction."
+        ),
+    ),
+    "art18": Article(
+        "L. 68/1999, art. 18 c.2",
+        _l(
+            "Employers with more than 50 employees reserve a further %(percent)s%% to orphans "
+            "and surviving spouses of people who died at work, in war or in service, and to "
+            "refugees and assimilated categories: one worker from 51 to 150 employees.",
+            percent=1,
+        ),
+    ),
+    "suspension": Article(
+        "L. 68/1999, art. 3 c.5",
+        _l(
+            "The hiring obligations are suspended while the company is in a redundancy "
+            "procedure or receives extraordinary wage guarantee (CIGS), for the length of the "
+            "programme; with CIGS, in proportion to the work actually suspended."
+        ),
+    ),
+    "art14": Article(
+        "D.Lgs. 276/2003, art. 14",
+        _l(
+            "A company may cover part of the disabled quota by giving work orders to type-B "
+            "social cooperatives that employ disabled workers under a regional framework "
+            "convention: the yearly order value divided by the convention coefficient gives the "
+            "positions covered, up to the convention's maximum share."
+        ),
+    ),
 }
 
 
@@ -445,24 +520,33 @@ def compute_quota(figures: QuotaFigures, policy: QuotaPolicy) -> QuotaResult:
     # individual fractions hours/full-time are summed exactly, then the *total* is rounded
     # with the "above 0.50" rule.
     if figures.part_time_hours:
-        part_time = sum((Fraction(h) / Fraction(f) for h, f in figures.part_time_hours),
-                        Fraction(0))
+        part_time = sum(
+            (Fraction(h) / Fraction(f) for h, f in figures.part_time_hours), Fraction(0)
+        )
     else:
         part_time = Fraction(figures.part_time_fte or 0)
     part_time_units = round_over_half(part_time)
     if part_time:
         articles.append(ARTICLES["part_time"])
     if figures.part_time_added:
-        notes.append(_l("The number of part-time workers was not given: their full-time "
-                        "equivalent was added to the employees."))
+        notes.append(
+            _l(
+                "The number of part-time workers was not given: their full-time "
+                "equivalent was added to the employees."
+            )
+        )
 
     # Computable base (art. 4 c.1; sector exclusions of art. 5 c.2; apprentices D.Lgs.
     # 81/2015 art. 47 c.3).
     excluded_total = sum(figures.excluded.values(), Decimal(0))
     if any(policy.exclusion(c).sector for c, n in figures.excluded.items() if n):  # type: ignore[union-attr]
         articles.append(ARTICLES["art5"])
-    base_exact = (Fraction(figures.employees) - figures.part_time_heads + part_time_units
-                  - Fraction(excluded_total))
+    base_exact = (
+        Fraction(figures.employees)
+        - figures.part_time_heads
+        + part_time_units
+        - Fraction(excluded_total)
+    )
     base_exact = max(base_exact, Fraction(0))
     base = round_over_half(base_exact)  # whole already unless employees was a decimal FTE
 
@@ -470,43 +554,62 @@ def compute_quota(figures: QuotaFigures, policy: QuotaPolicy) -> QuotaResult:
     disabled_exact: Fraction | None = None
     if base < policy.minimum_employees:
         rule, disabled = RULE_BELOW_THRESHOLD, 0
-        explanation = _l("With %(base)s computable employees (fewer than %(min)s) there is "
-                         "no obligation.", base=_Number(base), min=policy.minimum_employees)
+        explanation = _l(
+            "With %(base)s computable employees (fewer than %(min)s) there is no obligation.",
+            base=_Number(base),
+            min=policy.minimum_employees,
+        )
     elif base <= policy.one_worker_up_to:
         rule, disabled = RULE_ONE, 1
-        explanation = _l("With %(base)s computable employees (from %(min)s to %(max)s) the "
-                         "quota is one disabled worker (art. 3 c.1 c).", base=_Number(base),
-                         min=policy.minimum_employees, max=policy.one_worker_up_to)
+        explanation = _l(
+            "With %(base)s computable employees (from %(min)s to %(max)s) the "
+            "quota is one disabled worker (art. 3 c.1 c).",
+            base=_Number(base),
+            min=policy.minimum_employees,
+            max=policy.one_worker_up_to,
+        )
     elif base <= policy.two_workers_up_to:
         rule, disabled = RULE_TWO, 2
-        explanation = _l("With %(base)s computable employees (from %(min)s to %(max)s) the "
-                         "quota is two disabled workers (art. 3 c.1 b).", base=_Number(base),
-                         min=policy.one_worker_up_to + 1, max=policy.two_workers_up_to)
+        explanation = _l(
+            "With %(base)s computable employees (from %(min)s to %(max)s) the "
+            "quota is two disabled workers (art. 3 c.1 b).",
+            base=_Number(base),
+            min=policy.one_worker_up_to + 1,
+            max=policy.two_workers_up_to,
+        )
     else:
         rule = RULE_PERCENT
         # Art. 3 c.1 a) with the rounding of art. 4 c.2 / DPR 333/2000 art. 3.
         disabled_exact = Fraction(base) * Fraction(policy.disabled_percent) / 100
         disabled = round_over_half(disabled_exact)
         articles.append(ARTICLES["rounding"])
-        explanation = _l("With %(base)s computable employees (more than %(max)s) the quota "
-                         "is %(percent)s%% of the base: %(exact)s, rounded to %(required)s "
-                         "(art. 3 c.1 a; fractions above 0.50 count as one).",
-                         base=_Number(base), max=policy.two_workers_up_to,
-                         percent=_Number(policy.disabled_percent), exact=_Number(
-                             _decimal(disabled_exact), 2), required=_Number(disabled))
+        explanation = _l(
+            "With %(base)s computable employees (more than %(max)s) the quota "
+            "is %(percent)s%% of the base: %(exact)s, rounded to %(required)s "
+            "(art. 3 c.1 a; fractions above 0.50 count as one).",
+            base=_Number(base),
+            max=policy.two_workers_up_to,
+            percent=_Number(policy.disabled_percent),
+            exact=_Number(_decimal(disabled_exact), 2),
+            required=_Number(disabled),
+        )
 
     # Art. 18 c.2: more than 50 employees; one unit for 51-150; above, 1% rounded as above.
     art18_exact: Fraction | None = None
     if base <= policy.two_workers_up_to:
         art18_rule, art18 = ART18_NONE, 0
-        art18_explanation = _l("Up to %(max)s computable employees there is no art. 18 quota.",
-                               max=policy.two_workers_up_to)
+        art18_explanation = _l(
+            "Up to %(max)s computable employees there is no art. 18 quota.",
+            max=policy.two_workers_up_to,
+        )
     elif base <= policy.art18_fixed_up_to:
         art18_rule, art18 = ART18_FIXED, 1
         articles.append(ARTICLES["art18"])
-        art18_explanation = _l("From %(min)s to %(max)s computable employees the art. 18 "
-                               "quota is one worker.", min=policy.two_workers_up_to + 1,
-                               max=policy.art18_fixed_up_to)
+        art18_explanation = _l(
+            "From %(min)s to %(max)s computable employees the art. 18 quota is one worker.",
+            min=policy.two_workers_up_to + 1,
+            max=policy.art18_fixed_up_to,
+        )
     else:
         art18_rule = ART18_PERCENT
         art18_exact = Fraction(base) * Fraction(policy.art18_percent) / 100
@@ -514,11 +617,15 @@ def compute_quota(figures: QuotaFigures, policy: QuotaPolicy) -> QuotaResult:
         articles.append(ARTICLES["art18"])
         if ARTICLES["rounding"] not in articles:
             articles.append(ARTICLES["rounding"])
-        art18_explanation = _l("Above %(max)s computable employees the art. 18 quota is "
-                               "%(percent)s%% of the base: %(exact)s, rounded to "
-                               "%(required)s.", max=policy.art18_fixed_up_to,
-                               percent=_Number(policy.art18_percent),
-                               exact=_Number(_decimal(art18_exact), 2), required=_Number(art18))
+        art18_explanation = _l(
+            "Above %(max)s computable employees the art. 18 quota is "
+            "%(percent)s%% of the base: %(exact)s, rounded to "
+            "%(required)s.",
+            max=policy.art18_fixed_up_to,
+            percent=_Number(policy.art18_percent),
+            exact=_Number(_decimal(art18_exact), 2),
+            required=_Number(art18),
+        )
 
     # Art. 3 c.5: suspension during redundancy procedures / CIGS.
     disabled_unsuspended, art18_unsuspended = disabled, art18
@@ -529,21 +636,32 @@ def compute_quota(figures: QuotaFigures, policy: QuotaPolicy) -> QuotaResult:
             art18_rule, art18 = RULE_SUSPENDED, 0
             art18_explanation = _l("The art. 18 obligation is suspended too (art. 3 c.5).")
         articles.append(ARTICLES["suspension"])
-        explanation = _l("The hiring obligations are suspended during the redundancy "
-                         "procedure or CIGS (art. 3 c.5).")
-        notes.append(_l("Without the suspension the quota would be: disabled workers "
-                        "%(disabled)s, art. 18 category workers %(art18)s. With CIGS the "
-                        "suspension is "
-                        "in proportion to the work actually suspended: check it with the "
-                        "targeted placement office.", disabled=disabled_unsuspended,
-                        art18=art18_unsuspended))
+        explanation = _l(
+            "The hiring obligations are suspended during the redundancy "
+            "procedure or CIGS (art. 3 c.5)."
+        )
+        notes.append(
+            _l(
+                "Without the suspension the quota would be: disabled workers "
+                "%(disabled)s, art. 18 category workers %(art18)s. With CIGS the "
+                "suspension is "
+                "in proportion to the work actually suspended: check it with the "
+                "targeted placement office.",
+                disabled=disabled_unsuspended,
+                art18=art18_unsuspended,
+            )
+        )
 
     l68 = policy.exclusion("l68_hires")
     employed = figures.disabled_employed + figures.art18_employed
     if l68 is not None and employed > figures.excluded.get("l68_hires", 0):
-        notes.append(_l("Workers hired under Law 68/1999 are not part of the base "
-                        "(art. 4 c.1): if the workers already employed are among the "
-                        "employees, exclude them too."))
+        notes.append(
+            _l(
+                "Workers hired under Law 68/1999 are not part of the base "
+                "(art. 4 c.1): if the workers already employed are among the "
+                "employees, exclude them too."
+            )
+        )
 
     return QuotaResult(
         base=base,
@@ -590,20 +708,27 @@ def convention_cap(disabled_required: int, policy: QuotaPolicy) -> int:
     return math.floor(Decimal(disabled_required) * policy.convention_max_share)
 
 
-def order_coverage(order_value: Decimal, policy: QuotaPolicy,
-                   disabled_required: int | None = None) -> OrderCoverage:
+def order_coverage(
+    order_value: Decimal, policy: QuotaPolicy, disabled_required: int | None = None
+) -> OrderCoverage:
     """What a yearly order covers; with ``disabled_required`` the convention cap applies."""
     value = check_order_value(order_value)
     # D.Lgs. 276/2003 art. 14 c.3: annual order value ÷ the coefficient of c.2 d), floored.
     uncapped = math.floor(value / policy.convention_coefficient)
     cap = None if disabled_required is None else convention_cap(disabled_required, policy)
-    return OrderCoverage(order_value=value, coefficient=policy.convention_coefficient,
-                         max_share=policy.convention_max_share, uncapped=uncapped, cap=cap,
-                         positions=uncapped if cap is None else min(uncapped, cap))
+    return OrderCoverage(
+        order_value=value,
+        coefficient=policy.convention_coefficient,
+        max_share=policy.convention_max_share,
+        uncapped=uncapped,
+        cap=cap,
+        positions=uncapped if cap is None else min(uncapped, cap),
+    )
 
 
-def positions_covered_by_order(order_value: Decimal, policy: QuotaPolicy,
-                               disabled_required: int | None = None) -> int:
+def positions_covered_by_order(
+    order_value: Decimal, policy: QuotaPolicy, disabled_required: int | None = None
+) -> int:
     """floor(annual order value ÷ convention coefficient), capped by the convention's
     maximum share of ``disabled_required`` when given."""
     return order_coverage(order_value, policy, disabled_required).positions

@@ -63,34 +63,57 @@ class QuotaForm(FlaskForm):
 
     employees = IntegerField(
         _l("Employees (head count)"),
-        validators=[InputRequired(_l("Give the number of employees.")),
-                    NumberRange(0, MAX_EMPLOYEES, _l("Give a number from 0 to 1,000,000."))],
-        description=_l("Everyone on the payroll, part-time workers included."))
+        validators=[
+            InputRequired(_l("Give the number of employees.")),
+            NumberRange(0, MAX_EMPLOYEES, _l("Give a number from 0 to 1,000,000.")),
+        ],
+        description=_l("Everyone on the payroll, part-time workers included."),
+    )
     part_time_hours = TextAreaField(
-        _l("Weekly hours of each part-time worker"), validators=[Optional()],
-        description=_l("One worker per line as hours/full-time hours, for example 20/40."))
+        _l("Weekly hours of each part-time worker"),
+        validators=[Optional()],
+        description=_l("One worker per line as hours/full-time hours, for example 20/40."),
+    )
     part_time_workers = IntegerField(
         _l("Number of part-time workers"),
-        validators=[Optional(), NumberRange(0, MAX_EMPLOYEES,
-                                            _l("Give a number from 0 to 1,000,000."))],
-        description=_l("Instead of the hours: how many part-time workers there are…"))
+        validators=[
+            Optional(),
+            NumberRange(0, MAX_EMPLOYEES, _l("Give a number from 0 to 1,000,000.")),
+        ],
+        description=_l("Instead of the hours: how many part-time workers there are…"),
+    )
     part_time_fte = FiniteDecimalField(
-        _l("Their total full-time equivalent"), places=2,
-        validators=[Optional(), NumberRange(0, MAX_EMPLOYEES,
-                                            _l("Give a number from 0 to 1,000,000."))],
-        description=_l("…and what they add up to in full-time workers, for example 2.5."))
+        _l("Their total full-time equivalent"),
+        places=2,
+        validators=[
+            Optional(),
+            NumberRange(0, MAX_EMPLOYEES, _l("Give a number from 0 to 1,000,000.")),
+        ],
+        description=_l("…and what they add up to in full-time workers, for example 2.5."),
+    )
     disabled_employed = IntegerField(
-        _l("Disabled workers already employed (art. 3)"), default=0,
-        validators=[Optional(), NumberRange(0, MAX_EMPLOYEES,
-                                            _l("Give a number from 0 to 1,000,000."))])
+        _l("Disabled workers already employed (art. 3)"),
+        default=0,
+        validators=[
+            Optional(),
+            NumberRange(0, MAX_EMPLOYEES, _l("Give a number from 0 to 1,000,000.")),
+        ],
+    )
     art18_employed = IntegerField(
-        _l("Art. 18 category workers already employed"), default=0,
-        validators=[Optional(), NumberRange(0, MAX_EMPLOYEES,
-                                            _l("Give a number from 0 to 1,000,000."))],
-        description=_l("Orphans and surviving spouses of people who died at work, in war or "
-                       "in service, refugees and assimilated categories."))
-    suspended = BooleanField(_l("A redundancy procedure or extraordinary wage guarantee "
-                                "(CIGS) is in progress"))
+        _l("Art. 18 category workers already employed"),
+        default=0,
+        validators=[
+            Optional(),
+            NumberRange(0, MAX_EMPLOYEES, _l("Give a number from 0 to 1,000,000.")),
+        ],
+        description=_l(
+            "Orphans and surviving spouses of people who died at work, in war or "
+            "in service, refugees and assimilated categories."
+        ),
+    )
+    suspended = BooleanField(
+        _l("A redundancy procedure or extraordinary wage guarantee (CIGS) is in progress")
+    )
     submit = SubmitField(_l("Calculate the quota"))
 
     def exclusion_fields(self) -> list[tuple[quota.ExclusionCategory, Any]]:
@@ -100,9 +123,14 @@ class QuotaForm(FlaskForm):
 def make_quota_form(policy: QuotaPolicy, formdata: Any) -> QuotaForm:
     attrs = {
         f"excluded_{c.code}": IntegerField(
-            c.label, default=0, description=c.source,
-            validators=[Optional(), NumberRange(0, MAX_EMPLOYEES,
-                                                _l("Give a number from 0 to 1,000,000."))])
+            c.label,
+            default=0,
+            description=c.source,
+            validators=[
+                Optional(),
+                NumberRange(0, MAX_EMPLOYEES, _l("Give a number from 0 to 1,000,000.")),
+            ],
+        )
         for c in policy.exclusions
     }
     form_class = type("PolicyQuotaForm", (QuotaForm,), attrs)
@@ -121,11 +149,16 @@ class OrderForm(FlaskForm):
         csrf = False
 
     order_value = FiniteDecimalField(
-        _l("Yearly value of the work orders (EUR)"), places=2,
-        validators=[InputRequired(_l("Give the yearly value of the orders.")),
-                    NumberRange(0, MAX_ORDER_VALUE,
-                                _l("Give an amount from 0 to 1,000,000,000,000 euros.")),
-                    _check_order_value])
+        _l("Yearly value of the work orders (EUR)"),
+        places=2,
+        validators=[
+            InputRequired(_l("Give the yearly value of the orders.")),
+            NumberRange(
+                0, MAX_ORDER_VALUE, _l("Give an amount from 0 to 1,000,000,000,000 euros.")
+            ),
+            _check_order_value,
+        ],
+    )
     show_order = SubmitField(_l("Show the positions covered"))
 
 
@@ -133,7 +166,7 @@ _HOURS = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*/\s*(\d+(?:[.,]\d+)?)\s*$")
 
 
 def parse_hours(text: str) -> list[tuple[Decimal, Decimal]]:
-    """"20/40" per line (or separated by semicolons); a decimal comma is accepted."""
+    """ "20/40" per line (or separated by semicolons); a decimal comma is accepted."""
     pairs = []
     for item in re.split(r"[;\n]", text or ""):
         if not item.strip():
@@ -155,9 +188,13 @@ def figures_from_form(form: QuotaForm) -> QuotaFigures | None:
     try:
         hours = parse_hours(form.part_time_hours.data or "")
     except ValueError as error:
-        add_error(form.part_time_hours, _("Write each worker as hours/full-time hours, for "
-                                          "example 20/40 (not “%(item)s”).",
-                                          item=str(error)[:40]))
+        add_error(
+            form.part_time_hours,
+            _(
+                "Write each worker as hours/full-time hours, for example 20/40 (not “%(item)s”).",
+                item=str(error)[:40],
+            ),
+        )
         hours, ok = [], False
     if len(hours) > MAX_EMPLOYEES:
         add_error(form.part_time_hours, _("Too many lines."))
@@ -165,20 +202,23 @@ def figures_from_form(form: QuotaForm) -> QuotaFigures | None:
     workers = form.part_time_workers.data or 0
     fte = form.part_time_fte.data
     if fte is not None and not hours and workers == 0 and fte > 0:
-        add_error(form.part_time_workers, _("Say how many part-time workers this full-time "
-                                            "equivalent covers."))
+        add_error(
+            form.part_time_workers,
+            _("Say how many part-time workers this full-time equivalent covers."),
+        )
         ok = False
     if workers and not hours and fte is None:
-        add_error(form.part_time_fte, _("Give the hours or the full-time equivalent of the "
-                                        "part-time workers."))
+        add_error(
+            form.part_time_fte,
+            _("Give the hours or the full-time equivalent of the part-time workers."),
+        )
         ok = False
     employees = form.employees.data or 0
     disabled = form.disabled_employed.data or 0
     art18 = form.art18_employed.data or 0
     if disabled + art18 > employees:
         target = form.art18_employed if art18 else form.disabled_employed
-        add_error(target, _("The workers already employed cannot be more than the "
-                            "employees."))
+        add_error(target, _("The workers already employed cannot be more than the employees."))
         ok = False
     if not ok:
         return None
@@ -208,18 +248,26 @@ def show_figure_errors(form: QuotaForm, errors: dict[str, Any]) -> None:
         add_error(target, message)
 
 
-def nearby_cooperatives(org: Organisation, radius_km: float,
-                        limit: int = NEARBY_LIMIT) -> list[tuple[Organisation, float]]:
+def nearby_cooperatives(
+    org: Organisation, radius_km: float, limit: int = NEARBY_LIMIT
+) -> list[tuple[Organisation, float]]:
     """Verified type-B cooperatives within ``radius_km`` of the company, nearest first."""
     origin = org.municipality
     if origin is None or origin.lat is None or origin.lon is None:
         return []
     codes = municipalities.within_radius(origin, radius_km)
-    found = db.session.execute(
-        select(Organisation).where(
-            Organisation.kind == COOPERATIVE_B, Organisation.verified_at.is_not(None),
-            Organisation.comune_code.in_(codes), Organisation.id != org.id)
-    ).scalars().all()
+    found = (
+        db.session.execute(
+            select(Organisation).where(
+                Organisation.kind == COOPERATIVE_B,
+                Organisation.verified_at.is_not(None),
+                Organisation.comune_code.in_(codes),
+                Organisation.id != org.id,
+            )
+        )
+        .scalars()
+        .all()
+    )
     ranked = []
     for coop in found:
         distance = municipalities.distance_between(origin, coop.municipality)
@@ -251,8 +299,7 @@ def quota_page() -> Any:
     elif profile is not None and profile.employees is not None:
         form.employees.data = profile.employees
         try:
-            result = quota.compute_quota(QuotaFigures(employees=Decimal(profile.employees)),
-                                         policy)
+            result = quota.compute_quota(QuotaFigures(employees=Decimal(profile.employees)), policy)
             from_profile = True
         except QuotaInputError:
             result = None
@@ -260,19 +307,33 @@ def quota_page() -> Any:
     order_form = OrderForm(formdata=request.args if order_given else None)
     coverage = None
     if result is not None and order_given and order_form.validate():
-        coverage = quota.order_coverage(order_form.order_value.data, policy,
-                                        result.disabled_required)
+        coverage = quota.order_coverage(
+            order_form.order_value.data, policy, result.disabled_required
+        )
     radius = current_app.config.get("L68_COOPERATIVE_RADIUS_KM", DEFAULT_RADIUS_KM)
-    cooperatives = (nearby_cooperatives(org, radius)
-                    if result is not None and result.disabled_gap > 0 else [])
-    carried = [(k, v) for k, v in request.args.items(multi=True)
-               if k not in ("order_value", "show_order", "lang")]
+    cooperatives = (
+        nearby_cooperatives(org, radius) if result is not None and result.disabled_gap > 0 else []
+    )
+    carried = [
+        (k, v)
+        for k, v in request.args.items(multi=True)
+        if k not in ("order_value", "show_order", "lang")
+    ]
     if from_profile:
         carried.append(("employees", str(profile.employees)))  # type: ignore[union-attr]
     return render_template(
-        "employers/quota.html", org=org, form=form, result=result, from_profile=from_profile,
-        policy=policy, order_form=order_form, coverage=coverage, cooperatives=cooperatives,
-        radius=radius, carried=carried, articles=quota.ARTICLES,
+        "employers/quota.html",
+        org=org,
+        form=form,
+        result=result,
+        from_profile=from_profile,
+        policy=policy,
+        order_form=order_form,
+        coverage=coverage,
+        cooperatives=cooperatives,
+        radius=radius,
+        carried=carried,
+        articles=quota.ARTICLES,
         cap=quota.convention_cap(result.disabled_required, policy) if result else 0,
     )
 
@@ -280,8 +341,14 @@ def quota_page() -> Any:
 # --- The JSON calculator --------------------------------------------------------------------
 
 
-def _number(data: dict[str, Any], name: str, fields: dict[str, str], *,
-            integer: bool = False, required: bool = False) -> Any:
+def _number(
+    data: dict[str, Any],
+    name: str,
+    fields: dict[str, str],
+    *,
+    integer: bool = False,
+    required: bool = False,
+) -> Any:
     """A count from JSON: an integer, or (``integer=False``) also a decimal number or string."""
     if data.get(name) is None:
         if required:
@@ -370,16 +437,22 @@ def figures_from_json(data: dict[str, Any], policy: QuotaPolicy) -> QuotaFigures
     if fields:
         raise ApiError(422, "invalid", "The quota figures are not valid.", fields)
     return QuotaFigures(
-        employees=employees, part_time_workers=part_time_workers or 0,
-        part_time_hours=tuple(part_time), part_time_fte=part_time_fte, excluded=excluded,
-        disabled_employed=disabled or 0, art18_employed=art18 or 0, suspended=suspended)
+        employees=employees,
+        part_time_workers=part_time_workers or 0,
+        part_time_hours=tuple(part_time),
+        part_time_fte=part_time_fte,
+        excluded=excluded,
+        disabled_employed=disabled or 0,
+        art18_employed=art18 or 0,
+        suspended=suspended,
+    )
 
 
 def order_value_from_json(data: dict[str, Any]) -> Decimal | None:
     value = data.get("order_value")
     if value is None:
         return None
-    problem = "must be a decimal string such as \"45000.00\""
+    problem = 'must be a decimal string such as "45000.00"'
     try:
         if isinstance(value, bool | float):
             raise InvalidOperation
@@ -397,14 +470,19 @@ def money(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
-def result_json(result: QuotaResult, figures: QuotaFigures, policy: QuotaPolicy,
-                order_value: Decimal | None) -> dict[str, Any]:
+def result_json(
+    result: QuotaResult, figures: QuotaFigures, policy: QuotaPolicy, order_value: Decimal | None
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "employees": str(figures.employees),
         "base": result.base,
         "base_exact": str(result.base_exact),
-        "part_time": {"workers": figures.part_time_heads, "fte": str(result.part_time_fte),
-                      "units": result.part_time_units, "added": figures.part_time_added},
+        "part_time": {
+            "workers": figures.part_time_heads,
+            "fte": str(result.part_time_fte),
+            "units": result.part_time_units,
+            "added": figures.part_time_added,
+        },
         "excluded": str(result.excluded_total),
         "disabled_required": result.disabled_required,
         "disabled_exact": None if result.disabled_exact is None else str(result.disabled_exact),
@@ -415,18 +493,22 @@ def result_json(result: QuotaResult, figures: QuotaFigures, policy: QuotaPolicy,
         "art18_employed": result.art18_employed,
         "art18_gap": result.art18_gap,
         "suspended": result.suspended,
-        "required_without_suspension": {"disabled": result.disabled_required_unsuspended,
-                                        "art18": result.art18_required_unsuspended},
+        "required_without_suspension": {
+            "disabled": result.disabled_required_unsuspended,
+            "art18": result.art18_required_unsuspended,
+        },
         "rule": result.rule,
         "art18_rule": result.art18_rule,
         "explanation": str(result.explanation),
         "art18_explanation": str(result.art18_explanation),
         "articles": [{"ref": a.ref, "text": str(a.text)} for a in result.articles],
         "notes": [str(n) for n in result.notes],
-        "convention": {"coefficient": money(policy.convention_coefficient),
-                       "max_share": str(policy.convention_max_share),
-                       "cap": quota.convention_cap(result.disabled_required, policy),
-                       "currency": "EUR"},
+        "convention": {
+            "coefficient": money(policy.convention_coefficient),
+            "max_share": str(policy.convention_max_share),
+            "cap": quota.convention_cap(result.disabled_required, policy),
+            "currency": "EUR",
+        },
         "currency": "EUR",
     }
     if order_value is not None:
@@ -437,50 +519,85 @@ def result_json(result: QuotaResult, figures: QuotaFigures, policy: QuotaPolicy,
     return body
 
 
-_COUNT = {"oneOf": [{"type": "number", "minimum": 0},
-                    {"type": "string", "pattern": r"^\d+(\.\d+)?$"}]}
+_COUNT = {
+    "oneOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": r"^\d+(\.\d+)?$"}]
+}
 QUOTA_INPUT_SCHEMA: dict[str, Any] = {
-    "type": "object", "required": ["employees"],
+    "type": "object",
+    "required": ["employees"],
     "properties": {
-        "employees": {**_COUNT, "description":
-                      "Head count, or the computable base in full-time equivalents (a decimal "
-                      "is rounded: a fraction above 0.50 counts as one). Part-time workers "
-                      "given by `part_time` or `part_time_workers` are among them."},
-        "part_time": {"type": "array", "description":
-                      "One item per part-time worker (among `employees`).", "items": {
-                          "type": "object", "required": ["hours", "full_time_hours"],
-                          "properties": {"hours": _COUNT, "full_time_hours": _COUNT}}},
-        "part_time_workers": {"type": "integer", "minimum": 0, "description":
-                              "How many of `employees` are part-time workers whose total FTE "
-                              "is `part_time_fte`; 0 or absent: the FTE is added to "
-                              "`employees`."},
-        "part_time_fte": {**_COUNT, "description":
-                          "Total full-time equivalent of the part-time workers; the total "
-                          "is rounded (a fraction above 0.50 counts as one)."},
-        "excluded": {"oneOf": [_COUNT, {"type": "object", "additionalProperties": _COUNT}],
-                     "description": "Workers outside the base (L. 68/1999 art. 4 and 5): "
-                                    "a number, or an object by category: "
-                                    + ", ".join(c.code for c in quota.DEFAULT_EXCLUSIONS)},
+        "employees": {
+            **_COUNT,
+            "description": "Head count, or the computable base in full-time equivalents (a decimal "
+            "is rounded: a fraction above 0.50 counts as one). Part-time workers "
+            "given by `part_time` or `part_time_workers` are among them.",
+        },
+        "part_time": {
+            "type": "array",
+            "description": "One item per part-time worker (among `employees`).",
+            "items": {
+                "type": "object",
+                "required": ["hours", "full_time_hours"],
+                "properties": {"hours": _COUNT, "full_time_hours": _COUNT},
+            },
+        },
+        "part_time_workers": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "How many of `employees` are part-time workers whose total FTE "
+            "is `part_time_fte`; 0 or absent: the FTE is added to "
+            "`employees`.",
+        },
+        "part_time_fte": {
+            **_COUNT,
+            "description": "Total full-time equivalent of the part-time workers; the total "
+            "is rounded (a fraction above 0.50 counts as one).",
+        },
+        "excluded": {
+            "oneOf": [_COUNT, {"type": "object", "additionalProperties": _COUNT}],
+            "description": "Workers outside the base (L. 68/1999 art. 4 and 5): "
+            "a number, or an object by category: "
+            + ", ".join(c.code for c in quota.DEFAULT_EXCLUSIONS),
+        },
         "disabled_employed": {"type": "integer", "minimum": 0},
         "art18_employed": {"type": "integer", "minimum": 0},
-        "suspended": {"type": "boolean", "description":
-                      "Redundancy procedure or CIGS in progress (art. 3 c.5)."},
-        "order_value": {"type": "string", "pattern": r"^\d+(\.\d{1,2})?$", "description":
-                        "Yearly value (EUR) of work orders to type-B cooperatives "
-                        "(D.Lgs. 276/2003 art. 14)."},
+        "suspended": {
+            "type": "boolean",
+            "description": "Redundancy procedure or CIGS in progress (art. 3 c.5).",
+        },
+        "order_value": {
+            "type": "string",
+            "pattern": r"^\d+(\.\d{1,2})?$",
+            "description": "Yearly value (EUR) of work orders to type-B cooperatives "
+            "(D.Lgs. 276/2003 art. 14).",
+        },
     },
 }
 QUOTA_RESULT_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "required": ["base", "disabled_required", "art18_required", "disabled_gap", "art18_gap",
-                 "rule", "explanation", "currency"],
+    "required": [
+        "base",
+        "disabled_required",
+        "art18_required",
+        "disabled_gap",
+        "art18_gap",
+        "rule",
+        "explanation",
+        "currency",
+    ],
     "properties": {
         "employees": {"type": "string"},
         "base": {"type": "integer", "description": "Computable base (art. 4)."},
         "base_exact": {"type": "string"},
-        "part_time": {"type": "object", "properties": {
-            "workers": {"type": "integer"}, "fte": {"type": "string"},
-            "units": {"type": "integer"}, "added": {"type": "boolean"}}},
+        "part_time": {
+            "type": "object",
+            "properties": {
+                "workers": {"type": "integer"},
+                "fte": {"type": "string"},
+                "units": {"type": "integer"},
+                "added": {"type": "boolean"},
+            },
+        },
         "excluded": {"type": "string"},
         "disabled_required": {"type": "integer"},
         "disabled_exact": {"type": "string", "nullable": True},
@@ -491,21 +608,48 @@ QUOTA_RESULT_SCHEMA: dict[str, Any] = {
         "art18_employed": {"type": "integer"},
         "art18_gap": {"type": "integer", "minimum": 0},
         "suspended": {"type": "boolean"},
-        "required_without_suspension": {"type": "object", "properties": {
-            "disabled": {"type": "integer"}, "art18": {"type": "integer"}}},
-        "rule": {"type": "string", "enum": [
-            quota.RULE_BELOW_THRESHOLD, quota.RULE_ONE, quota.RULE_TWO, quota.RULE_PERCENT,
-            quota.RULE_SUSPENDED]},
-        "art18_rule": {"type": "string", "enum": [
-            quota.ART18_NONE, quota.ART18_FIXED, quota.ART18_PERCENT, quota.RULE_SUSPENDED]},
+        "required_without_suspension": {
+            "type": "object",
+            "properties": {"disabled": {"type": "integer"}, "art18": {"type": "integer"}},
+        },
+        "rule": {
+            "type": "string",
+            "enum": [
+                quota.RULE_BELOW_THRESHOLD,
+                quota.RULE_ONE,
+                quota.RULE_TWO,
+                quota.RULE_PERCENT,
+                quota.RULE_SUSPENDED,
+            ],
+        },
+        "art18_rule": {
+            "type": "string",
+            "enum": [
+                quota.ART18_NONE,
+                quota.ART18_FIXED,
+                quota.ART18_PERCENT,
+                quota.RULE_SUSPENDED,
+            ],
+        },
         "explanation": {"type": "string"},
         "art18_explanation": {"type": "string"},
-        "articles": {"type": "array", "items": {"type": "object", "properties": {
-            "ref": {"type": "string"}, "text": {"type": "string"}}}},
+        "articles": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"ref": {"type": "string"}, "text": {"type": "string"}},
+            },
+        },
         "notes": {"type": "array", "items": {"type": "string"}},
-        "convention": {"type": "object", "properties": {
-            "coefficient": {"type": "string"}, "max_share": {"type": "string"},
-            "cap": {"type": "integer"}, "currency": {"type": "string", "enum": ["EUR"]}}},
+        "convention": {
+            "type": "object",
+            "properties": {
+                "coefficient": {"type": "string"},
+                "max_share": {"type": "string"},
+                "cap": {"type": "integer"},
+                "currency": {"type": "string", "enum": ["EUR"]},
+            },
+        },
         "order_value": {"type": "string"},
         "positions_covered_by_order": {"type": "integer"},
         "positions_before_cap": {"type": "integer"},
@@ -520,14 +664,28 @@ QUOTA_RESULT_SCHEMA: dict[str, Any] = {
     "Calculate the L. 68/1999 hiring quota (arts. 3, 4, 18) and, with an order value, the "
     "positions a D.Lgs. 276/2003 art. 14 work-order convention would cover.",
     tags=["employers"],
-    request_body={"required": True, "content": {"application/json": {
-        "schema": QUOTA_INPUT_SCHEMA,
-        "example": {"employees": 60, "excluded": {"fixed_term_6m": 2},
-                    "disabled_employed": 1, "order_value": "45000.00"}}}},
-    responses={"200": {"description": "The obligation, with the rule applied.",
-                       "content": {"application/json": {"schema": QUOTA_RESULT_SCHEMA}}},
-               "400": {"$ref": "#/components/responses/Error"},
-               "422": {"$ref": "#/components/responses/Error"}},
+    request_body={
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": QUOTA_INPUT_SCHEMA,
+                "example": {
+                    "employees": 60,
+                    "excluded": {"fixed_term_6m": 2},
+                    "disabled_employed": 1,
+                    "order_value": "45000.00",
+                },
+            }
+        },
+    },
+    responses={
+        "200": {
+            "description": "The obligation, with the rule applied.",
+            "content": {"application/json": {"schema": QUOTA_RESULT_SCHEMA}},
+        },
+        "400": {"$ref": "#/components/responses/Error"},
+        "422": {"$ref": "#/components/responses/Error"},
+    },
 )
 def quota_api() -> Any:
     data = json_body()
@@ -536,8 +694,12 @@ def quota_api() -> Any:
     order_value = order_value_from_json(data)
     errors = quota.validate_figures(figures, policy)
     if errors:
-        raise ApiError(422, "invalid", "The quota figures are not valid.",
-                       {k: str(v) for k, v in errors.items()})
+        raise ApiError(
+            422,
+            "invalid",
+            "The quota figures are not valid.",
+            {k: str(v) for k, v in errors.items()},
+        )
     result = quota.compute_quota(figures, policy)
     return jsonify(result_json(result, figures, policy, order_value))
 
@@ -552,13 +714,20 @@ def quota_widget(org: Organisation) -> Markup | None:
     result = None
     if employees is not None:
         try:
-            result = quota.compute_quota(QuotaFigures(employees=Decimal(employees)),
-                                         current_policy())
+            result = quota.compute_quota(
+                QuotaFigures(employees=Decimal(employees)), current_policy()
+            )
         except (QuotaInputError, ValueError, TypeError):
             result = None
-    return Markup(render_template(  # noqa: S704 - a rendered, autoescaped template
-        "employers/quota_widget.html", org=org, employees=employees, result=result,
-        quota_url=url_for("employers.quota", org=org.id)))
+    return Markup(  # noqa: S704 - a rendered (auto-escaped) template
+        render_template(
+            "employers/quota_widget.html",
+            org=org,
+            employees=employees,
+            result=result,
+            quota_url=url_for("employers.quota", org=org.id),
+        )
+    )
 
 
 def _register(state: Any) -> None:

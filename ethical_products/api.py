@@ -42,48 +42,77 @@ def product_json(p: Product) -> dict[str, Any]:
         "description_en": p.description_en or None,
         "category": p.category,
         "producer": {
-            "id": p.producer.id, "name": p.producer.name, "kind": p.producer.kind,
-            "url": url_for("ethical_products.producer_shop", org_id=p.producer.id,
-                           _external=True),
+            "id": p.producer.id,
+            "name": p.producer.name,
+            "kind": p.producer.kind,
+            "url": url_for("ethical_products.producer_shop", org_id=p.producer.id, _external=True),
         },
         "comune": p.comune_code,
         "municipality": place.name if place else None,
         "province": place.province_code if place else None,
         "region": place.region if place else None,
-        "season": None if p.season_from is None else {"from_month": p.season_from,
-                                                      "to_month": p.season_to},
+        "season": None
+        if p.season_from is None
+        else {"from_month": p.season_from, "to_month": p.season_to},
         "organic": p.organic,
         "label": label_json(p),
-        "variants": [{
-            "id": v.id, "label": v.label, "unit": v.unit, "weight_grams": v.weight_grams,
-            "price": money(v.price), "vat_rate": money(v.vat_rate), "currency": "EUR",
-            "vat_included": True, "on_demand": v.stock is None,
-            "available": v.stock is None or v.stock > 0,
-        } for v in p.active_variants],
-        "photos": [url_for("ethical_products.photo", name=ph.filename, _external=True)
-                   for ph in p.photos],
+        "variants": [
+            {
+                "id": v.id,
+                "label": v.label,
+                "unit": v.unit,
+                "weight_grams": v.weight_grams,
+                "price": money(v.price),
+                "vat_rate": money(v.vat_rate),
+                "currency": "EUR",
+                "vat_included": True,
+                "on_demand": v.stock is None,
+                "available": v.stock is None or v.stock > 0,
+            }
+            for v in p.active_variants
+        ],
+        "photos": [
+            url_for("ethical_products.photo", name=ph.filename, _external=True) for ph in p.photos
+        ],
         "updated_at": p.updated_at.isoformat(),
     }
 
 
 @bp.route("/products")
 @public
-@doc("Ethical products on sale: full-text search and facets.", tags=["products"],
-     parameters=[query_param("q", "Full-text search (Italian and English)."),
-                 query_param("category", "Category.", {"type": "string",
-                                                      "enum": list(CATEGORIES)}),
-                 query_param("comune", "ISTAT code of the origin municipality."),
-                 query_param("radius_km", "With comune: distance in km.",
-                             {"type": "number", "minimum": 0, "maximum": 300}),
-                 query_param("activity", "L. 141/2015 art. 2 activity the producer declares.",
-                             {"type": "string", "enum": list(ART2_ACTIVITIES)}),
-                 query_param("organic", "1: certified organic only.",
-                             {"type": "string", "enum": ["0", "1"]}),
-                 query_param("producer", "Producer (organisation) id.", {"type": "integer"}),
-                 PAGE_PARAM],
-     responses={"200": {"description": "A page of products.", "content": {
-         "application/json": {"schema": {"$ref": "#/components/schemas/ProductPage"}}}},
-                "400": {"$ref": "#/components/responses/Error"}})
+@doc(
+    "Ethical products on sale: full-text search and facets.",
+    tags=["products"],
+    parameters=[
+        query_param("q", "Full-text search (Italian and English)."),
+        query_param("category", "Category.", {"type": "string", "enum": list(CATEGORIES)}),
+        query_param("comune", "ISTAT code of the origin municipality."),
+        query_param(
+            "radius_km",
+            "With comune: distance in km.",
+            {"type": "number", "minimum": 0, "maximum": 300},
+        ),
+        query_param(
+            "activity",
+            "L. 141/2015 art. 2 activity the producer declares.",
+            {"type": "string", "enum": list(ART2_ACTIVITIES)},
+        ),
+        query_param(
+            "organic", "1: certified organic only.", {"type": "string", "enum": ["0", "1"]}
+        ),
+        query_param("producer", "Producer (organisation) id.", {"type": "integer"}),
+        PAGE_PARAM,
+    ],
+    responses={
+        "200": {
+            "description": "A page of products.",
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/ProductPage"}}
+            },
+        },
+        "400": {"$ref": "#/components/responses/Error"},
+    },
+)
 def products() -> Any:
     fields: dict[str, str] = {}
     args = request.args
@@ -112,19 +141,31 @@ def products() -> Any:
     if fields:
         raise ApiError(400, "invalid", "Some parameters are not valid.", fields)
     filters = CatalogueFilters(
-        q=(args.get("q") or "").strip()[:200], category=category, comune=comune,
-        radius_km=radius, activities=activities, organic=args.get("organic") == "1",
-        producer_id=int(producer) if producer else None)
+        q=(args.get("q") or "").strip()[:200],
+        category=category,
+        comune=comune,
+        radius_km=radius,
+        activities=activities,
+        organic=args.get("organic") == "1",
+        producer_id=int(producer) if producer else None,
+    )
     page = db.paginate(services.catalogue(filters), page_number(), 20)
     return jsonify(paginated(page, [product_json(p) for p in page.items]))
 
 
 @bp.route("/products/<int:product_id>")
 @public
-@doc("One product on sale.", tags=["products"],
-     responses={"200": {"description": "The product.", "content": {"application/json": {
-         "schema": {"$ref": "#/components/schemas/Product"}}}},
-                "404": {"$ref": "#/components/responses/Error"}})
+@doc(
+    "One product on sale.",
+    tags=["products"],
+    responses={
+        "200": {
+            "description": "The product.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Product"}}},
+        },
+        "404": {"$ref": "#/components/responses/Error"},
+    },
+)
 def product(product_id: int) -> Any:
     p = db.session.get(Product, product_id)
     if p is None or not p.is_public():
@@ -134,16 +175,27 @@ def product(product_id: int) -> Any:
 
 @webhook_bp.route("/stripe/webhook", methods=["POST"])
 @public
-@doc("Stripe events (signed with the webhook secret): checkout sessions completed, "
-     "expired or failed, charges refunded. Each event id is applied once.",
-     tags=["payments"],
-     request_body={"required": True, "content": {"application/json": {"schema": {
-         "type": "object", "required": ["id", "type", "data"]}}}},
-     parameters=[{"name": "Stripe-Signature", "in": "header", "required": True,
-                  "schema": {"type": "string"}}],
-     responses={"200": {"description": "Received (also for duplicates and unknown "
-                                        "orders, which change nothing)."},
-                "400": {"$ref": "#/components/responses/Error"}})
+@doc(
+    "Stripe events (signed with the webhook secret): checkout sessions completed, "
+    "expired or failed, charges refunded. Each event id is applied once.",
+    tags=["payments"],
+    request_body={
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"type": "object", "required": ["id", "type", "data"]}}
+        },
+    },
+    parameters=[
+        {"name": "Stripe-Signature", "in": "header", "required": True, "schema": {"type": "string"}}
+    ],
+    responses={
+        "200": {
+            "description": "Received (also for duplicates and unknown "
+            "orders, which change nothing)."
+        },
+        "400": {"$ref": "#/components/responses/Error"},
+    },
+)
 def stripe_webhook() -> Any:
     if not payments.webhook_secret():
         return json_error(400, "not_configured", "Stripe webhooks are not configured.")
@@ -171,16 +223,18 @@ def stripe_webhook() -> Any:
         db.session.rollback()
         current_app.logger.warning("stripe webhook %s: Stripe call failed", event.get("id"))
         return json_error(503, "unavailable", "Try again later.")
-    current_app.logger.info("stripe webhook %s %s: %s", event.get("id"), event.get("type"),
-                            outcome)
+    current_app.logger.info("stripe webhook %s %s: %s", event.get("id"), event.get("type"), outcome)
     return jsonify({"received": True, "outcome": outcome})
 
 
 PRODUCT_SCHEMA = {
-    "type": "object", "required": ["id", "url", "name", "producer", "label", "variants"],
+    "type": "object",
+    "required": ["id", "url", "name", "producer", "label", "variants"],
     "properties": {
-        "id": {"type": "integer"}, "url": {"type": "string", "format": "uri"},
-        "name": {"type": "string"}, "name_en": {"type": "string", "nullable": True},
+        "id": {"type": "integer"},
+        "url": {"type": "string", "format": "uri"},
+        "name": {"type": "string"},
+        "name_en": {"type": "string", "nullable": True},
         "description": {"type": "string"},
         "description_en": {"type": "string", "nullable": True},
         "category": {"type": "string", "enum": list(CATEGORIES)},
@@ -191,20 +245,46 @@ PRODUCT_SCHEMA = {
         "region": {"type": "string", "nullable": True},
         "season": {"type": "object", "nullable": True},
         "organic": {"type": "boolean"},
-        "label": {"type": "array", "description": "The ethical label: declared facts only.",
-                  "items": {"type": "object", "required": ["code", "text"], "properties": {
-                      "code": {"type": "string", "enum": [
-                          "register", "art2_activities", "inclusion_hours_share", "organic",
-                          "origin"]},
-                      "text": {"type": "string"}, "data": {"type": "object"}}}},
-        "variants": {"type": "array", "items": {"type": "object", "properties": {
-            "id": {"type": "integer"}, "label": {"type": "string"},
-            "unit": {"type": "string"}, "weight_grams": {"type": "integer", "nullable": True},
-            "price": {"type": "string", "example": "4.50"},
-            "vat_rate": {"type": "string", "example": "4.00"},
-            "currency": {"type": "string", "enum": ["EUR"]},
-            "vat_included": {"type": "boolean"}, "on_demand": {"type": "boolean"},
-            "available": {"type": "boolean"}}}},
+        "label": {
+            "type": "array",
+            "description": "The ethical label: declared facts only.",
+            "items": {
+                "type": "object",
+                "required": ["code", "text"],
+                "properties": {
+                    "code": {
+                        "type": "string",
+                        "enum": [
+                            "register",
+                            "art2_activities",
+                            "inclusion_hours_share",
+                            "organic",
+                            "origin",
+                        ],
+                    },
+                    "text": {"type": "string"},
+                    "data": {"type": "object"},
+                },
+            },
+        },
+        "variants": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "label": {"type": "string"},
+                    "unit": {"type": "string"},
+                    "weight_grams": {"type": "integer", "nullable": True},
+                    "price": {"type": "string", "example": "4.50"},
+                    "vat_rate": {"type": "string", "example": "4.00"},
+                    "currency": {"type": "string", "enum": ["EUR"]},
+                    "vat_included": {"type": "boolean"},
+                    "on_demand": {"type": "boolean"},
+                    "available": {"type": "boolean"},
+                },
+            },
+        },
         "photos": {"type": "array", "items": {"type": "string", "format": "uri"}},
         "updated_at": {"type": "string", "format": "date-time"},
     },

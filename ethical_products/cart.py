@@ -40,8 +40,11 @@ def wanted() -> dict[int, dict[str, int]]:
     for key, shares in _data()["items"].items():
         if not str(key).isdigit() or not isinstance(shares, dict):
             continue
-        clean = {str(m): int(q) for m, q in shares.items()
-                 if isinstance(q, int) and 0 < q <= MAX_QUANTITY}
+        clean = {
+            str(m): int(q)
+            for m, q in shares.items()
+            if isinstance(q, int) and 0 < q <= MAX_QUANTITY
+        }
         if clean:
             result[int(key)] = clean
     return result

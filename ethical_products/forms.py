@@ -62,45 +62,56 @@ def iban_is_valid(value: str) -> bool:
 
 class AddToCartForm(FlaskForm):
     variant_id = IntegerField(_l("Variant"), validators=[InputRequired()])
-    quantity = IntegerField(_l("Quantity"), default=1,
-                            validators=[InputRequired(), NumberRange(1, 999)])
+    quantity = IntegerField(
+        _l("Quantity"), default=1, validators=[InputRequired(), NumberRange(1, 999)]
+    )
     submit = SubmitField(_l("Add to cart"))
 
 
 class MembersForm(FlaskForm):
     members = TextAreaField(
-        _l("Members of the purchasing group"), validators=[Optional(), Length(max=4000)],
-        description=_l("One name per line. Each member then gets a quantity on every line; "
-                       "the group receives one delivery."))
+        _l("Members of the purchasing group"),
+        validators=[Optional(), Length(max=4000)],
+        description=_l(
+            "One name per line. Each member then gets a quantity on every line; "
+            "the group receives one delivery."
+        ),
+    )
     submit = SubmitField(_l("Save the members"))
 
 
 class CheckoutForm(FlaskForm):
     idempotency_key = HiddenField()
     fingerprint = HiddenField()
-    buyer_type = RadioField(_l("Who is buying?"), choices=options(BUYER_TYPES.items()),
-                            default="person")
+    buyer_type = RadioField(
+        _l("Who is buying?"), choices=options(BUYER_TYPES.items()), default="person"
+    )
     name = StringField(_l("Full name"), validators=[InputRequired(), Length(max=200)])
     email = EmailField(_l("E-mail"), validators=[InputRequired(), Email(), Length(max=254)])
     phone = StringField(_l("Telephone"), validators=[Optional(), Length(max=40)])
-    fulfilment = RadioField(_l("Pickup or delivery"), choices=options(FULFILMENT.items()),
-                            default="pickup")
+    fulfilment = RadioField(
+        _l("Pickup or delivery"), choices=options(FULFILMENT.items()), default="pickup"
+    )
     address = StringField(_l("Delivery address"), validators=[Optional(), Length(max=300)])
     comune = MunicipalityField(_l("Delivery municipality"), validators=[Optional()])
-    notes = TextAreaField(_l("Notes for the producers"), validators=[Optional(),
-                                                                     Length(max=1000)])
-    gas_name = StringField(_l("Name of the purchasing group"),
-                           validators=[Optional(), Length(max=200)])
-    invoice_entity = StringField(_l("Public body to invoice"),
-                                 validators=[Optional(), Length(max=200)])
-    invoice_tax_code = StringField(_l("Fiscal code or VAT number of the body"),
-                                   validators=[Optional(), Length(max=16)])
+    notes = TextAreaField(_l("Notes for the producers"), validators=[Optional(), Length(max=1000)])
+    gas_name = StringField(
+        _l("Name of the purchasing group"), validators=[Optional(), Length(max=200)]
+    )
+    invoice_entity = StringField(
+        _l("Public body to invoice"), validators=[Optional(), Length(max=200)]
+    )
+    invoice_tax_code = StringField(
+        _l("Fiscal code or VAT number of the body"), validators=[Optional(), Length(max=16)]
+    )
     invoice_sdi_code = StringField(
         _l("Office code for the electronic invoice (codice univoco ufficio)"),
-        validators=[Optional(), Length(max=7)])
+        validators=[Optional(), Length(max=7)],
+    )
     invoice_pec = EmailField(_l("Certified e-mail (PEC)"), validators=[Optional(), Email()])
-    invoice_cig = StringField(_l("Tender code (CIG), if any"),
-                              validators=[Optional(), Length(max=10)])
+    invoice_cig = StringField(
+        _l("Tender code (CIG), if any"), validators=[Optional(), Length(max=10)]
+    )
     payment_method = RadioField(_l("Payment"), choices=[], validate_choice=False)
     submit = SubmitField(_l("Confirm the order"))
 
@@ -108,25 +119,32 @@ class CheckoutForm(FlaskForm):
 class ProfileForm(FlaskForm):
     active = BooleanField(_l("The shop is open"), default=True)
     story = TextAreaField(_l("Our story (Italian)"), validators=[Optional(), Length(max=8000)])
-    story_en = TextAreaField(_l("Our story (English)"), validators=[Optional(),
-                                                                    Length(max=8000)])
+    story_en = TextAreaField(_l("Our story (English)"), validators=[Optional(), Length(max=8000)])
     pickup_points = TextAreaField(
-        _l("Pickup points"), validators=[Optional(), Length(max=2000)],
-        description=_l("One per line: place, address and opening times."))
+        _l("Pickup points"),
+        validators=[Optional(), Length(max=2000)],
+        description=_l("One per line: place, address and opening times."),
+    )
     delivery_radius_km = IntegerField(
-        _l("We deliver within (km)"), default=0, validators=[Optional(), NumberRange(0, 300)],
-        description=_l("0: no delivery, pickup only."))
+        _l("We deliver within (km)"),
+        default=0,
+        validators=[Optional(), NumberRange(0, 300)],
+        description=_l("0: no delivery, pickup only."),
+    )
     delivery_notes = StringField(_l("Delivery notes"), validators=[Optional(), Length(max=500)])
     accepts_bank_transfer = BooleanField(_l("We accept bank transfers"))
     iban = StringField(_l("IBAN for bank transfers"), validators=[Optional(), Length(max=42)])
     accepts_pay_on_pickup = BooleanField(_l("We accept payment on pickup"))
     art2_activities = CheckboxListField(
         _l("Social agriculture activities we carry out (L. 141/2015 art. 2)"),
-        choices=options(ART2_ACTIVITIES.items()))
+        choices=options(ART2_ACTIVITIES.items()),
+    )
     inclusion_hours_share = DecimalField(
-        _l("Share of work hours done by people in inclusion pathways (%)"), places=1,
+        _l("Share of work hours done by people in inclusion pathways (%)"),
+        places=1,
         validators=[Optional(), NumberRange(0, 100)],
-        description=_l("Your declaration: it is shown on the label with its date."))
+        description=_l("Your declaration: it is shown on the label with its date."),
+    )
     inclusion_declared_on = DateField(_l("Date of the declaration"), validators=[Optional()])
     submit = SubmitField(_l("Save"))
 
@@ -141,7 +159,8 @@ class ProfileForm(FlaskForm):
         if (self.inclusion_hours_share.data is None) != (self.inclusion_declared_on.data is None):
             self.inclusion_declared_on.errors = [
                 *self.inclusion_declared_on.errors,
-                _l("Give both the share and the date of the declaration.")]
+                _l("Give both the share and the date of the declaration."),
+            ]
             ok = False
         return ok
 
@@ -149,20 +168,26 @@ class ProfileForm(FlaskForm):
 class ProductForm(FlaskForm):
     name = StringField(_l("Name (Italian)"), validators=[InputRequired(), Length(max=200)])
     name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=200)])
-    description = TextAreaField(_l("Description (Italian)"),
-                                validators=[Optional(), Length(max=8000)])
-    description_en = TextAreaField(_l("Description (English)"),
-                                   validators=[Optional(), Length(max=8000)])
+    description = TextAreaField(
+        _l("Description (Italian)"), validators=[Optional(), Length(max=8000)]
+    )
+    description_en = TextAreaField(
+        _l("Description (English)"), validators=[Optional(), Length(max=8000)]
+    )
     category = SelectField(_l("Category"), choices=options(CATEGORIES.items()))
     comune = MunicipalityField(_l("Origin municipality"), validators=[InputRequired()])
     season_from = SelectField(_l("In season from month"), choices=options(MONTHS), default="")
     season_to = SelectField(_l("In season until month"), choices=options(MONTHS), default="")
-    organic_body = StringField(_l("Organic control body (code)"),
-                               validators=[Optional(), Length(max=40)],
-                               description=_l("For example IT-BIO-006. Leave empty if the "
-                                              "product is not certified organic."))
-    organic_number = StringField(_l("Organic certificate number"),
-                                 validators=[Optional(), Length(max=60)])
+    organic_body = StringField(
+        _l("Organic control body (code)"),
+        validators=[Optional(), Length(max=40)],
+        description=_l(
+            "For example IT-BIO-006. Leave empty if the product is not certified organic."
+        ),
+    )
+    organic_number = StringField(
+        _l("Organic certificate number"), validators=[Optional(), Length(max=60)]
+    )
     active = BooleanField(_l("On sale"), default=True)
     submit = SubmitField(_l("Save"))
 
@@ -171,28 +196,41 @@ class ProductForm(FlaskForm):
         ok = super().validate(extra_validators)
         body = (self.organic_body.data or "").strip()
         if bool(body) != bool((self.organic_number.data or "").strip()):
-            self.organic_number.errors = [*self.organic_number.errors, _l(
-                "Give both the control body and the certificate number.")]
+            self.organic_number.errors = [
+                *self.organic_number.errors,
+                _l("Give both the control body and the certificate number."),
+            ]
             ok = False
         if bool(self.season_from.data) != bool(self.season_to.data):
-            self.season_to.errors = [*self.season_to.errors,
-                                     _l("Give both months, or neither for all year.")]
+            self.season_to.errors = [
+                *self.season_to.errors,
+                _l("Give both months, or neither for all year."),
+            ]
             ok = False
         return ok
 
 
 class VariantForm(FlaskForm):
-    label = StringField(_l("Variant"), validators=[InputRequired(), Length(max=120)],
-                        description=_l("For example: jar of 250 g"))
+    label = StringField(
+        _l("Variant"),
+        validators=[InputRequired(), Length(max=120)],
+        description=_l("For example: jar of 250 g"),
+    )
     unit = SelectField(_l("Unit"), choices=options(UNITS.items()))
     weight_grams = IntegerField(_l("Weight (g)"), validators=[Optional(), NumberRange(1, 100000)])
-    price = DecimalField(_l("Price in euros, VAT included"), places=2,
-                         validators=[InputRequired(), NumberRange(min=0.01, max=100000)])
-    vat_rate = SelectField(_l("VAT rate"),
-                           choices=options((str(r), f"{r:.0f}%") for r in VAT_RATES),
-                           default="4.00")
-    stock = IntegerField(_l("Units in stock"), validators=[Optional(), NumberRange(0, 1000000)],
-                         description=_l("Leave empty for products made or picked on demand."))
+    price = DecimalField(
+        _l("Price in euros, VAT included"),
+        places=2,
+        validators=[InputRequired(), NumberRange(min=0.01, max=100000)],
+    )
+    vat_rate = SelectField(
+        _l("VAT rate"), choices=options((str(r), f"{r:.0f}%") for r in VAT_RATES), default="4.00"
+    )
+    stock = IntegerField(
+        _l("Units in stock"),
+        validators=[Optional(), NumberRange(0, 1000000)],
+        description=_l("Leave empty for products made or picked on demand."),
+    )
     active = BooleanField(_l("On sale"), default=True)
     submit = SubmitField(_l("Save the variant"))
 

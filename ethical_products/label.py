@@ -44,46 +44,93 @@ def label_facts(product: Product) -> list[Fact]:
     facts: list[Fact] = []
     # 1. Enrolment in a register (verified by an administrator before the shop is public).
     if producer.kind == SOCIAL_FARM_KIND and producer.regional_register.strip():
-        facts.append(Fact("register", _(
-            "Social farm enrolled in the regional register of social agriculture "
-            "(L. 141/2015 art. 7): %(entry)s", entry=producer.regional_register.strip()),
-            {"register": "regional_social_agriculture",
-             "entry": producer.regional_register.strip()}))
+        facts.append(
+            Fact(
+                "register",
+                _(
+                    "Social farm enrolled in the regional register of social agriculture "
+                    "(L. 141/2015 art. 7): %(entry)s",
+                    entry=producer.regional_register.strip(),
+                ),
+                {
+                    "register": "regional_social_agriculture",
+                    "entry": producer.regional_register.strip(),
+                },
+            )
+        )
     elif producer.kind == COOPERATIVE_B and producer.register_number.strip():
-        facts.append(Fact("register", _(
-            "Type-B social cooperative (L. 381/1991) enrolled in the register of "
-            "cooperatives: %(entry)s", entry=producer.register_number.strip()),
-            {"register": "cooperatives", "entry": producer.register_number.strip()}))
+        facts.append(
+            Fact(
+                "register",
+                _(
+                    "Type-B social cooperative (L. 381/1991) enrolled in the register of "
+                    "cooperatives: %(entry)s",
+                    entry=producer.register_number.strip(),
+                ),
+                {"register": "cooperatives", "entry": producer.register_number.strip()},
+            )
+        )
     if profile is not None:
         # 2. Social-agriculture activities of L. 141/2015 art. 2, as declared.
         codes = [c for c in sorted(set(profile.art2_activities or [])) if c in ART2_ACTIVITIES]
         if codes:
             names = "; ".join(f"({c}) {ART2_ACTIVITIES[c]}" for c in codes)
-            facts.append(Fact("art2_activities", _(
-                "Social agriculture activities (L. 141/2015 art. 2): %(activities)s",
-                activities=names), {"activities": codes}))
+            facts.append(
+                Fact(
+                    "art2_activities",
+                    _(
+                        "Social agriculture activities (L. 141/2015 art. 2): %(activities)s",
+                        activities=names,
+                    ),
+                    {"activities": codes},
+                )
+            )
         # 3. Share of work hours by people in inclusion pathways, with its declaration date.
         share, declared = profile.inclusion_hours_share, profile.inclusion_declared_on
         if share is not None and declared is not None:
-            facts.append(Fact("inclusion_hours_share", _(
-                "%(share)s%% of work hours are done by people in inclusion pathways "
-                "(producer's declaration of %(date)s)",
-                share=format_decimal(share, format="#,##0.#"),
-                date=format_date(declared, "long")),
-                {"percent": f"{Decimal(share):.2f}", "declared_on": declared.isoformat()}))
+            facts.append(
+                Fact(
+                    "inclusion_hours_share",
+                    _(
+                        "%(share)s%% of work hours are done by people in inclusion pathways "
+                        "(producer's declaration of %(date)s)",
+                        share=format_decimal(share, format="#,##0.#"),
+                        date=format_date(declared, "long"),
+                    ),
+                    {"percent": f"{Decimal(share):.2f}", "declared_on": declared.isoformat()},
+                )
+            )
     # 4. Organic certification: only with its control body and certificate number.
     if product.organic_body.strip() and product.organic_number.strip():
-        facts.append(Fact("organic", _(
-            "Organic farming (Reg. EU 2018/848), control body %(body)s, certificate "
-            "%(number)s", body=product.organic_body.strip(),
-            number=product.organic_number.strip()),
-            {"body": product.organic_body.strip(), "certificate": product.organic_number.strip()}))
+        facts.append(
+            Fact(
+                "organic",
+                _(
+                    "Organic farming (Reg. EU 2018/848), control body %(body)s, certificate "
+                    "%(number)s",
+                    body=product.organic_body.strip(),
+                    number=product.organic_number.strip(),
+                ),
+                {
+                    "body": product.organic_body.strip(),
+                    "certificate": product.organic_number.strip(),
+                },
+            )
+        )
     # 5. Origin.
     place = product.municipality
     if place is not None:
-        facts.append(Fact("origin", _("Origin: %(place)s", place=place.label),
-                          {"comune": place.istat_code, "municipality": place.name,
-                           "province": place.province_code}))
+        facts.append(
+            Fact(
+                "origin",
+                _("Origin: %(place)s", place=place.label),
+                {
+                    "comune": place.istat_code,
+                    "municipality": place.name,
+                    "province": place.province_code,
+                },
+            )
+        )
     return facts
 
 

@@ -52,8 +52,10 @@ CATEGORIES = {
 
 #: L. 141/2015 art. 2 c.1: the activities of social agriculture.
 ART2_ACTIVITIES = {
-    "a": _l("work inclusion of workers with disabilities, disadvantaged workers, "
-            "migrants and refugees, and minors in rehabilitation"),
+    "a": _l(
+        "work inclusion of workers with disabilities, disadvantaged workers, "
+        "migrants and refugees, and minors in rehabilitation"
+    ),
     "b": _l("social services for local communities"),
     "c": _l("support to medical and rehabilitation therapies"),
     "d": _l("environmental and food education, social and educational farms"),
@@ -195,15 +197,20 @@ class Product(TimestampMixin, Base):
     producer: Mapped[Organisation] = relationship(lazy="joined")
     profile: Mapped[ProducerProfile | None] = relationship(
         primaryjoin="Product.producer_id == foreign(ProducerProfile.organisation_id)",
-        viewonly=True, lazy="joined",
+        viewonly=True,
+        lazy="joined",
     )
     municipality: Mapped[Municipality] = relationship(lazy="joined")
     variants: Mapped[list[Variant]] = relationship(
-        back_populates="product", cascade="all, delete-orphan", lazy="selectin",
+        back_populates="product",
+        cascade="all, delete-orphan",
+        lazy="selectin",
         order_by="Variant.id",
     )
     photos: Mapped[list[Photo]] = relationship(
-        back_populates="product", cascade="all, delete-orphan", lazy="selectin",
+        back_populates="product",
+        cascade="all, delete-orphan",
+        lazy="selectin",
         order_by="Photo.position",
     )
 
@@ -236,9 +243,11 @@ class Product(TimestampMixin, Base):
     def is_public(self) -> bool:
         profile = self.profile
         return bool(
-            self.active and self.producer.verified_at is not None
+            self.active
+            and self.producer.verified_at is not None
             and self.producer.kind in PRODUCER_KINDS
-            and profile is not None and profile.active
+            and profile is not None
+            and profile.active
         )
 
     def search_document(self) -> dict[str, Any] | None:
@@ -252,10 +261,17 @@ class Product(TimestampMixin, Base):
             tags.append("organic")
         return {
             "title": self.name,
-            "body": " ".join(filter(None, [
-                self.description, self.category_label, self.producer.name,
-                place.name if place else "",
-            ])),
+            "body": " ".join(
+                filter(
+                    None,
+                    [
+                        self.description,
+                        self.category_label,
+                        self.producer.name,
+                        place.name if place else "",
+                    ],
+                )
+            ),
             "title_en": self.name_en,
             "body_en": self.description_en,
             "kind": self.category,
@@ -328,9 +344,7 @@ class Order(TimestampMixin, Base):
     """One checkout: one payment (or one offline method), split into producer sub-orders."""
 
     __tablename__ = "ep_order"
-    __table_args__ = (
-        Index("ix_ep_order_status_expires", "status", "expires_at"),
-    )
+    __table_args__ = (Index("ix_ep_order_status_expires", "status", "expires_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Unguessable: the guest's link to the order page and Stripe's client_reference_id.
@@ -375,7 +389,9 @@ class Order(TimestampMixin, Base):
     buyer: Mapped[User | None] = relationship()
     municipality: Mapped[Municipality | None] = relationship()
     sub_orders: Mapped[list[SubOrder]] = relationship(
-        back_populates="order", cascade="all, delete-orphan", lazy="selectin",
+        back_populates="order",
+        cascade="all, delete-orphan",
+        lazy="selectin",
         order_by="SubOrder.id",
     )
 
@@ -402,8 +418,7 @@ class SubOrder(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("ep_order.id", ondelete="CASCADE"),
-                                          index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("ep_order.id", ondelete="CASCADE"), index=True)
     producer_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
     status: Mapped[str] = mapped_column(String(20), default=PENDING_PAYMENT)
     subtotal: Mapped[Decimal] = mapped_column(Money)
@@ -427,7 +442,9 @@ class SubOrder(Base):
     order: Mapped[Order] = relationship(back_populates="sub_orders")
     producer: Mapped[Organisation] = relationship(lazy="joined")
     lines: Mapped[list[OrderLine]] = relationship(
-        back_populates="sub_order", cascade="all, delete-orphan", lazy="selectin",
+        back_populates="sub_order",
+        cascade="all, delete-orphan",
+        lazy="selectin",
         order_by="OrderLine.id",
     )
 
@@ -458,7 +475,9 @@ class OrderLine(Base):
 
     sub_order: Mapped[SubOrder] = relationship(back_populates="lines")
     shares: Mapped[list[GasShare]] = relationship(
-        back_populates="line", cascade="all, delete-orphan", lazy="selectin",
+        back_populates="line",
+        cascade="all, delete-orphan",
+        lazy="selectin",
         order_by="GasShare.id",
     )
 
@@ -469,8 +488,9 @@ class GasShare(Base):
     __tablename__ = "ep_gas_share"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    line_id: Mapped[int] = mapped_column(ForeignKey("ep_order_line.id", ondelete="CASCADE"),
-                                         index=True)
+    line_id: Mapped[int] = mapped_column(
+        ForeignKey("ep_order_line.id", ondelete="CASCADE"), index=True
+    )
     member: Mapped[str] = mapped_column(String(120))
     quantity: Mapped[int]
 
@@ -496,8 +516,7 @@ class Refund(Base):
     __tablename__ = "ep_refund"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("ep_order.id", ondelete="CASCADE"),
-                                          index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("ep_order.id", ondelete="CASCADE"), index=True)
     sub_order_id: Mapped[int | None] = mapped_column(ForeignKey("ep_sub_order.id"))
     amount: Mapped[Decimal] = mapped_column(Money)
     reason: Mapped[str] = mapped_column(String(500), default="")

@@ -48,19 +48,22 @@ def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
         raise PaymentError(str(error.user_message or error)) from error
 
 
-def create_checkout_session(order: Any, success_url: str, cancel_url: str,
-                            expires_at: datetime) -> tuple[str, str]:
+def create_checkout_session(
+    order: Any, success_url: str, cancel_url: str, expires_at: datetime
+) -> tuple[str, str]:
     """One Checkout Session for the whole order (all producers): one payment."""
     items = []
     for line in order.lines:
-        items.append({
-            "quantity": line.quantity,
-            "price_data": {
-                "currency": "eur",
-                "unit_amount": to_cents(line.unit_price),
-                "product_data": {"name": f"{line.product_name} – {line.variant_label}"[:250]},
-            },
-        })
+        items.append(
+            {
+                "quantity": line.quantity,
+                "price_data": {
+                    "currency": "eur",
+                    "unit_amount": to_cents(line.unit_price),
+                    "product_data": {"name": f"{line.product_name} – {line.variant_label}"[:250]},
+                },
+            }
+        )
     params = {
         "mode": "payment",
         "line_items": items,
@@ -75,8 +78,11 @@ def create_checkout_session(order: Any, success_url: str, cancel_url: str,
             "metadata": {"order_reference": order.reference},
         },
     }
-    session = _call(client().v1.checkout.sessions.create, params,
-                    {"idempotency_key": f"checkout-{order.reference}"})
+    session = _call(
+        client().v1.checkout.sessions.create,
+        params,
+        {"idempotency_key": f"checkout-{order.reference}"},
+    )
     return session.id, session.url
 
 
@@ -103,45 +109,63 @@ def create_transfer(sub_order: Any, destination: str, charge_id: str) -> str:
         "currency": "eur",
         "destination": destination,
         "transfer_group": sub_order.order.reference,
-        "metadata": {"order_reference": sub_order.order.reference,
-                     "sub_order": str(sub_order.id)},
+        "metadata": {"order_reference": sub_order.order.reference, "sub_order": str(sub_order.id)},
     }
     if charge_id:
         # The transfer waits for the charge's funds instead of the platform's balance.
         params["source_transaction"] = charge_id
-    transfer = _call(client().v1.transfers.create, params,
-                     {"idempotency_key": f"transfer-{sub_order.id}"})
+    transfer = _call(
+        client().v1.transfers.create, params, {"idempotency_key": f"transfer-{sub_order.id}"}
+    )
     return str(transfer.id)
 
 
 def refund(payment_intent_id: str, amount: Any, key: str) -> str:
-    result = _call(client().v1.refunds.create,
-                   {"payment_intent": payment_intent_id, "amount": to_cents(amount)},
-                   {"idempotency_key": key})
+    result = _call(
+        client().v1.refunds.create,
+        {"payment_intent": payment_intent_id, "amount": to_cents(amount)},
+        {"idempotency_key": key},
+    )
     return str(result.id)
 
 
 def reverse_transfer(transfer_id: str, amount: Any, key: str) -> str:
-    reversal = _call(client().v1.transfers.reversals.create, transfer_id,
-                     {"amount": to_cents(amount)}, {"idempotency_key": key})
+    reversal = _call(
+        client().v1.transfers.reversals.create,
+        transfer_id,
+        {"amount": to_cents(amount)},
+        {"idempotency_key": key},
+    )
     return str(reversal.id)
 
 
 def create_account(org: Any) -> str:
     """A Connect Express account for a producer."""
-    account = _call(client().v1.accounts.create, {
-        "type": "express", "country": "IT", "email": org.email or None,
-        "business_profile": {"name": org.name},
-        "capabilities": {"transfers": {"requested": True}},
-        "metadata": {"organisation_id": str(org.id)},
-    }, {"idempotency_key": f"account-{org.id}"})
+    account = _call(
+        client().v1.accounts.create,
+        {
+            "type": "express",
+            "country": "IT",
+            "email": org.email or None,
+            "business_profile": {"name": org.name},
+            "capabilities": {"transfers": {"requested": True}},
+            "metadata": {"organisation_id": str(org.id)},
+        },
+        {"idempotency_key": f"account-{org.id}"},
+    )
     return str(account.id)
 
 
 def account_link(account_id: str, refresh_url: str, return_url: str) -> str:
-    link = _call(client().v1.account_links.create, {
-        "account": account_id, "refresh_url": refresh_url, "return_url": return_url,
-        "type": "account_onboarding"})
+    link = _call(
+        client().v1.account_links.create,
+        {
+            "account": account_id,
+            "refresh_url": refresh_url,
+            "return_url": return_url,
+            "type": "account_onboarding",
+        },
+    )
     return str(link.url)
 
 

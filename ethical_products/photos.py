@@ -38,8 +38,10 @@ class StoredPhoto:
 
 
 def upload_dir() -> Path:
-    path = Path(current_app.config.get("SHOP_UPLOAD_DIR")
-                or Path(current_app.instance_path) / "uploads" / "products")
+    path = Path(
+        current_app.config.get("SHOP_UPLOAD_DIR")
+        or Path(current_app.instance_path) / "uploads" / "products"
+    )
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -69,8 +71,13 @@ def store(data: bytes) -> StoredPhoto:
         if image.width * image.height > MAX_PIXELS:
             raise PhotoError(_("The photo has too many pixels."))
         image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
-            Image.DecompressionBombError) as error:
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+    ) as error:
         raise PhotoError(_("The file is not a valid image.")) from error
     image = ImageOps.exif_transpose(image)
     if image.mode not in ("RGB", "L"):

@@ -110,8 +110,9 @@ def totals(lines: Iterable[Line], fee_percent: Decimal = ZERO) -> Totals:
         for line in group.lines:
             by_rate[line.vat_rate] += line.total
         group.subtotal = sum((line.total for line in group.lines), ZERO)
-        group.vat_by_rate = {rate: vat_included(gross, rate)
-                             for rate, gross in sorted(by_rate.items())}
+        group.vat_by_rate = {
+            rate: vat_included(gross, rate) for rate, gross in sorted(by_rate.items())
+        }
         group.vat = sum(group.vat_by_rate.values(), ZERO)
         group.fee = fee(group.subtotal, fee_percent)
         group.payout = group.subtotal - group.fee

@@ -128,11 +128,16 @@ def reindex_producer_products(producer_id: int) -> None:
     from portal.search import outbox
     from portal.search.models import SearchOutbox
 
-    db.session.execute(insert(SearchOutbox).from_select(
-        ["doc_type", "doc_id", "created_at"],
-        select(literal("product"), cast(Product.id, String(40)),
-               literal(utcnow(), SearchOutbox.created_at.type))
-        .where(Product.producer_id == producer_id)))
+    db.session.execute(
+        insert(SearchOutbox).from_select(
+            ["doc_type", "doc_id", "created_at"],
+            select(
+                literal("product"),
+                cast(Product.id, String(40)),
+                literal(utcnow(), SearchOutbox.created_at.type),
+            ).where(Product.producer_id == producer_id),
+        )
+    )
     db.session.info[outbox.DIRTY] = True
 
 
@@ -142,8 +147,12 @@ def visible_products() -> Select[Any]:
         select(Product)
         .join(Organisation, Product.producer_id == Organisation.id)
         .join(ProducerProfile, ProducerProfile.organisation_id == Organisation.id)
-        .where(Product.active.is_(True), Organisation.verified_at.is_not(None),
-               Organisation.kind.in_(PRODUCER_KINDS), ProducerProfile.active.is_(True))
+        .where(
+            Product.active.is_(True),
+            Organisation.verified_at.is_not(None),
+            Organisation.kind.in_(PRODUCER_KINDS),
+            ProducerProfile.active.is_(True),
+        )
     )
 
 
@@ -171,8 +180,9 @@ def search_ids(q: str) -> list[int]:
     return [int(h.doc_id) for h in hits]
 
 
-def catalogue(filters: CatalogueFilters, today: date | None = None,
-              ranked: list[int] | None = None) -> Select[Any]:
+def catalogue(
+    filters: CatalogueFilters, today: date | None = None, ranked: list[int] | None = None
+) -> Select[Any]:
     """The public listing, filtered; full-text matches (``ranked``, from the search index,
     looked up here when not given) come best first."""
     stmt = visible_products()
@@ -185,8 +195,9 @@ def catalogue(filters: CatalogueFilters, today: date | None = None,
     if filters.comune:
         origin = municipalities.get(filters.comune)
         if origin is not None and filters.radius_km:
-            stmt = stmt.where(Product.comune_code.in_(
-                municipalities.within_radius(origin, filters.radius_km)))
+            stmt = stmt.where(
+                Product.comune_code.in_(municipalities.within_radius(origin, filters.radius_km))
+            )
         else:
             stmt = stmt.where(Product.comune_code == filters.comune)
     for code in filters.activities:
@@ -194,13 +205,21 @@ def catalogue(filters: CatalogueFilters, today: date | None = None,
         stmt = stmt.where(cast(ProducerProfile.art2_activities, Text).like(f'%"{code}"%'))
     if filters.in_season:
         month = (today or utcnow().date()).month
-        stmt = stmt.where(or_(
-            Product.season_from.is_(None), Product.season_to.is_(None),
-            and_(Product.season_from <= Product.season_to,
-                 Product.season_from <= month, Product.season_to >= month),
-            and_(Product.season_from > Product.season_to,
-                 or_(Product.season_from <= month, Product.season_to >= month)),
-        ))
+        stmt = stmt.where(
+            or_(
+                Product.season_from.is_(None),
+                Product.season_to.is_(None),
+                and_(
+                    Product.season_from <= Product.season_to,
+                    Product.season_from <= month,
+                    Product.season_to >= month,
+                ),
+                and_(
+                    Product.season_from > Product.season_to,
+                    or_(Product.season_from <= month, Product.season_to >= month),
+                ),
+            )
+        )
     if filters.q:
         if ranked is None:
             ranked = search_ids(filters.q)
@@ -215,8 +234,10 @@ def facet_counts(stmt: Select[Any], column: Any) -> dict[Any, int]:
     """Counts of ``column``'s values over the products ``stmt`` selects."""
     sub = stmt.order_by(None).with_only_columns(Product.id).subquery()
     rows = db.session.execute(
-        select(column, func.count()).select_from(Product)
-        .where(Product.id.in_(select(sub.c.id))).group_by(column)
+        select(column, func.count())
+        .select_from(Product)
+        .where(Product.id.in_(select(sub.c.id)))
+        .group_by(column)
     ).all()
     return {value: count for value, count in rows}
 
@@ -267,8 +288,10 @@ class PricedCart:
         """What the buyer saw: variants, quantities and prices (checkout compares it)."""
         import hashlib
 
-        text = "|".join(f"{i.variant.id}:{i.quantity}:{i.variant.price}"
-                        for i in sorted(self.items, key=lambda i: i.variant.id))
+        text = "|".join(
+            f"{i.variant.id}:{i.quantity}:{i.variant.price}"
+            for i in sorted(self.items, key=lambda i: i.variant.id)
+        )
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -277,12 +300,16 @@ def price_cart(wanted: dict[int, dict[str, int]]) -> PricedCart:
     that are gone, hidden or out of stock are dropped or capped with a message."""
     problems: list[str] = []
     ids = [vid for vid in wanted if isinstance(vid, int)][:MAX_LINES]
-    variants = {
-        v.id: v for v in db.session.execute(
-            select(Variant).where(Variant.id.in_(ids))
-            .options(selectinload(Variant.product))
-        ).scalars()
-    } if ids else {}
+    variants = (
+        {
+            v.id: v
+            for v in db.session.execute(
+                select(Variant).where(Variant.id.in_(ids)).options(selectinload(Variant.product))
+            ).scalars()
+        }
+        if ids
+        else {}
+    )
     items: list[CartItem] = []
     for vid in ids:
         variant = variants.get(vid)
@@ -294,11 +321,16 @@ def price_cart(wanted: dict[int, dict[str, int]]) -> PricedCart:
         if quantity <= 0:
             continue
         if variant.stock is not None and quantity > variant.stock:
-            problems.append(_("Only %(n)s left of %(name)s.", n=variant.stock,
-                              name=variant.product.name))
+            problems.append(
+                _("Only %(n)s left of %(name)s.", n=variant.stock, name=variant.product.name)
+            )
         items.append(CartItem(variant, quantity, {m: q for m, q in shares.items() if m}))
-    lines = [pricing.Line(i.variant.id, i.product.producer_id, i.variant.price,
-                          i.variant.vat_rate, i.quantity) for i in items]
+    lines = [
+        pricing.Line(
+            i.variant.id, i.product.producer_id, i.variant.price, i.variant.vat_rate, i.quantity
+        )
+        for i in items
+    ]
     totals = pricing.totals(lines, fee_percent())
     by_producer: dict[int, list[CartItem]] = {}
     for item in items:
@@ -307,8 +339,9 @@ def price_cart(wanted: dict[int, dict[str, int]]) -> PricedCart:
     for producer_totals in totals.producers:
         group_items = by_producer[producer_totals.producer_id]
         product = group_items[0].product
-        groups.append(ProducerGroup(product.producer, product.profile, group_items,
-                                    producer_totals))
+        groups.append(
+            ProducerGroup(product.producer, product.profile, group_items, producer_totals)
+        )
     return PricedCart(items, groups, totals, problems)
 
 
@@ -381,7 +414,9 @@ def check_checkout(data: CheckoutData, cart: PricedCart) -> None:
                 if not delivers_to(group.profile, group.producer, place):
                     errors["fulfilment"] = _(
                         "%(producer)s does not deliver to %(place)s: choose pickup.",
-                        producer=group.producer.name, place=place.label)
+                        producer=group.producer.name,
+                        place=place.label,
+                    )
                     break
     if data.payment_method not in payment_methods(cart):
         errors["payment_method"] = _("Choose one of the payment methods offered.")
@@ -400,8 +435,10 @@ def check_checkout(data: CheckoutData, cart: PricedCart) -> None:
         sdi = data.invoice_sdi_code.strip().upper()
         if not (len(sdi) == 6 and sdi.isalnum()):
             # Public administrations receive e-invoices on a 6-character office code (IPA).
-            errors["invoice_sdi_code"] = _("Give the 6-character office code (codice "
-                                           "univoco ufficio) for the electronic invoice.")
+            errors["invoice_sdi_code"] = _(
+                "Give the 6-character office code (codice "
+                "univoco ufficio) for the electronic invoice."
+            )
     if cart.problems:
         errors.setdefault("cart", " ".join(cart.problems))
     if errors:
@@ -434,16 +471,23 @@ def place_order(data: CheckoutData, cart: PricedCart, now: datetime | None = Non
     check_checkout(data, cart)
     now = now or utcnow()
     order = Order(
-        reference=secrets.token_urlsafe(16)[:22], idempotency_key=data.idempotency_key,
+        reference=secrets.token_urlsafe(16)[:22],
+        idempotency_key=data.idempotency_key,
         buyer_id=data.buyer.id if data.buyer is not None else None,
-        buyer_type=data.buyer_type, name=data.name.strip()[:200],
-        email=data.email.strip().lower(), phone=data.phone.strip()[:40],
-        fulfilment=data.fulfilment, address=data.address.strip()[:300],
+        buyer_type=data.buyer_type,
+        name=data.name.strip()[:200],
+        email=data.email.strip().lower(),
+        phone=data.phone.strip()[:40],
+        fulfilment=data.fulfilment,
+        address=data.address.strip()[:300],
         comune_code=data.comune_code if data.fulfilment == DELIVERY else None,
-        notes=data.notes.strip()[:1000], gas_name=data.gas_name.strip()[:200]
-        if data.buyer_type == GAS else "",
-        payment_method=data.payment_method, status=PENDING_PAYMENT,
-        total=cart.totals.total, vat_total=cart.totals.vat, platform_fee=cart.totals.fee,
+        notes=data.notes.strip()[:1000],
+        gas_name=data.gas_name.strip()[:200] if data.buyer_type == GAS else "",
+        payment_method=data.payment_method,
+        status=PENDING_PAYMENT,
+        total=cart.totals.total,
+        vat_total=cart.totals.vat,
+        platform_fee=cart.totals.fee,
         expires_at=_expiry(data.payment_method, now),
     )
     if data.buyer_type == CANTEEN:
@@ -454,26 +498,41 @@ def place_order(data: CheckoutData, cart: PricedCart, now: datetime | None = Non
         order.invoice_cig = data.invoice_cig.strip().upper()[:10]
     for group in cart.groups:
         t = group.totals
-        sub = SubOrder(producer_id=group.producer.id, status=PENDING_PAYMENT,
-                       subtotal=t.subtotal, vat=t.vat, platform_fee=t.fee, payout=t.payout,
-                       art6_eligible=is_social_agriculture(group.producer, group.profile),
-                       created_at=now)
+        sub = SubOrder(
+            producer_id=group.producer.id,
+            status=PENDING_PAYMENT,
+            subtotal=t.subtotal,
+            vat=t.vat,
+            platform_fee=t.fee,
+            payout=t.payout,
+            art6_eligible=is_social_agriculture(group.producer, group.profile),
+            created_at=now,
+        )
         for item in group.items:
             line = OrderLine(
-                product_id=item.product.id, variant_id=item.variant.id,
-                product_name=item.product.name, variant_label=item.variant.label,
-                unit_price=item.variant.price, vat_rate=item.variant.vat_rate,
-                quantity=item.quantity, line_total=item.total)
+                product_id=item.product.id,
+                variant_id=item.variant.id,
+                product_name=item.product.name,
+                variant_label=item.variant.label,
+                unit_price=item.variant.price,
+                vat_rate=item.variant.vat_rate,
+                quantity=item.quantity,
+                line_total=item.total,
+            )
             if data.buyer_type == GAS:
-                line.shares = [GasShare(member=m[:120], quantity=q)
-                               for m, q in item.shares.items()]
+                line.shares = [GasShare(member=m[:120], quantity=q) for m, q in item.shares.items()]
             sub.lines.append(line)
         order.sub_orders.append(sub)
     db.session.add(order)
     db.session.flush()
     reserve_stock(order)
-    audit.record("shop.order.create", order, actor=data.buyer, total=str(order.total),
-                 method=order.payment_method)
+    audit.record(
+        "shop.order.create",
+        order,
+        actor=data.buyer,
+        total=str(order.total),
+        method=order.payment_method,
+    )
     return order
 
 
@@ -497,19 +556,30 @@ def reserve_stock(order: Order) -> None:
     for line in sorted(order.lines, key=lambda line: line.variant_id):
         result = db.session.execute(
             update(table)
-            .where(table.c.id == line.variant_id, table.c.stock.is_not(None),
-                   table.c.stock >= line.quantity)
+            .where(
+                table.c.id == line.variant_id,
+                table.c.stock.is_not(None),
+                table.c.stock >= line.quantity,
+            )
             .values(stock=table.c.stock - line.quantity)
         )
         if result.rowcount == 1:  # type: ignore[attr-defined]
             line.stock_reserved = True
             continue
         stocked = db.session.execute(
-            select(table.c.stock).where(table.c.id == line.variant_id)).scalar_one_or_none()
+            select(table.c.stock).where(table.c.id == line.variant_id)
+        ).scalar_one_or_none()
         if stocked is not None:
-            raise OutOfStock({"cart": _(
-                "Sorry: %(name)s has just sold out or has fewer units than you asked for "
-                "(%(n)s left).", name=line.product_name, n=stocked)})
+            raise OutOfStock(
+                {
+                    "cart": _(
+                        "Sorry: %(name)s has just sold out or has fewer units than you asked for "
+                        "(%(n)s left).",
+                        name=line.product_name,
+                        n=stocked,
+                    )
+                }
+            )
     db.session.flush()
     _expire_variants(order)
 
@@ -526,15 +596,18 @@ def release_line(line: OrderLine) -> bool:
     """Give a line's units back, at most once (conditional UPDATE on the flag)."""
     lines = OrderLine.__table__
     flipped = db.session.execute(
-        update(lines).where(lines.c.id == line.id, lines.c.stock_reserved.is_(True))
+        update(lines)
+        .where(lines.c.id == line.id, lines.c.stock_reserved.is_(True))
         .values(stock_reserved=False)
     ).rowcount  # type: ignore[attr-defined]
     if flipped != 1:
         return False
     variants = Variant.__table__
     db.session.execute(
-        update(variants).where(variants.c.id == line.variant_id, variants.c.stock.is_not(None))
-        .values(stock=variants.c.stock + line.quantity))
+        update(variants)
+        .where(variants.c.id == line.variant_id, variants.c.stock.is_not(None))
+        .values(stock=variants.c.stock + line.quantity)
+    )
     db.session.expire(line, ["stock_reserved"])
     return True
 
@@ -568,15 +641,16 @@ def refresh_order_status(order: Order) -> None:
     elif any(s.paid_at is not None for s in order.sub_orders if s.status in SOLD_STATES):
         # Paid once money has arrived for some part (pay on pickup: at the handover).
         order.status = PAID
-    order.refunded_amount = sum((s.refunded_amount for s in order.sub_orders),
-                                pricing.ZERO)
+    order.refunded_amount = sum((s.refunded_amount for s in order.sub_orders), pricing.ZERO)
 
 
 def lock_order(order_id: int) -> Order | None:
     """The order, with its row locked until commit (PostgreSQL; SQLite's write lock is
     taken by BEGIN IMMEDIATE already)."""
     return db.session.execute(
-        select(Order).where(Order.id == order_id).with_for_update()
+        select(Order)
+        .where(Order.id == order_id)
+        .with_for_update()
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
 
@@ -600,23 +674,30 @@ def cancel_order(order: Order, actor: User | None = None, reason: str = "") -> b
     refresh_order_status(order)
     order.cancelled_at = now
     audit.record("shop.order.cancel", order, actor=actor, reason=reason)
-    _mail_buyer(order, _("Your order %(ref)s is cancelled", ref=short_ref(order)),
-                _("Your order has been cancelled and nothing will be charged.") + "\n"
-                + (reason or ""))
+    _mail_buyer(
+        order,
+        _("Your order %(ref)s is cancelled", ref=short_ref(order)),
+        _("Your order has been cancelled and nothing will be charged.") + "\n" + (reason or ""),
+    )
     return True
 
 
 def expire_due(now: datetime | None = None) -> int:
     """Cancel pending orders past their expiry (stock goes back on sale)."""
     now = now or utcnow()
-    due = db.session.execute(
-        select(Order.id).where(Order.status == PENDING_PAYMENT, Order.expires_at < now)
-    ).scalars().all()
+    due = (
+        db.session.execute(
+            select(Order.id).where(Order.status == PENDING_PAYMENT, Order.expires_at < now)
+        )
+        .scalars()
+        .all()
+    )
     done = 0
     for order_id in due:
         order = lock_order(order_id)
-        if order is not None and cancel_order(order, reason=_("The payment did not arrive "
-                                                              "in time.")):
+        if order is not None and cancel_order(
+            order, reason=_("The payment did not arrive in time.")
+        ):
             done += 1
     return done
 
@@ -634,19 +715,33 @@ def producer_action(sub: SubOrder, action: str, actor: User, reason: str = "") -
         if not (offline and sub.status == PENDING_PAYMENT):
             raise ShopError({"status": _("Only an unpaid offline order can be marked paid.")})
         sub.status, sub.paid_at = PAID, now
-        _mail_buyer(order, _("Payment received for order %(ref)s", ref=short_ref(order)),
-                    _("%(producer)s has received your payment.", producer=sub.producer.name))
+        _mail_buyer(
+            order,
+            _("Payment received for order %(ref)s", ref=short_ref(order)),
+            _("%(producer)s has received your payment.", producer=sub.producer.name),
+        )
     elif action == "ready":
-        allowed = sub.status == PAID or (sub.status == PENDING_PAYMENT
-                                         and order.payment_method == PAY_ON_PICKUP)
+        allowed = sub.status == PAID or (
+            sub.status == PENDING_PAYMENT and order.payment_method == PAY_ON_PICKUP
+        )
         if not allowed:
             raise ShopError({"status": _("This order cannot be marked ready now.")})
         sub.status, sub.ready_at = READY, now
         what = _("ready for pickup") if order.fulfilment == PICKUP else _("on its way")
-        _mail_buyer(order, _("Order %(ref)s: %(producer)s is %(what)s", ref=short_ref(order),
-                             producer=sub.producer.name, what=what),
-                    _("Your products from %(producer)s are %(what)s.",
-                      producer=sub.producer.name, what=what))
+        _mail_buyer(
+            order,
+            _(
+                "Order %(ref)s: %(producer)s is %(what)s",
+                ref=short_ref(order),
+                producer=sub.producer.name,
+                what=what,
+            ),
+            _(
+                "Your products from %(producer)s are %(what)s.",
+                producer=sub.producer.name,
+                what=what,
+            ),
+        )
     elif action == "complete":
         if sub.status != READY:
             raise ShopError({"status": _("Mark the order ready first.")})
@@ -655,13 +750,20 @@ def producer_action(sub: SubOrder, action: str, actor: User, reason: str = "") -
         if sub.paid_at is None:  # paid on pickup
             sub.paid_at = now
     elif action == "cancel":
-        if sub.status == PENDING_PAYMENT or (offline and sub.status in (PAID, READY)
-                                             and sub.paid_at is None):
+        if sub.status == PENDING_PAYMENT or (
+            offline and sub.status in (PAID, READY) and sub.paid_at is None
+        ):
             release_sub_order(sub)
             sub.status, sub.cancelled_at = CANCELLED, now
-            _mail_buyer(order, _("Order %(ref)s: %(producer)s cancelled its part",
-                                 ref=short_ref(order), producer=sub.producer.name),
-                        reason or _("The producer cannot fulfil this part of your order."))
+            _mail_buyer(
+                order,
+                _(
+                    "Order %(ref)s: %(producer)s cancelled its part",
+                    ref=short_ref(order),
+                    producer=sub.producer.name,
+                ),
+                reason or _("The producer cannot fulfil this part of your order."),
+            )
         else:
             raise ShopError({"status": _("A paid order is refunded, not cancelled.")})
     elif action == "refund":
@@ -680,18 +782,18 @@ def start_stripe_checkout(order: Order) -> str:
     """Create the Checkout Session (idempotent per order); answers the URL to go to."""
     if order.stripe_session_id and order.stripe_session_url:
         return order.stripe_session_url
-    success = url_for("ethical_products.order_detail", reference=order.reference,
-                      returned="1", _external=True)
-    cancel = url_for("ethical_products.order_detail", reference=order.reference,
-                     _external=True)
+    success = url_for(
+        "ethical_products.order_detail", reference=order.reference, returned="1", _external=True
+    )
+    cancel = url_for("ethical_products.order_detail", reference=order.reference, _external=True)
     session_id, session_url = payments.create_checkout_session(
-        order, success, cancel, order.expires_at or utcnow() + timedelta(minutes=30))
+        order, success, cancel, order.expires_at or utcnow() + timedelta(minutes=30)
+    )
     order.stripe_session_id, order.stripe_session_url = session_id, session_url
     return session_url
 
 
-def payment_succeeded(order: Order, payment_intent: str | None, session_id: str | None
-                      ) -> str:
+def payment_succeeded(order: Order, payment_intent: str | None, session_id: str | None) -> str:
     """Stripe says the order is paid. Works whatever came before (expiry, refund)."""
     if session_id and not order.stripe_session_id:
         order.stripe_session_id = session_id
@@ -718,9 +820,14 @@ def payment_succeeded(order: Order, payment_intent: str | None, session_id: str 
             if payment_intent and payments.configured():
                 payments.refund(payment_intent, order.total, f"refund-late-{order.reference}")
             refresh_order_status(order)
-            _mail_buyer(order, _("Order %(ref)s refunded", ref=short_ref(order)),
-                        _("Your payment arrived after the order expired and the products "
-                          "sold out meanwhile: it has been refunded in full."))
+            _mail_buyer(
+                order,
+                _("Order %(ref)s refunded", ref=short_ref(order)),
+                _(
+                    "Your payment arrived after the order expired and the products "
+                    "sold out meanwhile: it has been refunded in full."
+                ),
+            )
             return "late_payment_refunded"
         order.cancelled_at = None
     for sub in order.sub_orders:
@@ -728,10 +835,15 @@ def payment_succeeded(order: Order, payment_intent: str | None, session_id: str 
             sub.status, sub.paid_at, sub.cancelled_at = PAID, now, None
     refresh_order_status(order)
     audit.record("shop.order.paid", order, method=order.payment_method)
-    _mail_buyer(order, _("Payment received for order %(ref)s", ref=short_ref(order)),
-                _("Thank you: your payment of %(amount)s EUR has been received. The "
-                  "producers will tell you when your products are ready.",
-                  amount=f"{order.total:.2f}"))
+    _mail_buyer(
+        order,
+        _("Payment received for order %(ref)s", ref=short_ref(order)),
+        _(
+            "Thank you: your payment of %(amount)s EUR has been received. The "
+            "producers will tell you when your products are ready.",
+            amount=f"{order.total:.2f}",
+        ),
+    )
     for sub in order.sub_orders:
         _notify_producer(sub, _("Order %(ref)s has been paid: prepare it.", ref=short_ref(order)))
     pay_out(order)
@@ -757,8 +869,9 @@ def pay_out(order: Order) -> int:
             current_app.logger.warning("shop: producer %s has no Stripe account", sub.producer_id)
             continue
         try:
-            sub.transfer_id = payments.create_transfer(sub, profile.stripe_account_id,
-                                                       order.stripe_charge_id)
+            sub.transfer_id = payments.create_transfer(
+                sub, profile.stripe_account_id, order.stripe_charge_id
+            )
         except payments.PaymentError:
             current_app.logger.warning("shop: transfer for sub-order %s failed", sub.id)
             continue
@@ -769,11 +882,21 @@ def pay_out(order: Order) -> int:
 
 def pending_transfers() -> int:
     """Retry transfers that failed (CLI)."""
-    ids = db.session.execute(
-        select(SubOrder.order_id).join(Order)
-        .where(Order.payment_method == STRIPE, SubOrder.status.in_(SOLD_STATES),
-               SubOrder.transfer_id == "", SubOrder.payout > 0).distinct()
-    ).scalars().all()
+    ids = (
+        db.session.execute(
+            select(SubOrder.order_id)
+            .join(Order)
+            .where(
+                Order.payment_method == STRIPE,
+                SubOrder.status.in_(SOLD_STATES),
+                SubOrder.transfer_id == "",
+                SubOrder.payout > 0,
+            )
+            .distinct()
+        )
+        .scalars()
+        .all()
+    )
     return sum(pay_out(o) for o in (lock_order(i) for i in ids) if o is not None)
 
 
@@ -785,9 +908,14 @@ def refund(order: Order, subs: list[SubOrder], actor: User | None, reason: str =
     if not targets:
         raise ShopError({"status": _("Nothing to refund.")})
     amount = sum((s.subtotal - s.refunded_amount for s in targets), pricing.ZERO)
-    record = Refund(order_id=order.id, amount=amount, reason=reason[:500],
-                    sub_order_id=targets[0].id if len(targets) == 1 else None,
-                    actor_id=actor.id if actor else None, reversal_ids=[])
+    record = Refund(
+        order_id=order.id,
+        amount=amount,
+        reason=reason[:500],
+        sub_order_id=targets[0].id if len(targets) == 1 else None,
+        actor_id=actor.id if actor else None,
+        reversal_ids=[],
+    )
     if order.payment_method == STRIPE:
         if not (payments.configured() and order.stripe_payment_intent):
             raise ShopError({"status": _("Online payments are not available now.")})
@@ -798,28 +926,43 @@ def refund(order: Order, subs: list[SubOrder], actor: User | None, reason: str =
         try:
             record.stripe_refund_id = payments.refund(order.stripe_payment_intent, amount, key)
         except payments.PaymentError as error:
-            raise ShopError({"status": _("Stripe refused the refund: %(e)s", e=str(error))}
-                            ) from error
+            raise ShopError(
+                {"status": _("Stripe refused the refund: %(e)s", e=str(error))}
+            ) from error
         for sub in targets:
             to_reverse = sub.transferred_amount - sub.reversed_amount
             if sub.transfer_id and to_reverse > 0:
                 try:
-                    record.reversal_ids = [*record.reversal_ids, payments.reverse_transfer(
-                        sub.transfer_id, to_reverse, f"reversal-{sub.id}-{n}")]
+                    record.reversal_ids = [
+                        *record.reversal_ids,
+                        payments.reverse_transfer(
+                            sub.transfer_id, to_reverse, f"reversal-{sub.id}-{n}"
+                        ),
+                    ]
                     sub.reversed_amount += to_reverse
                 except payments.PaymentError:
                     current_app.logger.warning("shop: reversal of %s failed", sub.transfer_id)
-        order.stripe_refunded_cents = max(order.stripe_refunded_cents,
-                                          pricing.to_cents(order.refunded_amount + amount))
+        order.stripe_refunded_cents = max(
+            order.stripe_refunded_cents, pricing.to_cents(order.refunded_amount + amount)
+        )
     for sub in targets:
         sub.refunded_amount = sub.subtotal
         sub.status = REFUNDED
     db.session.add(record)
     refresh_order_status(order)
-    audit.record("shop.order.refund", order, actor=actor, reason=reason, amount=str(amount),
-                 sub_orders=[s.id for s in targets])
-    _mail_buyer(order, _("Refund for order %(ref)s", ref=short_ref(order)),
-                _("%(amount)s EUR have been refunded.", amount=f"{amount:.2f}"))
+    audit.record(
+        "shop.order.refund",
+        order,
+        actor=actor,
+        reason=reason,
+        amount=str(amount),
+        sub_orders=[s.id for s in targets],
+    )
+    _mail_buyer(
+        order,
+        _("Refund for order %(ref)s", ref=short_ref(order)),
+        _("%(amount)s EUR have been refunded.", amount=f"{amount:.2f}"),
+    )
     return amount
 
 
@@ -828,8 +971,11 @@ def refund(order: Order, subs: list[SubOrder], actor: User | None, reason: str =
 
 def _find_order(obj: dict[str, Any]) -> Order | None:
     metadata = obj.get("metadata") or {}
-    reference = obj.get("client_reference_id") or metadata.get("order_reference") or (
-        obj.get("transfer_group"))
+    reference = (
+        obj.get("client_reference_id")
+        or metadata.get("order_reference")
+        or (obj.get("transfer_group"))
+    )
     stmt = select(Order.id)
     if reference:
         stmt = stmt.where(Order.reference == str(reference))
@@ -855,8 +1001,10 @@ def handle_event(event: dict[str, Any]) -> str:
     kind = str(event.get("type") or "")
     if not event_id:
         raise ShopError({"event": "no id"})
-    if db.session.execute(select(StripeEvent.id).where(StripeEvent.event_id == event_id)
-                          ).first() is not None:
+    if (
+        db.session.execute(select(StripeEvent.id).where(StripeEvent.event_id == event_id)).first()
+        is not None
+    ):
         return "duplicate"
     record = StripeEvent(event_id=event_id, type=kind[:100])
     try:
@@ -872,12 +1020,12 @@ def handle_event(event: dict[str, Any]) -> str:
         if order is None:
             outcome = "unknown_order"
         elif obj.get("payment_status") in ("paid", "no_payment_required"):
-            outcome = payment_succeeded(order, _str(obj.get("payment_intent")),
-                                        _str(obj.get("id")))
+            outcome = payment_succeeded(order, _str(obj.get("payment_intent")), _str(obj.get("id")))
         else:
             order.stripe_session_id = order.stripe_session_id or _str(obj.get("id"))
             order.stripe_payment_intent = _str(obj.get("payment_intent")) or (
-                order.stripe_payment_intent)
+                order.stripe_payment_intent
+            )
             outcome = "awaiting_payment"
     elif kind in ("checkout.session.expired", "checkout.session.async_payment_failed"):
         if order is None:
@@ -934,8 +1082,9 @@ def charge_refunded(order: Order, charge: dict[str, Any]) -> str:
             to_reverse = sub.transferred_amount - sub.reversed_amount
             if sub.transfer_id and to_reverse > 0 and payments.configured():
                 try:
-                    payments.reverse_transfer(sub.transfer_id, to_reverse,
-                                              f"reversal-{sub.id}-dashboard")
+                    payments.reverse_transfer(
+                        sub.transfer_id, to_reverse, f"reversal-{sub.id}-dashboard"
+                    )
                     sub.reversed_amount += to_reverse
                 except payments.PaymentError:
                     current_app.logger.warning("shop: reversal of %s failed", sub.transfer_id)
@@ -956,8 +1105,7 @@ def order_url(order: Order) -> str:
     if not has_request_context() and not current_app.config.get("SERVER_NAME"):
         return ""
     try:
-        return url_for("ethical_products.order_detail", reference=order.reference,
-                       _external=True)
+        return url_for("ethical_products.order_detail", reference=order.reference, _external=True)
     except RuntimeError:
         return ""
 
@@ -971,11 +1119,19 @@ def _notify_producer(sub: SubOrder, message: str) -> None:
     """In-app and e-mail to the producer's people (or its address if it has none)."""
     from portal.notifications import notify
 
-    users = db.session.execute(
-        select(User).join(Membership, Membership.user_id == User.id)
-        .where(Membership.organisation_id == sub.producer_id,
-               Membership.role.in_(PRODUCER_ROLES), User.active.is_(True))
-    ).scalars().all()
+    users = (
+        db.session.execute(
+            select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(
+                Membership.organisation_id == sub.producer_id,
+                Membership.role.in_(PRODUCER_ROLES),
+                User.active.is_(True),
+            )
+        )
+        .scalars()
+        .all()
+    )
     link = ""
     with contextlib.suppress(RuntimeError):
         link = url_for("ethical_products.producer_order", sub_id=sub.id)
@@ -988,25 +1144,46 @@ def _notify_producer(sub: SubOrder, message: str) -> None:
 def announce_order(order: Order) -> None:
     """After checkout: the buyer's summary, and each producer's lines."""
     lines = "\n".join(
-        f"- {line.product_name} ({line.variant_label}) × {line.quantity}: "
-        f"{line.line_total:.2f} EUR" for line in order.lines)
+        f"- {line.product_name} ({line.variant_label}) × {line.quantity}: {line.line_total:.2f} EUR"
+        for line in order.lines
+    )
     how = str(PAYMENT_METHODS.get(order.payment_method, order.payment_method))
     body = _("Thank you for your order %(ref)s.", ref=short_ref(order)) + "\n\n" + lines + "\n"
-    body += _("Total: %(total)s EUR (VAT included: %(vat)s EUR)",
-              total=f"{order.total:.2f}", vat=f"{order.vat_total:.2f}") + "\n"
+    body += (
+        _(
+            "Total: %(total)s EUR (VAT included: %(vat)s EUR)",
+            total=f"{order.total:.2f}",
+            vat=f"{order.vat_total:.2f}",
+        )
+        + "\n"
+    )
     body += _("Payment: %(method)s", method=how) + "\n"
     if order.payment_method == BANK_TRANSFER:
         for sub in order.sub_orders:
             profile = db.session.get(ProducerProfile, sub.producer_id)
-            body += _("Transfer %(amount)s EUR to %(producer)s, IBAN %(iban)s, reference "
-                      "%(ref)s", amount=f"{sub.subtotal:.2f}", producer=sub.producer.name,
-                      iban=profile.iban if profile else "", ref=short_ref(order)) + "\n"
+            body += (
+                _(
+                    "Transfer %(amount)s EUR to %(producer)s, IBAN %(iban)s, reference %(ref)s",
+                    amount=f"{sub.subtotal:.2f}",
+                    producer=sub.producer.name,
+                    iban=profile.iban if profile else "",
+                    ref=short_ref(order),
+                )
+                + "\n"
+            )
     _mail_buyer(order, _("Your order %(ref)s on Ponte", ref=short_ref(order)), body)
     if order.payment_method != STRIPE:
         for sub in order.sub_orders:
-            _notify_producer(sub, _("New order %(ref)s: %(n)s lines, %(amount)s EUR (%(method)s)",
-                                    ref=short_ref(order), n=len(sub.lines),
-                                    amount=f"{sub.subtotal:.2f}", method=how))
+            _notify_producer(
+                sub,
+                _(
+                    "New order %(ref)s: %(n)s lines, %(amount)s EUR (%(method)s)",
+                    ref=short_ref(order),
+                    n=len(sub.lines),
+                    amount=f"{sub.subtotal:.2f}",
+                    method=how,
+                ),
+            )
 
 
 # --- Reports ----------------------------------------------------------------------------
@@ -1040,17 +1217,33 @@ def sales_by_product(producer_id: int, start: date, end: date) -> list[SalesRow]
     begin = datetime.combine(start, datetime.min.time())
     until = datetime.combine(end + timedelta(days=1), datetime.min.time())
     rows = db.session.execute(
-        select(OrderLine.product_id, OrderLine.product_name, OrderLine.variant_label,
-               OrderLine.vat_rate, func.sum(OrderLine.quantity), func.sum(OrderLine.line_total))
+        select(
+            OrderLine.product_id,
+            OrderLine.product_name,
+            OrderLine.variant_label,
+            OrderLine.vat_rate,
+            func.sum(OrderLine.quantity),
+            func.sum(OrderLine.line_total),
+        )
         .join(SubOrder, OrderLine.sub_order_id == SubOrder.id)
-        .where(SubOrder.producer_id == producer_id, SubOrder.status.in_(SOLD_STATES),
-               SubOrder.paid_at >= _aware(begin), SubOrder.paid_at < _aware(until))
-        .group_by(OrderLine.product_id, OrderLine.product_name, OrderLine.variant_label,
-                  OrderLine.vat_rate)
+        .where(
+            SubOrder.producer_id == producer_id,
+            SubOrder.status.in_(SOLD_STATES),
+            SubOrder.paid_at >= _aware(begin),
+            SubOrder.paid_at < _aware(until),
+        )
+        .group_by(
+            OrderLine.product_id,
+            OrderLine.product_name,
+            OrderLine.variant_label,
+            OrderLine.vat_rate,
+        )
         .order_by(OrderLine.product_name, OrderLine.variant_label)
     ).all()
-    return [SalesRow(pid, name, label, Decimal(str(rate)), int(qty), _dec(gross))
-            for pid, name, label, rate, qty, gross in rows]
+    return [
+        SalesRow(pid, name, label, Decimal(str(rate)), int(qty), _dec(gross))
+        for pid, name, label, rate, qty, gross in rows
+    ]
 
 
 def _aware(value: datetime) -> datetime:
@@ -1086,8 +1279,9 @@ def balances(producer_id: int | None = None) -> list[Balance]:
             func.sum(case((and_(sold, online), SubOrder.subtotal), else_=0)),
             func.sum(case((and_(sold, online), SubOrder.platform_fee), else_=0)),
             func.sum(case((and_(sold, online), SubOrder.payout), else_=0)),
-            func.sum(case((online, SubOrder.transferred_amount - SubOrder.reversed_amount),
-                          else_=0)),
+            func.sum(
+                case((online, SubOrder.transferred_amount - SubOrder.reversed_amount), else_=0)
+            ),
             func.sum(case((and_(sold, ~online), SubOrder.subtotal), else_=0)),
         )
         .join(Order, SubOrder.order_id == Order.id)
@@ -1095,5 +1289,7 @@ def balances(producer_id: int | None = None) -> list[Balance]:
     )
     if producer_id is not None:
         stmt = stmt.where(SubOrder.producer_id == producer_id)
-    return [Balance(pid, _dec(a), _dec(b), _dec(c), _dec(d), _dec(e))
-            for pid, a, b, c, d, e in db.session.execute(stmt).all()]
+    return [
+        Balance(pid, _dec(a), _dec(b), _dec(c), _dec(d), _dec(e))
+        for pid, a, b, c, d, e in db.session.execute(stmt).all()
+    ]

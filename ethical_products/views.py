@@ -84,8 +84,9 @@ def filters_from_args() -> CatalogueFilters:
         comune = found.istat_code if found else "000000"
     return CatalogueFilters(
         q=(request.args.get("q") or "").strip()[:200],
-        category=request.args.get("category") if request.args.get("category")
-        in CATEGORIES else None,
+        category=request.args.get("category")
+        if request.args.get("category") in CATEGORIES
+        else None,
         comune=comune,
         radius_km=float(radius) if radius.isdigit() and 0 < int(radius) <= 300 else None,
         activities=[a for a in request.args.getlist("activity") if a in ART2_ACTIVITIES],
@@ -103,20 +104,35 @@ def catalogue() -> Any:
     stmt = services.catalogue(filters, ranked=ranked)
     page = db.paginate(stmt, page_arg(), current_app.config["PER_PAGE"])
     categories = services.facet_counts(
-        services.catalogue(replace(filters, category=None), ranked=ranked), Product.category)
+        services.catalogue(replace(filters, category=None), ranked=ranked), Product.category
+    )
     producer_counts = services.facet_counts(
-        services.catalogue(replace(filters, producer_id=None), ranked=ranked),
-        Product.producer_id)
-    producers = {o.id: o for o in db.session.execute(
-        select(Organisation).where(Organisation.id.in_(list(producer_counts)))
-    ).scalars()} if producer_counts else {}
+        services.catalogue(replace(filters, producer_id=None), ranked=ranked), Product.producer_id
+    )
+    producers = (
+        {
+            o.id: o
+            for o in db.session.execute(
+                select(Organisation).where(Organisation.id.in_(list(producer_counts)))
+            ).scalars()
+        }
+        if producer_counts
+        else {}
+    )
     return render_template(
-        "ethical_products/catalogue.html", page=page, filters=filters,
-        categories=categories, category_labels=CATEGORIES, activities=ART2_ACTIVITIES,
-        producers=sorted(((producers[i], n) for i, n in producer_counts.items()
-                          if i in producers),
-                         key=lambda p: p[0].name),
-        comune_label=request.args.get("comune", ""), lang=lang(), facts=label_facts,
+        "ethical_products/catalogue.html",
+        page=page,
+        filters=filters,
+        categories=categories,
+        category_labels=CATEGORIES,
+        activities=ART2_ACTIVITIES,
+        producers=sorted(
+            ((producers[i], n) for i, n in producer_counts.items() if i in producers),
+            key=lambda p: p[0].name,
+        ),
+        comune_label=request.args.get("comune", ""),
+        lang=lang(),
+        facts=label_facts,
     )
 
 
@@ -125,13 +141,20 @@ def catalogue() -> Any:
 def product_detail(product_id: int) -> Any:
     product = db.session.get(Product, product_id)
     manager = product is not None and product.producer in services.producer_organisations(
-        current_user)
+        current_user
+    )
     if product is None or not (product.is_public() or manager):
         abort(404)
     form = AddToCartForm()
-    return render_template("ethical_products/product.html", product=product, form=form,
-                           facts=label_facts(product), lang=lang(), manager=manager,
-                           month=utcnow().month)
+    return render_template(
+        "ethical_products/product.html",
+        product=product,
+        form=form,
+        facts=label_facts(product),
+        lang=lang(),
+        manager=manager,
+        month=utcnow().month,
+    )
 
 
 @bp.route("/shop/producers/<int:org_id>")
@@ -139,21 +162,42 @@ def product_detail(product_id: int) -> Any:
 def producer_shop(org_id: int) -> Any:
     org = db.session.get(Organisation, org_id)
     profile = db.session.get(ProducerProfile, org_id) if org else None
-    if (org is None or profile is None or not profile.active or org.verified_at is None
-            or org.kind not in PRODUCER_KINDS):
+    if (
+        org is None
+        or profile is None
+        or not profile.active
+        or org.verified_at is None
+        or org.kind not in PRODUCER_KINDS
+    ):
         abort(404)
-    page = db.paginate(services.catalogue(CatalogueFilters(producer_id=org.id)), page_arg(),
-                       current_app.config["PER_PAGE"])
-    shop_photos = db.session.execute(
-        select(Photo).where(Photo.producer_id == org.id, Photo.product_id.is_(None))
-        .order_by(Photo.position, Photo.id)).scalars().all()
+    page = db.paginate(
+        services.catalogue(CatalogueFilters(producer_id=org.id)),
+        page_arg(),
+        current_app.config["PER_PAGE"],
+    )
+    shop_photos = (
+        db.session.execute(
+            select(Photo)
+            .where(Photo.producer_id == org.id, Photo.product_id.is_(None))
+            .order_by(Photo.position, Photo.id)
+        )
+        .scalars()
+        .all()
+    )
     sample = page.items[0] if page.items else None
-    return render_template("ethical_products/producer.html", org=org, profile=profile,
-                           page=page, photos=shop_photos, lang=lang(),
-                           facts=[f for f in label_facts(sample) if f.code != "origin"
-                                  and f.code != "organic"] if sample else [],
-                           methods=PAYMENT_METHODS,
-                           stripe=payments.configured() and profile.stripe_ready)
+    return render_template(
+        "ethical_products/producer.html",
+        org=org,
+        profile=profile,
+        page=page,
+        photos=shop_photos,
+        lang=lang(),
+        facts=[f for f in label_facts(sample) if f.code != "origin" and f.code != "organic"]
+        if sample
+        else [],
+        methods=PAYMENT_METHODS,
+        stripe=payments.configured() and profile.stripe_ready,
+    )
 
 
 @bp.route("/shop/photos/<name>")
@@ -173,10 +217,14 @@ def cart_view() -> Any:
     priced = services.price_cart(session_cart.wanted())
     members = session_cart.members()
     return render_template(
-        "ethical_products/cart.html", cart=priced, members=members,
-        members_form=MembersForm(members="\n".join(members)), lang=lang(),
+        "ethical_products/cart.html",
+        cart=priced,
+        members=members,
+        members_form=MembersForm(members="\n".join(members)),
+        lang=lang(),
         methods=[PAYMENT_METHODS[m] for m in services.payment_methods(priced)],
-        shares_of=lambda item, m: (session_cart.wanted().get(item.variant.id) or {}).get(m, 0))
+        shares_of=lambda item, m: (session_cart.wanted().get(item.variant.id) or {}).get(m, 0),
+    )
 
 
 @bp.route("/shop/cart/add", methods=["POST"])
@@ -194,17 +242,16 @@ def cart_add() -> Any:
         return redirect(url_for("ethical_products.catalogue"))
     already = sum((session_cart.wanted().get(variant.id) or {}).values())
     if variant.stock is not None and already + form.quantity.data > variant.stock:
-        flash(_("Only %(n)s left of %(name)s.", n=variant.stock, name=variant.product.name),
-              "danger")
-        return redirect(url_for("ethical_products.product_detail",
-                                product_id=variant.product_id))
+        flash(
+            _("Only %(n)s left of %(name)s.", n=variant.stock, name=variant.product.name), "danger"
+        )
+        return redirect(url_for("ethical_products.product_detail", product_id=variant.product_id))
     try:
         session_cart.add(variant.id, form.quantity.data)
     except ValueError:
         flash(_("Your cart is full."), "danger")
     else:
-        flash(_("%(name)s is in your cart.", name=variant.product.display_name(lang())),
-              "success")
+        flash(_("%(name)s is in your cart.", name=variant.product.display_name(lang())), "success")
     return redirect(back or url_for("ethical_products.cart_view"))
 
 
@@ -255,21 +302,31 @@ def _checkout_data(form: CheckoutForm) -> services.CheckoutData:
     return services.CheckoutData(
         idempotency_key=form.idempotency_key.data or "",
         fingerprint=form.fingerprint.data or None,
-        name=form.name.data or "", email=form.email.data or "",
-        payment_method=form.payment_method.data or "", buyer_type=form.buyer_type.data or "",
-        phone=form.phone.data or "", fulfilment=form.fulfilment.data or "",
-        address=form.address.data or "", comune_code=form.comune.data,
-        notes=form.notes.data or "", gas_name=form.gas_name.data or "",
+        name=form.name.data or "",
+        email=form.email.data or "",
+        payment_method=form.payment_method.data or "",
+        buyer_type=form.buyer_type.data or "",
+        phone=form.phone.data or "",
+        fulfilment=form.fulfilment.data or "",
+        address=form.address.data or "",
+        comune_code=form.comune.data,
+        notes=form.notes.data or "",
+        gas_name=form.gas_name.data or "",
         invoice_entity=form.invoice_entity.data or "",
         invoice_tax_code=form.invoice_tax_code.data or "",
         invoice_sdi_code=form.invoice_sdi_code.data or "",
-        invoice_pec=form.invoice_pec.data or "", invoice_cig=form.invoice_cig.data or "",
+        invoice_pec=form.invoice_pec.data or "",
+        invoice_cig=form.invoice_cig.data or "",
         buyer=current_user._get_current_object() if current_user.is_authenticated else None,
     )
 
 
-FIELD_OF_ERROR = {"comune": "comune", "cart": "payment_method", "status": "payment_method",
-                  "idempotency_key": "payment_method"}
+FIELD_OF_ERROR = {
+    "comune": "comune",
+    "cart": "payment_method",
+    "status": "payment_method",
+    "idempotency_key": "payment_method",
+}
 
 
 @bp.route("/shop/checkout", methods=["GET", "POST"])
@@ -311,8 +368,7 @@ def checkout() -> Any:
             db.session.rollback()
             cart_error = _show_errors(form, error)
             if "cart" in error.fields:
-                form.fingerprint.data = services.price_cart(
-                    session_cart.wanted()).fingerprint()
+                form.fingerprint.data = services.price_cart(session_cart.wanted()).fingerprint()
         except IntegrityError:
             # Two clicks raced past the look-up: the first one's order stands.
             db.session.rollback()
@@ -324,9 +380,15 @@ def checkout() -> Any:
             session_cart.clear()
             services.announce_order(order)
             return _after_checkout(order, fresh=True)
-    return render_template("ethical_products/checkout.html", form=form, cart=priced,
-                           methods=methods, cart_error=cart_error, lang=lang(),
-                           buyer_types=BUYER_TYPES)
+    return render_template(
+        "ethical_products/checkout.html",
+        form=form,
+        cart=priced,
+        methods=methods,
+        cart_error=cart_error,
+        lang=lang(),
+        buyer_types=BUYER_TYPES,
+    )
 
 
 def _show_errors(form: CheckoutForm, error: ShopError) -> str | None:
@@ -346,19 +408,24 @@ def _after_checkout(order: Order, fresh: bool = False) -> Any:
             return redirect(target, code=303)
         except payments.PaymentError:
             db.session.rollback()
-            flash(_("The online payment service cannot be reached: try again in a "
-                    "moment from this page."), "danger")
+            flash(
+                _(
+                    "The online payment service cannot be reached: try again in a "
+                    "moment from this page."
+                ),
+                "danger",
+            )
     elif fresh:
         flash(_("Thank you: your order is confirmed."), "success")
-    return redirect(url_for("ethical_products.order_detail", reference=order.reference),
-                    code=303)
+    return redirect(url_for("ethical_products.order_detail", reference=order.reference), code=303)
 
 
 def _order_or_404(reference: str) -> Order:
     if not (10 <= len(reference) <= 32):
         abort(404)
     order = db.session.execute(
-        select(Order).where(Order.reference == reference)).scalar_one_or_none()
+        select(Order).where(Order.reference == reference)
+    ).scalar_one_or_none()
     if order is None:
         abort(404)
     return order
@@ -369,22 +436,34 @@ def _order_or_404(reference: str) -> Order:
 def order_detail(reference: str) -> Any:
     """The buyer's page: its unguessable reference is the key (guests have no account)."""
     order = _order_or_404(reference)
-    profiles = {p.organisation_id: p for p in db.session.execute(
-        select(ProducerProfile).where(ProducerProfile.organisation_id.in_(
-            [s.producer_id for s in order.sub_orders]))).scalars()}
+    profiles = {
+        p.organisation_id: p
+        for p in db.session.execute(
+            select(ProducerProfile).where(
+                ProducerProfile.organisation_id.in_([s.producer_id for s in order.sub_orders])
+            )
+        ).scalars()
+    }
     members: dict[str, Any] = {}
     member_totals: dict[str, Any] = {}
     for line in order.lines:
         for share in line.shares:
             members.setdefault(share.member, []).append((line, share.quantity))
             # Exact: unit prices have cents, quantities are whole.
-            member_totals[share.member] = (member_totals.get(share.member, 0)
-                                           + line.unit_price * share.quantity)
-    return render_template("ethical_products/order.html", order=order, profiles=profiles,
-                           members=members, member_totals=member_totals, form=ReasonForm(),
-                           lang=lang(),
-                           returned=request.args.get("returned") == "1",
-                           stripe=payments.configured())
+            member_totals[share.member] = (
+                member_totals.get(share.member, 0) + line.unit_price * share.quantity
+            )
+    return render_template(
+        "ethical_products/order.html",
+        order=order,
+        profiles=profiles,
+        members=members,
+        member_totals=member_totals,
+        form=ReasonForm(),
+        lang=lang(),
+        returned=request.args.get("returned") == "1",
+        stripe=payments.configured(),
+    )
 
 
 @bp.route("/shop/orders/<reference>/pay", methods=["POST"])
@@ -408,16 +487,18 @@ def order_cancel(reference: str) -> Any:
         flash(_("Your order is cancelled."), "success")
     else:
         db.session.rollback()
-        flash(_("This order can no longer be cancelled here: contact the producers."),
-              "danger")
+        flash(_("This order can no longer be cancelled here: contact the producers."), "danger")
     return redirect(url_for("ethical_products.order_detail", reference=reference))
 
 
 @bp.route("/shop/my-orders")
 @login_required
 def my_orders() -> Any:
-    page = db.paginate(select(Order).where(Order.buyer_id == current_user.id)
-                       .order_by(Order.id.desc()), page_arg(), current_app.config["PER_PAGE"])
+    page = db.paginate(
+        select(Order).where(Order.buyer_id == current_user.id).order_by(Order.id.desc()),
+        page_arg(),
+        current_app.config["PER_PAGE"],
+    )
     return render_template("ethical_products/my_orders.html", page=page)
 
 
@@ -446,15 +527,28 @@ def my_product(product_id: int) -> Product:
 def manage() -> Any:
     org = my_producer()
     profile = db.session.get(ProducerProfile, org.id)
-    page = db.paginate(select(Product).where(Product.producer_id == org.id)
-                       .order_by(Product.name, Product.id), page_arg(),
-                       current_app.config["PER_PAGE"])
-    counts = dict(db.session.execute(
-        select(SubOrder.status, func.count()).where(SubOrder.producer_id == org.id)
-        .group_by(SubOrder.status)).all())
-    return render_template("ethical_products/manage.html", org=org, profile=profile,
-                           page=page, counts=counts, status_labels=STATUS_LABELS,
-                           stripe=payments.configured(), form=ReasonForm())
+    page = db.paginate(
+        select(Product).where(Product.producer_id == org.id).order_by(Product.name, Product.id),
+        page_arg(),
+        current_app.config["PER_PAGE"],
+    )
+    counts = dict(
+        db.session.execute(
+            select(SubOrder.status, func.count())
+            .where(SubOrder.producer_id == org.id)
+            .group_by(SubOrder.status)
+        ).all()
+    )
+    return render_template(
+        "ethical_products/manage.html",
+        org=org,
+        profile=profile,
+        page=page,
+        counts=counts,
+        status_labels=STATUS_LABELS,
+        stripe=payments.configured(),
+        form=ReasonForm(),
+    )
 
 
 @bp.route("/shop/manage/profile", methods=["GET", "POST"])
@@ -469,9 +563,16 @@ def manage_profile() -> Any:
         form.accepts_pay_on_pickup.data = True
     if form.validate_on_submit():
         profile = services.profile_for(org)
-        for name in ("active", "story", "story_en", "pickup_points", "delivery_notes",
-                     "accepts_bank_transfer", "accepts_pay_on_pickup",
-                     "inclusion_declared_on"):
+        for name in (
+            "active",
+            "story",
+            "story_en",
+            "pickup_points",
+            "delivery_notes",
+            "accepts_bank_transfer",
+            "accepts_pay_on_pickup",
+            "inclusion_declared_on",
+        ):
             setattr(profile, name, getattr(form, name).data)
         profile.delivery_radius_km = form.delivery_radius_km.data or 0
         profile.iban = (form.iban.data or "").replace(" ", "").upper()
@@ -482,11 +583,22 @@ def manage_profile() -> Any:
         db.session.commit()
         flash(_("Your shop has been saved."), "success")
         return redirect(url_for("ethical_products.manage"))
-    shop_photos = db.session.execute(
-        select(Photo).where(Photo.producer_id == org.id, Photo.product_id.is_(None))
-        .order_by(Photo.position, Photo.id)).scalars().all()
-    return render_template("ethical_products/profile_form.html", form=form, org=org,
-                           photo_form=photo_form, photos=shop_photos)
+    shop_photos = (
+        db.session.execute(
+            select(Photo)
+            .where(Photo.producer_id == org.id, Photo.product_id.is_(None))
+            .order_by(Photo.position, Photo.id)
+        )
+        .scalars()
+        .all()
+    )
+    return render_template(
+        "ethical_products/profile_form.html",
+        form=form,
+        org=org,
+        photo_form=photo_form,
+        photos=shop_photos,
+    )
 
 
 def _apply_product(product: Product, form: ProductForm) -> None:
@@ -518,8 +630,7 @@ def product_new() -> Any:
         db.session.commit()
         flash(_("The product is saved: now add its variants and prices."), "success")
         return redirect(url_for("ethical_products.product_edit", product_id=product.id))
-    return render_template("ethical_products/product_form.html", form=form, org=org,
-                           product=None)
+    return render_template("ethical_products/product_form.html", form=form, org=org, product=None)
 
 
 @bp.route("/shop/manage/products/<int:product_id>", methods=["GET", "POST"])
@@ -537,9 +648,14 @@ def product_edit(product_id: int) -> Any:
         db.session.commit()
         flash(_("The product is saved."), "success")
         return redirect(url_for("ethical_products.product_edit", product_id=product.id))
-    return render_template("ethical_products/product_form.html", form=form,
-                           org=product.producer, product=product, variant_form=VariantForm(
-                               formdata=None), photo_form=PhotoForm(formdata=None))
+    return render_template(
+        "ethical_products/product_form.html",
+        form=form,
+        org=product.producer,
+        product=product,
+        variant_form=VariantForm(formdata=None),
+        photo_form=PhotoForm(formdata=None),
+    )
 
 
 def _apply_variant(variant: Variant, form: VariantForm) -> None:
@@ -567,9 +683,14 @@ def variant_new(product_id: int) -> Any:
         db.session.commit()
         flash(_("The variant is saved."), "success")
         return redirect(url_for("ethical_products.product_edit", product_id=product.id))
-    return render_template("ethical_products/product_form.html", form=ProductForm(obj=product),
-                           org=product.producer, product=product, variant_form=form,
-                           photo_form=PhotoForm(formdata=None)), 422
+    return render_template(
+        "ethical_products/product_form.html",
+        form=ProductForm(obj=product),
+        org=product.producer,
+        product=product,
+        variant_form=form,
+        photo_form=PhotoForm(formdata=None),
+    ), 422
 
 
 @bp.route("/shop/manage/variants/<int:variant_id>", methods=["GET", "POST"])
@@ -609,14 +730,26 @@ def photo_upload(product_id: int) -> Any:
     form = PhotoForm()
     stored = _store_photo(form)
     if stored is None:
-        return render_template("ethical_products/product_form.html",
-                               form=ProductForm(obj=product), org=product.producer,
-                               product=product, variant_form=VariantForm(formdata=None),
-                               photo_form=form), 422
-    db.session.add(Photo(product_id=product.id, producer_id=product.producer_id,
-                         filename=stored.filename, thumb_filename=stored.thumb_filename,
-                         width=stored.width, height=stored.height, alt=form.alt.data,
-                         position=len(product.photos)))
+        return render_template(
+            "ethical_products/product_form.html",
+            form=ProductForm(obj=product),
+            org=product.producer,
+            product=product,
+            variant_form=VariantForm(formdata=None),
+            photo_form=form,
+        ), 422
+    db.session.add(
+        Photo(
+            product_id=product.id,
+            producer_id=product.producer_id,
+            filename=stored.filename,
+            thumb_filename=stored.thumb_filename,
+            width=stored.width,
+            height=stored.height,
+            alt=form.alt.data,
+            position=len(product.photos),
+        )
+    )
     db.session.commit()
     flash(_("The photo is uploaded."), "success")
     return redirect(url_for("ethical_products.product_edit", product_id=product.id))
@@ -632,9 +765,16 @@ def shop_photo_upload() -> Any:
         for message in form.photo.errors or form.alt.errors or [_("Choose a photo.")]:
             flash(str(message), "danger")
         return redirect(url_for("ethical_products.manage_profile"))
-    db.session.add(Photo(producer_id=org.id, filename=stored.filename,
-                         thumb_filename=stored.thumb_filename, width=stored.width,
-                         height=stored.height, alt=form.alt.data))
+    db.session.add(
+        Photo(
+            producer_id=org.id,
+            filename=stored.filename,
+            thumb_filename=stored.thumb_filename,
+            width=stored.width,
+            height=stored.height,
+            alt=form.alt.data,
+        )
+    )
     db.session.commit()
     flash(_("The photo is uploaded."), "success")
     return redirect(url_for("ethical_products.manage_profile"))
@@ -670,10 +810,16 @@ def producer_orders() -> Any:
     stmt = select(SubOrder).where(SubOrder.producer_id == org.id)
     if status in STATUS_LABELS:
         stmt = stmt.where(SubOrder.status == status)
-    page = db.paginate(stmt.order_by(SubOrder.id.desc()), page_arg(),
-                       current_app.config["PER_PAGE"])
-    return render_template("ethical_products/producer_orders.html", org=org, page=page,
-                           status=status, status_labels=STATUS_LABELS)
+    page = db.paginate(
+        stmt.order_by(SubOrder.id.desc()), page_arg(), current_app.config["PER_PAGE"]
+    )
+    return render_template(
+        "ethical_products/producer_orders.html",
+        org=org,
+        page=page,
+        status=status,
+        status_labels=STATUS_LABELS,
+    )
 
 
 def my_sub_order(sub_id: int) -> SubOrder:
@@ -688,9 +834,14 @@ def my_sub_order(sub_id: int) -> SubOrder:
 @roles_required(*PRODUCER_ROLES)
 def producer_order(sub_id: int) -> Any:
     sub = my_sub_order(sub_id)
-    return render_template("ethical_products/producer_order.html", sub=sub, order=sub.order,
-                           form=ReasonForm(), stripe=payments.configured(),
-                           buyer_types=BUYER_TYPES)
+    return render_template(
+        "ethical_products/producer_order.html",
+        sub=sub,
+        order=sub.order,
+        form=ReasonForm(),
+        stripe=payments.configured(),
+        buyer_types=BUYER_TYPES,
+    )
 
 
 @bp.route("/shop/manage/orders/<int:sub_id>/<action>", methods=["POST"])
@@ -737,31 +888,79 @@ def reports() -> Any:
     balance = (services.balances(org.id) or [services.Balance(org.id)])[0]
     if request.args.get("format") == "csv":
         return _csv(org, start, end, rows, balance)
-    return render_template("ethical_products/reports.html", org=org, rows=rows,
-                           balance=balance, start=start, end=end,
-                           total=sum((r.gross for r in rows), services.pricing.ZERO),
-                           vat=sum((r.vat for r in rows), services.pricing.ZERO))
+    return render_template(
+        "ethical_products/reports.html",
+        org=org,
+        rows=rows,
+        balance=balance,
+        start=start,
+        end=end,
+        total=sum((r.gross for r in rows), services.pricing.ZERO),
+        vat=sum((r.vat for r in rows), services.pricing.ZERO),
+    )
 
 
-def _csv(org: Organisation, start: date, end: date, rows: list[services.SalesRow],
-         balance: services.Balance) -> Response:
+def _csv(
+    org: Organisation,
+    start: date,
+    end: date,
+    rows: list[services.SalesRow],
+    balance: services.Balance,
+) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["product_id", "product", "variant", "vat_rate", "quantity",
-                     "gross_eur", "vat_eur", "net_eur"])
+    writer.writerow(
+        [
+            "product_id",
+            "product",
+            "variant",
+            "vat_rate",
+            "quantity",
+            "gross_eur",
+            "vat_eur",
+            "net_eur",
+        ]
+    )
     for r in rows:
-        writer.writerow([r.product_id, _csv_safe(r.product_name), _csv_safe(r.variant_label),
-                         f"{r.vat_rate:.2f}", r.quantity, f"{r.gross:.2f}", f"{r.vat:.2f}",
-                         f"{r.net:.2f}"])
+        writer.writerow(
+            [
+                r.product_id,
+                _csv_safe(r.product_name),
+                _csv_safe(r.variant_label),
+                f"{r.vat_rate:.2f}",
+                r.quantity,
+                f"{r.gross:.2f}",
+                f"{r.vat:.2f}",
+                f"{r.net:.2f}",
+            ]
+        )
     writer.writerow([])
-    writer.writerow(["online_sales_eur", "platform_fees_eur", "due_eur", "transferred_eur",
-                     "owed_by_platform_eur", "offline_sales_eur"])
-    writer.writerow([f"{balance.online_sales:.2f}", f"{balance.fees:.2f}",
-                     f"{balance.due:.2f}", f"{balance.transferred:.2f}",
-                     f"{balance.owed:.2f}", f"{balance.offline_sales:.2f}"])
+    writer.writerow(
+        [
+            "online_sales_eur",
+            "platform_fees_eur",
+            "due_eur",
+            "transferred_eur",
+            "owed_by_platform_eur",
+            "offline_sales_eur",
+        ]
+    )
+    writer.writerow(
+        [
+            f"{balance.online_sales:.2f}",
+            f"{balance.fees:.2f}",
+            f"{balance.due:.2f}",
+            f"{balance.transferred:.2f}",
+            f"{balance.owed:.2f}",
+            f"{balance.offline_sales:.2f}",
+        ]
+    )
     name = f"sales-{org.slug}-{start.isoformat()}-{end.isoformat()}.csv"
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def _csv_safe(text: str) -> str:
@@ -786,7 +985,8 @@ def stripe_connect() -> Any:
         link = payments.account_link(
             profile.stripe_account_id,
             url_for("ethical_products.manage", _external=True),
-            url_for("ethical_products.stripe_return", _external=True))
+            url_for("ethical_products.stripe_return", _external=True),
+        )
     except payments.PaymentError:
         db.session.rollback()
         flash(_("Stripe cannot be reached: try again later."), "danger")
@@ -822,14 +1022,28 @@ def admin_orders() -> Any:
     stmt = select(Order)
     if status in STATUS_LABELS:
         stmt = stmt.where(Order.status == status)
-    page = db.paginate(stmt.order_by(Order.id.desc()), page_arg(),
-                       current_app.config["PER_PAGE"])
+    page = db.paginate(stmt.order_by(Order.id.desc()), page_arg(), current_app.config["PER_PAGE"])
     owed = [b for b in services.balances() if b.owed or b.due]
-    names = dict(db.session.execute(select(Organisation.id, Organisation.name).where(
-        Organisation.id.in_([b.producer_id for b in owed]))).all()) if owed else {}
-    return render_template("ethical_products/admin_orders.html", page=page, status=status,
-                           status_labels=STATUS_LABELS, owed=owed, names=names,
-                           form=ReasonForm())
+    names = (
+        dict(
+            db.session.execute(
+                select(Organisation.id, Organisation.name).where(
+                    Organisation.id.in_([b.producer_id for b in owed])
+                )
+            ).all()
+        )
+        if owed
+        else {}
+    )
+    return render_template(
+        "ethical_products/admin_orders.html",
+        page=page,
+        status=status,
+        status_labels=STATUS_LABELS,
+        owed=owed,
+        names=names,
+        form=ReasonForm(),
+    )
 
 
 @bp.route("/shop/admin/orders/<int:order_id>/refund", methods=["POST"])

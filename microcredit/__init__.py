@@ -15,15 +15,18 @@ def init_app(app: Flask) -> None:
     from portal.layout import add_nav
     from portal.models import MICROCREDIT_OFFICER
 
-    app.extensions["microcredit_policy"] = Policy.from_config(
-        app.config.get("MICROCREDIT_POLICY"))
+    app.extensions["microcredit_policy"] = Policy.from_config(app.config.get("MICROCREDIT_POLICY"))
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     network_indicators.register(app)
     add_nav(app, _l("Microcredit"), "microcredit.dashboard", (MICROCREDIT_OFFICER,))
     schemas = app.extensions.setdefault("ponte_openapi_schemas", {})
-    schemas.update({"MicrocreditScheduleInput": api.SCHEDULE_INPUT_SCHEMA,
-                    "MicrocreditSchedule": api.SCHEDULE_SCHEMA})
+    schemas.update(
+        {
+            "MicrocreditScheduleInput": api.SCHEDULE_INPUT_SCHEMA,
+            "MicrocreditSchedule": api.SCHEDULE_SCHEMA,
+        }
+    )
 
     from microcredit.demo import seed as seed_demo
 

@@ -37,26 +37,39 @@ SCHEDULE_INPUT_SCHEMA: dict[str, Any] = {
     "required": ["principal", "interest_rate", "repayments"],
     "properties": {
         "principal": {**MONEY, "description": "Amount lent, EUR, at most two decimals."},
-        "interest_rate": {"type": "string", "example": "12.5",
-                          "description": "Nominal interest rate in percent."},
-        "interest_rate_period": {"type": "string", "enum": list(RATE_PERIODS),
-                                 "default": "year"},
+        "interest_rate": {
+            "type": "string",
+            "example": "12.5",
+            "description": "Nominal interest rate in percent.",
+        },
+        "interest_rate_period": {"type": "string", "enum": list(RATE_PERIODS), "default": "year"},
         "repayments": {"type": "integer", "minimum": 1},
         "frequency": {"type": "string", "enum": list(FREQUENCIES), "default": "monthly"},
-        "interest_method": {"type": "string", "enum": list(INTEREST_METHODS),
-                            "default": "declining_balance"},
-        "amortization": {"type": "string", "enum": list(AMORTIZATIONS),
-                         "default": "equal_installments"},
-        "grace_on_principal": {"type": "integer", "minimum": 0, "default": 0,
-                               "description": "First repayments that pay interest only."},
+        "interest_method": {
+            "type": "string",
+            "enum": list(INTEREST_METHODS),
+            "default": "declining_balance",
+        },
+        "amortization": {
+            "type": "string",
+            "enum": list(AMORTIZATIONS),
+            "default": "equal_installments",
+        },
+        "grace_on_principal": {
+            "type": "integer",
+            "minimum": 0,
+            "default": 0,
+            "description": "First repayments that pay interest only.",
+        },
         "in_multiples_of": {**MONEY, "description": "Round each instalment to a multiple."},
-        "disbursement_date": {"type": "string", "format": "date",
-                              "description": "Default: today."},
-        "interest_calculation": {"type": "string", "enum": list(INTEREST_CALCULATIONS),
-                                 "default": "same_as_repayment_period",
-                                 "description": "\"daily\" prices each period by its days."},
-        "days_in_year": {"type": "integer", "enum": list(DAYS_IN_YEAR_CHOICES),
-                         "default": 364},
+        "disbursement_date": {"type": "string", "format": "date", "description": "Default: today."},
+        "interest_calculation": {
+            "type": "string",
+            "enum": list(INTEREST_CALCULATIONS),
+            "default": "same_as_repayment_period",
+            "description": '"daily" prices each period by its days.',
+        },
+        "days_in_year": {"type": "integer", "enum": list(DAYS_IN_YEAR_CHOICES), "default": 364},
     },
 }
 SCHEDULE_SCHEMA: dict[str, Any] = {
@@ -70,15 +83,21 @@ SCHEDULE_SCHEMA: dict[str, Any] = {
         "maturity_date": {"type": "string", "format": "date"},
         "period_rate": {"type": "string", "description": "Rate of one period, a fraction."},
         "terms": {"type": "object"},
-        "installments": {"type": "array", "items": {
-            "type": "object",
-            "required": ["number", "due_date", "principal", "interest", "total"],
-            "properties": {
-                "number": {"type": "integer"},
-                "due_date": {"type": "string", "format": "date"},
-                "principal": MONEY, "interest": MONEY, "total": MONEY,
-                "balance": {**MONEY, "description": "Principal owed after the instalment."},
-            }}},
+        "installments": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["number", "due_date", "principal", "interest", "total"],
+                "properties": {
+                    "number": {"type": "integer"},
+                    "due_date": {"type": "string", "format": "date"},
+                    "principal": MONEY,
+                    "interest": MONEY,
+                    "total": MONEY,
+                    "balance": {**MONEY, "description": "Principal owed after the instalment."},
+                },
+            },
+        },
     },
 }
 
@@ -107,9 +126,14 @@ def schedule_json(schedule: Schedule) -> dict[str, Any]:
             "rounding": terms.rounding,
         },
         "installments": [
-            {"number": i.number, "due_date": i.due_date.isoformat(),
-             "principal": fmt(i.principal), "interest": fmt(i.interest),
-             "total": fmt(i.total), "balance": fmt(i.balance)}
+            {
+                "number": i.number,
+                "due_date": i.due_date.isoformat(),
+                "principal": fmt(i.principal),
+                "interest": fmt(i.interest),
+                "total": fmt(i.total),
+                "balance": fmt(i.balance),
+            }
             for i in schedule.installments
         ],
     }
@@ -122,8 +146,11 @@ def _reject_constant(name: str) -> Any:
 def decimal_json_body() -> dict[str, Any]:
     """The JSON object of the request, numbers parsed as Decimal (never float)."""
     try:
-        data = json.loads(request.get_data(cache=True) or b"", parse_float=Decimal,
-                          parse_constant=_reject_constant)
+        data = json.loads(
+            request.get_data(cache=True) or b"",
+            parse_float=Decimal,
+            parse_constant=_reject_constant,
+        )
     except (ValueError, RecursionError) as exc:
         raise ApiError(400, "invalid_json", "The body must be a JSON object.") from exc
     if not isinstance(data, dict):
@@ -133,23 +160,43 @@ def decimal_json_body() -> dict[str, Any]:
 
 @bp.route("/schedule", methods=["POST"])
 @public
-@doc("Preview a repayment schedule, computed as Apache Fineract does (public calculator).",
-     tags=["microcredit"],
-     request_body={"required": True, "content": {"application/json": {"schema": {
-         "$ref": "#/components/schemas/MicrocreditScheduleInput"}}}},
-     responses={"200": {"description": "The instalments.", "content": {"application/json": {
-         "schema": {"$ref": "#/components/schemas/MicrocreditSchedule"}}}},
-                "400": {"$ref": "#/components/responses/Error"},
-                "422": {"$ref": "#/components/responses/Error"}})
+@doc(
+    "Preview a repayment schedule, computed as Apache Fineract does (public calculator).",
+    tags=["microcredit"],
+    request_body={
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"$ref": "#/components/schemas/MicrocreditScheduleInput"}
+            }
+        },
+    },
+    responses={
+        "200": {
+            "description": "The instalments.",
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/MicrocreditSchedule"}}
+            },
+        },
+        "400": {"$ref": "#/components/responses/Error"},
+        "422": {"$ref": "#/components/responses/Error"},
+    },
+)
 def schedule() -> Any:
     data = decimal_json_body()
     rules = policy()
     try:
         terms = parse_terms(
-            data, today=local_today(), max_principal=rules.max_principal,
-            max_repayments=rules.max_repayments, max_annual_rate=rules.max_annual_rate,
-            rounding=rules.rounding, days_in_year=rules.days_in_year)
+            data,
+            today=local_today(),
+            max_principal=rules.max_principal,
+            max_repayments=rules.max_repayments,
+            max_annual_rate=rules.max_annual_rate,
+            rounding=rules.rounding,
+            days_in_year=rules.days_in_year,
+        )
     except TermsError as error:
-        raise ApiError(422, "invalid", "The schedule request is not valid.",
-                       error.fields) from error
+        raise ApiError(
+            422, "invalid", "The schedule request is not valid.", error.fields
+        ) from error
     return jsonify(schedule_json(build_schedule(terms)))

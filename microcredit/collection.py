@@ -138,16 +138,30 @@ class Sheet:
 
 def build_sheet(centre: Centre, on_date: date) -> Sheet:
     """Due amounts per member and group for the centre's meeting on ``on_date``."""
-    meeting = db.session.execute(select(Meeting).where(
-        Meeting.centre_id == centre.id, Meeting.on_date == on_date)).scalar_one_or_none()
-    groups = db.session.execute(
-        select(Group).where(Group.centre_id == centre.id,
-                            Group.status.not_in((CLOSED_GROUP, FORMING)))
-        .order_by(Group.name)).scalars().all()
+    meeting = db.session.execute(
+        select(Meeting).where(Meeting.centre_id == centre.id, Meeting.on_date == on_date)
+    ).scalar_one_or_none()
+    groups = (
+        db.session.execute(
+            select(Group)
+            .where(Group.centre_id == centre.id, Group.status.not_in((CLOSED_GROUP, FORMING)))
+            .order_by(Group.name)
+        )
+        .scalars()
+        .all()
+    )
     group_ids = [g.id for g in groups]
-    members = db.session.execute(
-        select(Member).where(Member.group_id.in_(group_ids), Member.left_on.is_(None))
-        .order_by(Member.group_id, Member.number)).scalars().all() if group_ids else []
+    members = (
+        db.session.execute(
+            select(Member)
+            .where(Member.group_id.in_(group_ids), Member.left_on.is_(None))
+            .order_by(Member.group_id, Member.number)
+        )
+        .scalars()
+        .all()
+        if group_ids
+        else []
+    )
     member_ids = [m.id for m in members]
     meeting_loan_ids: set[int] = set()
     collected: dict[int, Decimal] = {}
@@ -156,42 +170,77 @@ def build_sheet(centre: Centre, on_date: date) -> Sheet:
     if meeting is not None:
         t = LoanTransaction
         for loan_id, total in db.session.execute(
-                select(t.loan_id, func.sum(t.sign * t.amount))
-                .where(t.meeting_id == meeting.id, t.kind == REPAYMENT).group_by(t.loan_id)):
+            select(t.loan_id, func.sum(t.sign * t.amount))
+            .where(t.meeting_id == meeting.id, t.kind == REPAYMENT)
+            .group_by(t.loan_id)
+        ):
             collected[loan_id] = money(total)
             meeting_loan_ids.add(loan_id)
         s = SavingsTransaction
         for member_id, total in db.session.execute(
-                select(s.member_id, func.sum(s.sign * s.amount))
-                .where(s.meeting_id == meeting.id, s.kind == DEPOSIT).group_by(s.member_id)):
+            select(s.member_id, func.sum(s.sign * s.amount))
+            .where(s.meeting_id == meeting.id, s.kind == DEPOSIT)
+            .group_by(s.member_id)
+        ):
             if member_id is not None:
                 savings_collected[member_id] = money(total)
-        attendance = dict(db.session.execute(
-            select(MeetingAttendance.member_id, MeetingAttendance.status)
-            .where(MeetingAttendance.meeting_id == meeting.id)).all())
-    loans = db.session.execute(
-        select(Loan).where(Loan.member_id.in_(member_ids), or_(
-            and_(Loan.status == ACTIVE, Loan.disbursed_on <= on_date),
-            Loan.id.in_(sorted(meeting_loan_ids) or [-1])))
-        .order_by(Loan.member_id, Loan.id)).scalars().all() if member_ids else []
+        attendance = dict(
+            db.session.execute(
+                select(MeetingAttendance.member_id, MeetingAttendance.status).where(
+                    MeetingAttendance.meeting_id == meeting.id
+                )
+            ).all()
+        )
+    loans = (
+        db.session.execute(
+            select(Loan)
+            .where(
+                Loan.member_id.in_(member_ids),
+                or_(
+                    and_(Loan.status == ACTIVE, Loan.disbursed_on <= on_date),
+                    Loan.id.in_(sorted(meeting_loan_ids) or [-1]),
+                ),
+            )
+            .order_by(Loan.member_id, Loan.id)
+        )
+        .scalars()
+        .all()
+        if member_ids
+        else []
+    )
     loan_ids = [loan.id for loan in loans]
     totals = ledger.totals_for(loan_ids, on_date)
     slots = ledger.slots_for(loan_ids)
     balances = services.savings_balances(group_ids, on_date)
     by_member: dict[int, list[SheetLoan]] = defaultdict(list)
     for loan in loans:
-        by_member[loan.member_id].append(SheetLoan(
-            loan, ledger.position(totals.get(loan.id, {}), slots.get(loan.id, []), on_date),
-            collected.get(loan.id, ZERO)))
+        by_member[loan.member_id].append(
+            SheetLoan(
+                loan,
+                ledger.position(totals.get(loan.id, {}), slots.get(loan.id, []), on_date),
+                collected.get(loan.id, ZERO),
+            )
+        )
     members_by_group: dict[int, list[SheetMember]] = defaultdict(list)
     for member in members:
-        members_by_group[member.group_id].append(SheetMember(  # type: ignore[index]
-            member, by_member.get(member.id, []),
-            balances.get((member.group_id, member.id), ZERO),  # type: ignore[arg-type]
-            savings_collected.get(member.id, ZERO), attendance.get(member.id)))
-    return Sheet(centre, on_date, meeting, [
-        SheetGroup(g, members_by_group.get(g.id, []), balances.get((g.id, None), ZERO))
-        for g in groups])
+        members_by_group[member.group_id].append(
+            SheetMember(  # type: ignore[index]
+                member,
+                by_member.get(member.id, []),
+                balances.get((member.group_id, member.id), ZERO),  # type: ignore[arg-type]
+                savings_collected.get(member.id, ZERO),
+                attendance.get(member.id),
+            )
+        )
+    return Sheet(
+        centre,
+        on_date,
+        meeting,
+        [
+            SheetGroup(g, members_by_group.get(g.id, []), balances.get((g.id, None), ZERO))
+            for g in groups
+        ],
+    )
 
 
 class SheetConflict(McError):
@@ -199,10 +248,16 @@ class SheetConflict(McError):
 
     def __init__(self, meeting: Meeting) -> None:
         who = meeting.saved_by.display_name if meeting.saved_by else _("another officer")
-        super().__init__({"sheet": _(
-            "%(who)s saved this collection sheet while you were filling it in: nothing from "
-            "your copy was recorded. Check the amounts now shown and save again only what "
-            "is still to be recorded.", who=who)})
+        super().__init__(
+            {
+                "sheet": _(
+                    "%(who)s saved this collection sheet while you were filling it in: nothing "
+                    "from your copy was recorded. Check the amounts now shown and save again only "
+                    "what is still to be recorded.",
+                    who=who,
+                )
+            }
+        )
         self.meeting = meeting
 
 
@@ -228,9 +283,15 @@ def _parse(raw: str | None, name: str, errors: dict[str, str]) -> Decimal:
         return ZERO
 
 
-def save_sheet(centre: Centre, on_date: date, version: int, amounts: dict[int, str],
-               savings: dict[int, str], attendance: dict[int, str], actor: User
-               ) -> SavedSheet:
+def save_sheet(
+    centre: Centre,
+    on_date: date,
+    version: int,
+    amounts: dict[int, str],
+    savings: dict[int, str],
+    attendance: dict[int, str],
+    actor: User,
+) -> SavedSheet:
     """Book the meeting's repayments, savings deposits and attendance in one go.
 
     ``amounts`` maps loan ids to the amounts collected, ``savings`` member ids to the
@@ -275,9 +336,11 @@ def save_sheet(centre: Centre, on_date: date, version: int, amounts: dict[int, s
 
     meeting = services.ensure_meeting(centre, on_date)
     claimed = db.session.execute(
-        update(Meeting).where(Meeting.id == meeting.id, Meeting.version == version)
+        update(Meeting)
+        .where(Meeting.id == meeting.id, Meeting.version == version)
         .values(version=version + 1, status=HELD, saved_by_id=actor.id, saved_at=utcnow())
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     db.session.refresh(meeting)
     if claimed.rowcount != 1:
         raise SheetConflict(meeting)
@@ -286,29 +349,60 @@ def save_sheet(centre: Centre, on_date: date, version: int, amounts: dict[int, s
     if ids:
         # Lock every loan of the sheet at once, in id order (no deadlock between savers),
         # and re-read them: their state may have changed since the sheet was built.
-        locked = {loan.id: loan for loan in db.session.execute(
-            select(Loan).where(Loan.id.in_(ids)).order_by(Loan.id).with_for_update(of=Loan)
-            .execution_options(populate_existing=True)).scalars()}
+        locked = {
+            loan.id: loan
+            for loan in db.session.execute(
+                select(Loan)
+                .where(Loan.id.in_(ids))
+                .order_by(Loan.id)
+                .with_for_update(of=Loan)
+                .execution_options(populate_existing=True)
+            ).scalars()
+        }
     total = ZERO
     note = "collection sheet"  # a code: microcredit.models.SYSTEM_NOTES
     for sheet_loan, amount in sorted(booked, key=lambda pair: pair[0].loan.id):
-        services.repay(locked[sheet_loan.loan.id], amount, on_date, actor, meeting=meeting,
-                       key=f"sheet:{meeting.id}:{version}:{sheet_loan.loan.id}", note=note,
-                       locked=True)
+        services.repay(
+            locked[sheet_loan.loan.id],
+            amount,
+            on_date,
+            actor,
+            meeting=meeting,
+            key=f"sheet:{meeting.id}:{version}:{sheet_loan.loan.id}",
+            note=note,
+            locked=True,
+        )
         total += amount
     saved = ZERO
     for sheet_member, amount in deposits:
         member = sheet_member.member
-        services.post_savings(member.group, member, DEPOSIT, amount, on_date, actor,  # type: ignore[arg-type]
-                              meeting=meeting, key=f"sheet:{meeting.id}:{version}:m{member.id}")
+        services.post_savings(
+            member.group,
+            member,
+            DEPOSIT,
+            amount,
+            on_date,
+            actor,  # type: ignore[arg-type]
+            meeting=meeting,
+            key=f"sheet:{meeting.id}:{version}:m{member.id}",
+        )
         saved += amount
     for member_id, status in attendance.items():
-        db.session.merge(MeetingAttendance(meeting_id=meeting.id, member_id=member_id,
-                                           status=status))
+        db.session.merge(
+            MeetingAttendance(meeting_id=meeting.id, member_id=member_id, status=status)
+        )
     db.session.flush()
-    audit.record("microcredit.sheet.save", meeting, actor=actor, centre=centre.id,
-                 on_date=on_date.isoformat(), version=version + 1, repayments=len(booked),
-                 collected=f"{total:.2f}", savings=f"{saved:.2f}")
+    audit.record(
+        "microcredit.sheet.save",
+        meeting,
+        actor=actor,
+        centre=centre.id,
+        on_date=on_date.isoformat(),
+        version=version + 1,
+        repayments=len(booked),
+        collected=f"{total:.2f}",
+        savings=f"{saved:.2f}",
+    )
     return SavedSheet(meeting, len(booked), total, saved)
 
 
@@ -345,23 +439,31 @@ def bucket_labels() -> list[str]:
     return labels
 
 
-def late_loan_ids(org_id: int, as_of: date, *, centre_id: int | None = None,
-                  officer_id: int | None = None) -> list[int]:
+def late_loan_ids(
+    org_id: int, as_of: date, *, centre_id: int | None = None, officer_id: int | None = None
+) -> list[int]:
     """Loans with an instalment past due and not settled on ``as_of`` (one query)."""
     t, i = LoanTransaction, LoanInstallment
     settled = (
         select(t.loan_id, func.sum(t.sign * (t.principal + t.interest)).label("paid"))
-        .where(t.kind.in_(ledger.SETTLING), t.on_date <= as_of).group_by(t.loan_id)
-        .subquery())
+        .where(t.kind.in_(ledger.SETTLING), t.on_date <= as_of)
+        .group_by(t.loan_id)
+        .subquery()
+    )
     stmt = (
-        select(i.loan_id).join(Loan, Loan.id == i.loan_id)
+        select(i.loan_id)
+        .join(Loan, Loan.id == i.loan_id)
         .outerjoin(settled, settled.c.loan_id == i.loan_id)
-        .where(Loan.organisation_id == org_id, Loan.status.in_(DISBURSED_STATES),
-               Loan.disbursed_on <= as_of,
-               or_(Loan.closed_on.is_(None), Loan.closed_on > as_of),
-               i.due_date < as_of,
-               i.cumulative_total > func.coalesce(settled.c.paid, 0) + Decimal("0.005"))
-        .group_by(i.loan_id))
+        .where(
+            Loan.organisation_id == org_id,
+            Loan.status.in_(DISBURSED_STATES),
+            Loan.disbursed_on <= as_of,
+            or_(Loan.closed_on.is_(None), Loan.closed_on > as_of),
+            i.due_date < as_of,
+            i.cumulative_total > func.coalesce(settled.c.paid, 0) + Decimal("0.005"),
+        )
+        .group_by(i.loan_id)
+    )
     if centre_id is not None:
         stmt = stmt.where(Loan.centre_id == centre_id)
     if officer_id is not None:
@@ -369,8 +471,9 @@ def late_loan_ids(org_id: int, as_of: date, *, centre_id: int | None = None,
     return list(db.session.execute(stmt).scalars())
 
 
-def arrears(org_id: int, as_of: date, *, centre_id: int | None = None,
-            officer_id: int | None = None) -> list[ArrearsRow]:
+def arrears(
+    org_id: int, as_of: date, *, centre_id: int | None = None, officer_id: int | None = None
+) -> list[ArrearsRow]:
     """Every loan in arrears on ``as_of``, most days late first."""
     ids = late_loan_ids(org_id, as_of, centre_id=centre_id, officer_id=officer_id)
     return _rows(ids, as_of)
@@ -379,12 +482,17 @@ def arrears(org_id: int, as_of: date, *, centre_id: int | None = None,
 def _rows(ids: list[int], as_of: date) -> list[ArrearsRow]:
     if not ids:
         return []
-    loans = db.session.execute(select(Loan).where(Loan.id.in_(ids))
-                               .options(selectinload(Loan.group))).scalars().all()
+    loans = (
+        db.session.execute(select(Loan).where(Loan.id.in_(ids)).options(selectinload(Loan.group)))
+        .scalars()
+        .all()
+    )
     totals = ledger.totals_for(ids, as_of)
     slots = ledger.slots_for(ids)
-    rows = [ArrearsRow(loan, ledger.position(totals.get(loan.id, {}), slots.get(loan.id, []),
-                                             as_of)) for loan in loans]
+    rows = [
+        ArrearsRow(loan, ledger.position(totals.get(loan.id, {}), slots.get(loan.id, []), as_of))
+        for loan in loans
+    ]
     rows = [r for r in rows if r.position.in_arrears]
     rows.sort(key=lambda r: (-r.position.days_late, r.loan.id))
     return rows
@@ -427,10 +535,19 @@ class GroupView:
 
 def group_view(group: Group, as_of: date) -> GroupView:
     members = list(group.members)
-    loans = db.session.execute(
-        select(Loan).where(Loan.member_id.in_([m.id for m in members] or [-1]),
-                           Loan.status.in_(DISBURSED_STATES), Loan.disbursed_on <= as_of)
-        .order_by(Loan.id)).scalars().all()
+    loans = (
+        db.session.execute(
+            select(Loan)
+            .where(
+                Loan.member_id.in_([m.id for m in members] or [-1]),
+                Loan.status.in_(DISBURSED_STATES),
+                Loan.disbursed_on <= as_of,
+            )
+            .order_by(Loan.id)
+        )
+        .scalars()
+        .all()
+    )
     ids = [loan.id for loan in loans]
     totals = ledger.totals_for(ids, as_of)
     slots = ledger.slots_for(ids)
@@ -440,9 +557,14 @@ def group_view(group: Group, as_of: date) -> GroupView:
         pos = ledger.position(totals.get(loan.id, {}), slots.get(loan.id, []), as_of)
         if loan.status == ACTIVE or pos.outstanding or pos.overpayment:
             by_member[loan.member_id].append(SheetLoan(loan, pos))
-    return GroupView(group, as_of, [
-        SheetMember(m, by_member.get(m.id, []), balances.get((group.id, m.id), ZERO))
-        for m in members])
+    return GroupView(
+        group,
+        as_of,
+        [
+            SheetMember(m, by_member.get(m.id, []), balances.get((group.id, m.id), ZERO))
+            for m in members
+        ],
+    )
 
 
 def recent_meetings(centre: Centre, today: date, count: int = 8) -> list[date]:
@@ -451,5 +573,8 @@ def recent_meetings(centre: Centre, today: date, count: int = 8) -> list[date]:
 
 
 def active_group_count(centre: Centre) -> int:
-    return db.session.execute(select(func.count()).select_from(Group).where(
-        Group.centre_id == centre.id, Group.status == ACTIVE_GROUP)).scalar_one()
+    return db.session.execute(
+        select(func.count())
+        .select_from(Group)
+        .where(Group.centre_id == centre.id, Group.status == ACTIVE_GROUP)
+    ).scalar_one()

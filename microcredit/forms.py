@@ -97,11 +97,19 @@ class RateField(MoneyField):
         if not text.strip():
             return
         try:
-            self.data = parse_amount(text.replace("%", ""), places=6, localized=True,
-                                     allow_zero=True, maximum=parse_amount("999"))
+            self.data = parse_amount(
+                text.replace("%", ""),
+                places=6,
+                localized=True,
+                allow_zero=True,
+                maximum=parse_amount("999"),
+            )
         except AmountError as error:
-            message = _l("Use at most six decimals.") if error.code == "too_many_decimals" \
+            message = (
+                _l("Use at most six decimals.")
+                if error.code == "too_many_decimals"
                 else _l("Enter a rate in percent, e.g. 7,5.")
+            )
             raise ValueError(message) from error
 
     def _value(self) -> str:
@@ -117,22 +125,30 @@ class CheckboxListField(SelectMultipleField):
 
 class CentreForm(FlaskForm):
     name = StringField(_l("Name of the centre"), validators=[InputRequired(), Length(max=120)])
-    meeting_place = StringField(_l("Meeting place"), validators=[Optional(), Length(max=200)],
-                                description=_l("For example: parish hall, Via Roma 3."))
+    meeting_place = StringField(
+        _l("Meeting place"),
+        validators=[Optional(), Length(max=200)],
+        description=_l("For example: parish hall, Via Roma 3."),
+    )
     comune = MunicipalityField(_l("Municipality"), validators=[Optional()])
-    first_meeting_on = DateField(_l("Date of the first meeting"), validators=[InputRequired()],
-                                 description=_l("Its weekday is the meeting day."))
+    first_meeting_on = DateField(
+        _l("Date of the first meeting"),
+        validators=[InputRequired()],
+        description=_l("Its weekday is the meeting day."),
+    )
     meeting_time = TimeField(_l("Meeting time"), validators=[InputRequired()])
-    meeting_frequency = SelectField(_l("Meetings"), choices=options(FREQUENCY_LABELS.items()),
-                                    default="weekly")
+    meeting_frequency = SelectField(
+        _l("Meetings"), choices=options(FREQUENCY_LABELS.items()), default="weekly"
+    )
     officer = SelectField(_l("Loan officer"), coerce=int, choices=[])
     submit = SubmitField(_l("Save"))
 
 
 class GroupForm(FlaskForm):
     name = StringField(_l("Name of the group"), validators=[InputRequired(), Length(max=120)])
-    centre = SelectField(_l("Centre"), coerce=int, choices=[],
-                         description=_l("Where the group meets."))
+    centre = SelectField(
+        _l("Centre"), coerce=int, choices=[], description=_l("Where the group meets.")
+    )
     submit = SubmitField(_l("Save"))
 
 
@@ -142,21 +158,31 @@ class MemberForm(FlaskForm):
     phone = StringField(_l("Telephone"), validators=[Optional(), Length(max=40)])
     comune = MunicipalityField(_l("Municipality of residence"), validators=[Optional()])
     candidate = StringField(
-        _l("Candidate code (optional)"), validators=[Optional(), Length(max=12)],
-        description=_l("The code of the person's record in the network, as the person or "
-                       "their service gave it."))
-    group_role = SelectField(_l("Role in the group"), choices=options(GROUP_ROLES.items()),
-                             default="member")
+        _l("Candidate code (optional)"),
+        validators=[Optional(), Length(max=12)],
+        description=_l(
+            "The code of the person's record in the network, as the person or "
+            "their service gave it."
+        ),
+    )
+    group_role = SelectField(
+        _l("Role in the group"), choices=options(GROUP_ROLES.items()), default="member"
+    )
     joined_on = DateField(_l("Joined on"), validators=[Optional()])
-    consent = BooleanField(_l(
-        "The person has given explicit consent to the processing of their data for "
-        "microcredit"))
+    consent = BooleanField(
+        _l("The person has given explicit consent to the processing of their data for microcredit")
+    )
     consent_on = DateField(_l("Consent given on"), validators=[Optional()])
     consent_purpose = StringField(
-        _l("Purpose of the consent"), validators=[Optional(), Length(max=300)],
-        default=_l("Microcredit: assessment, loan management, tutoring and monitoring."))
-    consent_until = DateField(_l("Consent valid until"), validators=[Optional()],
-                              description=_l("Leave empty for five years."))
+        _l("Purpose of the consent"),
+        validators=[Optional(), Length(max=300)],
+        default=_l("Microcredit: assessment, loan management, tutoring and monitoring."),
+    )
+    consent_until = DateField(
+        _l("Consent valid until"),
+        validators=[Optional()],
+        description=_l("Leave empty for five years."),
+    )
     submit = SubmitField(_l("Save"))
 
 
@@ -183,43 +209,63 @@ class ProductForm(FlaskForm):
     min_principal = MoneyField(_l("Smallest loan (EUR)"), validators=[InputRequired()])
     max_principal = MoneyField(_l("Largest loan (EUR)"), validators=[InputRequired()])
     interest_rate = RateField(_l("Interest rate (%)"), validators=[InputRequired()])
-    interest_rate_period = SelectField(_l("Rate period"),
-                                       choices=options(RATE_PERIOD_LABELS.items()))
-    frequency = SelectField(_l("Repayment frequency"),
-                            choices=options(FREQUENCY_LABELS.items()), default="weekly")
-    min_repayments = IntegerField(_l("Fewest repayments"), default=1,
-                                  validators=[InputRequired(), NumberRange(1, 520)])
-    default_repayments = IntegerField(_l("Usual number of repayments"), default=50,
-                                      validators=[InputRequired(), NumberRange(1, 520)])
-    max_repayments = IntegerField(_l("Most repayments"), default=52,
-                                  validators=[InputRequired(), NumberRange(1, 520)])
-    interest_method = SelectField(_l("Interest method"),
-                                  choices=options(INTEREST_METHOD_LABELS.items()))
+    interest_rate_period = SelectField(
+        _l("Rate period"), choices=options(RATE_PERIOD_LABELS.items())
+    )
+    frequency = SelectField(
+        _l("Repayment frequency"), choices=options(FREQUENCY_LABELS.items()), default="weekly"
+    )
+    min_repayments = IntegerField(
+        _l("Fewest repayments"), default=1, validators=[InputRequired(), NumberRange(1, 520)]
+    )
+    default_repayments = IntegerField(
+        _l("Usual number of repayments"),
+        default=50,
+        validators=[InputRequired(), NumberRange(1, 520)],
+    )
+    max_repayments = IntegerField(
+        _l("Most repayments"), default=52, validators=[InputRequired(), NumberRange(1, 520)]
+    )
+    interest_method = SelectField(
+        _l("Interest method"), choices=options(INTEREST_METHOD_LABELS.items())
+    )
     amortization = SelectField(_l("Amortisation"), choices=options(AMORTIZATION_LABELS.items()))
-    interest_calculation = SelectField(_l("Interest calculation"),
-                                       choices=options(CALCULATION_LABELS.items()))
-    days_in_year = SelectField(_l("Days in the year"),
-                               choices=options(DAYS_IN_YEAR_LABELS.items()), default="364")
+    interest_calculation = SelectField(
+        _l("Interest calculation"), choices=options(CALCULATION_LABELS.items())
+    )
+    days_in_year = SelectField(
+        _l("Days in the year"), choices=options(DAYS_IN_YEAR_LABELS.items()), default="364"
+    )
     grace_on_principal = IntegerField(
-        _l("Grace on principal (repayments)"), default=0,
+        _l("Grace on principal (repayments)"),
+        default=0,
         validators=[InputRequired(), NumberRange(0, 519)],
-        description=_l("The first repayments pay interest only."))
-    in_multiples_of = MoneyField(_l("Round instalments to multiples of (EUR)"),
-                                 validators=[Optional()])
+        description=_l("The first repayments pay interest only."),
+    )
+    in_multiples_of = MoneyField(
+        _l("Round instalments to multiples of (EUR)"), validators=[Optional()]
+    )
     allocation_order = StringField(
-        _l("Repayment allocation order"), default="penalty,fee,interest,principal",
+        _l("Repayment allocation order"),
+        default="penalty,fee,interest,principal",
         validators=[InputRequired(), Length(max=60)],
-        description=_l("penalty, fee, interest and principal, in the order a repayment "
-                       "pays them."))
-    disbursement_fee = MoneyField(_l("Disbursement fee (EUR)"), allow_zero=True,
-                                  validators=[Optional()])
-    late_penalty = MoneyField(_l("Late payment penalty per instalment (EUR)"),
-                              allow_zero=True, validators=[Optional()])
-    penalty_after_days = IntegerField(_l("Penalty after (days late)"), default=7,
-                                      validators=[InputRequired(), NumberRange(0, 365)])
+        description=_l("penalty, fee, interest and principal, in the order a repayment pays them."),
+    )
+    disbursement_fee = MoneyField(
+        _l("Disbursement fee (EUR)"), allow_zero=True, validators=[Optional()]
+    )
+    late_penalty = MoneyField(
+        _l("Late payment penalty per instalment (EUR)"), allow_zero=True, validators=[Optional()]
+    )
+    penalty_after_days = IntegerField(
+        _l("Penalty after (days late)"),
+        default=7,
+        validators=[InputRequired(), NumberRange(0, 365)],
+    )
     group_lending = BooleanField(_l("Lends to members of solidarity groups"), default=True)
     enforce_221 = BooleanField(
-        _l("Staggered first disbursement in each group (2-2-1, leader last)"), default=True)
+        _l("Staggered first disbursement in each group (2-2-1, leader last)"), default=True
+    )
     active = BooleanField(_l("Open to new applications"), default=True)
     submit = SubmitField(_l("Save"))
 
@@ -227,10 +273,12 @@ class ProductForm(FlaskForm):
 class LoanForm(FlaskForm):
     product = SelectField(_l("Product"), coerce=int, choices=[])
     principal = MoneyField(_l("Amount (EUR)"), validators=[InputRequired()])
-    repayments = IntegerField(_l("Number of repayments"),
-                              validators=[InputRequired(), NumberRange(1, 520)])
-    expected_disbursement_on = DateField(_l("Expected disbursement date"),
-                                         validators=[InputRequired()])
+    repayments = IntegerField(
+        _l("Number of repayments"), validators=[InputRequired(), NumberRange(1, 520)]
+    )
+    expected_disbursement_on = DateField(
+        _l("Expected disbursement date"), validators=[InputRequired()]
+    )
     purpose = StringField(_l("Purpose of the loan"), validators=[Optional(), Length(max=300)])
     officer = SelectField(_l("Loan officer"), coerce=int, choices=[])
     submit = SubmitField(_l("Submit the application"))
@@ -239,8 +287,9 @@ class LoanForm(FlaskForm):
 class ActionForm(FlaskForm):
     on_date = DateField(_l("Date"), validators=[InputRequired()])
     principal = MoneyField(_l("Approved amount (EUR)"), validators=[Optional()])
-    repayments = IntegerField(_l("Number of repayments"),
-                              validators=[Optional(), NumberRange(1, 520)])
+    repayments = IntegerField(
+        _l("Number of repayments"), validators=[Optional(), NumberRange(1, 520)]
+    )
     reason = StringField(_l("Reason or note"), validators=[Optional(), Length(max=300)])
     nonce = HiddenField()
     submit = SubmitField(_l("Confirm"))
@@ -254,8 +303,7 @@ class RepaymentForm(FlaskForm):
 
 
 class ReverseForm(FlaskForm):
-    reason = StringField(_l("Why is it reversed?"), validators=[InputRequired(),
-                                                              Length(max=300)])
+    reason = StringField(_l("Why is it reversed?"), validators=[InputRequired(), Length(max=300)])
     submit = SubmitField(_l("Reverse the entry"))
 
 
@@ -274,23 +322,30 @@ class CalculatorForm(FlaskForm):
 
     principal = StringField(_l("Amount (EUR)"), render_kw={"inputmode": "decimal"})
     interest_rate = StringField(_l("Interest rate (%)"), render_kw={"inputmode": "decimal"})
-    interest_rate_period = SelectField(_l("Rate period"),
-                                       choices=options(RATE_PERIOD_LABELS.items()))
+    interest_rate_period = SelectField(
+        _l("Rate period"), choices=options(RATE_PERIOD_LABELS.items())
+    )
     repayments = StringField(_l("Number of repayments"), render_kw={"inputmode": "numeric"})
-    frequency = SelectField(_l("Repayment frequency"),
-                            choices=options(FREQUENCY_LABELS.items()), default="monthly")
-    interest_method = SelectField(_l("Interest method"),
-                                  choices=options(INTEREST_METHOD_LABELS.items()))
+    frequency = SelectField(
+        _l("Repayment frequency"), choices=options(FREQUENCY_LABELS.items()), default="monthly"
+    )
+    interest_method = SelectField(
+        _l("Interest method"), choices=options(INTEREST_METHOD_LABELS.items())
+    )
     amortization = SelectField(_l("Amortisation"), choices=options(AMORTIZATION_LABELS.items()))
-    grace_on_principal = StringField(_l("Grace on principal (repayments)"), default="0",
-                                     render_kw={"inputmode": "numeric"})
-    in_multiples_of = StringField(_l("Round instalments to multiples of (EUR)"),
-                                  render_kw={"inputmode": "decimal"})
+    grace_on_principal = StringField(
+        _l("Grace on principal (repayments)"), default="0", render_kw={"inputmode": "numeric"}
+    )
+    in_multiples_of = StringField(
+        _l("Round instalments to multiples of (EUR)"), render_kw={"inputmode": "decimal"}
+    )
     disbursement_date = DateField(_l("Disbursement date"), validators=[Optional()])
-    interest_calculation = SelectField(_l("Interest calculation"),
-                                       choices=options(CALCULATION_LABELS.items()))
-    days_in_year = SelectField(_l("Days in the year"),
-                               choices=options(DAYS_IN_YEAR_LABELS.items()), default="364")
+    interest_calculation = SelectField(
+        _l("Interest calculation"), choices=options(CALCULATION_LABELS.items())
+    )
+    days_in_year = SelectField(
+        _l("Days in the year"), choices=options(DAYS_IN_YEAR_LABELS.items()), default="364"
+    )
     submit = SubmitField(_l("Calculate"))
 
 
@@ -300,4 +355,3 @@ class AsOfForm(FlaskForm):
 
     as_of = DateField(_l("On date"), validators=[Optional()])
     submit = SubmitField(_l("Show"))
-

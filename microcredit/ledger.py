@@ -146,7 +146,7 @@ def totals_for(loan_ids: Iterable[int], as_of: date | None = None) -> dict[int, 
     t = LoanTransaction
     columns = [func.sum(t.sign * getattr(t, c)) for c in COMPONENTS]
     for start in range(0, len(ids), 5000):
-        stmt = select(t.loan_id, t.kind, *columns).where(t.loan_id.in_(ids[start:start + 5000]))
+        stmt = select(t.loan_id, t.kind, *columns).where(t.loan_id.in_(ids[start : start + 5000]))
         if as_of is not None:
             stmt = stmt.where(t.on_date <= as_of)
         for loan_id, kind, *sums in db.session.execute(stmt.group_by(t.loan_id, t.kind)):
@@ -161,7 +161,9 @@ def slots_for(loan_ids: Iterable[int]) -> dict[int, list[Slot]]:
     for start in range(0, len(ids), 5000):
         rows = db.session.execute(
             select(i.loan_id, i.number, i.due_date, i.principal, i.interest)
-            .where(i.loan_id.in_(ids[start:start + 5000])).order_by(i.loan_id, i.number))
+            .where(i.loan_id.in_(ids[start : start + 5000]))
+            .order_by(i.loan_id, i.number)
+        )
         for loan_id, number, due, principal, interest in rows:
             found[loan_id].append(Slot(number, due, money(principal), money(interest)))
     return found
@@ -179,8 +181,7 @@ def position(totals: Totals, slots: Sequence[Slot], as_of: date) -> Position:
     scheduled_interest = sum((s.interest for s in slots), ZERO)
     fee = _sum(totals, (FEE,), "fee") - _sum(totals, SETTLING, "fee")
     penalty = _sum(totals, (PENALTY,), "penalty") - _sum(totals, SETTLING, "penalty")
-    overpayment = (_sum(totals, (REPAYMENT,), "overpayment")
-                   - _sum(totals, (REFUND,), "overpayment"))
+    overpayment = _sum(totals, (REPAYMENT,), "overpayment") - _sum(totals, (REFUND,), "overpayment")
     p_left, i_left = principal_settled, interest_settled
     overdue_p = overdue_i = due_p = due_i = ZERO
     days_late, oldest, next_due = 0, None, None
@@ -204,15 +205,25 @@ def position(totals: Totals, slots: Sequence[Slot], as_of: date) -> Position:
         elif next_due is None and (unpaid_p or unpaid_i):
             next_due = slot.due_date
     return Position(
-        as_of=as_of, disbursed=disbursed, principal=disbursed - principal_settled,
+        as_of=as_of,
+        disbursed=disbursed,
+        principal=disbursed - principal_settled,
         interest=scheduled_interest - interest_settled if slots else ZERO,
-        fee=fee, penalty=penalty, overpayment=overpayment,
-        principal_settled=principal_settled, interest_settled=interest_settled,
+        fee=fee,
+        penalty=penalty,
+        overpayment=overpayment,
+        principal_settled=principal_settled,
+        interest_settled=interest_settled,
         principal_paid=_sum(totals, (REPAYMENT,), "principal"),
         interest_paid=_sum(totals, (REPAYMENT,), "interest"),
-        overdue_principal=overdue_p, overdue_interest=overdue_i,
-        due_principal=due_p, due_interest=due_i, days_late=days_late,
-        oldest_late_due=oldest, next_due=next_due, slots=filled,
+        overdue_principal=overdue_p,
+        overdue_interest=overdue_i,
+        due_principal=due_p,
+        due_interest=due_i,
+        days_late=days_late,
+        oldest_late_due=oldest,
+        next_due=next_due,
+        slots=filled,
     )
 
 

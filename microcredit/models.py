@@ -37,16 +37,28 @@ Rate = Numeric(9, 6)
 # --- Vocabularies --------------------------------------------------------------------------
 
 WEEKDAYS = {
-    0: _l("Monday"), 1: _l("Tuesday"), 2: _l("Wednesday"), 3: _l("Thursday"),
-    4: _l("Friday"), 5: _l("Saturday"), 6: _l("Sunday"),
+    0: _l("Monday"),
+    1: _l("Tuesday"),
+    2: _l("Wednesday"),
+    3: _l("Thursday"),
+    4: _l("Friday"),
+    5: _l("Saturday"),
+    6: _l("Sunday"),
 }
 FREQUENCY_LABELS = {
-    "weekly": _l("Weekly"), "fortnightly": _l("Fortnightly"), "monthly": _l("Monthly"),
+    "weekly": _l("Weekly"),
+    "fortnightly": _l("Fortnightly"),
+    "monthly": _l("Monthly"),
 }
 
 # Groups.
 FORMING, TRAINING, ACTIVE_GROUP, SUSPENDED, CLOSED_GROUP = (
-    "forming", "training", "active", "suspended", "closed")
+    "forming",
+    "training",
+    "active",
+    "suspended",
+    "closed",
+)
 GROUP_STATES = {
     FORMING: _l("Forming"),
     TRAINING: _l("In group training"),
@@ -81,8 +93,13 @@ LOAN_STATES = {
     OVERPAID: _l("Overpaid"),
 }
 OPEN_STATES = (SUBMITTED, APPROVED, ACTIVE, OVERPAID)
-DISBURSED_STATES = (ACTIVE, OVERPAID, CLOSED_OBLIGATIONS_MET, CLOSED_WRITTEN_OFF,
-                    CLOSED_RESCHEDULED)
+DISBURSED_STATES = (
+    ACTIVE,
+    OVERPAID,
+    CLOSED_OBLIGATIONS_MET,
+    CLOSED_WRITTEN_OFF,
+    CLOSED_RESCHEDULED,
+)
 CLOSED_STATES = (CLOSED_OBLIGATIONS_MET, CLOSED_WRITTEN_OFF, CLOSED_RESCHEDULED)
 
 KIND_LABELS = {"social": _l("Social microcredit"), "business": _l("Business microcredit")}
@@ -167,8 +184,10 @@ class Group(TimestampMixin, Base):
     """A solidarity group (Grameen: five self-selected members, joint responsibility)."""
 
     __tablename__ = "mc_group"
-    __table_args__ = (UniqueConstraint("organisation_id", "name"),
-                      Index("ix_mc_group_org_status", "organisation_id", "status"))
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "name"),
+        Index("ix_mc_group_org_status", "organisation_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
@@ -186,10 +205,11 @@ class Group(TimestampMixin, Base):
     members: Mapped[list[Member]] = relationship(
         order_by="Member.id",
         primaryjoin="and_(Group.id == Member.group_id, Member.left_on.is_(None))",
-        viewonly=True)
+        viewonly=True,
+    )
     training_sessions: Mapped[list[TrainingSession]] = relationship(
-        back_populates="group", order_by="TrainingSession.held_on",
-        cascade="all, delete-orphan")
+        back_populates="group", order_by="TrainingSession.held_on", cascade="all, delete-orphan"
+    )
 
     @property
     def status_label(self) -> str:
@@ -234,7 +254,8 @@ class Member(TimestampMixin, Base):
 
     def has_consent(self, today: date) -> bool:
         return self.consent_withdrawn_on is None and (
-            self.consent_until is None or self.consent_until >= today)
+            self.consent_until is None or self.consent_until >= today
+        )
 
     @property
     def role_label(self) -> str:
@@ -251,8 +272,7 @@ class TrainingSession(Base):
     __tablename__ = "mc_training_session"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    group_id: Mapped[int] = mapped_column(ForeignKey("mc_group.id", ondelete="CASCADE"),
-                                          index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("mc_group.id", ondelete="CASCADE"), index=True)
     held_on: Mapped[date] = mapped_column(Date)
     topic: Mapped[str] = mapped_column(String(200), default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
@@ -260,7 +280,8 @@ class TrainingSession(Base):
 
     group: Mapped[Group] = relationship(back_populates="training_sessions")
     attendance: Mapped[list[TrainingAttendance]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin")
+        cascade="all, delete-orphan", lazy="selectin"
+    )
 
     @property
     def attendee_ids(self) -> set[int]:
@@ -271,9 +292,9 @@ class TrainingAttendance(Base):
     __tablename__ = "mc_training_attendance"
 
     session_id: Mapped[int] = mapped_column(
-        ForeignKey("mc_training_session.id", ondelete="CASCADE"), primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("mc_member.id"), primary_key=True,
-                                           index=True)
+        ForeignKey("mc_training_session.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(ForeignKey("mc_member.id"), primary_key=True, index=True)
 
 
 class Meeting(Base):
@@ -303,9 +324,9 @@ class MeetingAttendance(Base):
     __tablename__ = "mc_meeting_attendance"
 
     meeting_id: Mapped[int] = mapped_column(
-        ForeignKey("mc_meeting.id", ondelete="CASCADE"), primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("mc_member.id"), primary_key=True,
-                                           index=True)
+        ForeignKey("mc_meeting.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(ForeignKey("mc_member.id"), primary_key=True, index=True)
     status: Mapped[str] = mapped_column(String(10), default=PRESENT)
 
 
@@ -325,8 +346,7 @@ class SavingsTransaction(Base):
     amount: Mapped[Decimal] = mapped_column(Money)
     on_date: Mapped[date] = mapped_column(Date)
     meeting_id: Mapped[int | None] = mapped_column(ForeignKey("mc_meeting.id"), index=True)
-    reversal_of_id: Mapped[int | None] = mapped_column(ForeignKey("mc_savings_txn.id"),
-                                                       unique=True)
+    reversal_of_id: Mapped[int | None] = mapped_column(ForeignKey("mc_savings_txn.id"), unique=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(80), unique=True)
     note: Mapped[str] = mapped_column(String(300), default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
@@ -370,14 +390,16 @@ class LoanProduct(TimestampMixin, Base):
     interest_rate_period: Mapped[str] = mapped_column(String(6), default="year")
     interest_method: Mapped[str] = mapped_column(String(20), default="declining_balance")
     amortization: Mapped[str] = mapped_column(String(20), default="equal_installments")
-    interest_calculation: Mapped[str] = mapped_column(String(30),
-                                                      default="same_as_repayment_period")
+    interest_calculation: Mapped[str] = mapped_column(
+        String(30), default="same_as_repayment_period"
+    )
     days_in_year: Mapped[int] = mapped_column(default=364)
     grace_on_principal: Mapped[int] = mapped_column(default=0)
     in_multiples_of: Mapped[Decimal | None] = mapped_column(Money)
     #: Comma-separated buckets: penalty, fee, interest, principal in the order repaid.
-    allocation_order: Mapped[str] = mapped_column(String(60),
-                                                  default="penalty,fee,interest,principal")
+    allocation_order: Mapped[str] = mapped_column(
+        String(60), default="penalty,fee,interest,principal"
+    )
     disbursement_fee: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     #: Charged once on each instalment still unpaid ``penalty_after_days`` after it fell due.
     late_penalty: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
@@ -433,8 +455,7 @@ class Loan(TimestampMixin, Base):
     status_reason: Mapped[str] = mapped_column(String(300), default="")
     #: Position in the group's staggered first disbursement (1, 2, 3 for 2-2-1).
     wave: Mapped[int | None]
-    rescheduled_from_id: Mapped[int | None] = mapped_column(ForeignKey("mc_loan.id"),
-                                                            index=True)
+    rescheduled_from_id: Mapped[int | None] = mapped_column(ForeignKey("mc_loan.id"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
     member: Mapped[Member] = relationship(lazy="joined")
@@ -443,9 +464,11 @@ class Loan(TimestampMixin, Base):
     product: Mapped[LoanProduct] = relationship(lazy="joined")
     officer: Mapped[User | None] = relationship(foreign_keys=[officer_id])
     installments: Mapped[list[LoanInstallment]] = relationship(
-        order_by="LoanInstallment.number", cascade="all, delete-orphan")
+        order_by="LoanInstallment.number", cascade="all, delete-orphan"
+    )
     services: Mapped[list[LoanService]] = relationship(
-        order_by="LoanService.id", cascade="all, delete-orphan")
+        order_by="LoanService.id", cascade="all, delete-orphan"
+    )
 
     @property
     def status_label(self) -> str:
@@ -474,8 +497,9 @@ class LoanInstallment(Base):
     __tablename__ = "mc_installment"
     __table_args__ = (Index("ix_mc_installment_loan_due", "loan_id", "due_date"),)
 
-    loan_id: Mapped[int] = mapped_column(ForeignKey("mc_loan.id", ondelete="CASCADE"),
-                                         primary_key=True)
+    loan_id: Mapped[int] = mapped_column(
+        ForeignKey("mc_loan.id", ondelete="CASCADE"), primary_key=True
+    )
     number: Mapped[int] = mapped_column(primary_key=True)
     due_date: Mapped[date] = mapped_column(Date, index=True)
     principal: Mapped[Decimal] = mapped_column(Money)
@@ -494,8 +518,7 @@ class LoanService(Base):
     __tablename__ = "mc_loan_service"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    loan_id: Mapped[int] = mapped_column(ForeignKey("mc_loan.id", ondelete="CASCADE"),
-                                         index=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("mc_loan.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(30))
     provider: Mapped[str] = mapped_column(String(200), default="")
     planned_on: Mapped[date | None] = mapped_column(Date)
@@ -542,8 +565,7 @@ class LoanTransaction(Base):
     overpayment: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     #: Penalties: the instalment they were charged on (charged at most once each).
     installment_number: Mapped[int | None]
-    reversal_of_id: Mapped[int | None] = mapped_column(ForeignKey("mc_loan_txn.id"),
-                                                       unique=True)
+    reversal_of_id: Mapped[int | None] = mapped_column(ForeignKey("mc_loan_txn.id"), unique=True)
     meeting_id: Mapped[int | None] = mapped_column(ForeignKey("mc_meeting.id"), index=True)
     #: Set by forms and collection sheets: the same submission is never booked twice.
     idempotency_key: Mapped[str | None] = mapped_column(String(80), unique=True)
@@ -563,8 +585,13 @@ class LoanTransaction(Base):
 
     @property
     def components(self) -> dict[str, Decimal]:
-        return {"principal": self.principal, "interest": self.interest, "fee": self.fee,
-                "penalty": self.penalty, "overpayment": self.overpayment}
+        return {
+            "principal": self.principal,
+            "interest": self.interest,
+            "fee": self.fee,
+            "penalty": self.penalty,
+            "overpayment": self.overpayment,
+        }
 
 
 @event.listens_for(LoanTransaction, "before_update")

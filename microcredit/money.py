@@ -30,7 +30,7 @@ class AmountError(ValueError):
 #: English explanations of AmountError codes (the API's messages; pages translate).
 AMOUNT_ERRORS = {
     "required": "is required",
-    "invalid": "must be a decimal number such as \"1250.50\"",
+    "invalid": 'must be a decimal number such as "1250.50"',
     "too_many_decimals": "has more than two decimals",
     "not_positive": "must be more than zero",
     "negative": "cannot be negative",
@@ -75,8 +75,14 @@ def _normalise(text: str, localized: bool) -> str:
     return text
 
 
-def parse_amount(value: Any, *, places: int = 2, allow_zero: bool = False,
-                 localized: bool = False, maximum: Decimal = MAX_STORABLE) -> Decimal:
+def parse_amount(
+    value: Any,
+    *,
+    places: int = 2,
+    allow_zero: bool = False,
+    localized: bool = False,
+    maximum: Decimal = MAX_STORABLE,
+) -> Decimal:
     """Parse an amount given as a string, an int or a Decimal.
 
     ``localized`` accepts the Italian forms people type (``1.234,50``, ``12,5``).
@@ -110,8 +116,11 @@ def parse_amount(value: Any, *, places: int = 2, allow_zero: bool = False,
     if not number.is_finite():
         raise AmountError("invalid")
     exponent = number.as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > places and number != number.quantize(
-            Decimal(1).scaleb(-places)):
+    if (
+        isinstance(exponent, int)
+        and -exponent > places
+        and number != number.quantize(Decimal(1).scaleb(-places))
+    ):
         raise AmountError("too_many_decimals")
     if number < 0:
         raise AmountError("negative" if allow_zero else "not_positive")

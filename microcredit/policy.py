@@ -48,8 +48,7 @@ class Policy:
     # Business microcredit, art. 111 c.1 TUB: at most EUR 40,000 without real guarantees;
     # DM 176/2014 art. 2: at most 7 years; art. 3: at least two ancillary tutoring and
     # monitoring services.
-    business: KindLimits = KindLimits(Decimal("40000.00"), 84, cumulative=False,
-                                      min_services=2)
+    business: KindLimits = KindLimits(Decimal("40000.00"), 84, cumulative=False, min_services=2)
     # L. 234/2021 (budget law 2022) raised the business ceiling to EUR 75,000, pending the
     # implementing rules: off until an installation turns it on.
     apply_l234_2021: bool = False
@@ -109,8 +108,10 @@ class Policy:
                 raise ValueError(f"unknown microcredit policy setting: {name}")
             default = getattr(cls(), name)
             if isinstance(default, KindLimits) and isinstance(value, dict):
-                value = replace(default, **{
-                    k: Decimal(str(v)) if k == "max_amount" else v for k, v in value.items()})
+                value = replace(
+                    default,
+                    **{k: Decimal(str(v)) if k == "max_amount" else v for k, v in value.items()},
+                )
             elif isinstance(default, Decimal):
                 value = Decimal(str(value))
             elif isinstance(default, tuple):

@@ -143,18 +143,27 @@ def portfolio_report(org_id: int, as_of: date) -> Report:
     # window (SEEP uses monthly averages), the report date included: each entry weighs as
     # many samples as fall on or after its date.
     step = max(1, rules.write_off_window_days // 12)
-    samples = [as_of - timedelta(days=step * k)
-               for k in range(rules.write_off_window_days // step + 1)]
-    weight = case(*((t.on_date > point, k) for k, point in enumerate(samples[1:], start=1)),
-                  else_=len(samples))
-    principal_effect = case((t.kind == DISBURSEMENT, t.principal),
-                            (t.kind.in_(SETTLING), -t.principal), else_=0)
-    in_scope = and_(Loan.organisation_id == org_id, Loan.status.in_(DISBURSED_STATES),
-                    Loan.disbursed_on <= as_of)
-    dimensions = {loan_id: (officer_id, centre_id, product_id)
-                  for loan_id, officer_id, centre_id, product_id in db.session.execute(
-                      select(Loan.id, Loan.officer_id, Loan.centre_id, Loan.product_id)
-                      .where(in_scope))}
+    samples = [
+        as_of - timedelta(days=step * k) for k in range(rules.write_off_window_days // step + 1)
+    ]
+    weight = case(
+        *((t.on_date > point, k) for k, point in enumerate(samples[1:], start=1)),
+        else_=len(samples),
+    )
+    principal_effect = case(
+        (t.kind == DISBURSEMENT, t.principal), (t.kind.in_(SETTLING), -t.principal), else_=0
+    )
+    in_scope = and_(
+        Loan.organisation_id == org_id,
+        Loan.status.in_(DISBURSED_STATES),
+        Loan.disbursed_on <= as_of,
+    )
+    dimensions = {
+        loan_id: (officer_id, centre_id, product_id)
+        for loan_id, officer_id, centre_id, product_id in db.session.execute(
+            select(Loan.id, Loan.officer_id, Loan.centre_id, Loan.product_id).where(in_scope)
+        )
+    }
     # Grouped by loan alone, so the (loan_id, on_date) index gives the order for free.
     ledger_rows = db.session.execute(
         select(
@@ -166,28 +175,41 @@ def portfolio_report(org_id: int, as_of: date) -> Report:
             cents(func.sum(t.sign * principal_effect * weight)),
         )
         .where(t.loan_id.in_(select(Loan.id).where(in_scope)), t.on_date <= as_of)
-        .group_by(t.loan_id)).all()
+        .group_by(t.loan_id)
+    ).all()
     loans: dict[int, _Loan] = {}
     settled: dict[int, tuple[int, int]] = {}
     for loan_id, disbursed, p_settled, pi_settled, written_off, weighted in ledger_rows:
         principal = euros(disbursed - p_settled)
-        row = Row(key=loan_id, label="", gross=principal, loans=1 if principal > 0 else 0,
-                  written_off=euros(written_off),
-                  average_gross=euros(weighted) / len(samples))
+        row = Row(
+            key=loan_id,
+            label="",
+            gross=principal,
+            loans=1 if principal > 0 else 0,
+            written_off=euros(written_off),
+            average_gross=euros(weighted) / len(samples),
+        )
         loans[loan_id] = _Loan(*dimensions[loan_id], row)
         settled[loan_id] = (p_settled, pi_settled)
 
     # What had fallen due: the cumulative totals of the last instalment before each cut-off
     # (an instalment due before as_of − n is more than n days late if still unsettled).
     cutoffs = [as_of - timedelta(days=n) for n in par_days]
-    due_columns = [cents(func.max(case((i.due_date < cut, i.cumulative_total), else_=None)))
-                   for cut in cutoffs]
+    due_columns = [
+        cents(func.max(case((i.due_date < cut, i.cumulative_total), else_=None))) for cut in cutoffs
+    ]
     due_rows = db.session.execute(
         select(i.loan_id, cents(func.max(i.cumulative_principal)), *due_columns)
-        .where(i.loan_id.in_(select(Loan.id).where(
-            in_scope, or_(Loan.closed_on.is_(None), Loan.closed_on > as_of))),
-               i.due_date < as_of)
-        .group_by(i.loan_id)).all()
+        .where(
+            i.loan_id.in_(
+                select(Loan.id).where(
+                    in_scope, or_(Loan.closed_on.is_(None), Loan.closed_on > as_of)
+                )
+            ),
+            i.due_date < as_of,
+        )
+        .group_by(i.loan_id)
+    ).all()
     for loan_id, principal_due, *due_by_cutoff in due_rows:
         entry = loans.get(loan_id)
         if entry is None or entry.row.gross <= 0:
@@ -206,13 +228,18 @@ def portfolio_report(org_id: int, as_of: date) -> Report:
     paid_by_due = cents(
         select(func.sum(t.sign * (t.principal + t.interest)))
         .where(t.loan_id == i.loan_id, t.kind == REPAYMENT, t.on_date <= i.due_date)
-        .scalar_subquery())
+        .scalar_subquery()
+    )
     for loan_id, total, cumulative, paid in db.session.execute(
-            select(i.loan_id, cents(i.principal + i.interest), cents(i.cumulative_total),
-                   paid_by_due)
-            .join(Loan, Loan.id == i.loan_id)
-            .where(in_scope, i.due_date > collection_start, i.due_date <= as_of,
-                   or_(Loan.closed_on.is_(None), Loan.closed_on >= i.due_date))):
+        select(i.loan_id, cents(i.principal + i.interest), cents(i.cumulative_total), paid_by_due)
+        .join(Loan, Loan.id == i.loan_id)
+        .where(
+            in_scope,
+            i.due_date > collection_start,
+            i.due_date <= as_of,
+            or_(Loan.closed_on.is_(None), Loan.closed_on >= i.due_date),
+        )
+    ):
         entry = loans.get(loan_id)
         if entry is None:
             continue
@@ -230,9 +257,15 @@ def portfolio_report(org_id: int, as_of: date) -> Report:
         for entry in loans.values():
             key = getattr(entry, f"{dimension}_id")
             if key not in groups:
-                groups[key] = Row(key=key, label=labels[dimension].get(key) or (
-                    _("Individual loans, no centre") if dimension == "centre"
-                    else _("Not assigned")))
+                groups[key] = Row(
+                    key=key,
+                    label=labels[dimension].get(key)
+                    or (
+                        _("Individual loans, no centre")
+                        if dimension == "centre"
+                        else _("Not assigned")
+                    ),
+                )
             groups[key].add(entry.row)
         by[dimension] = sorted(groups.values(), key=lambda r: (r.label.lower(), r.key or 0))
     for row in [total, *(r for rows in by.values() for r in rows)]:
@@ -243,14 +276,24 @@ def portfolio_report(org_id: int, as_of: date) -> Report:
 
 
 def _labels(org_id: int) -> dict[str, dict[int | None, str]]:
-    officers = {u.id: u.display_name for u in db.session.execute(
-        select(User).where(User.id.in_(select(Loan.officer_id).where(
-            Loan.organisation_id == org_id)))).scalars()}
-    centres = dict(db.session.execute(
-        select(Centre.id, Centre.name).where(Centre.organisation_id == org_id)).all())
-    products = dict(db.session.execute(
-        select(LoanProduct.id, LoanProduct.name)
-        .where(LoanProduct.organisation_id == org_id)).all())
+    officers = {
+        u.id: u.display_name
+        for u in db.session.execute(
+            select(User).where(
+                User.id.in_(select(Loan.officer_id).where(Loan.organisation_id == org_id))
+            )
+        ).scalars()
+    }
+    centres = dict(
+        db.session.execute(
+            select(Centre.id, Centre.name).where(Centre.organisation_id == org_id)
+        ).all()
+    )
+    products = dict(
+        db.session.execute(
+            select(LoanProduct.id, LoanProduct.name).where(LoanProduct.organisation_id == org_id)
+        ).all()
+    )
     return {"officer": officers, "centre": centres, "product": products}
 
 
@@ -261,24 +304,40 @@ def _headers(report: Report) -> list[str]:
     headers = [_("Dimension"), _("Name"), _("Active loans"), _("Gross loan portfolio (EUR)")]
     for n in report.par_days:
         headers += [_("PAR%(n)d (EUR)", n=n), _("PAR%(n)d (%%)", n=n)]
-    headers += [_("Principal in arrears (EUR)"), _("Arrears rate (%)"),
-                _("Fell due in the window (EUR)"), _("Paid on time (EUR)"),
-                _("On-time collection rate (%)"), _("Written off in the window (EUR)"),
-                _("Write-off ratio (%)")]
+    headers += [
+        _("Principal in arrears (EUR)"),
+        _("Arrears rate (%)"),
+        _("Fell due in the window (EUR)"),
+        _("Paid on time (EUR)"),
+        _("On-time collection rate (%)"),
+        _("Written off in the window (EUR)"),
+        _("Write-off ratio (%)"),
+    ]
     return headers
 
 
 def dimension_label(dimension: str) -> str:
-    return {"officer": _("Officer"), "centre": _("Centre"), "product": _("Product"),
-            "total": _("Total")}[dimension]
+    return {
+        "officer": _("Officer"),
+        "centre": _("Centre"),
+        "product": _("Product"),
+        "total": _("Total"),
+    }[dimension]
 
 
 def _values(report: Report, dimension: str, row: Row) -> list[object]:
     values: list[object] = [dimension_label(dimension), row.label, row.loans, row.gross]
     for n in report.par_days:
         values += [row.at_risk[n], row.par(n)]
-    values += [row.overdue_principal, row.arrears_rate, row.fell_due, row.paid_on_time,
-               row.on_time_rate, row.written_off, row.write_off_ratio]
+    values += [
+        row.overdue_principal,
+        row.arrears_rate,
+        row.fell_due,
+        row.paid_on_time,
+        row.on_time_rate,
+        row.written_off,
+        row.write_off_ratio,
+    ]
     return values
 
 
@@ -295,8 +354,9 @@ def to_csv(report: Report) -> str:
     writer.writerow([_("Portfolio quality on %(date)s", date=report.as_of.isoformat())])
     writer.writerow(_headers(report))
     for values in export_rows(report):
-        writer.writerow(["" if v is None else (f"{v:.2f}" if isinstance(v, Decimal) else v)
-                         for v in values])
+        writer.writerow(
+            ["" if v is None else (f"{v:.2f}" if isinstance(v, Decimal) else v) for v in values]
+        )
     return out.getvalue()
 
 

@@ -54,8 +54,15 @@ RATE_PERIODS = (PER_YEAR, PER_MONTH)
 SAME_AS_REPAYMENT_PERIOD, DAILY = "same_as_repayment_period", "daily"
 INTEREST_CALCULATIONS = (SAME_AS_REPAYMENT_PERIOD, DAILY)
 DAYS_IN_YEAR_CHOICES = (360, 364, 365)
-ROUNDING_MODES = (ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_HALF_DOWN, ROUND_UP, ROUND_DOWN,
-                  ROUND_CEILING, ROUND_FLOOR)
+ROUNDING_MODES = (
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    ROUND_HALF_DOWN,
+    ROUND_UP,
+    ROUND_DOWN,
+    ROUND_CEILING,
+    ROUND_FLOOR,
+)
 
 #: Working precision for rates and powers (Fineract uses MathContext.DECIMAL128, 34 digits).
 PRECISION = 40
@@ -200,8 +207,14 @@ def build_schedule(terms: Terms) -> Schedule:
     return Schedule(terms, tuple(installments))
 
 
-def _declining(terms: Terms, principal: Decimal, rates: list[Decimal], nominal: Decimal,
-               amortised: int, rounder: _Rounder) -> list[tuple[Decimal, Decimal]]:
+def _declining(
+    terms: Terms,
+    principal: Decimal,
+    rates: list[Decimal],
+    nominal: Decimal,
+    amortised: int,
+    rounder: _Rounder,
+) -> list[tuple[Decimal, Decimal]]:
     n, grace = terms.repayments, terms.grace_on_principal
     if terms.amortization == EQUAL_INSTALLMENTS:
         fixed = rounder.instalment(annuity_payment(principal, nominal, amortised))
@@ -225,8 +238,9 @@ def _declining(terms: Terms, principal: Decimal, rates: list[Decimal], nominal: 
     return rows
 
 
-def _flat(terms: Terms, principal: Decimal, rates: list[Decimal], amortised: int,
-          rounder: _Rounder) -> list[tuple[Decimal, Decimal]]:
+def _flat(
+    terms: Terms, principal: Decimal, rates: list[Decimal], amortised: int, rounder: _Rounder
+) -> list[tuple[Decimal, Decimal]]:
     n, grace = terms.repayments, terms.grace_on_principal
     total_interest = rounder.money(principal * sum(rates, Decimal(0)))
     interest_each = rounder.money(total_interest / n)
@@ -295,8 +309,9 @@ class _Errors:
         return bool(self.codes)
 
 
-def _choice(data: dict[str, Any], name: str, allowed: tuple[Any, ...], default: Any,
-            errors: _Errors) -> Any:
+def _choice(
+    data: dict[str, Any], name: str, allowed: tuple[Any, ...], default: Any, errors: _Errors
+) -> Any:
     value = data.get(name)
     if value is None or value == "":
         return default
@@ -306,8 +321,9 @@ def _choice(data: dict[str, Any], name: str, allowed: tuple[Any, ...], default: 
     return value
 
 
-def _integer(data: dict[str, Any], name: str, low: int, high: int, default: int | None,
-             errors: _Errors) -> int:
+def _integer(
+    data: dict[str, Any], name: str, low: int, high: int, default: int | None, errors: _Errors
+) -> int:
     value = data.get(name)
     if value is None or value == "":
         if default is None:
@@ -327,9 +343,17 @@ def _integer(data: dict[str, Any], name: str, low: int, high: int, default: int 
     return value
 
 
-def parse_terms(data: dict[str, Any], *, today: date, max_principal: Decimal,
-                max_repayments: int, max_annual_rate: Decimal, rounding: str,
-                days_in_year: int, localized: bool = False) -> Terms:
+def parse_terms(
+    data: dict[str, Any],
+    *,
+    today: date,
+    max_principal: Decimal,
+    max_repayments: int,
+    max_annual_rate: Decimal,
+    rounding: str,
+    days_in_year: int,
+    localized: bool = False,
+) -> Terms:
     """Validate a schedule request (JSON or form strings) into :class:`Terms`.
 
     Every problem is reported at once in :class:`TermsError`.
@@ -337,41 +361,48 @@ def parse_terms(data: dict[str, Any], *, today: date, max_principal: Decimal,
     errors = _Errors()
     principal = Decimal(0)
     try:
-        principal = parse_amount(data.get("principal"), localized=localized,
-                                 maximum=max_principal)
+        principal = parse_amount(data.get("principal"), localized=localized, maximum=max_principal)
     except AmountError as error:
         errors.add("principal", error.code)
     rate = Decimal(0)
     try:
-        rate = parse_amount(data.get("interest_rate"), places=6, allow_zero=True,
-                            localized=localized, maximum=Decimal("999"))
+        rate = parse_amount(
+            data.get("interest_rate"),
+            places=6,
+            allow_zero=True,
+            localized=localized,
+            maximum=Decimal("999"),
+        )
     except AmountError as error:
-        errors.add("interest_rate", error.code,
-                   AMOUNT_ERRORS[error.code].replace("two decimals", "six decimals"))
+        errors.add(
+            "interest_rate",
+            error.code,
+            AMOUNT_ERRORS[error.code].replace("two decimals", "six decimals"),
+        )
     rate_period = _choice(data, "interest_rate_period", RATE_PERIODS, PER_YEAR, errors)
     if "interest_rate" not in errors:
         annual = rate * 12 if rate_period == PER_MONTH else rate
         if annual > max_annual_rate:
-            errors.add("interest_rate", "rate_too_high",
-                       f"is more than {max_annual_rate}% a year")
+            errors.add("interest_rate", "rate_too_high", f"is more than {max_annual_rate}% a year")
     repayments = _integer(data, "repayments", 1, max_repayments, None, errors)
     frequency = _choice(data, "frequency", FREQUENCIES, MONTHLY, errors)
     method = _choice(data, "interest_method", INTEREST_METHODS, DECLINING_BALANCE, errors)
     amortization = _choice(data, "amortization", AMORTIZATIONS, EQUAL_INSTALLMENTS, errors)
-    calculation = _choice(data, "interest_calculation", INTEREST_CALCULATIONS,
-                          SAME_AS_REPAYMENT_PERIOD, errors)
+    calculation = _choice(
+        data, "interest_calculation", INTEREST_CALCULATIONS, SAME_AS_REPAYMENT_PERIOD, errors
+    )
     year_days = _integer(data, "days_in_year", 360, 365, days_in_year, errors)
     if "days_in_year" not in errors and year_days not in DAYS_IN_YEAR_CHOICES:
         errors.add("days_in_year", "choice", "must be one of 360, 364, 365")
     grace = _integer(data, "grace_on_principal", 0, max_repayments, 0, errors)
-    if "grace_on_principal" not in errors and "repayments" not in errors and (
-            grace >= repayments):
+    if "grace_on_principal" not in errors and "repayments" not in errors and (grace >= repayments):
         errors.add("grace_on_principal", "grace")
     multiple = None
     if data.get("in_multiples_of") not in (None, ""):
         try:
-            multiple = parse_amount(data.get("in_multiples_of"), localized=localized,
-                                    maximum=max_principal)
+            multiple = parse_amount(
+                data.get("in_multiples_of"), localized=localized, maximum=max_principal
+            )
         except AmountError as error:
             errors.add("in_multiples_of", error.code)
         else:
@@ -381,8 +412,7 @@ def parse_terms(data: dict[str, Any], *, today: date, max_principal: Decimal,
     raw_date = data.get("disbursement_date")
     if raw_date not in (None, ""):
         try:
-            start = raw_date if isinstance(raw_date, date) else date.fromisoformat(
-                str(raw_date))
+            start = raw_date if isinstance(raw_date, date) else date.fromisoformat(str(raw_date))
         except ValueError:
             errors.add("disbursement_date", "date")
         else:
@@ -391,9 +421,17 @@ def parse_terms(data: dict[str, Any], *, today: date, max_principal: Decimal,
     if errors:
         raise TermsError(errors.codes, errors.fields)
     return Terms(
-        principal=principal, interest_rate=rate, repayments=repayments,
-        disbursement_date=start, frequency=frequency, interest_method=method,
-        amortization=amortization, interest_rate_period=rate_period,
-        grace_on_principal=grace, in_multiples_of=multiple, days_in_year=year_days,
-        interest_calculation=calculation, rounding=rounding,
+        principal=principal,
+        interest_rate=rate,
+        repayments=repayments,
+        disbursement_date=start,
+        frequency=frequency,
+        interest_method=method,
+        amortization=amortization,
+        interest_rate_period=rate_period,
+        grace_on_principal=grace,
+        in_multiples_of=multiple,
+        days_in_year=year_days,
+        interest_calculation=calculation,
+        rounding=rounding,
     )

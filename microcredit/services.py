@@ -113,21 +113,37 @@ def _j(value: Any) -> Any:
     return value
 
 
-def _audit(action: str, obj: Any, actor: User | None, reason: str = "", subject: Any = None,
-           **details: Any) -> None:
-    audit.record(f"microcredit.{action}", obj, actor=actor, reason=reason, subject=subject,
-                 **{k: _j(v) for k, v in details.items()})
+def _audit(
+    action: str, obj: Any, actor: User | None, reason: str = "", subject: Any = None, **details: Any
+) -> None:
+    audit.record(
+        f"microcredit.{action}",
+        obj,
+        actor=actor,
+        reason=reason,
+        subject=subject,
+        **{k: _j(v) for k, v in details.items()},
+    )
 
 
-def _check_date(on_date: date | None, name: str, errors: dict[str, str], *,
-                not_before: date | None = None, before_label: str = "") -> None:
+def _check_date(
+    on_date: date | None,
+    name: str,
+    errors: dict[str, str],
+    *,
+    not_before: date | None = None,
+    before_label: str = "",
+) -> None:
     if on_date is None:
         errors[name] = _("Give the date.")
     elif on_date > local_today():
         errors[name] = _("The date cannot be in the future.")
     elif not_before is not None and on_date < not_before:
-        errors[name] = _("The date cannot be before %(what)s (%(date)s).", what=before_label,
-                         date=format_date(not_before))
+        errors[name] = _(
+            "The date cannot be before %(what)s (%(date)s).",
+            what=before_label,
+            date=format_date(not_before),
+        )
 
 
 # --- Who may act ---------------------------------------------------------------------------
@@ -151,10 +167,20 @@ def can_manage(user: Any, organisation_id: int) -> bool:
 def org_officers(org_id: int) -> list[User]:
     from portal.models import Membership
 
-    return list(db.session.execute(
-        select(User).join(Membership).where(
-            Membership.organisation_id == org_id, Membership.role == MICROCREDIT_OFFICER,
-            User.active.is_(True)).order_by(User.full_name, User.id)).scalars().unique())
+    return list(
+        db.session.execute(
+            select(User)
+            .join(Membership)
+            .where(
+                Membership.organisation_id == org_id,
+                Membership.role == MICROCREDIT_OFFICER,
+                User.active.is_(True),
+            )
+            .order_by(User.full_name, User.id)
+        )
+        .scalars()
+        .unique()
+    )
 
 
 # --- Centres and their meeting calendar ----------------------------------------------------
@@ -171,15 +197,20 @@ class CentreData:
     officer_id: int | None = None
 
 
-def save_centre(org: Organisation, data: CentreData, actor: User,
-                centre: Centre | None = None) -> Centre:
+def save_centre(
+    org: Organisation, data: CentreData, actor: User, centre: Centre | None = None
+) -> Centre:
     errors: dict[str, str] = {}
     name = (data.name or "").strip()
     if not name:
         errors["name"] = _("Give the centre a name.")
-    elif db.session.execute(select(Centre.id).where(
-            Centre.organisation_id == org.id, func.lower(Centre.name) == name.lower(),
-            Centre.id != (centre.id if centre else -1))).first():
+    elif db.session.execute(
+        select(Centre.id).where(
+            Centre.organisation_id == org.id,
+            func.lower(Centre.name) == name.lower(),
+            Centre.id != (centre.id if centre else -1),
+        )
+    ).first():
         errors["name"] = _("Another centre has this name.")
     if data.first_meeting_on is None:
         errors["first_meeting_on"] = _("Give the date of the first meeting.")
@@ -187,8 +218,7 @@ def save_centre(org: Organisation, data: CentreData, actor: User,
         errors["meeting_time"] = _("Give the meeting time.")
     if data.meeting_frequency not in FREQUENCIES:
         errors["meeting_frequency"] = _("Choose how often the centre meets.")
-    if data.officer_id is not None and data.officer_id not in {
-            u.id for u in org_officers(org.id)}:
+    if data.officer_id is not None and data.officer_id not in {u.id for u in org_officers(org.id)}:
         errors["officer_id"] = _("Choose an officer of your organisation.")
     if errors:
         raise McError(errors)
@@ -266,8 +296,8 @@ def _candidate_id(pseudonym: str, errors: dict[str, str]) -> int | None:
     from brokerage.models import Candidate
 
     found = db.session.execute(
-        select(Candidate.id).where(Candidate.pseudonym == pseudonym,
-                                   Candidate.erased_at.is_(None))).scalar_one_or_none()
+        select(Candidate.id).where(Candidate.pseudonym == pseudonym, Candidate.erased_at.is_(None))
+    ).scalar_one_or_none()
     if found is None:
         errors["candidate"] = _("No candidate record has this code.")
     return found
@@ -280,19 +310,29 @@ def _next_member_number(org_id: int) -> str:
     return f"M{count + 1:05d}"
 
 
-def save_member(org: Organisation, data: MemberData, actor: User, *,
-                member: Member | None = None, group: Group | None = None) -> Member:
+def save_member(
+    org: Organisation,
+    data: MemberData,
+    actor: User,
+    *,
+    member: Member | None = None,
+    group: Group | None = None,
+) -> Member:
     """Create a member (in ``group``, or an individual borrower) or update one."""
     errors: dict[str, str] = {}
     if not (data.full_name or "").strip():
         errors["full_name"] = _("Give the member's full name.")
     if member is None and data.consent_on is None:
         errors["consent"] = _(
-            "Record the person's consent to the processing of their data before saving.")
+            "Record the person's consent to the processing of their data before saving."
+        )
     if data.consent_on is not None and data.consent_on > local_today():
         errors["consent"] = _("The date cannot be in the future.")
-    if data.consent_until is not None and data.consent_on is not None and (
-            data.consent_until <= data.consent_on):
+    if (
+        data.consent_until is not None
+        and data.consent_on is not None
+        and (data.consent_until <= data.consent_on)
+    ):
         errors["consent_until"] = _("The consent must end after it was given.")
     if data.fiscal_code:
         from employers.validators import fiscal_code_is_valid
@@ -300,9 +340,16 @@ def save_member(org: Organisation, data: MemberData, actor: User, *,
         if not fiscal_code_is_valid(data.fiscal_code.strip().upper()):
             errors["fiscal_code"] = _("This fiscal code is not valid.")
     candidate_id = _candidate_id(data.candidate_pseudonym, errors)
-    if candidate_id is not None and db.session.execute(select(Member.id).where(
-            Member.organisation_id == org.id, Member.candidate_id == candidate_id,
-            Member.id != (member.id if member else -1))).first():
+    if (
+        candidate_id is not None
+        and db.session.execute(
+            select(Member.id).where(
+                Member.organisation_id == org.id,
+                Member.candidate_id == candidate_id,
+                Member.id != (member.id if member else -1),
+            )
+        ).first()
+    ):
         errors["candidate"] = _("Another member is already linked to this candidate.")
     if data.group_role not in (LEADER, SECRETARY, MEMBER):
         errors["group_role"] = _("Choose a role in the group.")
@@ -311,15 +358,19 @@ def save_member(org: Organisation, data: MemberData, actor: User, *,
         if group.status == CLOSED_GROUP:
             errors["full_name"] = _("A closed group takes no new members.")
         elif len(group.members) >= policy().group_max_size:
-            errors["full_name"] = _("The group already has %(n)d members, the most allowed.",
-                                    n=policy().group_max_size)
+            errors["full_name"] = _(
+                "The group already has %(n)d members, the most allowed.", n=policy().group_max_size
+            )
     if errors:
         raise McError(errors)
     creating = member is None
     if member is None:
-        member = Member(organisation_id=org.id, number=_next_member_number(org.id),
-                        group_id=group.id if group else None,
-                        joined_on=data.joined_on or local_today())
+        member = Member(
+            organisation_id=org.id,
+            number=_next_member_number(org.id),
+            group_id=group.id if group else None,
+            joined_on=data.joined_on or local_today(),
+        )
         db.session.add(member)
     member.full_name = data.full_name.strip()
     member.fiscal_code = (data.fiscal_code or "").strip().upper()
@@ -330,7 +381,8 @@ def save_member(org: Organisation, data: MemberData, actor: User, *,
         member.consent_on = data.consent_on
         member.consent_purpose = (data.consent_purpose or "").strip()[:300]
         member.consent_until = data.consent_until or add_months(
-            data.consent_on, 12 * policy().consent_years)
+            data.consent_on, 12 * policy().consent_years
+        )
         member.consent_withdrawn_on = None
     db.session.flush()
     if target_group is not None:
@@ -361,8 +413,9 @@ def withdraw_consent(member: Member, on_date: date, actor: User) -> None:
 def leave_group(member: Member, on_date: date, actor: User) -> None:
     if member.group_id is None or member.left_on is not None:
         raise McError({"group": _("The member is not in a group.")})
-    if db.session.execute(select(Loan.id).where(
-            Loan.member_id == member.id, Loan.status.in_(OPEN_STATES))).first():
+    if db.session.execute(
+        select(Loan.id).where(Loan.member_id == member.id, Loan.status.in_(OPEN_STATES))
+    ).first():
         raise McError({"group": _("A member with an open loan cannot leave the group.")})
     if savings_balance(member.group_id, member.id) != 0:
         raise McError({"group": _("Return the member's savings before they leave.")})
@@ -374,27 +427,45 @@ def leave_group(member: Member, on_date: date, actor: User) -> None:
 # --- Groups and training -------------------------------------------------------------------
 
 
-def _check_centre_capacity(centre_id: int | None, group: Group | None,
-                           errors: dict[str, str]) -> None:
+def _check_centre_capacity(
+    centre_id: int | None, group: Group | None, errors: dict[str, str]
+) -> None:
     if centre_id is None:
         return
-    count = db.session.execute(select(func.count()).select_from(Group).where(
-        Group.centre_id == centre_id, Group.status != CLOSED_GROUP,
-        Group.id != (group.id if group else -1))).scalar_one()
+    count = db.session.execute(
+        select(func.count())
+        .select_from(Group)
+        .where(
+            Group.centre_id == centre_id,
+            Group.status != CLOSED_GROUP,
+            Group.id != (group.id if group else -1),
+        )
+    ).scalar_one()
     if count >= policy().centre_max_groups:
-        errors["centre"] = _("The centre already has %(n)d groups, the most allowed.",
-                             n=policy().centre_max_groups)
+        errors["centre"] = _(
+            "The centre already has %(n)d groups, the most allowed.", n=policy().centre_max_groups
+        )
 
 
-def save_group(org: Organisation, name: str, centre: Centre | None, actor: User,
-               group: Group | None = None, on_date: date | None = None) -> Group:
+def save_group(
+    org: Organisation,
+    name: str,
+    centre: Centre | None,
+    actor: User,
+    group: Group | None = None,
+    on_date: date | None = None,
+) -> Group:
     errors: dict[str, str] = {}
     name = (name or "").strip()
     if not name:
         errors["name"] = _("Give the group a name.")
-    elif db.session.execute(select(Group.id).where(
-            Group.organisation_id == org.id, func.lower(Group.name) == name.lower(),
-            Group.id != (group.id if group else -1))).first():
+    elif db.session.execute(
+        select(Group.id).where(
+            Group.organisation_id == org.id,
+            func.lower(Group.name) == name.lower(),
+            Group.id != (group.id if group else -1),
+        )
+    ).first():
         errors["name"] = _("Another group has this name.")
     if centre is not None and centre.organisation_id != org.id:
         errors["centre"] = _("Choose a centre of your organisation.")
@@ -406,22 +477,26 @@ def save_group(org: Organisation, name: str, centre: Centre | None, actor: User,
         raise McError(errors)
     creating = group is None
     if group is None:
-        group = Group(organisation_id=org.id, status=FORMING,
-                      formed_on=on_date or local_today())
+        group = Group(organisation_id=org.id, status=FORMING, formed_on=on_date or local_today())
         db.session.add(group)
     group.name = name
     group.centre_id = centre.id if centre else None
     db.session.flush()
-    _audit("group.create" if creating else "group.update", group, actor,
-           centre=group.centre_id)
+    _audit("group.create" if creating else "group.update", group, actor, centre=group.centre_id)
     return group
 
 
-def record_training(group: Group, held_on: date | None, topic: str,
-                    attendee_ids: Iterable[int], actor: User) -> TrainingSession:
+def record_training(
+    group: Group, held_on: date | None, topic: str, attendee_ids: Iterable[int], actor: User
+) -> TrainingSession:
     errors: dict[str, str] = {}
-    _check_date(held_on, "held_on", errors, not_before=group.formed_on,
-                before_label=_("the group was formed"))
+    _check_date(
+        held_on,
+        "held_on",
+        errors,
+        not_before=group.formed_on,
+        before_label=_("the group was formed"),
+    )
     if group.status not in (FORMING, TRAINING, ACTIVE_GROUP):
         errors["held_on"] = _("This group takes no training now.")
     members = {m.id for m in group.members}
@@ -432,8 +507,9 @@ def record_training(group: Group, held_on: date | None, topic: str,
         errors["attendees"] = _("Only members of the group can attend.")
     if errors:
         raise McError(errors)
-    session = TrainingSession(group_id=group.id, held_on=held_on, topic=(topic or "")[:200],
-                              created_by_id=actor.id)
+    session = TrainingSession(
+        group_id=group.id, held_on=held_on, topic=(topic or "")[:200], created_by_id=actor.id
+    )
     session.attendance = [TrainingAttendance(member_id=m) for m in sorted(attendees)]
     db.session.add(session)
     db.session.flush()
@@ -448,7 +524,9 @@ def sessions_attended(member_ids: Iterable[int]) -> dict[int, int]:
         return {}
     rows = db.session.execute(
         select(TrainingAttendance.member_id, func.count())
-        .where(TrainingAttendance.member_id.in_(ids)).group_by(TrainingAttendance.member_id))
+        .where(TrainingAttendance.member_id.in_(ids))
+        .group_by(TrainingAttendance.member_id)
+    )
     found = dict.fromkeys(ids, 0)
     found.update({member_id: count for member_id, count in rows})
     return found
@@ -464,8 +542,14 @@ def recognition_problems(group: Group) -> list[str]:
     problems = []
     size = len(group.members)
     if not rules.group_min_size <= size <= rules.group_max_size:
-        problems.append(_("A group needs from %(low)d to %(high)d members; it has %(n)d.",
-                          low=rules.group_min_size, high=rules.group_max_size, n=size))
+        problems.append(
+            _(
+                "A group needs from %(low)d to %(high)d members; it has %(n)d.",
+                low=rules.group_min_size,
+                high=rules.group_max_size,
+                n=size,
+            )
+        )
     if group.member_with_role(LEADER) is None:
         problems.append(_("Choose the group's leader."))
     if group.member_with_role(SECRETARY) is None:
@@ -473,9 +557,14 @@ def recognition_problems(group: Group) -> list[str]:
     attended = sessions_attended(m.id for m in group.members)
     untrained = [m for m in group.members if attended[m.id] < rules.training_sessions_required]
     if untrained:
-        problems.append(_(
-            "%(n)d members have attended fewer than the %(required)d compulsory training "
-            "sessions.", n=len(untrained), required=rules.training_sessions_required))
+        problems.append(
+            _(
+                "%(n)d members have attended fewer than the %(required)d compulsory training "
+                "sessions.",
+                n=len(untrained),
+                required=rules.training_sessions_required,
+            )
+        )
     if group.centre_id is None:
         problems.append(_("Assign the group to a centre, where it will meet."))
     return problems
@@ -484,11 +573,17 @@ def recognition_problems(group: Group) -> list[str]:
 GROUP_ACTIONS = ("start_training", "recognise", "suspend", "reactivate", "close")
 
 
-def group_transition(group: Group, action: str, on_date: date | None, actor: User,
-                     reason: str = "") -> None:
+def group_transition(
+    group: Group, action: str, on_date: date | None, actor: User, reason: str = ""
+) -> None:
     errors: dict[str, str] = {}
-    _check_date(on_date, "on_date", errors, not_before=group.formed_on,
-                before_label=_("the group was formed"))
+    _check_date(
+        on_date,
+        "on_date",
+        errors,
+        not_before=group.formed_on,
+        before_label=_("the group was formed"),
+    )
     if errors:
         raise McError(errors)
     rules = policy()
@@ -497,9 +592,16 @@ def group_transition(group: Group, action: str, on_date: date | None, actor: Use
             raise McError({"status": _("Only a forming group can start its training.")})
         size = len(group.members)
         if not rules.group_min_size <= size <= rules.group_max_size:
-            raise McError({"status": _(
-                "A group needs from %(low)d to %(high)d members; it has %(n)d.",
-                low=rules.group_min_size, high=rules.group_max_size, n=size)})
+            raise McError(
+                {
+                    "status": _(
+                        "A group needs from %(low)d to %(high)d members; it has %(n)d.",
+                        low=rules.group_min_size,
+                        high=rules.group_max_size,
+                        n=size,
+                    )
+                }
+            )
         group.status = TRAINING
         group.training_started_on = on_date
     elif action == "recognise":
@@ -521,12 +623,18 @@ def group_transition(group: Group, action: str, on_date: date | None, actor: Use
     elif action == "close":
         if group.status == CLOSED_GROUP:
             raise McError({"status": _("The group is already closed.")})
-        if db.session.execute(select(Loan.id).where(
-                Loan.group_id == group.id, Loan.status.in_(OPEN_STATES))).first():
+        if db.session.execute(
+            select(Loan.id).where(Loan.group_id == group.id, Loan.status.in_(OPEN_STATES))
+        ).first():
             raise McError({"status": _("Members of the group still have open loans.")})
         if any(v != 0 for v in savings_balances([group.id]).values()):
-            raise McError({"status": _("Return the group fund and the members' savings "
-                                       "before closing the group.")})
+            raise McError(
+                {
+                    "status": _(
+                        "Return the group fund and the members' savings before closing the group."
+                    )
+                }
+            )
         group.status = CLOSED_GROUP
         group.closed_on = on_date
     else:
@@ -537,8 +645,9 @@ def group_transition(group: Group, action: str, on_date: date | None, actor: Use
 # --- Savings and the group fund ------------------------------------------------------------
 
 
-def savings_balances(group_ids: Iterable[int], as_of: date | None = None
-                     ) -> dict[tuple[int, int | None], Decimal]:
+def savings_balances(
+    group_ids: Iterable[int], as_of: date | None = None
+) -> dict[tuple[int, int | None], Decimal]:
     """Balances by (group, member); member None is the group fund."""
     ids = list(group_ids)
     if not ids:
@@ -550,7 +659,8 @@ def savings_balances(group_ids: Iterable[int], as_of: date | None = None
         stmt = stmt.where(t.on_date <= as_of)
     found: dict[tuple[int, int | None], Decimal] = {}
     for group_id, member_id, kind, total in db.session.execute(
-            stmt.group_by(t.group_id, t.member_id, t.kind)):
+        stmt.group_by(t.group_id, t.member_id, t.kind)
+    ):
         key = (group_id, member_id)
         amount = money(total)
         found[key] = found.get(key, ZERO) + (amount if kind == DEPOSIT else -amount)
@@ -561,17 +671,30 @@ def savings_balance(group_id: int, member_id: int | None = None) -> Decimal:
     return savings_balances([group_id]).get((group_id, member_id), ZERO)
 
 
-def post_savings(group: Group, member: Member | None, kind: str, amount: Decimal,
-                 on_date: date | None, actor: User, *, meeting: Meeting | None = None,
-                 key: str | None = None, note: str = "") -> SavingsTransaction:
+def post_savings(
+    group: Group,
+    member: Member | None,
+    kind: str,
+    amount: Decimal,
+    on_date: date | None,
+    actor: User,
+    *,
+    meeting: Meeting | None = None,
+    key: str | None = None,
+    note: str = "",
+) -> SavingsTransaction:
     errors: dict[str, str] = {}
-    _check_date(on_date, "on_date", errors, not_before=group.formed_on,
-                before_label=_("the group was formed"))
+    _check_date(
+        on_date,
+        "on_date",
+        errors,
+        not_before=group.formed_on,
+        before_label=_("the group was formed"),
+    )
     if kind not in (DEPOSIT, WITHDRAWAL):
         errors["kind"] = _("Choose deposit or withdrawal.")
     if amount is None or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
-        errors["amount"] = _("Give an amount in euros, more than zero, with at most two "
-                             "decimals.")
+        errors["amount"] = _("Give an amount in euros, more than zero, with at most two decimals.")
     if member is not None and (member.group_id != group.id or member.left_on is not None):
         errors["member"] = _("The member is not in this group.")
     if group.status == CLOSED_GROUP and kind == DEPOSIT:
@@ -584,10 +707,18 @@ def post_savings(group: Group, member: Member | None, kind: str, amount: Decimal
         if amount > savings_balance(group.id, member.id if member else None):
             raise McError({"amount": _("The withdrawal is more than the balance.")})
     entry = SavingsTransaction(
-        organisation_id=group.organisation_id, group_id=group.id,
-        member_id=member.id if member else None, kind=kind, sign=1, amount=amount,
-        on_date=on_date, meeting_id=meeting.id if meeting else None, idempotency_key=key,
-        note=note[:300], created_by_id=actor.id)
+        organisation_id=group.organisation_id,
+        group_id=group.id,
+        member_id=member.id if member else None,
+        kind=kind,
+        sign=1,
+        amount=amount,
+        on_date=on_date,
+        meeting_id=meeting.id if meeting else None,
+        idempotency_key=key,
+        note=note[:300],
+        created_by_id=actor.id,
+    )
     db.session.add(entry)
     db.session.flush()
     _audit(f"savings.{kind}", entry, actor, subject=member, amount=amount, group=group.id)
@@ -597,17 +728,25 @@ def post_savings(group: Group, member: Member | None, kind: str, amount: Decimal
 def reverse_savings(entry: SavingsTransaction, actor: User, reason: str) -> SavingsTransaction:
     if entry.sign != 1 or entry.reversal_of_id is not None:
         raise McError({"entry": _("A reversal cannot be reversed.")})
-    if db.session.execute(select(SavingsTransaction.id).where(
-            SavingsTransaction.reversal_of_id == entry.id)).first():
+    if db.session.execute(
+        select(SavingsTransaction.id).where(SavingsTransaction.reversal_of_id == entry.id)
+    ).first():
         raise McError({"entry": _("This entry has already been reversed.")})
     db.session.execute(select(Group.id).where(Group.id == entry.group_id).with_for_update())
     if entry.kind == DEPOSIT and savings_balance(entry.group_id, entry.member_id) < entry.amount:
         raise McError({"entry": _("Reversing this deposit would leave a negative balance.")})
     reversal = SavingsTransaction(
-        organisation_id=entry.organisation_id, group_id=entry.group_id,
-        member_id=entry.member_id, kind=entry.kind, sign=-1, amount=entry.amount,
-        on_date=entry.on_date, reversal_of_id=entry.id, note=(reason or "")[:300],
-        created_by_id=actor.id)
+        organisation_id=entry.organisation_id,
+        group_id=entry.group_id,
+        member_id=entry.member_id,
+        kind=entry.kind,
+        sign=-1,
+        amount=entry.amount,
+        on_date=entry.on_date,
+        reversal_of_id=entry.id,
+        note=(reason or "")[:300],
+        created_by_id=actor.id,
+    )
     db.session.add(reversal)
     db.session.flush()
     _audit("savings.reverse", entry, actor, reason=reason, amount=entry.amount)
@@ -650,29 +789,41 @@ def _term_exceeds(kind: str, frequency: str, repayments: int, start: date) -> bo
     return last > add_months(start, policy().limits(kind).max_months)
 
 
-def save_product(org: Organisation, data: ProductData, actor: User,
-                 product: LoanProduct | None = None) -> LoanProduct:
+def save_product(
+    org: Organisation, data: ProductData, actor: User, product: LoanProduct | None = None
+) -> LoanProduct:
     rules = policy()
     errors: dict[str, str] = {}
     name = (data.name or "").strip()
     if not name:
         errors["name"] = _("Give the product a name.")
-    elif db.session.execute(select(LoanProduct.id).where(
-            LoanProduct.organisation_id == org.id, func.lower(LoanProduct.name) == name.lower(),
-            LoanProduct.id != (product.id if product else -1))).first():
+    elif db.session.execute(
+        select(LoanProduct.id).where(
+            LoanProduct.organisation_id == org.id,
+            func.lower(LoanProduct.name) == name.lower(),
+            LoanProduct.id != (product.id if product else -1),
+        )
+    ).first():
         errors["name"] = _("Another product has this name.")
     if data.kind not in KINDS:
         errors["kind"] = _("Choose social or business microcredit.")
     limits = rules.limits(data.kind if data.kind in KINDS else SOCIAL)
-    for name_, value in (("min_principal", data.min_principal),
-                         ("max_principal", data.max_principal)):
+    for name_, value in (
+        ("min_principal", data.min_principal),
+        ("max_principal", data.max_principal),
+    ):
         if value is None or value <= 0:
             errors[name_] = _("Give an amount in euros, more than zero.")
         elif value > limits.max_amount:
-            errors[name_] = _("The law allows at most %(max)s for this kind of microcredit.",
-                              max=euro(limits.max_amount))
-    if "min_principal" not in errors and "max_principal" not in errors and (
-            data.min_principal > data.max_principal):  # type: ignore[operator]
+            errors[name_] = _(
+                "The law allows at most %(max)s for this kind of microcredit.",
+                max=euro(limits.max_amount),
+            )
+    if (
+        "min_principal" not in errors
+        and "max_principal" not in errors
+        and (data.min_principal > data.max_principal)
+    ):  # type: ignore[operator]
         errors["max_principal"] = _("The maximum cannot be less than the minimum.")
     if data.interest_rate is None or data.interest_rate < 0:
         errors["interest_rate"] = _("Give the interest rate in percent.")
@@ -682,36 +833,48 @@ def save_product(org: Organisation, data: ProductData, actor: User,
             errors["interest_rate"] = _("The rate is too high.")
     reps = (data.min_repayments, data.default_repayments, data.max_repayments)
     if any(r is None or r < 1 or r > rules.max_repayments for r in reps):
-        errors["max_repayments"] = _("Repayments must be between 1 and %(max)d.",
-                                     max=rules.max_repayments)
+        errors["max_repayments"] = _(
+            "Repayments must be between 1 and %(max)d.", max=rules.max_repayments
+        )
     elif not data.min_repayments <= data.default_repayments <= data.max_repayments:  # type: ignore[operator]
         errors["default_repayments"] = _(
-            "The usual number of repayments must lie between the minimum and the maximum.")
-    elif data.frequency in FREQUENCIES and data.kind in KINDS and _term_exceeds(
-            data.kind, data.frequency, data.max_repayments, date(2000, 1, 31)):  # type: ignore[arg-type]
+            "The usual number of repayments must lie between the minimum and the maximum."
+        )
+    elif (
+        data.frequency in FREQUENCIES
+        and data.kind in KINDS
+        and _term_exceeds(data.kind, data.frequency, data.max_repayments, date(2000, 1, 31))
+    ):  # type: ignore[arg-type]
         errors["max_repayments"] = _(
             "The longest loan would last more than the %(months)d months the law allows.",
-            months=limits.max_months)
+            months=limits.max_months,
+        )
     for name_, value, allowed in (
-            ("frequency", data.frequency, FREQUENCIES),
-            ("interest_rate_period", data.interest_rate_period, RATE_PERIODS),
-            ("interest_method", data.interest_method, INTEREST_METHODS),
-            ("amortization", data.amortization, AMORTIZATIONS),
-            ("interest_calculation", data.interest_calculation, INTEREST_CALCULATIONS),
-            ("days_in_year", data.days_in_year, DAYS_IN_YEAR_CHOICES)):
+        ("frequency", data.frequency, FREQUENCIES),
+        ("interest_rate_period", data.interest_rate_period, RATE_PERIODS),
+        ("interest_method", data.interest_method, INTEREST_METHODS),
+        ("amortization", data.amortization, AMORTIZATIONS),
+        ("interest_calculation", data.interest_calculation, INTEREST_CALCULATIONS),
+        ("days_in_year", data.days_in_year, DAYS_IN_YEAR_CHOICES),
+    ):
         if value not in allowed:
             errors[name_] = _("Choose one of the options.")
-    if data.grace_on_principal < 0 or (data.min_repayments and
-                                       data.grace_on_principal >= data.min_repayments):
+    if data.grace_on_principal < 0 or (
+        data.min_repayments and data.grace_on_principal >= data.min_repayments
+    ):
         errors["grace_on_principal"] = _(
-            "The grace on principal must be shorter than the fewest repayments.")
+            "The grace on principal must be shorter than the fewest repayments."
+        )
     order = [b.strip() for b in (data.allocation_order or "").split(",") if b.strip()]
     if sorted(order) != sorted(("penalty", "fee", "interest", "principal")):
         errors["allocation_order"] = _(
-            "List penalty, fee, interest and principal, each once, in the order repaid.")
-    for name_, value in (("disbursement_fee", data.disbursement_fee),
-                         ("late_penalty", data.late_penalty),
-                         ("in_multiples_of", data.in_multiples_of)):
+            "List penalty, fee, interest and principal, each once, in the order repaid."
+        )
+    for name_, value in (
+        ("disbursement_fee", data.disbursement_fee),
+        ("late_penalty", data.late_penalty),
+        ("in_multiples_of", data.in_multiples_of),
+    ):
         if value is not None and value < 0:
             errors[name_] = _("The amount cannot be negative.")
     if data.penalty_after_days < 0 or data.penalty_after_days > 365:
@@ -724,11 +887,28 @@ def save_product(org: Organisation, data: ProductData, actor: User,
     if product is None:
         product = LoanProduct(organisation_id=org.id)
         db.session.add(product)
-    for attr in ("kind", "min_principal", "max_principal", "interest_rate", "min_repayments",
-                 "max_repayments", "default_repayments", "frequency", "interest_rate_period",
-                 "interest_method", "amortization", "interest_calculation", "days_in_year",
-                 "grace_on_principal", "disbursement_fee", "late_penalty",
-                 "penalty_after_days", "group_lending", "enforce_221", "active"):
+    for attr in (
+        "kind",
+        "min_principal",
+        "max_principal",
+        "interest_rate",
+        "min_repayments",
+        "max_repayments",
+        "default_repayments",
+        "frequency",
+        "interest_rate_period",
+        "interest_method",
+        "amortization",
+        "interest_calculation",
+        "days_in_year",
+        "grace_on_principal",
+        "disbursement_fee",
+        "late_penalty",
+        "penalty_after_days",
+        "group_lending",
+        "enforce_221",
+        "active",
+    ):
         setattr(product, attr, getattr(data, attr))
     product.name = name
     product.description = (data.description or "")[:4000]
@@ -744,23 +924,27 @@ def save_product(org: Organisation, data: ProductData, actor: User,
 
 def loan_terms(loan: Loan, start: date | None = None) -> Terms:
     return Terms(
-        principal=money(loan.principal), interest_rate=Decimal(loan.interest_rate),
+        principal=money(loan.principal),
+        interest_rate=Decimal(loan.interest_rate),
         repayments=loan.repayments,
         disbursement_date=start or loan.disbursed_on or loan.expected_disbursement_on,
-        frequency=loan.frequency, interest_method=loan.interest_method,
-        amortization=loan.amortization, interest_rate_period=loan.interest_rate_period,
+        frequency=loan.frequency,
+        interest_method=loan.interest_method,
+        amortization=loan.amortization,
+        interest_rate_period=loan.interest_rate_period,
         grace_on_principal=loan.grace_on_principal,
         in_multiples_of=money(loan.in_multiples_of) if loan.in_multiples_of else None,
-        days_in_year=loan.days_in_year, interest_calculation=loan.interest_calculation,
-        rounding=loan.rounding)
+        days_in_year=loan.days_in_year,
+        interest_calculation=loan.interest_calculation,
+        rounding=loan.rounding,
+    )
 
 
 def preview_schedule(loan: Loan) -> Schedule:
     return build_schedule(loan_terms(loan))
 
 
-def loan_position(loan: Loan, as_of: date | None = None, *, all_entries: bool = False
-                  ) -> Position:
+def loan_position(loan: Loan, as_of: date | None = None, *, all_entries: bool = False) -> Position:
     """The loan's position on ``as_of`` (today by default). ``all_entries`` also counts
     entries dated after it (the current state, for allocating a back-dated repayment)."""
     day = as_of or local_today()
@@ -771,19 +955,28 @@ def loan_position(loan: Loan, as_of: date | None = None, *, all_entries: bool = 
 def _cumulative_exposure(member: Member, kind: str, exclude_id: int | None) -> Decimal:
     limits = policy().limits(kind)
     stmt = select(func.sum(Loan.principal)).where(
-        Loan.member_id == member.id, Loan.kind == kind, Loan.id != (exclude_id or -1))
+        Loan.member_id == member.id, Loan.kind == kind, Loan.id != (exclude_id or -1)
+    )
     if limits.cumulative:
         # Everything ever lent, not what was refused; a rescheduled loan counts once.
-        stmt = stmt.where(Loan.status.not_in((REJECTED, WITHDRAWN)),
-                          Loan.rescheduled_from_id.is_(None))
+        stmt = stmt.where(
+            Loan.status.not_in((REJECTED, WITHDRAWN)), Loan.rescheduled_from_id.is_(None)
+        )
     else:
         stmt = stmt.where(Loan.status.in_(OPEN_STATES))
     return money(db.session.execute(stmt).scalar_one())
 
 
-def check_limits(member: Member, kind: str, principal: Decimal, repayments: int,
-                 frequency: str, start: date, exclude_id: int | None,
-                 errors: dict[str, str]) -> None:
+def check_limits(
+    member: Member,
+    kind: str,
+    principal: Decimal,
+    repayments: int,
+    frequency: str,
+    start: date,
+    exclude_id: int | None,
+    errors: dict[str, str],
+) -> None:
     """Art. 111 TUB and DM 176/2014 limits (see :mod:`microcredit.policy`)."""
     rules = policy()
     limits = rules.limits(kind)
@@ -792,19 +985,38 @@ def check_limits(member: Member, kind: str, principal: Decimal, repayments: int,
         errors["principal"] = _(
             "This would bring the member's %(kind)s to %(total)s: the limit is %(max)s.",
             kind=_("social microcredit") if kind == SOCIAL else _("business microcredit"),
-            total=euro(principal + already), max=euro(limits.max_amount))
+            total=euro(principal + already),
+            max=euro(limits.max_amount),
+        )
     if repayments >= 1 and _term_exceeds(kind, frequency, repayments, start):
-        errors["repayments"] = _("The loan would last more than the %(months)d months allowed.",
-                                 months=limits.max_months)
-    if rules.one_open_loan_per_kind and db.session.execute(select(Loan.id).where(
-            Loan.member_id == member.id, Loan.kind == kind, Loan.status.in_(OPEN_STATES),
-            Loan.id != (exclude_id or -1))).first():
+        errors["repayments"] = _(
+            "The loan would last more than the %(months)d months allowed.", months=limits.max_months
+        )
+    if (
+        rules.one_open_loan_per_kind
+        and db.session.execute(
+            select(Loan.id).where(
+                Loan.member_id == member.id,
+                Loan.kind == kind,
+                Loan.status.in_(OPEN_STATES),
+                Loan.id != (exclude_id or -1),
+            )
+        ).first()
+    ):
         errors["member"] = _("The member already has an open loan of this kind.")
 
 
-def submit_loan(member: Member, product: LoanProduct, principal: Decimal | None,
-                repayments: int | None, expected_disbursement_on: date | None, purpose: str,
-                officer_id: int | None, actor: User, on_date: date | None = None) -> Loan:
+def submit_loan(
+    member: Member,
+    product: LoanProduct,
+    principal: Decimal | None,
+    repayments: int | None,
+    expected_disbursement_on: date | None,
+    purpose: str,
+    officer_id: int | None,
+    actor: User,
+    on_date: date | None = None,
+) -> Loan:
     on_date = on_date or local_today()
     errors: dict[str, str] = {}
     if product.organisation_id != member.organisation_id or not product.active:
@@ -814,21 +1026,28 @@ def submit_loan(member: Member, product: LoanProduct, principal: Decimal | None,
     elif not member.has_consent(on_date):
         errors["member"] = _("The member's consent is missing, expired or withdrawn.")
     if principal is None or principal <= 0 or principal != principal.quantize(Decimal("0.01")):
-        errors["principal"] = _("Give an amount in euros, more than zero, with at most two "
-                                "decimals.")
+        errors["principal"] = _(
+            "Give an amount in euros, more than zero, with at most two decimals."
+        )
     elif not product.min_principal <= principal <= product.max_principal:
-        errors["principal"] = _("The product lends from %(low)s to %(high)s.",
-                                low=euro(product.min_principal),
-                                high=euro(product.max_principal))
+        errors["principal"] = _(
+            "The product lends from %(low)s to %(high)s.",
+            low=euro(product.min_principal),
+            high=euro(product.max_principal),
+        )
     if repayments is None or not product.min_repayments <= repayments <= product.max_repayments:
-        errors["repayments"] = _("The product allows from %(low)d to %(high)d repayments.",
-                                 low=product.min_repayments, high=product.max_repayments)
+        errors["repayments"] = _(
+            "The product allows from %(low)d to %(high)d repayments.",
+            low=product.min_repayments,
+            high=product.max_repayments,
+        )
     if expected_disbursement_on is None:
         errors["expected_disbursement_on"] = _("Give the expected disbursement date.")
     elif expected_disbursement_on < on_date - timedelta(days=31):
         errors["expected_disbursement_on"] = _("The date is too far in the past.")
     if officer_id is not None and officer_id not in {
-            u.id for u in org_officers(member.organisation_id)}:
+        u.id for u in org_officers(member.organisation_id)
+    }:
         errors["officer"] = _("Choose an officer of your organisation.")
     group = member.group if member.group_id and member.left_on is None else None
     if product.group_lending:
@@ -839,31 +1058,69 @@ def submit_loan(member: Member, product: LoanProduct, principal: Decimal | None,
         elif not is_trained(member):
             errors["member"] = _("The member has not attended the compulsory group training.")
     if not errors:
-        check_limits(member, product.kind, principal, repayments, product.frequency,  # type: ignore[arg-type]
-                     expected_disbursement_on, None, errors)  # type: ignore[arg-type]
+        check_limits(
+            member,
+            product.kind,
+            principal,
+            repayments,
+            product.frequency,  # type: ignore[arg-type]
+            expected_disbursement_on,
+            None,
+            errors,
+        )  # type: ignore[arg-type]
     if errors:
         raise McError(errors)
-    cycle = 1 + db.session.execute(select(func.count()).select_from(Loan).where(
-        Loan.member_id == member.id, Loan.disbursed_on.is_not(None),
-        Loan.rescheduled_from_id.is_(None))).scalar_one()
+    cycle = (
+        1
+        + db.session.execute(
+            select(func.count())
+            .select_from(Loan)
+            .where(
+                Loan.member_id == member.id,
+                Loan.disbursed_on.is_not(None),
+                Loan.rescheduled_from_id.is_(None),
+            )
+        ).scalar_one()
+    )
     loan = Loan(
-        organisation_id=member.organisation_id, member_id=member.id,
-        group_id=group.id if group else None, centre_id=group.centre_id if group else None,
-        product_id=product.id, officer_id=officer_id or actor.id, kind=product.kind,
-        status=SUBMITTED, cycle=cycle, principal=principal, repayments=repayments,
-        frequency=product.frequency, interest_rate=product.interest_rate,
+        organisation_id=member.organisation_id,
+        member_id=member.id,
+        group_id=group.id if group else None,
+        centre_id=group.centre_id if group else None,
+        product_id=product.id,
+        officer_id=officer_id or actor.id,
+        kind=product.kind,
+        status=SUBMITTED,
+        cycle=cycle,
+        principal=principal,
+        repayments=repayments,
+        frequency=product.frequency,
+        interest_rate=product.interest_rate,
         interest_rate_period=product.interest_rate_period,
-        interest_method=product.interest_method, amortization=product.amortization,
+        interest_method=product.interest_method,
+        amortization=product.amortization,
         interest_calculation=product.interest_calculation,
-        days_in_year=product.days_in_year, grace_on_principal=product.grace_on_principal,
-        in_multiples_of=product.in_multiples_of, allocation_order=product.allocation_order,
-        rounding=policy().rounding, purpose=(purpose or "").strip()[:300],
-        submitted_on=on_date, expected_disbursement_on=expected_disbursement_on,
-        created_by_id=actor.id)
+        days_in_year=product.days_in_year,
+        grace_on_principal=product.grace_on_principal,
+        in_multiples_of=product.in_multiples_of,
+        allocation_order=product.allocation_order,
+        rounding=policy().rounding,
+        purpose=(purpose or "").strip()[:300],
+        submitted_on=on_date,
+        expected_disbursement_on=expected_disbursement_on,
+        created_by_id=actor.id,
+    )
     db.session.add(loan)
     db.session.flush()
-    _audit("loan.submit", loan, actor, subject=member, principal=principal,
-           repayments=repayments, product=product.id)
+    _audit(
+        "loan.submit",
+        loan,
+        actor,
+        subject=member,
+        principal=principal,
+        repayments=repayments,
+        product=product.id,
+    )
     return loan
 
 
@@ -876,21 +1133,36 @@ def required_services(loan: Loan) -> tuple[dict[str, Any], int]:
     return kinds, policy().limits(loan.kind).min_services
 
 
-def add_service(loan: Loan, kind: str, provider: str, planned_on: date | None,
-                delivered_on: date | None, notes: str, actor: User) -> LoanService:
+def add_service(
+    loan: Loan,
+    kind: str,
+    provider: str,
+    planned_on: date | None,
+    delivered_on: date | None,
+    notes: str,
+    actor: User,
+) -> LoanService:
     errors: dict[str, str] = {}
     if kind not in SERVICES:
         errors["kind"] = _("Choose a service.")
     if delivered_on is not None and delivered_on > local_today():
         errors["delivered_on"] = _("The date cannot be in the future.")
     if loan.status in (REJECTED, WITHDRAWN) or loan.status in (
-            CLOSED_OBLIGATIONS_MET, CLOSED_WRITTEN_OFF, CLOSED_RESCHEDULED):
+        CLOSED_OBLIGATIONS_MET,
+        CLOSED_WRITTEN_OFF,
+        CLOSED_RESCHEDULED,
+    ):
         errors["kind"] = _("The loan is closed.")
     if errors:
         raise McError(errors)
-    service = LoanService(loan_id=loan.id, kind=kind, provider=(provider or "")[:200],
-                          planned_on=planned_on, delivered_on=delivered_on,
-                          notes=(notes or "")[:500])
+    service = LoanService(
+        loan_id=loan.id,
+        kind=kind,
+        provider=(provider or "")[:200],
+        planned_on=planned_on,
+        delivered_on=delivered_on,
+        notes=(notes or "")[:500],
+    )
     db.session.add(service)
     db.session.flush()
     db.session.expire(loan, ["services"])
@@ -904,50 +1176,83 @@ def add_service(loan: Loan, kind: str, provider: str, planned_on: date | None,
 def lock_loan(loan: Loan) -> Loan:
     """Take the loan's row lock (PostgreSQL; SQLite serialises writers) and refresh it."""
     return db.session.execute(
-        select(Loan).where(Loan.id == loan.id).with_for_update(of=Loan)
-        .execution_options(populate_existing=True)).scalar_one()
+        select(Loan)
+        .where(Loan.id == loan.id)
+        .with_for_update(of=Loan)
+        .execution_options(populate_existing=True)
+    ).scalar_one()
 
 
 def _require_status(loan: Loan, *states: str, message: str | None = None) -> None:
     if loan.status not in states:
-        raise McError({"status": message or _(
-            "This cannot be done on a loan in the state \"%(state)s\".",
-            state=loan.status_label)})
+        raise McError(
+            {
+                "status": message
+                or _(
+                    'This cannot be done on a loan in the state "%(state)s".',
+                    state=loan.status_label,
+                )
+            }
+        )
 
 
-def approve(loan: Loan, on_date: date | None, actor: User, principal: Decimal | None = None,
-            reason: str = "") -> None:
+def approve(
+    loan: Loan,
+    on_date: date | None,
+    actor: User,
+    principal: Decimal | None = None,
+    reason: str = "",
+) -> None:
     loan = lock_loan(loan)
     _require_status(loan, SUBMITTED)
     errors: dict[str, str] = {}
-    _check_date(on_date, "on_date", errors, not_before=loan.submitted_on,
-                before_label=_("the application"))
+    _check_date(
+        on_date, "on_date", errors, not_before=loan.submitted_on, before_label=_("the application")
+    )
     amount = principal if principal is not None else loan.principal
     if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
-        errors["principal"] = _("Give an amount in euros, more than zero, with at most two "
-                                "decimals.")
+        errors["principal"] = _(
+            "Give an amount in euros, more than zero, with at most two decimals."
+        )
     elif amount > loan.principal:
         errors["principal"] = _("The approved amount cannot exceed the amount applied for.")
     elif amount < loan.product.min_principal:
-        errors["principal"] = _("The product lends at least %(low)s.",
-                                low=euro(loan.product.min_principal))
+        errors["principal"] = _(
+            "The product lends at least %(low)s.", low=euro(loan.product.min_principal)
+        )
     kinds, needed = required_services(loan)
     if sum(1 for s in loan.services if s.kind in kinds) < needed:
         errors["services"] = _(
-            "Record at least %(n)d of the required support services before approval "
-            "(DM 176/2014).", n=needed)
+            "Record at least %(n)d of the required support services before approval (DM 176/2014).",
+            n=needed,
+        )
     if not loan.member.has_consent(on_date or local_today()):
         errors["member"] = _("The member's consent is missing, expired or withdrawn.")
     if not errors:
-        check_limits(loan.member, loan.kind, amount, loan.repayments, loan.frequency,
-                     loan.expected_disbursement_on, loan.id, errors)
+        check_limits(
+            loan.member,
+            loan.kind,
+            amount,
+            loan.repayments,
+            loan.frequency,
+            loan.expected_disbursement_on,
+            loan.id,
+            errors,
+        )
     if errors:
         raise McError(errors)
     loan.principal = amount
     loan.status = APPROVED
     loan.approved_on = on_date
-    _audit("loan.approve", loan, actor, reason=reason, subject=loan.member,
-           on_date=on_date, principal=amount)
+    _audit(
+        "loan.approve",
+        loan,
+        actor,
+        reason=reason,
+        subject=loan.member,
+        on_date=on_date,
+        principal=amount,
+    )
 
 
 def undo_approval(loan: Loan, actor: User, reason: str = "") -> None:
@@ -962,8 +1267,9 @@ def reject(loan: Loan, on_date: date | None, actor: User, reason: str = "") -> N
     loan = lock_loan(loan)
     _require_status(loan, SUBMITTED)
     errors: dict[str, str] = {}
-    _check_date(on_date, "on_date", errors, not_before=loan.submitted_on,
-                before_label=_("the application"))
+    _check_date(
+        on_date, "on_date", errors, not_before=loan.submitted_on, before_label=_("the application")
+    )
     if not (reason or "").strip():
         errors["reason"] = _("Say why the application is rejected.")
     if errors:
@@ -978,8 +1284,9 @@ def withdraw(loan: Loan, on_date: date | None, actor: User, reason: str = "") ->
     loan = lock_loan(loan)
     _require_status(loan, SUBMITTED)
     errors: dict[str, str] = {}
-    _check_date(on_date, "on_date", errors, not_before=loan.submitted_on,
-                before_label=_("the application"))
+    _check_date(
+        on_date, "on_date", errors, not_before=loan.submitted_on, before_label=_("the application")
+    )
     if errors:
         raise McError(errors)
     loan.status = WITHDRAWN
@@ -999,27 +1306,45 @@ def wave_problem(loan: Loan, on_date: date) -> str | None:
     if not (loan.product.enforce_221 and loan.group_id and loan.cycle == 1):
         return None
     waves = rules.first_disbursement_waves
-    earlier = db.session.execute(
-        select(Loan).where(Loan.group_id == loan.group_id, Loan.cycle == 1,
-                           Loan.disbursed_on.is_not(None), Loan.id != loan.id,
-                           Loan.rescheduled_from_id.is_(None))
-        .order_by(Loan.disbursed_on, Loan.id)).scalars().all()
+    earlier = (
+        db.session.execute(
+            select(Loan)
+            .where(
+                Loan.group_id == loan.group_id,
+                Loan.cycle == 1,
+                Loan.disbursed_on.is_not(None),
+                Loan.id != loan.id,
+                Loan.rescheduled_from_id.is_(None),
+            )
+            .order_by(Loan.disbursed_on, Loan.id)
+        )
+        .scalars()
+        .all()
+    )
     k = len(earlier) + 1
-    bounds = [sum(waves[:i + 1]) for i in range(len(waves))]
+    bounds = [sum(waves[: i + 1]) for i in range(len(waves))]
     wave = next((i for i, bound in enumerate(bounds) if k <= bound), len(waves) - 1)
     group = db.session.get(Group, loan.group_id)
     leader = group.member_with_role(LEADER) if group else None
     is_leader = leader is not None and leader.id == loan.member_id
     if is_leader and k < bounds[-1] and len(group.members) >= bounds[-1]:  # type: ignore[union-attr]
-        return _("The group leader receives the first loan last (staggered %(pattern)s).",
-                 pattern="-".join(str(w) for w in waves))
-    if (not is_leader and leader is not None and k == bounds[-1]
-            and leader.id not in {e.member_id for e in earlier}):
-        return _("The last first loan of the group is the leader's (staggered %(pattern)s).",
-                 pattern="-".join(str(w) for w in waves))
+        return _(
+            "The group leader receives the first loan last (staggered %(pattern)s).",
+            pattern="-".join(str(w) for w in waves),
+        )
+    if (
+        not is_leader
+        and leader is not None
+        and k == bounds[-1]
+        and leader.id not in {e.member_id for e in earlier}
+    ):
+        return _(
+            "The last first loan of the group is the leader's (staggered %(pattern)s).",
+            pattern="-".join(str(w) for w in waves),
+        )
     if wave == 0:
         return None
-    previous = earlier[:bounds[wave - 1]]
+    previous = earlier[: bounds[wave - 1]]
     if len(previous) < bounds[wave - 1]:
         return _("The earlier wave of first loans has not been disbursed yet.")
     for other in previous:
@@ -1028,24 +1353,49 @@ def wave_problem(loan: Loan, on_date: date) -> str | None:
                 "The next wave of first loans can be disbursed from %(date)s, %(days)d days "
                 "after the previous wave (staggered %(pattern)s).",
                 date=format_date(other.disbursed_on + timedelta(days=rules.wave_gap_days)),  # type: ignore[operator]
-                days=rules.wave_gap_days, pattern="-".join(str(w) for w in waves))
+                days=rules.wave_gap_days,
+                pattern="-".join(str(w) for w in waves),
+            )
         if other.status == ACTIVE and loan_position(other, on_date).in_arrears:
-            return _("A loan of the earlier wave is in arrears: the next wave waits until it "
-                     "is repaid on time.")
+            return _(
+                "A loan of the earlier wave is in arrears: the next wave waits until it "
+                "is repaid on time."
+            )
     return None
 
 
-def _post(loan: Loan, kind: str, on_date: date, parts: Parts, actor: User | None, *,
-          sign: int = 1, reversal_of: LoanTransaction | None = None,
-          meeting: Meeting | None = None, key: str | None = None, note: str = "",
-          installment_number: int | None = None) -> LoanTransaction:
+def _post(
+    loan: Loan,
+    kind: str,
+    on_date: date,
+    parts: Parts,
+    actor: User | None,
+    *,
+    sign: int = 1,
+    reversal_of: LoanTransaction | None = None,
+    meeting: Meeting | None = None,
+    key: str | None = None,
+    note: str = "",
+    installment_number: int | None = None,
+) -> LoanTransaction:
     entry = LoanTransaction(
-        loan_id=loan.id, kind=kind, sign=sign, on_date=on_date, amount=parts.total,
-        principal=parts.principal, interest=parts.interest, fee=parts.fee,
-        penalty=parts.penalty, overpayment=parts.overpayment,
+        loan_id=loan.id,
+        kind=kind,
+        sign=sign,
+        on_date=on_date,
+        amount=parts.total,
+        principal=parts.principal,
+        interest=parts.interest,
+        fee=parts.fee,
+        penalty=parts.penalty,
+        overpayment=parts.overpayment,
         reversal_of_id=reversal_of.id if reversal_of else None,
-        meeting_id=meeting.id if meeting else None, idempotency_key=key, note=note[:300],
-        installment_number=installment_number, created_by_id=actor.id if actor else None)
+        meeting_id=meeting.id if meeting else None,
+        idempotency_key=key,
+        note=note[:300],
+        installment_number=installment_number,
+        created_by_id=actor.id if actor else None,
+    )
     ledger.check_entry(entry)
     db.session.add(entry)
     db.session.flush()
@@ -1056,8 +1406,9 @@ def disburse(loan: Loan, on_date: date | None, actor: User, reason: str = "") ->
     loan = lock_loan(loan)
     _require_status(loan, APPROVED)
     errors: dict[str, str] = {}
-    _check_date(on_date, "on_date", errors, not_before=loan.approved_on,
-                before_label=_("the approval"))
+    _check_date(
+        on_date, "on_date", errors, not_before=loan.approved_on, before_label=_("the approval")
+    )
     if errors:
         raise McError(errors)
     assert on_date is not None
@@ -1068,8 +1419,10 @@ def disburse(loan: Loan, on_date: date | None, actor: User, reason: str = "") ->
         if group is None or group.status != ACTIVE_GROUP:
             errors["member"] = _("The member's group is not recognised (active).")
     if _term_exceeds(loan.kind, loan.frequency, loan.repayments, on_date):
-        errors["repayments"] = _("The loan would last more than the %(months)d months allowed.",
-                                 months=policy().limits(loan.kind).max_months)
+        errors["repayments"] = _(
+            "The loan would last more than the %(months)d months allowed.",
+            months=policy().limits(loan.kind).max_months,
+        )
     problem = wave_problem(loan, on_date)
     if problem:
         errors["on_date"] = problem
@@ -1082,20 +1435,38 @@ def disburse(loan: Loan, on_date: date | None, actor: User, reason: str = "") ->
     loan.centre_id = loan.group.centre_id if loan.group else None
     if loan.product.enforce_221 and loan.group_id and loan.cycle == 1:
         loan.wave = _wave_number(loan)
-    _post(loan, DISBURSEMENT, on_date, Parts(principal=money(loan.principal)), actor,
-          note=reason)
+    _post(loan, DISBURSEMENT, on_date, Parts(principal=money(loan.principal)), actor, note=reason)
     fee = money(loan.product.disbursement_fee)
     if fee > 0:
         _post(loan, FEE, on_date, Parts(fee=fee), actor, note="disbursement fee")
-    _audit("loan.disburse", loan, actor, reason=reason, subject=loan.member, on_date=on_date,
-           principal=loan.principal, maturity=schedule.maturity_date)
+    _audit(
+        "loan.disburse",
+        loan,
+        actor,
+        reason=reason,
+        subject=loan.member,
+        on_date=on_date,
+        principal=loan.principal,
+        maturity=schedule.maturity_date,
+    )
 
 
 def _wave_number(loan: Loan) -> int:
     waves = policy().first_disbursement_waves
-    count = db.session.execute(select(func.count()).select_from(Loan).where(
-        Loan.group_id == loan.group_id, Loan.cycle == 1, Loan.disbursed_on.is_not(None),
-        Loan.id != loan.id, Loan.rescheduled_from_id.is_(None))).scalar_one() + 1
+    count = (
+        db.session.execute(
+            select(func.count())
+            .select_from(Loan)
+            .where(
+                Loan.group_id == loan.group_id,
+                Loan.cycle == 1,
+                Loan.disbursed_on.is_not(None),
+                Loan.id != loan.id,
+                Loan.rescheduled_from_id.is_(None),
+            )
+        ).scalar_one()
+        + 1
+    )
     bound = 0
     for number, size in enumerate(waves, start=1):
         bound += size
@@ -1110,10 +1481,17 @@ def _store_schedule(loan: Loan, schedule: Schedule) -> None:
     for item in schedule.installments:
         cumulative_p += item.principal
         cumulative_t += item.total
-        rows.append(LoanInstallment(
-            loan_id=loan.id, number=item.number, due_date=item.due_date,
-            principal=item.principal, interest=item.interest,
-            cumulative_principal=cumulative_p, cumulative_total=cumulative_t))
+        rows.append(
+            LoanInstallment(
+                loan_id=loan.id,
+                number=item.number,
+                due_date=item.due_date,
+                principal=item.principal,
+                interest=item.interest,
+                cumulative_principal=cumulative_p,
+                cumulative_total=cumulative_t,
+            )
+        )
     db.session.add_all(rows)
     db.session.flush()
     db.session.expire(loan, ["installments"])
@@ -1121,12 +1499,15 @@ def _store_schedule(loan: Loan, schedule: Schedule) -> None:
 
 def _state(loan: Loan) -> tuple[ledger.Totals, list[ledger.Slot]]:
     """All the loan's entries summed by kind, and its schedule."""
-    return (ledger.totals_for([loan.id]).get(loan.id, {}),
-            ledger.slots_for([loan.id]).get(loan.id, []))
+    return (
+        ledger.totals_for([loan.id]).get(loan.id, {}),
+        ledger.slots_for([loan.id]).get(loan.id, []),
+    )
 
 
-def _after_change(loan: Loan, on_date: date,
-                  state: tuple[ledger.Totals, list[ledger.Slot]] | None = None) -> None:
+def _after_change(
+    loan: Loan, on_date: date, state: tuple[ledger.Totals, list[ledger.Slot]] | None = None
+) -> None:
     """Set the loan's state from its balances after a repayment, reversal or refund."""
     totals, slots = state or _state(loan)
     pos = ledger.position(totals, slots, on_date)
@@ -1144,13 +1525,22 @@ def _after_change(loan: Loan, on_date: date,
 def _existing(key: str | None) -> LoanTransaction | None:
     if not key:
         return None
-    return db.session.execute(select(LoanTransaction).where(
-        LoanTransaction.idempotency_key == key)).scalar_one_or_none()
+    return db.session.execute(
+        select(LoanTransaction).where(LoanTransaction.idempotency_key == key)
+    ).scalar_one_or_none()
 
 
-def repay(loan: Loan, amount: Decimal | None, on_date: date | None, actor: User, *,
-          meeting: Meeting | None = None, key: str | None = None, note: str = "",
-          locked: bool = False) -> LoanTransaction:
+def repay(
+    loan: Loan,
+    amount: Decimal | None,
+    on_date: date | None,
+    actor: User,
+    *,
+    meeting: Meeting | None = None,
+    key: str | None = None,
+    note: str = "",
+    locked: bool = False,
+) -> LoanTransaction:
     """Book a repayment, allocated by the loan's order (see :mod:`microcredit.ledger`).
 
     ``locked``: the caller already holds the loan's row lock and refreshed it.
@@ -1165,11 +1555,15 @@ def repay(loan: Loan, amount: Decimal | None, on_date: date | None, actor: User,
     elif loan.status != ACTIVE:
         errors["amount"] = _("The loan has not been disbursed.")
     elif amount is None or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
-        errors["amount"] = _("Give an amount in euros, more than zero, with at most two "
-                             "decimals.")
+        errors["amount"] = _("Give an amount in euros, more than zero, with at most two decimals.")
     if not errors:
-        _check_date(on_date, "on_date", errors, not_before=loan.disbursed_on,
-                    before_label=_("the disbursement"))
+        _check_date(
+            on_date,
+            "on_date",
+            errors,
+            not_before=loan.disbursed_on,
+            before_label=_("the disbursement"),
+        )
     if key and _existing(key) is not None:
         errors["amount"] = _("This repayment has already been recorded.")
     if errors:
@@ -1181,9 +1575,17 @@ def repay(loan: Loan, amount: Decimal | None, on_date: date | None, actor: User,
     entry = _post(loan, REPAYMENT, on_date, parts, actor, meeting=meeting, key=key, note=note)
     totals[REPAYMENT] = totals.get(REPAYMENT, Parts()) + parts
     _after_change(loan, on_date, (totals, slots))
-    _audit("loan.repay", entry, actor, subject=loan.member, loan=loan.id, amount=amount,
-           on_date=on_date, meeting=meeting.id if meeting else None,
-           **{c: v for c, v in parts.as_dict().items() if v})
+    _audit(
+        "loan.repay",
+        entry,
+        actor,
+        subject=loan.member,
+        loan=loan.id,
+        amount=amount,
+        on_date=on_date,
+        meeting=meeting.id if meeting else None,
+        **{c: v for c, v in parts.as_dict().items() if v},
+    )
     return entry
 
 
@@ -1196,8 +1598,9 @@ def reverse(entry: LoanTransaction, actor: User, reason: str = "") -> LoanTransa
     loan = lock_loan(db.session.get(Loan, entry.loan_id))  # type: ignore[arg-type]
     if entry.sign != 1 or entry.reversal_of_id is not None:
         raise McError({"entry": _("A reversal cannot be reversed.")})
-    if db.session.execute(select(LoanTransaction.id).where(
-            LoanTransaction.reversal_of_id == entry.id)).first():
+    if db.session.execute(
+        select(LoanTransaction.id).where(LoanTransaction.reversal_of_id == entry.id)
+    ).first():
         raise McError({"entry": _("This entry has already been reversed.")})
     if loan.status == CLOSED_RESCHEDULED or entry.kind == TRANSFER:
         raise McError({"entry": _("The entries of a rescheduled loan cannot be reversed.")})
@@ -1213,36 +1616,69 @@ def reverse(entry: LoanTransaction, actor: User, reason: str = "") -> LoanTransa
     slots = ledger.slots_for([loan.id]).get(loan.id, [])
     after = ledger.position(totals, slots, entry.on_date)
     if min(after.principal, after.interest, after.fee, after.penalty, after.overpayment) < 0:
-        raise McError({"entry": _(
-            "Reversing this entry would leave a negative balance: reverse the later entries "
-            "that depend on it first.")})
-    reversal = _post(loan, entry.kind, entry.on_date, parts, actor, sign=-1,
-                     reversal_of=entry, note=reason)
+        raise McError(
+            {
+                "entry": _(
+                    "Reversing this entry would leave a negative balance: reverse the later "
+                    "entries that depend on it first."
+                )
+            }
+        )
+    reversal = _post(
+        loan, entry.kind, entry.on_date, parts, actor, sign=-1, reversal_of=entry, note=reason
+    )
     if entry.kind == WRITE_OFF:
         loan.status = ACTIVE
         loan.closed_on = None
     elif loan.status in (ACTIVE, OVERPAID, CLOSED_OBLIGATIONS_MET):
         _after_change(loan, local_today())
-    _audit("loan.reverse", entry, actor, reason=reason, subject=loan.member, loan=loan.id,
-           kind=entry.kind, amount=entry.amount)
+    _audit(
+        "loan.reverse",
+        entry,
+        actor,
+        reason=reason,
+        subject=loan.member,
+        loan=loan.id,
+        kind=entry.kind,
+        amount=entry.amount,
+    )
     return reversal
 
 
-def _undo_disbursement(loan: Loan, entry: LoanTransaction, actor: User,
-                       reason: str) -> LoanTransaction:
+def _undo_disbursement(
+    loan: Loan, entry: LoanTransaction, actor: User, reason: str
+) -> LoanTransaction:
     """Back to approved, when nothing but the disbursement (and its fee) was booked."""
-    entries = db.session.execute(select(LoanTransaction).where(
-        LoanTransaction.loan_id == loan.id)).scalars().all()
+    entries = (
+        db.session.execute(select(LoanTransaction).where(LoanTransaction.loan_id == loan.id))
+        .scalars()
+        .all()
+    )
     reversed_ids = {e.reversal_of_id for e in entries if e.reversal_of_id}
     live = [e for e in entries if e.sign == 1 and e.id not in reversed_ids and e.id != entry.id]
     if any(not (e.kind == FEE and e.note == "disbursement fee") for e in live):
-        raise McError({"entry": _(
-            "Other entries follow the disbursement: reverse them first.")})
+        raise McError({"entry": _("Other entries follow the disbursement: reverse them first.")})
     for fee in live:
-        _post(loan, FEE, fee.on_date, Parts(**fee.components), actor, sign=-1,
-              reversal_of=fee, note=reason)
-    reversal = _post(loan, DISBURSEMENT, entry.on_date, Parts(**entry.components), actor,
-                     sign=-1, reversal_of=entry, note=reason)
+        _post(
+            loan,
+            FEE,
+            fee.on_date,
+            Parts(**fee.components),
+            actor,
+            sign=-1,
+            reversal_of=fee,
+            note=reason,
+        )
+    reversal = _post(
+        loan,
+        DISBURSEMENT,
+        entry.on_date,
+        Parts(**entry.components),
+        actor,
+        sign=-1,
+        reversal_of=entry,
+        note=reason,
+    )
     for row in list(loan.installments):  # the schedule is derived data, rebuilt next time
         db.session.delete(row)
     loan.status = APPROVED
@@ -1254,14 +1690,16 @@ def _undo_disbursement(loan: Loan, entry: LoanTransaction, actor: User,
     return reversal
 
 
-def prepay(loan: Loan, on_date: date | None, actor: User, key: str | None = None
-           ) -> LoanTransaction:
+def prepay(
+    loan: Loan, on_date: date | None, actor: User, key: str | None = None
+) -> LoanTransaction:
     """Pay the loan off early: interest after the current period is waived."""
     loan = lock_loan(loan)
     _require_status(loan, ACTIVE)
     errors: dict[str, str] = {}
-    _check_date(on_date, "on_date", errors, not_before=loan.disbursed_on,
-                before_label=_("the disbursement"))
+    _check_date(
+        on_date, "on_date", errors, not_before=loan.disbursed_on, before_label=_("the disbursement")
+    )
     if _existing(key) is not None:
         errors["on_date"] = _("This repayment has already been recorded.")
     if errors:
@@ -1269,36 +1707,56 @@ def prepay(loan: Loan, on_date: date | None, actor: User, key: str | None = None
     assert on_date is not None
     pay, waive = ledger.payoff_quote(loan_position(loan, on_date, all_entries=True))
     if waive > 0:
-        _post(loan, WAIVER, on_date, Parts(interest=waive), actor,
-              note="interest waived on early repayment")
+        _post(
+            loan,
+            WAIVER,
+            on_date,
+            Parts(interest=waive),
+            actor,
+            note="interest waived on early repayment",
+        )
     entry = _post(loan, REPAYMENT, on_date, pay, actor, key=key, note="early repayment")
     _after_change(loan, on_date)
-    _audit("loan.prepay", entry, actor, subject=loan.member, loan=loan.id, amount=pay.total,
-           waived=waive, on_date=on_date)
+    _audit(
+        "loan.prepay",
+        entry,
+        actor,
+        subject=loan.member,
+        loan=loan.id,
+        amount=pay.total,
+        waived=waive,
+        on_date=on_date,
+    )
     return entry
 
 
-def write_off(loan: Loan, on_date: date | None, actor: User, reason: str = ""
-              ) -> LoanTransaction:
+def write_off(loan: Loan, on_date: date | None, actor: User, reason: str = "") -> LoanTransaction:
     loan = lock_loan(loan)
     _require_status(loan, ACTIVE)
     errors: dict[str, str] = {}
-    _check_date(on_date, "on_date", errors, not_before=loan.disbursed_on,
-                before_label=_("the disbursement"))
+    _check_date(
+        on_date, "on_date", errors, not_before=loan.disbursed_on, before_label=_("the disbursement")
+    )
     if not (reason or "").strip():
         errors["reason"] = _("Say why the loan is written off.")
     if errors:
         raise McError(errors)
     assert on_date is not None
     pos = loan_position(loan, on_date, all_entries=True)
-    parts = Parts(principal=pos.principal, interest=pos.interest, fee=pos.fee,
-                  penalty=pos.penalty)
+    parts = Parts(principal=pos.principal, interest=pos.interest, fee=pos.fee, penalty=pos.penalty)
     entry = _post(loan, WRITE_OFF, on_date, parts, actor, note=reason)
     loan.status = CLOSED_WRITTEN_OFF
     loan.closed_on = on_date
     loan.status_reason = reason.strip()[:300]
-    _audit("loan.write_off", loan, actor, reason=reason, subject=loan.member,
-           on_date=on_date, principal=pos.principal)
+    _audit(
+        "loan.write_off",
+        loan,
+        actor,
+        reason=reason,
+        subject=loan.member,
+        on_date=on_date,
+        principal=pos.principal,
+    )
     return entry
 
 
@@ -1306,8 +1764,9 @@ def refund(loan: Loan, on_date: date | None, actor: User) -> LoanTransaction:
     loan = lock_loan(loan)
     _require_status(loan, OVERPAID)
     errors: dict[str, str] = {}
-    _check_date(on_date, "on_date", errors, not_before=loan.disbursed_on,
-                before_label=_("the disbursement"))
+    _check_date(
+        on_date, "on_date", errors, not_before=loan.disbursed_on, before_label=_("the disbursement")
+    )
     if errors:
         raise McError(errors)
     assert on_date is not None
@@ -1319,8 +1778,9 @@ def refund(loan: Loan, on_date: date | None, actor: User) -> LoanTransaction:
     return entry
 
 
-def reschedule(loan: Loan, on_date: date | None, repayments: int | None, actor: User,
-               reason: str = "") -> Loan:
+def reschedule(
+    loan: Loan, on_date: date | None, repayments: int | None, actor: User, reason: str = ""
+) -> Loan:
     """Close the loan as rescheduled and open a new one for what is owed.
 
     The new loan lends the outstanding principal plus the interest, fees and penalties
@@ -1330,14 +1790,18 @@ def reschedule(loan: Loan, on_date: date | None, repayments: int | None, actor: 
     loan = lock_loan(loan)
     _require_status(loan, ACTIVE)
     errors: dict[str, str] = {}
-    _check_date(on_date, "on_date", errors, not_before=loan.disbursed_on,
-                before_label=_("the disbursement"))
+    _check_date(
+        on_date, "on_date", errors, not_before=loan.disbursed_on, before_label=_("the disbursement")
+    )
     if repayments is None or not 1 <= repayments <= policy().max_repayments:
-        errors["repayments"] = _("Repayments must be between 1 and %(max)d.",
-                                 max=policy().max_repayments)
+        errors["repayments"] = _(
+            "Repayments must be between 1 and %(max)d.", max=policy().max_repayments
+        )
     elif on_date and _term_exceeds(loan.kind, loan.frequency, repayments, on_date):
-        errors["repayments"] = _("The loan would last more than the %(months)d months allowed.",
-                                 months=policy().limits(loan.kind).max_months)
+        errors["repayments"] = _(
+            "The loan would last more than the %(months)d months allowed.",
+            months=policy().limits(loan.kind).max_months,
+        )
     if not (reason or "").strip():
         errors["reason"] = _("Say why the loan is rescheduled.")
     if errors:
@@ -1347,54 +1811,98 @@ def reschedule(loan: Loan, on_date: date | None, repayments: int | None, actor: 
     due_interest = min(pos.due_interest, pos.interest)
     waive = pos.interest - due_interest
     if waive > 0:
-        _post(loan, WAIVER, on_date, Parts(interest=waive), actor,
-              note="interest not yet due, on rescheduling")
-    moved = Parts(principal=pos.principal, interest=due_interest, fee=pos.fee,
-                  penalty=pos.penalty)
+        _post(
+            loan,
+            WAIVER,
+            on_date,
+            Parts(interest=waive),
+            actor,
+            note="interest not yet due, on rescheduling",
+        )
+    moved = Parts(principal=pos.principal, interest=due_interest, fee=pos.fee, penalty=pos.penalty)
     _post(loan, TRANSFER, on_date, moved, actor, note=reason)
     loan.status = CLOSED_RESCHEDULED
     loan.closed_on = on_date
     loan.status_reason = reason.strip()[:300]
     successor = Loan(
-        organisation_id=loan.organisation_id, member_id=loan.member_id,
-        group_id=loan.group_id, centre_id=loan.centre_id, product_id=loan.product_id,
-        officer_id=loan.officer_id, kind=loan.kind, status=ACTIVE, cycle=loan.cycle,
-        principal=moved.total, repayments=repayments, frequency=loan.frequency,
-        interest_rate=loan.interest_rate, interest_rate_period=loan.interest_rate_period,
-        interest_method=loan.interest_method, amortization=loan.amortization,
-        interest_calculation=loan.interest_calculation, days_in_year=loan.days_in_year,
+        organisation_id=loan.organisation_id,
+        member_id=loan.member_id,
+        group_id=loan.group_id,
+        centre_id=loan.centre_id,
+        product_id=loan.product_id,
+        officer_id=loan.officer_id,
+        kind=loan.kind,
+        status=ACTIVE,
+        cycle=loan.cycle,
+        principal=moved.total,
+        repayments=repayments,
+        frequency=loan.frequency,
+        interest_rate=loan.interest_rate,
+        interest_rate_period=loan.interest_rate_period,
+        interest_method=loan.interest_method,
+        amortization=loan.amortization,
+        interest_calculation=loan.interest_calculation,
+        days_in_year=loan.days_in_year,
         grace_on_principal=min(loan.grace_on_principal, repayments - 1),
-        in_multiples_of=loan.in_multiples_of, allocation_order=loan.allocation_order,
-        rounding=loan.rounding, purpose=loan.purpose, submitted_on=on_date,
-        expected_disbursement_on=on_date, approved_on=on_date, disbursed_on=on_date,
-        rescheduled_from_id=loan.id, created_by_id=actor.id)
+        in_multiples_of=loan.in_multiples_of,
+        allocation_order=loan.allocation_order,
+        rounding=loan.rounding,
+        purpose=loan.purpose,
+        submitted_on=on_date,
+        expected_disbursement_on=on_date,
+        approved_on=on_date,
+        disbursed_on=on_date,
+        rescheduled_from_id=loan.id,
+        created_by_id=actor.id,
+    )
     db.session.add(successor)
     db.session.flush()
     _store_schedule(successor, build_schedule(loan_terms(successor, on_date)))
-    _post(successor, DISBURSEMENT, on_date, Parts(principal=moved.total), actor,
-          note="rescheduled")
-    _audit("loan.reschedule", loan, actor, reason=reason, subject=loan.member,
-           successor=successor.id, capitalised=moved.total, waived=waive)
+    _post(successor, DISBURSEMENT, on_date, Parts(principal=moved.total), actor, note="rescheduled")
+    _audit(
+        "loan.reschedule",
+        loan,
+        actor,
+        reason=reason,
+        subject=loan.member,
+        successor=successor.id,
+        capitalised=moved.total,
+        waived=waive,
+    )
     return successor
 
 
 def apply_penalties(org_id: int, as_of: date, actor: User | None = None) -> int:
     """Charge each product's late penalty once on every instalment still unpaid
     ``penalty_after_days`` after it fell due. Returns how many were charged."""
-    loans = db.session.execute(
-        select(Loan).join(LoanProduct).where(
-            Loan.organisation_id == org_id, Loan.status == ACTIVE,
-            LoanProduct.late_penalty > 0)).scalars().all()
+    loans = (
+        db.session.execute(
+            select(Loan)
+            .join(LoanProduct)
+            .where(
+                Loan.organisation_id == org_id, Loan.status == ACTIVE, LoanProduct.late_penalty > 0
+            )
+        )
+        .scalars()
+        .all()
+    )
     if not loans:
         return 0
     ids = [loan.id for loan in loans]
     charged: dict[tuple[int, int], int] = {}
     for loan_id, number, net in db.session.execute(
-            select(LoanTransaction.loan_id, LoanTransaction.installment_number,
-                   func.sum(LoanTransaction.sign))
-            .where(LoanTransaction.loan_id.in_(ids), LoanTransaction.kind == PENALTY,
-                   LoanTransaction.installment_number.is_not(None))
-            .group_by(LoanTransaction.loan_id, LoanTransaction.installment_number)):
+        select(
+            LoanTransaction.loan_id,
+            LoanTransaction.installment_number,
+            func.sum(LoanTransaction.sign),
+        )
+        .where(
+            LoanTransaction.loan_id.in_(ids),
+            LoanTransaction.kind == PENALTY,
+            LoanTransaction.installment_number.is_not(None),
+        )
+        .group_by(LoanTransaction.loan_id, LoanTransaction.installment_number)
+    ):
         charged[(loan_id, number)] = int(net or 0)
     totals = ledger.totals_for(ids, as_of)
     slots = ledger.slots_for(ids)
@@ -1408,34 +1916,49 @@ def apply_penalties(org_id: int, as_of: date, actor: User | None = None) -> int:
             if charged.get((loan.id, slot.number), 0) > 0:
                 continue
             lock_loan(loan)
-            _post(loan, PENALTY, slot.due_date + grace,
-                  Parts(penalty=money(loan.product.late_penalty)), actor,
-                  installment_number=slot.number, note="late payment penalty")
+            _post(
+                loan,
+                PENALTY,
+                slot.due_date + grace,
+                Parts(penalty=money(loan.product.late_penalty)),
+                actor,
+                installment_number=slot.number,
+                note="late payment penalty",
+            )
             count += 1
     if count:
-        _audit("loan.penalties", ("organisation", org_id), actor, charged=count,
-               as_of=as_of)
+        _audit("loan.penalties", ("organisation", org_id), actor, charged=count, as_of=as_of)
     return count
 
 
 def transactions(loan: Loan) -> list[tuple[LoanTransaction, bool]]:
     """The loan's ledger in booking order, each entry with whether it was reversed."""
-    entries = db.session.execute(
-        select(LoanTransaction).where(LoanTransaction.loan_id == loan.id)
-        .order_by(LoanTransaction.on_date, LoanTransaction.id)).scalars().all()
+    entries = (
+        db.session.execute(
+            select(LoanTransaction)
+            .where(LoanTransaction.loan_id == loan.id)
+            .order_by(LoanTransaction.on_date, LoanTransaction.id)
+        )
+        .scalars()
+        .all()
+    )
     reversed_ids = {e.reversal_of_id for e in entries if e.reversal_of_id}
     return [(e, e.id in reversed_ids) for e in entries]
 
 
 def member_has_open_loan(member_id: int) -> bool:
-    return bool(db.session.execute(select(exists().where(and_(
-        Loan.member_id == member_id, Loan.status.in_(OPEN_STATES))))).scalar())
+    return bool(
+        db.session.execute(
+            select(exists().where(and_(Loan.member_id == member_id, Loan.status.in_(OPEN_STATES))))
+        ).scalar()
+    )
 
 
 def ensure_meeting(centre: Centre, on_date: date) -> Meeting:
     """The centre's meeting on ``on_date``, created (once, even under a race) if missing."""
-    found = db.session.execute(select(Meeting).where(
-        Meeting.centre_id == centre.id, Meeting.on_date == on_date)).scalar_one_or_none()
+    found = db.session.execute(
+        select(Meeting).where(Meeting.centre_id == centre.id, Meeting.on_date == on_date)
+    ).scalar_one_or_none()
     if found is not None:
         return found
     try:
@@ -1444,5 +1967,6 @@ def ensure_meeting(centre: Centre, on_date: date) -> Meeting:
             db.session.add(meeting)
         return meeting
     except IntegrityError:
-        return db.session.execute(select(Meeting).where(
-            Meeting.centre_id == centre.id, Meeting.on_date == on_date)).scalar_one()
+        return db.session.execute(
+            select(Meeting).where(Meeting.centre_id == centre.id, Meeting.on_date == on_date)
+        ).scalar_one()

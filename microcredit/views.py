@@ -74,9 +74,14 @@ from portal.models import MICROCREDIT_OFFICER, Organisation
 from portal.permissions import public, roles_required
 from portal.views import page_arg
 
-bp = Blueprint("microcredit", __name__, url_prefix="/microcredit",
-               template_folder="templates", static_folder="static",
-               static_url_path="/static")
+bp = Blueprint(
+    "microcredit",
+    __name__,
+    url_prefix="/microcredit",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
 
 officer_only = roles_required(MICROCREDIT_OFFICER)
 
@@ -106,8 +111,7 @@ def owned(model: Any, object_id: int) -> Any:
     return obj
 
 
-def apply_errors(form: Any, error: McError, mapping: dict[str, str] | None = None
-                 ) -> list[str]:
+def apply_errors(form: Any, error: McError, mapping: dict[str, str] | None = None) -> list[str]:
     """Show each message next to its field; return those that belong to no field."""
     leftovers = []
     for name, message in error.fields.items():
@@ -135,8 +139,9 @@ def date_arg(name: str = "as_of") -> date:
 def list_page(items: list[Any]) -> Page:
     size = 50
     page = page_arg()
-    return Page(items=items[(page - 1) * size:page * size], total=len(items), page=page,
-                per_page=size)
+    return Page(
+        items=items[(page - 1) * size : page * size], total=len(items), page=page, per_page=size
+    )
 
 
 @bp.app_template_filter("mc_percent")
@@ -148,9 +153,14 @@ def percent_filter(value: Any) -> str:
 
 @bp.context_processor
 def microcredit_context() -> dict[str, Any]:
-    return {"loan_states": LOAN_STATES, "group_states": GROUP_STATES,
-            "transaction_kinds": TRANSACTION_KINDS, "savings_kinds": SAVINGS_KINDS,
-            "attendance_labels": ATTENDANCE, "frequency_labels": FREQUENCY_LABELS}
+    return {
+        "loan_states": LOAN_STATES,
+        "group_states": GROUP_STATES,
+        "transaction_kinds": TRANSACTION_KINDS,
+        "savings_kinds": SAVINGS_KINDS,
+        "attendance_labels": ATTENDANCE,
+        "frequency_labels": FREQUENCY_LABELS,
+    }
 
 
 # --- Public: the schedule calculator -------------------------------------------------------
@@ -180,15 +190,36 @@ def calculator() -> Any:
     schedule = None
     if request.args.get("principal") is not None:
         rules = policy()
-        data = {name: request.args.get(name) for name in (
-            "principal", "interest_rate", "interest_rate_period", "repayments", "frequency",
-            "interest_method", "amortization", "grace_on_principal", "in_multiples_of",
-            "disbursement_date", "interest_calculation", "days_in_year")}
+        data = {
+            name: request.args.get(name)
+            for name in (
+                "principal",
+                "interest_rate",
+                "interest_rate_period",
+                "repayments",
+                "frequency",
+                "interest_method",
+                "amortization",
+                "grace_on_principal",
+                "in_multiples_of",
+                "disbursement_date",
+                "interest_calculation",
+                "days_in_year",
+            )
+        }
         try:
-            schedule = build_schedule(parse_terms(
-                data, today=today(), max_principal=rules.max_principal,
-                max_repayments=rules.max_repayments, max_annual_rate=rules.max_annual_rate,
-                rounding=rules.rounding, days_in_year=rules.days_in_year, localized=True))
+            schedule = build_schedule(
+                parse_terms(
+                    data,
+                    today=today(),
+                    max_principal=rules.max_principal,
+                    max_repayments=rules.max_repayments,
+                    max_annual_rate=rules.max_annual_rate,
+                    rounding=rules.rounding,
+                    days_in_year=rules.days_in_year,
+                    localized=True,
+                )
+            )
         except TermsError as error:
             if error.codes.get("interest_rate") == "too_many_decimals":
                 error.codes["interest_rate"] = "invalid"
@@ -207,21 +238,44 @@ def calculator() -> Any:
 @officer_only
 def dashboard() -> Any:
     org = current_org()
-    group_counts = dict(db.session.execute(
-        select(Group.status, func.count()).where(Group.organisation_id == org.id)
-        .group_by(Group.status)).all())
-    loan_counts = dict(db.session.execute(
-        select(Loan.status, func.count()).where(Loan.organisation_id == org.id)
-        .group_by(Loan.status)).all())
+    group_counts = dict(
+        db.session.execute(
+            select(Group.status, func.count())
+            .where(Group.organisation_id == org.id)
+            .group_by(Group.status)
+        ).all()
+    )
+    loan_counts = dict(
+        db.session.execute(
+            select(Loan.status, func.count())
+            .where(Loan.organisation_id == org.id)
+            .group_by(Loan.status)
+        ).all()
+    )
     report = portfolio.portfolio_report(org.id, today())
-    centres = db.session.execute(
-        select(Centre).where(Centre.organisation_id == org.id, Centre.active.is_(True))
-        .order_by(Centre.name).limit(20)).scalars().all()
-    meetings = [(c, services.last_meeting(c, today()), services.next_meetings(c, today(), 1))
-                for c in centres]
-    return render_template("microcredit/dashboard.html", org=org, group_counts=group_counts,
-                           loan_counts=loan_counts, report=report, meetings=meetings,
-                           today=today())
+    centres = (
+        db.session.execute(
+            select(Centre)
+            .where(Centre.organisation_id == org.id, Centre.active.is_(True))
+            .order_by(Centre.name)
+            .limit(20)
+        )
+        .scalars()
+        .all()
+    )
+    meetings = [
+        (c, services.last_meeting(c, today()), services.next_meetings(c, today(), 1))
+        for c in centres
+    ]
+    return render_template(
+        "microcredit/dashboard.html",
+        org=org,
+        group_counts=group_counts,
+        loan_counts=loan_counts,
+        report=report,
+        meetings=meetings,
+        today=today(),
+    )
 
 
 # --- Centres and meetings ----------------------------------------------------------------------
@@ -235,15 +289,25 @@ def officer_choices(org_id: int) -> list[tuple[int, str]]:
 @officer_only
 def centre_list() -> Any:
     org = current_org()
-    page = db.paginate(select(Centre).where(Centre.organisation_id == org.id)
-                       .order_by(Centre.name), page_arg(), per_page())
-    counts = dict(db.session.execute(
-        select(Group.centre_id, func.count()).where(
-            Group.centre_id.in_([c.id for c in page.items] or [-1]),
-            Group.status != CLOSED_GROUP).group_by(Group.centre_id)).all())
+    page = db.paginate(
+        select(Centre).where(Centre.organisation_id == org.id).order_by(Centre.name),
+        page_arg(),
+        per_page(),
+    )
+    counts = dict(
+        db.session.execute(
+            select(Group.centre_id, func.count())
+            .where(
+                Group.centre_id.in_([c.id for c in page.items] or [-1]),
+                Group.status != CLOSED_GROUP,
+            )
+            .group_by(Group.centre_id)
+        ).all()
+    )
     upcoming = {c.id: services.next_meetings(c, today(), 1) for c in page.items}
-    return render_template("microcredit/centres.html", org=org, page=page, counts=counts,
-                           upcoming=upcoming)
+    return render_template(
+        "microcredit/centres.html", org=org, page=page, counts=counts, upcoming=upcoming
+    )
 
 
 def _centre_form_page(centre: Centre | None) -> Any:
@@ -259,10 +323,14 @@ def _centre_form_page(centre: Centre | None) -> Any:
     problems: list[str] = []
     if form.validate_on_submit():
         data = services.CentreData(
-            name=form.name.data or "", first_meeting_on=form.first_meeting_on.data,
-            meeting_time=form.meeting_time.data, meeting_frequency=form.meeting_frequency.data,
-            meeting_place=form.meeting_place.data or "", comune_code=form.comune.data,
-            officer_id=form.officer.data or None)
+            name=form.name.data or "",
+            first_meeting_on=form.first_meeting_on.data,
+            meeting_time=form.meeting_time.data,
+            meeting_frequency=form.meeting_frequency.data,
+            meeting_place=form.meeting_place.data or "",
+            comune_code=form.comune.data,
+            officer_id=form.officer.data or None,
+        )
         try:
             saved = services.save_centre(org, data, current_user, centre)
         except McError as error:
@@ -272,8 +340,9 @@ def _centre_form_page(centre: Centre | None) -> Any:
             db.session.commit()
             flash(_("The centre has been saved."), "success")
             return redirect(url_for("microcredit.centre_detail", centre_id=saved.id))
-    return render_template("microcredit/centre_form.html", form=form, centre=centre,
-                           problems=problems)
+    return render_template(
+        "microcredit/centre_form.html", form=form, centre=centre, problems=problems
+    )
 
 
 @bp.route("/centres/new", methods=["GET", "POST"])
@@ -292,21 +361,39 @@ def centre_edit(centre_id: int) -> Any:
 @officer_only
 def centre_detail(centre_id: int) -> Any:
     centre = owned(Centre, centre_id)
-    groups = db.session.execute(select(Group).where(Group.centre_id == centre.id)
-                                .order_by(Group.name)).scalars().all()
-    sizes = dict(db.session.execute(
-        select(Member.group_id, func.count()).where(
-            Member.group_id.in_([g.id for g in groups] or [-1]), Member.left_on.is_(None))
-        .group_by(Member.group_id)).all())
+    groups = (
+        db.session.execute(select(Group).where(Group.centre_id == centre.id).order_by(Group.name))
+        .scalars()
+        .all()
+    )
+    sizes = dict(
+        db.session.execute(
+            select(Member.group_id, func.count())
+            .where(Member.group_id.in_([g.id for g in groups] or [-1]), Member.left_on.is_(None))
+            .group_by(Member.group_id)
+        ).all()
+    )
     recent = collection.recent_meetings(centre, today())
     from microcredit.models import Meeting
 
-    held = {m.on_date: m for m in db.session.execute(select(Meeting).where(
-        Meeting.centre_id == centre.id, Meeting.on_date.in_(recent or [today()]))).scalars()}
+    held = {
+        m.on_date: m
+        for m in db.session.execute(
+            select(Meeting).where(
+                Meeting.centre_id == centre.id, Meeting.on_date.in_(recent or [today()])
+            )
+        ).scalars()
+    }
     return render_template(
-        "microcredit/centre.html", centre=centre, groups=groups, sizes=sizes, recent=recent,
-        held=held, upcoming=services.next_meetings(centre, today() + timedelta(days=1)),
-        today=today())
+        "microcredit/centre.html",
+        centre=centre,
+        groups=groups,
+        sizes=sizes,
+        recent=recent,
+        held=held,
+        upcoming=services.next_meetings(centre, today() + timedelta(days=1)),
+        today=today(),
+    )
 
 
 def _sheet_date(on: str) -> date:
@@ -332,20 +419,26 @@ def sheet(centre_id: int, on: str) -> Any:
             abort(400)
         version = request.form.get("version", type=int)
         built = collection.build_sheet(centre, on_date)
-        amounts = {loan_id: request.form.get(f"amount-{loan_id}", "")
-                   for loan_id in built.loans()}
-        savings = {member_id: request.form.get(f"savings-{member_id}", "")
-                   for member_id in built.members()}
-        attendance = {member_id: request.form[f"attendance-{member_id}"]
-                      for member_id in built.members()
-                      if request.form.get(f"attendance-{member_id}")}
-        typed = {k: v for k, v in request.form.items()
-                 if k.startswith(("amount-", "savings-", "attendance-"))}
+        amounts = {loan_id: request.form.get(f"amount-{loan_id}", "") for loan_id in built.loans()}
+        savings = {
+            member_id: request.form.get(f"savings-{member_id}", "") for member_id in built.members()
+        }
+        attendance = {
+            member_id: request.form[f"attendance-{member_id}"]
+            for member_id in built.members()
+            if request.form.get(f"attendance-{member_id}")
+        }
+        typed = {
+            k: v
+            for k, v in request.form.items()
+            if k.startswith(("amount-", "savings-", "attendance-"))
+        }
         try:
             if version is None:
                 raise McError({"sheet": _("The sheet is incomplete: open it again.")})
-            saved = collection.save_sheet(centre, on_date, version, amounts, savings,
-                                          attendance, current_user)
+            saved = collection.save_sheet(
+                centre, on_date, version, amounts, savings, attendance, current_user
+            )
         except collection.SheetConflict as conflict:
             db.session.rollback()
             problems = list(conflict.fields.values())
@@ -355,27 +448,51 @@ def sheet(centre_id: int, on: str) -> Any:
             errors = {k: v for k, v in error.fields.items() if "-" in k}
             problems = [v for k, v in error.fields.items() if "-" not in k]
             if errors:
-                problems.insert(0, _("Some amounts are not valid: nothing has been recorded. "
-                                     "Correct them and save again."))
+                problems.insert(
+                    0,
+                    _(
+                        "Some amounts are not valid: nothing has been recorded. "
+                        "Correct them and save again."
+                    ),
+                )
         except IntegrityError:
             db.session.rollback()
-            problems = [_("This collection sheet was saved meanwhile: nothing from your copy "
-                          "was recorded. Check the amounts now shown.")]
+            problems = [
+                _(
+                    "This collection sheet was saved meanwhile: nothing from your copy "
+                    "was recorded. Check the amounts now shown."
+                )
+            ]
             typed = {}
         else:
             db.session.commit()
-            flash(_("Collection sheet saved: %(n)d repayments, %(total)s collected.",
-                    n=saved.repayments, total=_euro(saved.collected)), "success")
+            flash(
+                _(
+                    "Collection sheet saved: %(n)d repayments, %(total)s collected.",
+                    n=saved.repayments,
+                    total=_euro(saved.collected),
+                ),
+                "success",
+            )
             return redirect(url_for("microcredit.sheet", centre_id=centre.id, on=on))
     built = collection.build_sheet(centre, on_date)
     from portal.forms import ConfirmForm
 
     return render_template(
-        "microcredit/sheet.html", centre=centre, sheet=built, errors=errors,
-        problems=problems, typed=typed, can_save=on_date <= today(), form=ConfirmForm(),
-        today=today(), previous=services.meeting_dates(
-            centre, on_date - timedelta(days=62), on_date - timedelta(days=1))[-1:],
-        following=services.next_meetings(centre, on_date + timedelta(days=1), 1))
+        "microcredit/sheet.html",
+        centre=centre,
+        sheet=built,
+        errors=errors,
+        problems=problems,
+        typed=typed,
+        can_save=on_date <= today(),
+        form=ConfirmForm(),
+        today=today(),
+        previous=services.meeting_dates(
+            centre, on_date - timedelta(days=62), on_date - timedelta(days=1)
+        )[-1:],
+        following=services.next_meetings(centre, on_date + timedelta(days=1), 1),
+    )
 
 
 def _euro(value: Any) -> str:
@@ -397,19 +514,29 @@ def group_list() -> Any:
         stmt = stmt.where(Group.status == status)
     page = db.paginate(stmt, page_arg(), per_page())
     ids = [g.id for g in page.items] or [-1]
-    sizes = dict(db.session.execute(select(Member.group_id, func.count()).where(
-        Member.group_id.in_(ids), Member.left_on.is_(None)).group_by(Member.group_id)).all())
-    centres = dict(db.session.execute(select(Centre.id, Centre.name).where(
-        Centre.organisation_id == org.id)).all())
-    return render_template("microcredit/groups.html", page=page, sizes=sizes, centres=centres,
-                           status=status)
+    sizes = dict(
+        db.session.execute(
+            select(Member.group_id, func.count())
+            .where(Member.group_id.in_(ids), Member.left_on.is_(None))
+            .group_by(Member.group_id)
+        ).all()
+    )
+    centres = dict(
+        db.session.execute(
+            select(Centre.id, Centre.name).where(Centre.organisation_id == org.id)
+        ).all()
+    )
+    return render_template(
+        "microcredit/groups.html", page=page, sizes=sizes, centres=centres, status=status
+    )
 
 
 def centre_choices(org_id: int) -> list[tuple[int, str]]:
     centres = db.session.execute(
-        select(Centre.id, Centre.name).where(Centre.organisation_id == org_id,
-                                             Centre.active.is_(True))
-        .order_by(Centre.name)).all()
+        select(Centre.id, Centre.name)
+        .where(Centre.organisation_id == org_id, Centre.active.is_(True))
+        .order_by(Centre.name)
+    ).all()
     return [(0, _("— no centre yet —")), *((c.id, c.name) for c in centres)]
 
 
@@ -418,14 +545,14 @@ def _group_form_page(group: Group | None) -> Any:
     form = GroupForm(obj=group)
     form.centre.choices = centre_choices(org.id)
     if request.method == "GET":
-        form.centre.data = (group.centre_id if group else request.args.get(
-            "centre", type=int)) or 0
+        form.centre.data = (group.centre_id if group else request.args.get("centre", type=int)) or 0
     problems: list[str] = []
     if form.validate_on_submit():
         centre = db.session.get(Centre, form.centre.data) if form.centre.data else None
         try:
-            saved = services.save_group(org, form.name.data or "", centre, current_user,
-                                        group, today())
+            saved = services.save_group(
+                org, form.name.data or "", centre, current_user, group, today()
+            )
         except McError as error:
             db.session.rollback()
             problems = apply_errors(form, error)
@@ -433,8 +560,7 @@ def _group_form_page(group: Group | None) -> Any:
             db.session.commit()
             flash(_("The group has been saved."), "success")
             return redirect(url_for("microcredit.group_detail", group_id=saved.id))
-    return render_template("microcredit/group_form.html", form=form, group=group,
-                           problems=problems)
+    return render_template("microcredit/group_form.html", form=form, group=group, problems=problems)
 
 
 @bp.route("/groups/new", methods=["GET", "POST"])
@@ -457,10 +583,17 @@ def group_detail(group_id: int) -> Any:
     attended = services.sessions_attended(m.id for m in group.members)
     problems = services.recognition_problems(group) if group.status == "training" else []
     return render_template(
-        "microcredit/group.html", group=group, view=view, attended=attended,
-        required=policy().training_sessions_required, problems=problems,
-        fund=services.savings_balance(group.id, None), form=ActionForm(formdata=None),
-        today=today(), rules=policy())
+        "microcredit/group.html",
+        group=group,
+        view=view,
+        attended=attended,
+        required=policy().training_sessions_required,
+        problems=problems,
+        fund=services.savings_balance(group.id, None),
+        form=ActionForm(formdata=None),
+        today=today(),
+        rules=policy(),
+    )
 
 
 @bp.route("/groups/<int:group_id>/<action>", methods=["POST"])
@@ -474,8 +607,9 @@ def group_action(group_id: int, action: str) -> Any:
         flash(_("Give the date."), "danger")
         return redirect(url_for("microcredit.group_detail", group_id=group.id))
     try:
-        services.group_transition(group, action, form.on_date.data, current_user,
-                                  form.reason.data or "")
+        services.group_transition(
+            group, action, form.on_date.data, current_user, form.reason.data or ""
+        )
     except McError as error:
         db.session.rollback()
         flash_errors(error)
@@ -504,8 +638,13 @@ def training_new(group_id: int) -> Any:
     problems: list[str] = []
     if form.validate_on_submit():
         try:
-            services.record_training(group, form.held_on.data, form.topic.data or "",
-                                     form.attendees.data or [], current_user)
+            services.record_training(
+                group,
+                form.held_on.data,
+                form.topic.data or "",
+                form.attendees.data or [],
+                current_user,
+            )
         except McError as error:
             db.session.rollback()
             problems = apply_errors(form, error)
@@ -513,8 +652,9 @@ def training_new(group_id: int) -> Any:
             db.session.commit()
             flash(_("The training session has been recorded."), "success")
             return redirect(url_for("microcredit.group_detail", group_id=group.id))
-    return render_template("microcredit/training_form.html", form=form, group=group,
-                           problems=problems)
+    return render_template(
+        "microcredit/training_form.html", form=form, group=group, problems=problems
+    )
 
 
 @bp.route("/groups/<int:group_id>/savings", methods=["GET", "POST"])
@@ -530,9 +670,15 @@ def group_savings(group_id: int) -> Any:
     if form.validate_on_submit():
         member = db.session.get(Member, form.member.data) if form.member.data else None
         try:
-            services.post_savings(group, member, form.kind.data, form.amount.data,
-                                  form.on_date.data, current_user,
-                                  key=f"form:{form.nonce.data}" if form.nonce.data else None)
+            services.post_savings(
+                group,
+                member,
+                form.kind.data,
+                form.amount.data,
+                form.on_date.data,
+                current_user,
+                key=f"form:{form.nonce.data}" if form.nonce.data else None,
+            )
             db.session.commit()
         except McError as error:
             db.session.rollback()
@@ -544,14 +690,29 @@ def group_savings(group_id: int) -> Any:
             flash(_("The savings movement has been recorded."), "success")
             return redirect(url_for("microcredit.group_savings", group_id=group.id))
     balances = services.savings_balances([group.id])
-    stmt = (select(SavingsTransaction).where(SavingsTransaction.group_id == group.id)
-            .order_by(SavingsTransaction.on_date.desc(), SavingsTransaction.id.desc()))
+    stmt = (
+        select(SavingsTransaction)
+        .where(SavingsTransaction.group_id == group.id)
+        .order_by(SavingsTransaction.on_date.desc(), SavingsTransaction.id.desc())
+    )
     page = db.paginate(stmt, page_arg(), per_page())
-    reversed_ids = set(db.session.execute(select(SavingsTransaction.reversal_of_id).where(
-        SavingsTransaction.reversal_of_id.in_([e.id for e in page.items] or [-1]))).scalars())
-    return render_template("microcredit/savings.html", group=group, form=form, page=page,
-                           balances=balances, reversed_ids=reversed_ids, problems=problems,
-                           reverse_form=ReverseForm(formdata=None))
+    reversed_ids = set(
+        db.session.execute(
+            select(SavingsTransaction.reversal_of_id).where(
+                SavingsTransaction.reversal_of_id.in_([e.id for e in page.items] or [-1])
+            )
+        ).scalars()
+    )
+    return render_template(
+        "microcredit/savings.html",
+        group=group,
+        form=form,
+        page=page,
+        balances=balances,
+        reversed_ids=reversed_ids,
+        problems=problems,
+        reverse_form=ReverseForm(formdata=None),
+    )
 
 
 @bp.route("/savings/<int:entry_id>/reverse", methods=["POST"])
@@ -586,20 +747,33 @@ def member_list() -> Any:
         stmt = stmt.where(Member.group_id == group_id)
     page = db.paginate(stmt, page_arg(), per_page())
     ids = [m.id for m in page.items] or [-1]
-    open_loans = dict(db.session.execute(
-        select(Loan.member_id, func.count()).where(
-            Loan.member_id.in_(ids), Loan.status.in_((SUBMITTED, APPROVED, ACTIVE, OVERPAID)))
-        .group_by(Loan.member_id)).all())
-    groups = dict(db.session.execute(select(Group.id, Group.name).where(
-        Group.organisation_id == org.id)).all())
-    return render_template("microcredit/members.html", page=page, open_loans=open_loans,
-                           groups=groups, today=today())
+    open_loans = dict(
+        db.session.execute(
+            select(Loan.member_id, func.count())
+            .where(
+                Loan.member_id.in_(ids), Loan.status.in_((SUBMITTED, APPROVED, ACTIVE, OVERPAID))
+            )
+            .group_by(Loan.member_id)
+        ).all()
+    )
+    groups = dict(
+        db.session.execute(
+            select(Group.id, Group.name).where(Group.organisation_id == org.id)
+        ).all()
+    )
+    return render_template(
+        "microcredit/members.html", page=page, open_loans=open_loans, groups=groups, today=today()
+    )
 
 
 def _member_form_page(member: Member | None, group: Group | None) -> Any:
-    org = (db.session.get(Organisation, member.organisation_id) if member
-           else db.session.get(Organisation, group.organisation_id) if group
-           else current_org())
+    org = (
+        db.session.get(Organisation, member.organisation_id)
+        if member
+        else db.session.get(Organisation, group.organisation_id)
+        if group
+        else current_org()
+    )
     form = MemberForm(obj=member)
     in_group = (member.group_id if member else group) is not None
     if request.method == "GET":
@@ -607,8 +781,9 @@ def _member_form_page(member: Member | None, group: Group | None) -> Any:
             form.comune.data = member.municipality.label if member.municipality else ""
             from brokerage.models import Candidate
 
-            candidate = db.session.get(Candidate, member.candidate_id) \
-                if member.candidate_id else None
+            candidate = (
+                db.session.get(Candidate, member.candidate_id) if member.candidate_id else None
+            )
             form.candidate.data = candidate.pseudonym if candidate else ""
             form.consent.data = member.has_consent(today())
         else:
@@ -620,12 +795,17 @@ def _member_form_page(member: Member | None, group: Group | None) -> Any:
         if member is not None and not form.consent.data:
             consent_on = None  # keeps the consent recorded before
         data = services.MemberData(
-            full_name=form.full_name.data or "", consent_on=consent_on,
+            full_name=form.full_name.data or "",
+            consent_on=consent_on,
             consent_purpose=form.consent_purpose.data or "",
-            consent_until=form.consent_until.data, fiscal_code=form.fiscal_code.data or "",
-            phone=form.phone.data or "", comune_code=form.comune.data,
-            candidate_pseudonym=form.candidate.data or "", joined_on=form.joined_on.data,
-            group_role=form.group_role.data if in_group else "member")
+            consent_until=form.consent_until.data,
+            fiscal_code=form.fiscal_code.data or "",
+            phone=form.phone.data or "",
+            comune_code=form.comune.data,
+            candidate_pseudonym=form.candidate.data or "",
+            joined_on=form.joined_on.data,
+            group_role=form.group_role.data if in_group else "member",
+        )
         try:
             saved = services.save_member(org, data, current_user, member=member, group=group)
         except McError as error:
@@ -638,8 +818,14 @@ def _member_form_page(member: Member | None, group: Group | None) -> Any:
             db.session.commit()
             flash(_("The member has been saved."), "success")
             return redirect(url_for("microcredit.member_detail", member_id=saved.id))
-    return render_template("microcredit/member_form.html", form=form, member=member,
-                           group=group, in_group=in_group, problems=problems)
+    return render_template(
+        "microcredit/member_form.html",
+        form=form,
+        member=member,
+        group=group,
+        in_group=in_group,
+        problems=problems,
+    )
 
 
 @bp.route("/members/new", methods=["GET", "POST"])
@@ -658,12 +844,17 @@ def member_edit(member_id: int) -> Any:
 @officer_only
 def member_detail(member_id: int) -> Any:
     member = owned(Member, member_id)
-    loans = db.session.execute(select(Loan).where(Loan.member_id == member.id)
-                               .order_by(Loan.id.desc())).scalars().all()
+    loans = (
+        db.session.execute(select(Loan).where(Loan.member_id == member.id).order_by(Loan.id.desc()))
+        .scalars()
+        .all()
+    )
     ids = [loan.id for loan in loans]
     totals, slots = ledger.totals_for(ids), ledger.slots_for(ids)
-    positions = {loan.id: ledger.position(totals.get(loan.id, {}), slots.get(loan.id, []),
-                                          today()) for loan in loans}
+    positions = {
+        loan.id: ledger.position(totals.get(loan.id, {}), slots.get(loan.id, []), today())
+        for loan in loans
+    }
     candidate = None
     if member.candidate_id:
         from brokerage.models import Candidate
@@ -672,9 +863,16 @@ def member_detail(member_id: int) -> Any:
     savings = services.savings_balance(member.group_id, member.id) if member.group_id else None
     audit.record("microcredit.member.view", member, subject=member, reason="officer view")
     db.session.commit()
-    return render_template("microcredit/member.html", member=member, loans=loans,
-                           positions=positions, candidate=candidate, savings=savings,
-                           form=ActionForm(formdata=None), today=today())
+    return render_template(
+        "microcredit/member.html",
+        member=member,
+        loans=loans,
+        positions=positions,
+        candidate=candidate,
+        savings=savings,
+        form=ActionForm(formdata=None),
+        today=today(),
+    )
 
 
 @bp.route("/members/<int:member_id>/<action>", methods=["POST"])
@@ -708,8 +906,15 @@ def member_action(member_id: int, action: str) -> Any:
 @officer_only
 def product_list() -> Any:
     org = current_org()
-    products = db.session.execute(select(LoanProduct).where(
-        LoanProduct.organisation_id == org.id).order_by(LoanProduct.name)).scalars().all()
+    products = (
+        db.session.execute(
+            select(LoanProduct)
+            .where(LoanProduct.organisation_id == org.id)
+            .order_by(LoanProduct.name)
+        )
+        .scalars()
+        .all()
+    )
     return render_template("microcredit/products.html", products=products, rules=policy())
 
 
@@ -721,13 +926,18 @@ def _product_form_page(product: LoanProduct | None) -> Any:
     problems: list[str] = []
     if form.validate_on_submit():
         data = services.ProductData(
-            name=form.name.data or "", kind=form.kind.data,
-            min_principal=form.min_principal.data, max_principal=form.max_principal.data,
-            interest_rate=form.interest_rate.data, min_repayments=form.min_repayments.data,
+            name=form.name.data or "",
+            kind=form.kind.data,
+            min_principal=form.min_principal.data,
+            max_principal=form.max_principal.data,
+            interest_rate=form.interest_rate.data,
+            min_repayments=form.min_repayments.data,
             max_repayments=form.max_repayments.data,
-            default_repayments=form.default_repayments.data, frequency=form.frequency.data,
+            default_repayments=form.default_repayments.data,
+            frequency=form.frequency.data,
             interest_rate_period=form.interest_rate_period.data,
-            interest_method=form.interest_method.data, amortization=form.amortization.data,
+            interest_method=form.interest_method.data,
+            amortization=form.amortization.data,
             interest_calculation=form.interest_calculation.data,
             days_in_year=int(form.days_in_year.data),
             grace_on_principal=form.grace_on_principal.data or 0,
@@ -736,8 +946,11 @@ def _product_form_page(product: LoanProduct | None) -> Any:
             disbursement_fee=form.disbursement_fee.data or ledger.ZERO,
             late_penalty=form.late_penalty.data or ledger.ZERO,
             penalty_after_days=form.penalty_after_days.data or 0,
-            group_lending=form.group_lending.data, enforce_221=form.enforce_221.data,
-            description=form.description.data or "", active=form.active.data)
+            group_lending=form.group_lending.data,
+            enforce_221=form.enforce_221.data,
+            description=form.description.data or "",
+            active=form.active.data,
+        )
         try:
             services.save_product(org, data, current_user, product)
         except McError as error:
@@ -747,8 +960,13 @@ def _product_form_page(product: LoanProduct | None) -> Any:
             db.session.commit()
             flash(_("The product has been saved."), "success")
             return redirect(url_for("microcredit.product_list"))
-    return render_template("microcredit/product_form.html", form=form, product=product,
-                           problems=problems, rules=policy())
+    return render_template(
+        "microcredit/product_form.html",
+        form=form,
+        product=product,
+        problems=problems,
+        rules=policy(),
+    )
 
 
 @bp.route("/products/new", methods=["GET", "POST"])
@@ -780,19 +998,28 @@ def loan_list() -> Any:
     page = db.paginate(stmt, page_arg(), per_page())
     ids = [loan.id for loan in page.items]
     totals, slots = ledger.totals_for(ids), ledger.slots_for(ids)
-    positions = {loan.id: ledger.position(totals.get(loan.id, {}), slots.get(loan.id, []),
-                                          today()) for loan in page.items}
-    return render_template("microcredit/loans.html", page=page, positions=positions,
-                           status=status)
+    positions = {
+        loan.id: ledger.position(totals.get(loan.id, {}), slots.get(loan.id, []), today())
+        for loan in page.items
+    }
+    return render_template("microcredit/loans.html", page=page, positions=positions, status=status)
 
 
 @bp.route("/members/<int:member_id>/loans/new", methods=["GET", "POST"])
 @officer_only
 def loan_new(member_id: int) -> Any:
     member = owned(Member, member_id)
-    products = db.session.execute(select(LoanProduct).where(
-        LoanProduct.organisation_id == member.organisation_id, LoanProduct.active.is_(True))
-        .order_by(LoanProduct.name)).scalars().all()
+    products = (
+        db.session.execute(
+            select(LoanProduct)
+            .where(
+                LoanProduct.organisation_id == member.organisation_id, LoanProduct.active.is_(True)
+            )
+            .order_by(LoanProduct.name)
+        )
+        .scalars()
+        .all()
+    )
     form = LoanForm()
     form.product.choices = [(p.id, f"{p.name} – {p.kind_label}") for p in products]
     form.officer.choices = officer_choices(member.organisation_id)
@@ -804,8 +1031,11 @@ def loan_new(member_id: int) -> Any:
             form.repayments.data = suited[0].default_repayments
         start = today()
         if member.group and member.group.centre:
-            start = services.next_meetings(member.group.centre, today(), 1)[0] \
-                if services.next_meetings(member.group.centre, today(), 1) else today()
+            start = (
+                services.next_meetings(member.group.centre, today(), 1)[0]
+                if services.next_meetings(member.group.centre, today(), 1)
+                else today()
+            )
         form.expected_disbursement_on.data = start
     problems: list[str] = []
     if form.validate_on_submit():
@@ -815,9 +1045,16 @@ def loan_new(member_id: int) -> Any:
         else:
             try:
                 loan = services.submit_loan(
-                    member, product, form.principal.data, form.repayments.data,
-                    form.expected_disbursement_on.data, form.purpose.data or "",
-                    form.officer.data or None, current_user, today())
+                    member,
+                    product,
+                    form.principal.data,
+                    form.repayments.data,
+                    form.expected_disbursement_on.data,
+                    form.purpose.data or "",
+                    form.officer.data or None,
+                    current_user,
+                    today(),
+                )
             except McError as error:
                 db.session.rollback()
                 problems = apply_errors(form, error)
@@ -825,8 +1062,9 @@ def loan_new(member_id: int) -> Any:
                 db.session.commit()
                 flash(_("The application has been submitted."), "success")
                 return redirect(url_for("microcredit.loan_detail", loan_id=loan.id))
-    return render_template("microcredit/loan_form.html", form=form, member=member,
-                           products=products, problems=problems)
+    return render_template(
+        "microcredit/loan_form.html", form=form, member=member, products=products, problems=problems
+    )
 
 
 @bp.route("/loans/<int:loan_id>")
@@ -834,16 +1072,26 @@ def loan_new(member_id: int) -> Any:
 def loan_detail(loan_id: int) -> Any:
     loan = owned(Loan, loan_id)
     position = services.loan_position(loan, today())
-    schedule = None if loan.disbursed_on else (
-        services.preview_schedule(loan) if loan.is_open else None)
+    schedule = (
+        None if loan.disbursed_on else (services.preview_schedule(loan) if loan.is_open else None)
+    )
     entries = services.transactions(loan)
     kinds, needed = services.required_services(loan)
-    successor = db.session.execute(select(Loan.id).where(
-        Loan.rescheduled_from_id == loan.id)).scalar_one_or_none()
+    successor = db.session.execute(
+        select(Loan.id).where(Loan.rescheduled_from_id == loan.id)
+    ).scalar_one_or_none()
     return render_template(
-        "microcredit/loan.html", loan=loan, position=position, schedule=schedule,
-        entries=entries, service_kinds=kinds, services_needed=needed, successor=successor,
-        reverse_form=ReverseForm(formdata=None), today=today())
+        "microcredit/loan.html",
+        loan=loan,
+        position=position,
+        schedule=schedule,
+        entries=entries,
+        service_kinds=kinds,
+        services_needed=needed,
+        successor=successor,
+        reverse_form=ReverseForm(formdata=None),
+        today=today(),
+    )
 
 
 LOAN_ACTIONS = {
@@ -867,8 +1115,10 @@ def loan_action(loan_id: int, action: str) -> Any:
         abort(404)
     title, states = LOAN_ACTIONS[action]
     if loan.status not in states:
-        flash(_("This cannot be done on a loan in the state \"%(state)s\".",
-                state=loan.status_label), "danger")
+        flash(
+            _('This cannot be done on a loan in the state "%(state)s".', state=loan.status_label),
+            "danger",
+        )
         return redirect(url_for("microcredit.loan_detail", loan_id=loan.id))
     form = ActionForm()
     if request.method == "GET":
@@ -892,8 +1142,9 @@ def loan_action(loan_id: int, action: str) -> Any:
             elif action == "disburse":
                 services.disburse(loan, on_date, user, reason)
             elif action == "prepay":
-                services.prepay(loan, on_date, user,
-                                key=f"form:{form.nonce.data}" if form.nonce.data else None)
+                services.prepay(
+                    loan, on_date, user, key=f"form:{form.nonce.data}" if form.nonce.data else None
+                )
             elif action == "write_off":
                 services.write_off(loan, on_date, user, reason)
             elif action == "reschedule":
@@ -903,8 +1154,9 @@ def loan_action(loan_id: int, action: str) -> Any:
             db.session.commit()
         except McError as error:
             db.session.rollback()
-            problems = apply_errors(form, error, {"status": "on_date", "member": "on_date",
-                                                  "services": "on_date"})
+            problems = apply_errors(
+                form, error, {"status": "on_date", "member": "on_date", "services": "on_date"}
+            )
         except IntegrityError:
             db.session.rollback()
             problems = [_("This has already been recorded.")]
@@ -914,11 +1166,22 @@ def loan_action(loan_id: int, action: str) -> Any:
             return redirect(url_for("microcredit.loan_detail", loan_id=target))
     position = services.loan_position(loan, form.on_date.data or today(), all_entries=True)
     quote = ledger.payoff_quote(position) if action == "prepay" else None
-    preview = build_schedule(services.loan_terms(loan, form.on_date.data or today())) \
-        if action == "disburse" else None
-    return render_template("microcredit/loan_action.html", loan=loan, form=form,
-                           action=action, title=title, problems=problems,
-                           position=position, quote=quote, preview=preview)
+    preview = (
+        build_schedule(services.loan_terms(loan, form.on_date.data or today()))
+        if action == "disburse"
+        else None
+    )
+    return render_template(
+        "microcredit/loan_action.html",
+        loan=loan,
+        form=form,
+        action=action,
+        title=title,
+        problems=problems,
+        position=position,
+        quote=quote,
+        preview=preview,
+    )
 
 
 @bp.route("/loans/<int:loan_id>/repay", methods=["GET", "POST"])
@@ -934,8 +1197,13 @@ def loan_repay(loan_id: int) -> Any:
     problems: list[str] = []
     if form.validate_on_submit():
         try:
-            services.repay(loan, form.amount.data, form.on_date.data, current_user,
-                           key=f"form:{form.nonce.data}" if form.nonce.data else None)
+            services.repay(
+                loan,
+                form.amount.data,
+                form.on_date.data,
+                current_user,
+                key=f"form:{form.nonce.data}" if form.nonce.data else None,
+            )
             db.session.commit()
         except McError as error:
             db.session.rollback()
@@ -946,8 +1214,9 @@ def loan_repay(loan_id: int) -> Any:
         else:
             flash(_("The repayment has been recorded."), "success")
             return redirect(url_for("microcredit.loan_detail", loan_id=loan.id))
-    return render_template("microcredit/repay.html", loan=loan, form=form, position=position,
-                           problems=problems)
+    return render_template(
+        "microcredit/repay.html", loan=loan, form=form, position=position, problems=problems
+    )
 
 
 @bp.route("/loans/<int:loan_id>/entries/<int:entry_id>/reverse", methods=["GET", "POST"])
@@ -969,8 +1238,9 @@ def loan_reverse(loan_id: int, entry_id: int) -> Any:
             db.session.commit()
             flash(_("The entry has been reversed."), "success")
             return redirect(url_for("microcredit.loan_detail", loan_id=loan.id))
-    return render_template("microcredit/reverse.html", loan=loan, entry=entry, form=form,
-                           problems=problems)
+    return render_template(
+        "microcredit/reverse.html", loan=loan, entry=entry, form=form, problems=problems
+    )
 
 
 @bp.route("/loans/<int:loan_id>/services/new", methods=["GET", "POST"])
@@ -984,9 +1254,15 @@ def service_new(loan_id: int) -> Any:
     problems: list[str] = []
     if form.validate_on_submit():
         try:
-            services.add_service(loan, form.kind.data, form.provider.data or "",
-                                 form.planned_on.data, form.delivered_on.data,
-                                 form.notes.data or "", current_user)
+            services.add_service(
+                loan,
+                form.kind.data,
+                form.provider.data or "",
+                form.planned_on.data,
+                form.delivered_on.data,
+                form.notes.data or "",
+                current_user,
+            )
         except McError as error:
             db.session.rollback()
             problems = apply_errors(form, error)
@@ -994,8 +1270,14 @@ def service_new(loan_id: int) -> Any:
             db.session.commit()
             flash(_("The service has been added."), "success")
             return redirect(url_for("microcredit.loan_detail", loan_id=loan.id))
-    return render_template("microcredit/service_form.html", loan=loan, form=form,
-                           kinds=kinds, needed=needed, problems=problems)
+    return render_template(
+        "microcredit/service_form.html",
+        loan=loan,
+        form=form,
+        kinds=kinds,
+        needed=needed,
+        problems=problems,
+    )
 
 
 @bp.route("/loans/<int:loan_id>/services/<int:service_id>/delivered", methods=["POST"])
@@ -1009,8 +1291,9 @@ def service_delivered(loan_id: int, service_id: int) -> Any:
 
     if ConfirmForm().validate_on_submit():
         service.delivered_on = today()
-        audit.record("microcredit.loan.service_delivered", loan, subject=loan.member,
-                     kind=service.kind)
+        audit.record(
+            "microcredit.loan.service_delivered", loan, subject=loan.member, kind=service.kind
+        )
         db.session.commit()
         flash(_("The service is marked as delivered."), "success")
     return redirect(url_for("microcredit.loan_detail", loan_id=loan.id))
@@ -1028,11 +1311,22 @@ def arrears() -> Any:
     form.as_of.data = as_of
     centre_id = request.args.get("centre", type=int) or None
     rows = collection.arrears(org.id, as_of, centre_id=centre_id)
-    centres = db.session.execute(select(Centre).where(Centre.organisation_id == org.id)
-                                 .order_by(Centre.name)).scalars().all()
-    return render_template("microcredit/arrears.html", form=form, as_of=as_of,
-                           ageing=collection.ageing(rows), page=list_page(rows),
-                           centres=centres, centre_id=centre_id)
+    centres = (
+        db.session.execute(
+            select(Centre).where(Centre.organisation_id == org.id).order_by(Centre.name)
+        )
+        .scalars()
+        .all()
+    )
+    return render_template(
+        "microcredit/arrears.html",
+        form=form,
+        as_of=as_of,
+        ageing=collection.ageing(rows),
+        page=list_page(rows),
+        centres=centres,
+        centre_id=centre_id,
+    )
 
 
 @bp.route("/portfolio")
@@ -1043,8 +1337,13 @@ def portfolio_page() -> Any:
     as_of = form.as_of.data if form.validate() and form.as_of.data else today()
     form.as_of.data = as_of
     report = portfolio.portfolio_report(org.id, as_of)
-    return render_template("microcredit/portfolio.html", form=form, report=report,
-                           rules=policy(), dimension_label=portfolio.dimension_label)
+    return render_template(
+        "microcredit/portfolio.html",
+        form=form,
+        report=report,
+        rules=policy(),
+        dimension_label=portfolio.dimension_label,
+    )
 
 
 def _report_for_export() -> tuple[portfolio.Report, str]:
@@ -1057,8 +1356,11 @@ def _report_for_export() -> tuple[portfolio.Report, str]:
 @officer_only
 def portfolio_csv() -> Any:
     report, name = _report_for_export()
-    return Response(portfolio.to_csv(report), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename={name}.csv"})
+    return Response(
+        portfolio.to_csv(report),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename={name}.csv"},
+    )
 
 
 @bp.route("/portfolio.xlsx")
@@ -1068,4 +1370,5 @@ def portfolio_xlsx() -> Any:
     return Response(
         portfolio.to_xlsx(report),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f"attachment; filename={name}.xlsx"})
+        headers={"Content-Disposition": f"attachment; filename={name}.xlsx"},
+    )

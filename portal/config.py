@@ -58,8 +58,10 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         # Domain packages: each exposes init_app(app).
         "PONTE_MODULES": tuple(
             m.strip()
-            for m in (env("PONTE_MODULES") or "employers,brokerage,microcredit,ethical_products")
-            .split(",") if m.strip()
+            for m in (
+                env("PONTE_MODULES") or "employers,brokerage,microcredit,ethical_products"
+            ).split(",")
+            if m.strip()
         ),
         "LOG_JSON": env("LOG_JSON", "1") != "0",
     }

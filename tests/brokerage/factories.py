@@ -34,8 +34,9 @@ def today():  # type: ignore[no-untyped-def]
     return utcnow().date()
 
 
-def make_candidate(service: Organisation | None = None, broker: User | None = None,
-                   **fields: Any) -> Candidate:
+def make_candidate(
+    service: Organisation | None = None, broker: User | None = None, **fields: Any
+) -> Candidate:
     consent = fields.pop("consent", True)
     consent_days = int(fields.pop("consent_days", 365))
     if broker is None:
@@ -43,14 +44,17 @@ def make_candidate(service: Organisation | None = None, broker: User | None = No
         broker = make_user(BROKER, org=service)
     elif service is None:
         service = broker.organisations(BROKER)[0]
-    sensitive = SensitiveData(**{k: fields.pop(k) for k in list(fields)
-                                 if k in SENSITIVE_FIELDS})
-    profile = ProfileData(full_name=str(fields.pop("full_name", f"Persona Prova {next(_seq)}")),
-                          comune_code=str(fields.pop("comune_code", "093033")), **fields)
+    sensitive = SensitiveData(**{k: fields.pop(k) for k in list(fields) if k in SENSITIVE_FIELDS})
+    profile = ProfileData(
+        full_name=str(fields.pop("full_name", f"Persona Prova {next(_seq)}")),
+        comune_code=str(fields.pop("comune_code", "093033")),
+        **fields,
+    )
     candidate = caseload.create_candidate(service, broker, profile, sensitive, today())
     if consent:
-        caseload.record_consent(candidate, broker, "matching", today(),
-                                today() + timedelta(days=consent_days), today())
+        caseload.record_consent(
+            candidate, broker, "matching", today(), today() + timedelta(days=consent_days), today()
+        )
     db.session.flush()
     return candidate
 
@@ -63,15 +67,23 @@ def make_proposal(candidate: Candidate, vacancy: Any, broker: User, **fields: An
 
         card = build_card(candidate, None)
     except ImportError:  # pragma: no cover - before proposals existed
-        card = {"pseudonym": candidate.pseudonym,
-                "skills": [{"label_en": s.skill.label_en} for s in candidate.skills],
-                "adjustments": candidate.adjustments}
+        card = {
+            "pseudonym": candidate.pseudonym,
+            "skills": [{"label_en": s.skill.label_en} for s in candidate.skills],
+            "adjustments": candidate.adjustments,
+        }
     service_id = min(candidate.holding_service_ids)
     values: dict[str, Any] = {"status": "proposed", "note": ""}
     values.update(fields)
-    proposal = Proposal(vacancy_id=vacancy.id, candidate_id=candidate.id, broker_id=broker.id,
-                        service_id=service_id, employer_org_id=vacancy.organisation_id,
-                        card=card, **values)
+    proposal = Proposal(
+        vacancy_id=vacancy.id,
+        candidate_id=candidate.id,
+        broker_id=broker.id,
+        service_id=service_id,
+        employer_org_id=vacancy.organisation_id,
+        card=card,
+        **values,
+    )
     db.session.add(proposal)
     db.session.flush()
     return proposal

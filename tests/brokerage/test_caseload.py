@@ -22,13 +22,19 @@ from tests.factories import make_org, make_user
 
 
 def audit_entries(action: str, candidate_id: int) -> list[AuditLog]:
-    return list(db.session.execute(select(AuditLog).where(
-        AuditLog.action == action, AuditLog.subject_id == str(candidate_id))).scalars())
+    return list(
+        db.session.execute(
+            select(AuditLog).where(
+                AuditLog.action == action, AuditLog.subject_id == str(candidate_id)
+            )
+        ).scalars()
+    )
 
 
 def occupation(label_en: str) -> Occupation:
-    return db.session.execute(select(Occupation).where(
-        Occupation.label_en == label_en)).scalar_one()
+    return db.session.execute(
+        select(Occupation).where(Occupation.label_en == label_en)
+    ).scalar_one()
 
 
 def some_skills(n: int = 3) -> list[Skill]:
@@ -37,16 +43,29 @@ def some_skills(n: int = 3) -> list[Skill]:
 
 def form_data(**overrides: object) -> dict[str, object]:
     data: dict[str, object] = {
-        "full_name": "Mario Bianchi", "comune": "Pordenone (PN)", "max_commute_km": "15",
-        "hours_min": "20", "hours_max": "30", "education_level": "vocational",
-        "languages": "italiano, inglese", "summary": "Puntuale.",
-        "occupations-0": "warehouse worker", "occupations-1": "", "occupations-2": "",
-        "experiences-0-occupation": "kitchen assistant", "experiences-0-months": "6",
-        "experiences-0-description": "Mensa", "experiences-1-occupation": "",
-        "experiences-1-months": "", "experiences-1-description": "",
-        "adjustments": ["quiet_place", "onsite_tutor"], "target_group": "psychiatric",
-        "disability_percentage": "", "origin_service": "0",
-        "sensitive_notes": "Segue terapia.", "submit": "1",
+        "full_name": "Mario Bianchi",
+        "comune": "Pordenone (PN)",
+        "max_commute_km": "15",
+        "hours_min": "20",
+        "hours_max": "30",
+        "education_level": "vocational",
+        "languages": "italiano, inglese",
+        "summary": "Puntuale.",
+        "occupations-0": "warehouse worker",
+        "occupations-1": "",
+        "occupations-2": "",
+        "experiences-0-occupation": "kitchen assistant",
+        "experiences-0-months": "6",
+        "experiences-0-description": "Mensa",
+        "experiences-1-occupation": "",
+        "experiences-1-months": "",
+        "experiences-1-description": "",
+        "adjustments": ["quiet_place", "onsite_tutor"],
+        "target_group": "psychiatric",
+        "disability_percentage": "",
+        "origin_service": "0",
+        "sensitive_notes": "Segue terapia.",
+        "submit": "1",
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
@@ -59,11 +78,13 @@ def test_broker_creates_a_candidate_through_the_form(client, db_session):
     broker = make_user("broker", locale="en")
     skills = some_skills(2)
     login(client, broker)
-    response = client.post("/brokerage/candidates/new",
-                           data=form_data(skills=[str(s.id) for s in skills]))
+    response = client.post(
+        "/brokerage/candidates/new", data=form_data(skills=[str(s.id) for s in skills])
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
-    candidate = db.session.execute(select(Candidate).order_by(Candidate.id.desc())
-                                   .limit(1)).scalar_one()
+    candidate = db.session.execute(
+        select(Candidate).order_by(Candidate.id.desc()).limit(1)
+    ).scalar_one()
     assert re.fullmatch(r"C-[0-9A-F]{5}", candidate.pseudonym)
     assert candidate.full_name == "Mario Bianchi" and candidate.comune_code == "093033"
     assert candidate.languages == ["italiano", "inglese"]
@@ -74,15 +95,21 @@ def test_broker_creates_a_candidate_through_the_form(client, db_session):
     assert candidate.sensitive.target_group == "psychiatric"
     service = broker.organisations("broker")[0]
     assert candidate.holding_service_ids == {service.id}
-    stages = db.session.execute(select(PathwayStage).where(
-        PathwayStage.candidate_id == candidate.id)).scalars().all()
+    stages = (
+        db.session.execute(select(PathwayStage).where(PathwayStage.candidate_id == candidate.id))
+        .scalars()
+        .all()
+    )
     assert [(s.stage, s.service_id) for s in stages] == [("referral", service.id)]
     assert audit_entries("candidate.create", candidate.id)
     # Encrypted at rest: the database holds no clear text of the name or the notes.
-    raw = db.session.execute(text(
-        "SELECT c.full_name, s.notes, s.target_group FROM candidate c JOIN "
-        "candidate_sensitive s ON s.candidate_id = c.id WHERE c.id = :id"),
-        {"id": candidate.id}).one()
+    raw = db.session.execute(
+        text(
+            "SELECT c.full_name, s.notes, s.target_group FROM candidate c JOIN "
+            "candidate_sensitive s ON s.candidate_id = c.id WHERE c.id = :id"
+        ),
+        {"id": candidate.id},
+    ).one()
     assert "Mario" not in raw[0] and "terapia" not in raw[1] and "psych" not in raw[2]
 
 
@@ -90,16 +117,23 @@ def test_bad_input_shows_errors_and_saves_nothing(client, db_session):
     broker = make_user("broker", locale="en")
     login(client, broker)
     before = db.session.execute(select(func.count()).select_from(Candidate)).scalar_one()
-    response = client.post("/brokerage/candidates/new", data=form_data(
-        hours_min="30", hours_max="10", comune="Atlantide", **{
-            "occupations-0": "zzz no such job"}))
+    response = client.post(
+        "/brokerage/candidates/new",
+        data=form_data(
+            hours_min="30",
+            hours_max="10",
+            comune="Atlantide",
+            **{"occupations-0": "zzz no such job"},
+        ),
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "No ESCO occupation matches" in page
     assert "Choose a municipality from the list." in page
     assert db.session.execute(select(func.count()).select_from(Candidate)).scalar_one() == before
-    response = client.post("/brokerage/candidates/new", data=form_data(
-        hours_min="30", hours_max="10"))
+    response = client.post(
+        "/brokerage/candidates/new", data=form_data(hours_min="30", hours_max="10")
+    )
     assert "The maximum cannot be lower than the minimum." in response.get_data(as_text=True)
     assert db.session.execute(select(func.count()).select_from(Candidate)).scalar_one() == before
 
@@ -113,20 +147,28 @@ def test_service_refuses_bad_profiles_without_saving(db_session):
         (ProfileData(full_name="A", comune_code="999999"), "comune"),
         (ProfileData(full_name="A", comune_code="093033", hours_min=0), "hours_min"),
         (ProfileData(full_name="A", comune_code="093033", skill_ids=[10**9]), "skills"),
-        (ProfileData(full_name="A", comune_code="093033", adjustments=["wheelchair"]),
-         "adjustments"),
+        (
+            ProfileData(full_name="A", comune_code="093033", adjustments=["wheelchair"]),
+            "adjustments",
+        ),
     ]:
         with pytest.raises(CaseloadError) as error:
             caseload.create_candidate(service, broker, profile, SensitiveData(), today())
         assert field in error.value.fields
     with pytest.raises(CaseloadError) as error:
-        caseload.create_candidate(service, broker, ProfileData("A", "093033"),
-                                  SensitiveData(target_group="vampire"), today())
+        caseload.create_candidate(
+            service,
+            broker,
+            ProfileData("A", "093033"),
+            SensitiveData(target_group="vampire"),
+            today(),
+        )
     assert "target_group" in error.value.fields
     other_service = make_org("service")
     with pytest.raises(CaseloadError) as error:
-        caseload.create_candidate(other_service, broker, ProfileData("A", "093033"),
-                                  SensitiveData(), today())
+        caseload.create_candidate(
+            other_service, broker, ProfileData("A", "093033"), SensitiveData(), today()
+        )
     assert "service" in error.value.fields
     assert db.session.execute(select(func.count()).select_from(Candidate)).scalar_one() == before
 
@@ -134,23 +176,26 @@ def test_service_refuses_bad_profiles_without_saving(db_session):
 def test_skills_can_be_found_and_ticked_without_javascript(client, db_session):
     broker = make_user("broker", locale="en")
     login(client, broker)
-    response = client.post("/brokerage/candidates/new", data=form_data(
-        skill_search="forklift", find_skills="1", submit=None))
+    response = client.post(
+        "/brokerage/candidates/new",
+        data=form_data(skill_search="forklift", find_skills="1", submit=None),
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and 'name="skills"' in page
-    suggested = client.post("/brokerage/candidates/new", data=form_data(
-        suggest="1", submit=None)).get_data(as_text=True)
+    suggested = client.post(
+        "/brokerage/candidates/new", data=form_data(suggest="1", submit=None)
+    ).get_data(as_text=True)
     assert suggested.count('name="skills"') >= 3
     found = client.get("/brokerage/skills?q=clean").get_json()["items"]
     assert 0 < len(found) <= 15 and {"id", "label"} <= set(found[0])
     assert client.get("/brokerage/occupations?q=warehouse").get_json()["items"]
     # A skill typed in full (picked from the datalist) is added on saving.
     skill = some_skills(1)[0]
-    response = client.post("/brokerage/candidates/new", data=form_data(
-        skill_search=skill.label_en))
+    response = client.post("/brokerage/candidates/new", data=form_data(skill_search=skill.label_en))
     assert response.status_code == 302
-    candidate = db.session.execute(select(Candidate).order_by(Candidate.id.desc())
-                                   .limit(1)).scalar_one()
+    candidate = db.session.execute(
+        select(Candidate).order_by(Candidate.id.desc()).limit(1)
+    ).scalar_one()
     assert [s.skill_id for s in candidate.skills] == [skill.id]
 
 
@@ -179,15 +224,21 @@ def test_a_broker_of_another_service_gets_404_and_it_is_logged(client, db_sessio
     candidate = make_candidate()
     stranger = make_user("broker", locale="en")
     login(client, stranger)
-    for path in (f"/brokerage/candidates/{candidate.id}",
-                 f"/brokerage/candidates/{candidate.id}/edit",
-                 f"/brokerage/candidates/{candidate.id}/sensitive",
-                 f"/brokerage/candidates/{candidate.id}/pathway",
-                 f"/brokerage/candidates/{candidate.id}/access-log",
-                 f"/brokerage/candidates/{candidate.id}/export"):
+    for path in (
+        f"/brokerage/candidates/{candidate.id}",
+        f"/brokerage/candidates/{candidate.id}/edit",
+        f"/brokerage/candidates/{candidate.id}/sensitive",
+        f"/brokerage/candidates/{candidate.id}/pathway",
+        f"/brokerage/candidates/{candidate.id}/access-log",
+        f"/brokerage/candidates/{candidate.id}/export",
+    ):
         assert client.get(path).status_code == 404, path
-    assert client.post(f"/brokerage/candidates/{candidate.id}/sensitive",
-                       data={"reason": "curiosity"}).status_code == 404
+    assert (
+        client.post(
+            f"/brokerage/candidates/{candidate.id}/sensitive", data={"reason": "curiosity"}
+        ).status_code
+        == 404
+    )
     denied = audit_entries("candidate.access_denied", candidate.id)
     assert len(denied) >= 7 and all(e.actor_id == stranger.id for e in denied)
     assert not audit_entries("candidate.sensitive_read", candidate.id)
@@ -199,8 +250,11 @@ def test_a_broker_of_another_service_gets_404_and_it_is_logged(client, db_sessio
 def test_other_roles_never_reach_a_record(client, db_session, role):
     candidate = make_candidate(target_group="addiction")
     login(client, make_user(role))
-    for path in ("/brokerage/caseload", f"/brokerage/candidates/{candidate.id}",
-                 f"/brokerage/candidates/{candidate.id}/sensitive"):
+    for path in (
+        "/brokerage/caseload",
+        f"/brokerage/candidates/{candidate.id}",
+        f"/brokerage/candidates/{candidate.id}/sensitive",
+    ):
         response = client.get(path)
         assert response.status_code == 403, path
         assert candidate.pseudonym not in response.get_data(as_text=True)
@@ -218,21 +272,28 @@ def test_anonymous_is_sent_to_sign_in(client, db_session):
 def test_sensitive_data_are_shown_only_on_request_with_a_reason(client, db_session):
     origin = make_org("service", name="Servizio di origine")
     broker = make_user("broker", locale="en")
-    candidate = make_candidate(broker=broker, target_group="addiction",
-                               disability_percentage=46, origin_service_id=origin.id,
-                               notes="Nota riservata")
+    candidate = make_candidate(
+        broker=broker,
+        target_group="addiction",
+        disability_percentage=46,
+        origin_service_id=origin.id,
+        notes="Nota riservata",
+    )
     login(client, broker)
     detail = client.get(f"/brokerage/candidates/{candidate.id}").get_data(as_text=True)
     assert "Nota riservata" not in detail and "Addiction" not in detail
     assert "Servizio di origine" not in detail
     ask = client.get(f"/brokerage/candidates/{candidate.id}/sensitive").get_data(as_text=True)
     assert "Nota riservata" not in ask
-    no_reason = client.post(f"/brokerage/candidates/{candidate.id}/sensitive",
-                            data={"reason": ""}).get_data(as_text=True)
+    no_reason = client.post(
+        f"/brokerage/candidates/{candidate.id}/sensitive", data={"reason": ""}
+    ).get_data(as_text=True)
     assert "Nota riservata" not in no_reason
     assert not audit_entries("candidate.sensitive_read", candidate.id)
-    shown = client.post(f"/brokerage/candidates/{candidate.id}/sensitive",
-                        data={"reason": "Preparing the team meeting"})
+    shown = client.post(
+        f"/brokerage/candidates/{candidate.id}/sensitive",
+        data={"reason": "Preparing the team meeting"},
+    )
     page = shown.get_data(as_text=True)
     assert "Nota riservata" in page and "46%" in page and "Servizio di origine" in page
     assert "no-store" in shown.headers["Cache-Control"]
@@ -257,21 +318,37 @@ def test_sensitive_data_can_be_changed_with_a_reason(client, db_session):
     broker = make_user("broker", locale="en")
     candidate = make_candidate(broker=broker, target_group="poverty")
     login(client, broker)
-    response = client.post(f"/brokerage/candidates/{candidate.id}/sensitive/edit", data={
-        "reason": "New certificate", "target_group": "physical_disability",
-        "disability_percentage": "67", "origin_service": "0", "sensitive_notes": "",
-        "save": "1"})
+    response = client.post(
+        f"/brokerage/candidates/{candidate.id}/sensitive/edit",
+        data={
+            "reason": "New certificate",
+            "target_group": "physical_disability",
+            "disability_percentage": "67",
+            "origin_service": "0",
+            "sensitive_notes": "",
+            "save": "1",
+        },
+    )
     assert response.status_code == 302
     record = db.session.get(SensitiveRecord, candidate.id)
     assert record.target_group == "physical_disability"
     assert record.disability_percentage == "67"
     [entry] = audit_entries("candidate.sensitive_update", candidate.id)
     assert entry.reason == "New certificate"
-    bad = client.post(f"/brokerage/candidates/{candidate.id}/sensitive/edit", data={
-        "reason": "x y z", "target_group": "physical_disability",
-        "disability_percentage": "250", "origin_service": "0", "save": "1"})
-    assert bad.status_code == 200 and db.session.get(
-        SensitiveRecord, candidate.id).disability_percentage == "67"
+    bad = client.post(
+        f"/brokerage/candidates/{candidate.id}/sensitive/edit",
+        data={
+            "reason": "x y z",
+            "target_group": "physical_disability",
+            "disability_percentage": "250",
+            "origin_service": "0",
+            "save": "1",
+        },
+    )
+    assert (
+        bad.status_code == 200
+        and db.session.get(SensitiveRecord, candidate.id).disability_percentage == "67"
+    )
 
 
 def test_profile_edit(client, db_session):
@@ -280,8 +357,10 @@ def test_profile_edit(client, db_session):
     login(client, broker)
     form = client.get(f"/brokerage/candidates/{candidate.id}/edit").get_data(as_text=True)
     assert candidate.full_name in form
-    response = client.post(f"/brokerage/candidates/{candidate.id}/edit", data=form_data(
-        full_name="Nuovo Nome", hours_min="5", hours_max="25", target_group=None))
+    response = client.post(
+        f"/brokerage/candidates/{candidate.id}/edit",
+        data=form_data(full_name="Nuovo Nome", hours_min="5", hours_max="25", target_group=None),
+    )
     assert response.status_code == 302
     assert candidate.full_name == "Nuovo Nome" and candidate.hours_max == 25
     assert audit_entries("candidate.update", candidate.id)
@@ -306,53 +385,80 @@ def test_access_log_is_viewable_and_exportable(client, db_session):
 def test_export_contains_everything_and_is_logged(client, db_session):
     origin = make_org("service", name="Servizio Esportato")
     broker = make_user("broker", locale="en")
-    candidate = make_candidate(broker=broker, target_group="addiction", notes="Nota X",
-                               origin_service_id=origin.id, skill_ids=[some_skills(1)[0].id])
+    candidate = make_candidate(
+        broker=broker,
+        target_group="addiction",
+        notes="Nota X",
+        origin_service_id=origin.id,
+        skill_ids=[some_skills(1)[0].id],
+    )
     employer = make_user("employer")
     vacancy = make_vacancy(employer)
     make_proposal(candidate, vacancy, broker)
     login(client, broker)
-    assert client.post(f"/brokerage/candidates/{candidate.id}/export",
-                       data={"reason": ""}).status_code == 200  # the form again
-    response = client.post(f"/brokerage/candidates/{candidate.id}/export",
-                           data={"reason": "Request of 3 March"})
+    assert (
+        client.post(f"/brokerage/candidates/{candidate.id}/export", data={"reason": ""}).status_code
+        == 200
+    )  # the form again
+    response = client.post(
+        f"/brokerage/candidates/{candidate.id}/export", data={"reason": "Request of 3 March"}
+    )
     assert "attachment" in response.headers["Content-Disposition"]
     data = json.loads(response.get_data(as_text=True))
     assert data["candidate"]["full_name"] == candidate.full_name
     assert data["candidate"]["pseudonym"] == candidate.pseudonym
     assert len(data["candidate"]["skills"]) == 1
-    assert data["sensitive"] == {"target_group": "addiction",
-                                 "target_group_label": data["sensitive"]["target_group_label"],
-                                 "disability_percentage": None,
-                                 "origin_service": "Servizio Esportato", "notes": "Nota X"}
+    assert data["sensitive"] == {
+        "target_group": "addiction",
+        "target_group_label": data["sensitive"]["target_group_label"],
+        "disability_percentage": None,
+        "origin_service": "Servizio Esportato",
+        "notes": "Nota X",
+    }
     assert [c["purpose"] for c in data["consents"]] == ["matching"]
     assert [s["stage"] for s in data["pathway"]] == ["referral"]
     assert data["proposals"][0]["vacancy"] == vacancy.title
     actions = {e["action"] for e in data["access_log"]}
-    assert {"candidate.create", "consent.record", "candidate.export",
-            "candidate.sensitive_read"} <= actions
+    assert {
+        "candidate.create",
+        "consent.record",
+        "candidate.export",
+        "candidate.sensitive_read",
+    } <= actions
     assert audit_entries("candidate.export", candidate.id)[0].reason == "Request of 3 March"
 
 
 def test_erasure_keeps_only_what_law_and_statistics_need(client, db_session):
     broker = make_user("broker", locale="en")
-    candidate = make_candidate(broker=broker, target_group="psychiatric", notes="N",
-                               skill_ids=[s.id for s in some_skills(2)],
-                               adjustments=["quiet_place"], languages=["italiano"],
-                               experiences=[caseload.ExperienceData(None, 5, "Bar")])
-    db.session.get(PathwayStage, db.session.execute(select(PathwayStage.id).where(
-        PathwayStage.candidate_id == candidate.id)).scalar_one()).notes = "Nota del colloquio"
+    candidate = make_candidate(
+        broker=broker,
+        target_group="psychiatric",
+        notes="N",
+        skill_ids=[s.id for s in some_skills(2)],
+        adjustments=["quiet_place"],
+        languages=["italiano"],
+        experiences=[caseload.ExperienceData(None, 5, "Bar")],
+    )
+    db.session.get(
+        PathwayStage,
+        db.session.execute(
+            select(PathwayStage.id).where(PathwayStage.candidate_id == candidate.id)
+        ).scalar_one(),
+    ).notes = "Nota del colloquio"
     vacancy = make_vacancy(make_user("employer"))
     proposal = make_proposal(candidate, vacancy, broker, note="Molto bravo")
     login(client, broker)
     confirm = client.get(f"/brokerage/candidates/{candidate.id}/erase")
     assert confirm.status_code == 200 and candidate.full_name
-    wrong = client.post(f"/brokerage/candidates/{candidate.id}/erase",
-                        data={"pseudonym": "C-00000", "reason": "Request"})
+    wrong = client.post(
+        f"/brokerage/candidates/{candidate.id}/erase",
+        data={"pseudonym": "C-00000", "reason": "Request"},
+    )
     assert wrong.status_code == 200 and candidate.erased_at is None
-    response = client.post(f"/brokerage/candidates/{candidate.id}/erase",
-                           data={"pseudonym": candidate.pseudonym.lower(),
-                                 "reason": "Request of the person"})
+    response = client.post(
+        f"/brokerage/candidates/{candidate.id}/erase",
+        data={"pseudonym": candidate.pseudonym.lower(), "reason": "Request of the person"},
+    )
     assert response.status_code == 302
     db.session.expire_all()
     erased = db.session.get(Candidate, candidate.id)
@@ -361,11 +467,15 @@ def test_erasure_keeps_only_what_law_and_statistics_need(client, db_session):
     assert erased.skills == [] and erased.experiences == [] and erased.adjustments == []
     assert db.session.get(SensitiveRecord, candidate.id) is None
     assert erased.matching_consent_until is None
-    consents = db.session.execute(select(Consent).where(
-        Consent.candidate_id == candidate.id)).scalars().all()
+    consents = (
+        db.session.execute(select(Consent).where(Consent.candidate_id == candidate.id))
+        .scalars()
+        .all()
+    )
     assert consents and all(c.revoked_at is not None for c in consents)
-    stage = db.session.execute(select(PathwayStage).where(
-        PathwayStage.candidate_id == candidate.id)).scalar_one()
+    stage = db.session.execute(
+        select(PathwayStage).where(PathwayStage.candidate_id == candidate.id)
+    ).scalar_one()
     assert stage.stage == "referral" and stage.notes == "" and stage.started_on
     proposal = db.session.get(type(proposal), proposal.id)
     assert proposal.status == "withdrawn" and proposal.note == ""
@@ -390,11 +500,14 @@ def test_handover_moves_access_at_once_and_keeps_history(app, client, db_session
     login(client, sil_broker)
     assert client.get(f"/brokerage/candidates/{candidate.id}").status_code == 404
     login(client, dsm_broker)
-    bad = client.post(f"/brokerage/candidates/{candidate.id}/handover",
-                      data={"to_service": str(dsm.id)})
+    bad = client.post(
+        f"/brokerage/candidates/{candidate.id}/handover", data={"to_service": str(dsm.id)}
+    )
     assert bad.status_code == 200 and candidate.holding_service_ids == {dsm.id}
-    response = client.post(f"/brokerage/candidates/{candidate.id}/handover",
-                           data={"to_service": str(sil.id), "note": "Ready for work"})
+    response = client.post(
+        f"/brokerage/candidates/{candidate.id}/handover",
+        data={"to_service": str(sil.id), "note": "Ready for work"},
+    )
     assert response.status_code == 302
     assert candidate.holding_service_ids == {sil.id}
     old = next(h for h in candidate.holdings if h.service_id == dsm.id)
@@ -407,19 +520,22 @@ def test_handover_moves_access_at_once_and_keeps_history(app, client, db_session
     login(client, sil_broker)
     assert client.get(f"/brokerage/candidates/{candidate.id}").status_code == 200
     # History: the referral stage keeps the DSM; the timeline shows the change.
-    stage = db.session.execute(select(PathwayStage).where(
-        PathwayStage.candidate_id == candidate.id)).scalar_one()
+    stage = db.session.execute(
+        select(PathwayStage).where(PathwayStage.candidate_id == candidate.id)
+    ).scalar_one()
     assert stage.service_id == dsm.id
-    timeline = client.get(f"/brokerage/candidates/{candidate.id}/pathway").get_data(
-        as_text=True)
+    timeline = client.get(f"/brokerage/candidates/{candidate.id}/pathway").get_data(as_text=True)
     assert "SIL di prova" in timeline
     [entry] = audit_entries("candidate.handover", candidate.id)
     assert entry.details["from_service_id"] == dsm.id and entry.reason == "Ready for work"
     # The receiving brokers are told, without sensitive data or the giving service.
     from portal.notifications import Notification
 
-    [note] = db.session.execute(select(Notification).where(
-        Notification.user_id == sil_broker.id)).scalars().all()
+    [note] = (
+        db.session.execute(select(Notification).where(Notification.user_id == sil_broker.id))
+        .scalars()
+        .all()
+    )
     assert candidate.pseudonym in note.message
     assert "Segreto" not in note.message and dsm.name not in note.message
     assert "psych" not in note.message.lower()
@@ -445,20 +561,41 @@ def test_demo_seed_makes_believable_caseloads_once(app, db_session):
     from portal import demo
 
     demo.seed("small", echo=lambda *_: None)
-    sil = db.session.execute(select(Organisation).where(
-        Organisation.name == "SIL Pordenone – Servizio Inserimento Lavorativo")).scalar_one()
+    sil = db.session.execute(
+        select(Organisation).where(
+            Organisation.name == "SIL Pordenone – Servizio Inserimento Lavorativo"
+        )
+    ).scalar_one()
     count = db.session.execute(select(func.count()).select_from(Candidate)).scalar_one()
     assert 250 <= count <= 400
-    held = db.session.execute(select(func.count()).select_from(CaseHolding).where(
-        CaseHolding.service_id == sil.id, CaseHolding.until.is_(None))).scalar_one()
+    held = db.session.execute(
+        select(func.count())
+        .select_from(CaseHolding)
+        .where(CaseHolding.service_id == sil.id, CaseHolding.until.is_(None))
+    ).scalar_one()
     assert held >= 80
     stages = set(db.session.execute(select(PathwayStage.stage)).scalars())
-    assert stages == {"referral", "intake", "training_plan", "training", "work_experience",
-                      "hiring", "follow_up", "closed"}
-    valid = db.session.execute(select(func.count()).select_from(Candidate).where(
-        Candidate.matching_consent_until >= today())).scalar_one()
+    assert stages == {
+        "referral",
+        "intake",
+        "training_plan",
+        "training",
+        "work_experience",
+        "hiring",
+        "follow_up",
+        "closed",
+    }
+    valid = db.session.execute(
+        select(func.count())
+        .select_from(Candidate)
+        .where(Candidate.matching_consent_until >= today())
+    ).scalar_one()
     assert valid > count / 2
-    assert db.session.execute(select(func.count()).select_from(Consent).where(
-        Consent.revoked_at.is_not(None))).scalar_one() > 0
+    assert (
+        db.session.execute(
+            select(func.count()).select_from(Consent).where(Consent.revoked_at.is_not(None))
+        ).scalar_one()
+        > 0
+    )
     demo.seed("small", echo=lambda *_: None)
     assert db.session.execute(select(func.count()).select_from(Candidate)).scalar_one() == count

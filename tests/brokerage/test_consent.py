@@ -41,8 +41,7 @@ def test_matching_consent_until_follows_valid_consents(db_session):
     assert not candidate.has_matching_consent(today())
     caseload.record_consent(candidate, broker, "pathway", days(-10), days(300), today())
     assert candidate.matching_consent_until is None  # another purpose
-    first = caseload.record_consent(candidate, broker, "matching", days(-10), days(100),
-                                    today())
+    first = caseload.record_consent(candidate, broker, "matching", days(-10), days(100), today())
     assert candidate.matching_consent_until == days(100)
     caseload.record_consent(candidate, broker, "matching", days(-400), days(-1), today())
     assert candidate.matching_consent_until == days(100)  # expired ones do not count
@@ -55,21 +54,27 @@ def test_matching_consent_until_follows_valid_consents(db_session):
     assert caseload.consent_status(candidate, days(501)) == "expired"
 
 
-@pytest.mark.parametrize("given,expires,field", [
-    (1, 100, "given_on"),       # in the future
-    (-10, -20, "expires_on"),   # expiry before the date of consent
-    (-10, 6 * 366, "expires_on"),  # beyond the five-year policy
-])
+@pytest.mark.parametrize(
+    "given,expires,field",
+    [
+        (1, 100, "given_on"),  # in the future
+        (-10, -20, "expires_on"),  # expiry before the date of consent
+        (-10, 6 * 366, "expires_on"),  # beyond the five-year policy
+    ],
+)
 def test_bad_consents_are_refused(db_session, given, expires, field):
     broker, candidate = broker_and_candidate(consent=False)
     with pytest.raises(CaseloadError) as error:
-        caseload.record_consent(candidate, broker, "matching", days(given), days(expires),
-                                today())
+        caseload.record_consent(candidate, broker, "matching", days(given), days(expires), today())
     assert field in error.value.fields
     with pytest.raises(CaseloadError):
         caseload.record_consent(candidate, broker, "marketing", days(-1), days(10), today())
-    assert db.session.execute(select(func.count()).select_from(Consent).where(
-        Consent.candidate_id == candidate.id)).scalar_one() == 0
+    assert (
+        db.session.execute(
+            select(func.count()).select_from(Consent).where(Consent.candidate_id == candidate.id)
+        ).scalar_one()
+        == 0
+    )
 
 
 def test_revocation_stops_matching_and_withdraws_open_proposals(db_session):
@@ -87,8 +92,11 @@ def test_revocation_stops_matching_and_withdraws_open_proposals(db_session):
     assert candidate.matching_consent_until is None
     assert (proposed.status, interview.status) == ("withdrawn", "withdrawn")
     assert (hired.status, declined.status) == ("hired", "declined")
-    actions = set(db.session.execute(select(AuditLog.action).where(
-        AuditLog.subject_id == str(candidate.id))).scalars())
+    actions = set(
+        db.session.execute(
+            select(AuditLog.action).where(AuditLog.subject_id == str(candidate.id))
+        ).scalars()
+    )
     assert {"consent.revoke", "proposal.withdraw"} <= actions
     with pytest.raises(CaseloadError):
         caseload.revoke_consent(consent, broker, today())
@@ -96,8 +104,7 @@ def test_revocation_stops_matching_and_withdraws_open_proposals(db_session):
 
 def test_revoking_one_of_two_valid_consents_keeps_matching(db_session):
     broker, candidate = broker_and_candidate(consent_days=100)
-    second = caseload.record_consent(candidate, broker, "matching", today(), days(300),
-                                     today())
+    second = caseload.record_consent(candidate, broker, "matching", today(), days(300), today())
     proposal = make_proposal(candidate, make_vacancy(make_user("employer")), broker)
     assert caseload.revoke_consent(second, broker, today()) == 0
     assert candidate.matching_consent_until == days(100)
@@ -113,16 +120,24 @@ def test_a_broker_of_another_service_cannot_revoke(db_session):
 
 
 def post_consent(client, candidate, content: bytes, filename: str, **overrides):
-    data = {"purpose": "matching", "given_on": today().isoformat(),
-            "expires_on": days(365).isoformat(),
-            "document": (io.BytesIO(content), filename), "submit": "1"}
+    data = {
+        "purpose": "matching",
+        "given_on": today().isoformat(),
+        "expires_on": days(365).isoformat(),
+        "document": (io.BytesIO(content), filename),
+        "submit": "1",
+    }
     data.update(overrides)
-    return client.post(f"/brokerage/candidates/{candidate.id}/consents/new", data=data,
-                       content_type="multipart/form-data")
+    return client.post(
+        f"/brokerage/candidates/{candidate.id}/consents/new",
+        data=data,
+        content_type="multipart/form-data",
+    )
 
 
-@pytest.mark.parametrize("content,filename", [(PDF, "modulo.pdf"), (PNG, "scan.PNG"),
-                                              (JPEG, "foto.jpeg")])
+@pytest.mark.parametrize(
+    "content,filename", [(PDF, "modulo.pdf"), (PNG, "scan.PNG"), (JPEG, "foto.jpeg")]
+)
 def test_signed_form_upload_and_download(app, client, db_session, content, filename):
     broker, candidate = broker_and_candidate(consent=False)
     login(client, broker)
@@ -138,8 +153,12 @@ def test_signed_form_upload_and_download(app, client, db_session, content, filen
     assert download.status_code == 200 and download.data == content
     assert "attachment" in download.headers["Content-Disposition"]
     assert "no-store" in download.headers["Cache-Control"]
-    assert db.session.execute(select(AuditLog).where(
-        AuditLog.action == "consent.document_download")).first() is not None
+    assert (
+        db.session.execute(
+            select(AuditLog).where(AuditLog.action == "consent.document_download")
+        ).first()
+        is not None
+    )
     # Only the holding service's brokers may download it.
     login(client, make_user("broker"))
     assert client.get(f"/brokerage/consents/{consent.id}/document").status_code == 404
@@ -147,14 +166,17 @@ def test_signed_form_upload_and_download(app, client, db_session, content, filen
     assert client.get(f"/brokerage/consents/{consent.id}/document").status_code == 403
 
 
-@pytest.mark.parametrize("content,filename,message", [
-    (b"MZ\x90\x00 not a pdf at all", "modulo.pdf", "PDF, JPEG or PNG"),  # bytes lie
-    (PDF, "modulo.exe", "PDF, JPEG or PNG"),                            # extension lies
-    (PNG, "scan.pdf", "PDF, JPEG or PNG"),                              # they disagree
-    (b"<html><script>alert(1)</script>", "page.png", "PDF, JPEG or PNG"),
-    (PDF + b"0" * (5 * 1024 * 1024), "big.pdf", "larger than 5 MB"),
-    (b"", "empty.pdf", ""),
-])
+@pytest.mark.parametrize(
+    "content,filename,message",
+    [
+        (b"MZ\x90\x00 not a pdf at all", "modulo.pdf", "PDF, JPEG or PNG"),  # bytes lie
+        (PDF, "modulo.exe", "PDF, JPEG or PNG"),  # extension lies
+        (PNG, "scan.pdf", "PDF, JPEG or PNG"),  # they disagree
+        (b"<html><script>alert(1)</script>", "page.png", "PDF, JPEG or PNG"),
+        (PDF + b"0" * (5 * 1024 * 1024), "big.pdf", "larger than 5 MB"),
+        (b"", "empty.pdf", ""),
+    ],
+)
 def test_upload_type_and_size_are_checked(client, db_session, content, filename, message):
     broker, candidate = broker_and_candidate(consent=False)
     login(client, broker)
@@ -175,13 +197,19 @@ def test_exactly_five_megabytes_is_accepted(client, db_session):
 def test_consent_form_errors_are_next_to_the_fields(client, db_session):
     broker, candidate = broker_and_candidate(consent=False)
     login(client, broker)
-    response = post_consent(client, candidate, PDF, "ok.pdf",
-                            expires_on=days(-30).isoformat(),
-                            given_on=days(-10).isoformat())
+    response = post_consent(
+        client,
+        candidate,
+        PDF,
+        "ok.pdf",
+        expires_on=days(-30).isoformat(),
+        given_on=days(-10).isoformat(),
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and 'id="expires_on-error"' in page
-    missing = client.post(f"/brokerage/candidates/{candidate.id}/consents/new",
-                          data={"purpose": "matching"})
+    missing = client.post(
+        f"/brokerage/candidates/{candidate.id}/consents/new", data={"purpose": "matching"}
+    )
     assert missing.status_code == 200
     assert caseload.consents_of(candidate) == []
 
@@ -193,8 +221,7 @@ def test_revocation_through_the_page(client, db_session):
     login(client, broker)
     confirm = client.get(f"/brokerage/consents/{consent.id}/revoke")
     assert confirm.status_code == 200 and consent.revoked_at is None
-    response = client.post(f"/brokerage/consents/{consent.id}/revoke",
-                           data={"reason": "By letter"})
+    response = client.post(f"/brokerage/consents/{consent.id}/revoke", data={"reason": "By letter"})
     assert response.status_code == 302
     assert consent.revoked_at is not None and proposal.status == "withdrawn"
     assert candidate.matching_consent_until is None
@@ -207,8 +234,7 @@ def test_a_refused_consent_leaves_no_file_behind(app, client, db_session):
     broker, candidate = broker_and_candidate(consent=False)
     login(client, broker)
     content = PDF + b"unique-orphan-check"
-    response = post_consent(client, candidate, content, "ok.pdf",
-                            given_on=days(5).isoformat())
+    response = post_consent(client, candidate, content, "ok.pdf", given_on=days(5).isoformat())
     assert response.status_code == 200
     digest = hashlib.sha256(content).hexdigest()
     assert not (Path(app.instance_path) / "uploads" / "consents" / digest).exists()
@@ -219,8 +245,7 @@ def test_erasure_deletes_the_signed_forms(app, client, db_session):
     login(client, broker)
     content = PDF + b"erase-me"
     assert post_consent(client, candidate, content, "firma.pdf").status_code == 302
-    stored = Path(app.instance_path) / "uploads" / "consents" / hashlib.sha256(
-        content).hexdigest()
+    stored = Path(app.instance_path) / "uploads" / "consents" / hashlib.sha256(content).hexdigest()
     assert stored.exists()
     caseload.erase_candidate(candidate, broker, "Request of the person")
     db.session.flush()

@@ -51,17 +51,23 @@ SKIP_ENDPOINTS = {"auth.logout", "portal.set_language"}
 
 def plant(broker, service, origin, employer, vacancies) -> dict[str, list[int]]:
     """Three candidates full of the marker, proposed to the employer in several states."""
-    ids: dict[str, list[int]] = {"candidate": [], "proposal": [], "consent": [],
-                                 "stage": []}
+    ids: dict[str, list[int]] = {"candidate": [], "proposal": [], "consent": [], "stage": []}
     try:
         from brokerage import proposals as proposal_service
     except ImportError:  # pragma: no cover
         proposal_service = None
     for i, status in enumerate(("proposed", "interview", "hired")):
         candidate = make_candidate(
-            service, broker, full_name=f"{MARKER} Persona {i}", target_group="addiction",
-            disability_percentage=50, origin_service_id=origin.id,
-            notes=f"Diagnosi {MARKER}", skill_ids=[], adjustments=["quiet_place"])
+            service,
+            broker,
+            full_name=f"{MARKER} Persona {i}",
+            target_group="addiction",
+            disability_percentage=50,
+            origin_service_id=origin.id,
+            notes=f"Diagnosi {MARKER}",
+            skill_ids=[],
+            adjustments=["quiet_place"],
+        )
         candidate.sensitive.target_group = f"{MARKER}-group"
         candidate.sensitive.disability_percentage = f"{MARKER}%"
         for consent in db.session.query(Consent).filter_by(candidate_id=candidate.id):
@@ -71,25 +77,43 @@ def plant(broker, service, origin, employer, vacancies) -> dict[str, list[int]]:
             stage.notes = f"Colloquio {MARKER}"
             stage.tutor = f"Tutor {MARKER}"
         start = today() - timedelta(days=40)
-        lab = pathway.add_stage(candidate, broker, pathway.StageInput(
-            stage="work_experience", started_on=start, notes=f"Lab {MARKER}",
-            details={"kind": "observation_lab", "planned_end": pathway.add_months(start, 4),
-                     "host": ""}), today())
-        pathway.add_observation(lab, broker, today() - timedelta(days=5),
-                                {"punctuality": 3, "autonomy": 3, "relations": 3,
-                                 "task_quality": 3}, f"Osservazione {MARKER}", today())
+        lab = pathway.add_stage(
+            candidate,
+            broker,
+            pathway.StageInput(
+                stage="work_experience",
+                started_on=start,
+                notes=f"Lab {MARKER}",
+                details={
+                    "kind": "observation_lab",
+                    "planned_end": pathway.add_months(start, 4),
+                    "host": "",
+                },
+            ),
+            today(),
+        )
+        pathway.add_observation(
+            lab,
+            broker,
+            today() - timedelta(days=5),
+            {"punctuality": 3, "autonomy": 3, "relations": 3, "task_quality": 3},
+            f"Osservazione {MARKER}",
+            today(),
+        )
         for vacancy in vacancies[: i + 1]:
             if proposal_service is not None and hasattr(proposal_service, "propose"):
-                proposal = proposal_service.propose(candidate, vacancy, broker,
-                                                    "Persona motivata.", today())
+                proposal = proposal_service.propose(
+                    candidate, vacancy, broker, "Persona motivata.", today()
+                )
                 proposal.status = status
             else:  # pragma: no cover
                 proposal = make_proposal(candidate, vacancy, broker, status=status)
             ids["proposal"].append(proposal.id)
         ids["candidate"].append(candidate.id)
         ids["consent"] += [c.id for c in caseload.consents_of(candidate)]
-        ids["stage"] += [s.id for s in db.session.query(PathwayStage).filter_by(
-            candidate_id=candidate.id)]
+        ids["stage"] += [
+            s.id for s in db.session.query(PathwayStage).filter_by(candidate_id=candidate.id)
+        ]
     db.session.flush()
     return ids
 
@@ -103,19 +127,27 @@ def values_for(name: str, ids: dict[str, list[int]]) -> list[int]:
 
 def paths_for(rule: Rule, ids: dict[str, list[int]]) -> list[str]:
     converters = rule._converters
-    if not all(isinstance(c, IntegerConverter) or "Integer" in type(c).__name__
-               for c in converters.values()):
+    if not all(
+        isinstance(c, IntegerConverter) or "Integer" in type(c).__name__
+        for c in converters.values()
+    ):
         return []  # routes needing other parameters are skipped
     names = sorted(converters)
-    combos = itertools.islice(itertools.product(*(values_for(n, ids) for n in names)),
-                              MAX_PATHS_PER_RULE)
+    combos = itertools.islice(
+        itertools.product(*(values_for(n, ids) for n in names)), MAX_PATHS_PER_RULE
+    )
     return [rule.build(dict(zip(names, combo, strict=True)))[1] for combo in combos]
 
 
 def get_routes(app) -> list[Rule]:
-    return [r for r in app.url_map.iter_rules()
-            if "GET" in (r.methods or ()) and r.endpoint != "static"
-            and not r.endpoint.endswith(".static") and r.endpoint not in SKIP_ENDPOINTS]
+    return [
+        r
+        for r in app.url_map.iter_rules()
+        if "GET" in (r.methods or ())
+        and r.endpoint != "static"
+        and not r.endpoint.endswith(".static")
+        and r.endpoint not in SKIP_ENDPOINTS
+    ]
 
 
 def texts_of(response) -> list[str]:
@@ -143,9 +175,16 @@ def leak_in(parts: list[str], strict_services: bool, pseudonyms: list[str]) -> s
     return None
 
 
-def crawl(client, start_paths: list[str], token: str | None, leaks: list[str], label: str,
-          errors: list[str], strict_services: bool = True,
-          pseudonyms: tuple[str, ...] = ()) -> str:
+def crawl(
+    client,
+    start_paths: list[str],
+    token: str | None,
+    leaks: list[str],
+    label: str,
+    errors: list[str],
+    strict_services: bool = True,
+    pseudonyms: tuple[str, ...] = (),
+) -> str:
     """Fetch the paths, their ``?format=`` variants and the links found; returns all
     the text seen (to check the crawl reached what it should)."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -186,26 +225,31 @@ def test_no_sensitive_data_reaches_employers_officers_or_the_public(app, client,
     # request's signed-in user (the test's app context is shared).
     # The holding and the referring services' names reveal the condition: marked too.
     # They are not verified, so the public directory rightly does not list them.
-    service = make_org("service", name=f"SerT {SERVICE_MARKER} Dipendenze",
-                       service_type="sert", verified=False)
-    origin = make_org("service", name=f"DSM {SERVICE_MARKER} Salute mentale",
-                      service_type="dsm", verified=False)
+    service = make_org(
+        "service", name=f"SerT {SERVICE_MARKER} Dipendenze", service_type="sert", verified=False
+    )
+    origin = make_org(
+        "service", name=f"DSM {SERVICE_MARKER} Salute mentale", service_type="dsm", verified=False
+    )
     broker = make_user("broker", org=service)
     employer = make_user("employer", locale="en")
     officer = make_user("public_officer")
     vacancies = [make_vacancy(employer, title=f"Magazziniere {n}") for n in range(3)]
     ids = plant(broker, service, origin, employer, vacancies)
     ids["vacancy"] = [v.id for v in vacancies]
-    ids["org"] = [service.id, origin.id, employer.organisations("employer")[0].id,
-                  officer.organisations("public_officer")[0].id]
+    ids["org"] = [
+        service.id,
+        origin.id,
+        employer.organisations("employer")[0].id,
+        officer.organisations("public_officer")[0].id,
+    ]
     ids["user"] = [employer.id, officer.id, broker.id]
     ids["notification"] = []
     employer_token, officer_token = issue_token(employer), issue_token(officer)
     db.session.commit()
 
     routes = get_routes(app)
-    html_paths = [p for r in routes if not is_api_endpoint(r.endpoint)
-                  for p in paths_for(r, ids)]
+    html_paths = [p for r in routes if not is_api_endpoint(r.endpoint) for p in paths_for(r, ids)]
     api_paths = [p for r in routes if is_api_endpoint(r.endpoint) for p in paths_for(r, ids)]
     assert html_paths and api_paths
 
@@ -214,19 +258,37 @@ def test_no_sensitive_data_reaches_employers_officers_or_the_public(app, client,
     leaks: list[str] = []
     errors: list[str] = []
     seen_by_employer = ""
-    for label, user in (("employer", employer), ("public officer", officer),
-                        ("anonymous", None)):
+    for label, user in (("employer", employer), ("public officer", officer), ("anonymous", None)):
         client = app.test_client()
         if user is not None:
             login(client, user)
-        text = crawl(client, html_paths, None, leaks, label, errors,
-                     strict_services=user is not officer, pseudonyms=pseudonyms)
+        text = crawl(
+            client,
+            html_paths,
+            None,
+            leaks,
+            label,
+            errors,
+            strict_services=user is not officer,
+            pseudonyms=pseudonyms,
+        )
         if user is employer:
             seen_by_employer = text
-    for label, token in (("employer API", employer_token),
-                         ("public officer API", officer_token), ("anonymous API", None)):
-        crawl(app.test_client(), api_paths, token, leaks, label, errors,
-              strict_services=token != officer_token, pseudonyms=pseudonyms)
+    for label, token in (
+        ("employer API", employer_token),
+        ("public officer API", officer_token),
+        ("anonymous API", None),
+    ):
+        crawl(
+            app.test_client(),
+            api_paths,
+            token,
+            leaks,
+            label,
+            errors,
+            strict_services=token != officer_token,
+            pseudonyms=pseudonyms,
+        )
 
     outbox: list[Any] = app.extensions.get("mail_outbox", [])
     for message in outbox:
@@ -237,8 +299,7 @@ def test_no_sensitive_data_reaches_employers_officers_or_the_public(app, client,
     # The crawl did reach the proposals: the employer sees the anonymised cards.
     assert all(p in seen_by_employer for p in pseudonyms)
     if errors:
-        warnings.warn("routes that crashed during the crawl:\n" + "\n".join(errors),
-                      stacklevel=1)
+        warnings.warn("routes that crashed during the crawl:\n" + "\n".join(errors), stacklevel=1)
 
 
 def test_brokers_of_the_holding_service_do_see_the_marker(app, client, db_session):
@@ -249,6 +310,7 @@ def test_brokers_of_the_holding_service_do_see_the_marker(app, client, db_sessio
     login(client, broker)
     detail = client.get(f"/brokerage/candidates/{candidate.id}").get_data(as_text=True)
     assert MARKER in detail  # the full name, for the holding broker
-    shown = client.post(f"/brokerage/candidates/{candidate.id}/sensitive",
-                        data={"reason": "control"}).get_data(as_text=True)
+    shown = client.post(
+        f"/brokerage/candidates/{candidate.id}/sensitive", data={"reason": "control"}
+    ).get_data(as_text=True)
     assert shown.count(MARKER) >= 2

@@ -24,8 +24,13 @@ def shops(live_app) -> dict[str, int]:
     from portal.models import Organisation
 
     with live_app.app_context():
-        return dict(db.session.execute(select(Organisation.name, Organisation.id).where(
-            Organisation.name.in_([COOPERATIVE[0], FARM[0]]))).all())
+        return dict(
+            db.session.execute(
+                select(Organisation.name, Organisation.id).where(
+                    Organisation.name.in_([COOPERATIVE[0], FARM[0]])
+                )
+            ).all()
+        )
 
 
 def header(page: Any):
@@ -38,8 +43,7 @@ def add_to_cart(page: Any, t: Any, shop_id: int, product: str) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text(product)
     expect(page.locator("[data-label-facts]")).to_be_visible()
     page.get_by_role("button", name=t("Add to cart")).click()
-    expect(page.get_by_role("status")).to_contain_text(t("%(name)s is in your cart.",
-                                                        name=product))
+    expect(page.get_by_role("status")).to_contain_text(t("%(name)s is in your cart.", name=product))
 
 
 def sign_in(page: Any, t: Any, email: str) -> None:
@@ -53,7 +57,8 @@ def sign_in(page: Any, t: Any, email: str) -> None:
 def test_guest_buys_from_two_producers_and_each_sees_its_lines(page, t, axe, shops):
     page.goto("/")
     page.get_by_role("navigation", name=t("Main menu")).get_by_role(
-        "link", name=t("Ethical products")).click()
+        "link", name=t("Ethical products")
+    ).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(t("Ethical products"))
     axe(page)
 

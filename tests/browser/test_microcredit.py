@@ -33,7 +33,8 @@ def prefix(t, msgid: str, **values: str) -> re.Pattern[str]:
 def test_a_centre_meeting(page, t, axe):
     sign_in(page, t, OFFICER)
     page.get_by_role("navigation", name=t("Main menu")).get_by_role(
-        "link", name=t("Microcredit")).click()
+        "link", name=t("Microcredit")
+    ).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(t("Microcredit"))
     axe(page)
 
@@ -44,8 +45,9 @@ def test_a_centre_meeting(page, t, axe):
     expect(page.get_by_text(t("Not recorded yet"), exact=True)).to_be_visible()
     axe(page)
 
-    collected = page.get_by_role("textbox", name=prefix(
-        t, "Collected from %(who)s for loan %(id)s", who="", id=""))
+    collected = page.get_by_role(
+        "textbox", name=prefix(t, "Collected from %(who)s for loan %(id)s", who="", id="")
+    )
     assert collected.count() >= 5
     first = collected.first
     due = first.input_value()
@@ -63,18 +65,23 @@ def test_a_centre_meeting(page, t, axe):
 
     # Corrected, one member absent, a savings deposit: saved once.
     first.fill("5,00")
-    page.get_by_role("combobox", name=prefix(t, "Attendance of %(who)s", who="")).last \
-        .select_option(label=t("Absent"))
-    page.get_by_role("textbox", name=prefix(t, "Savings from %(who)s", who="")).first \
-        .fill("2,00")
+    page.get_by_role(
+        "combobox", name=prefix(t, "Attendance of %(who)s", who="")
+    ).last.select_option(label=t("Absent"))
+    page.get_by_role("textbox", name=prefix(t, "Savings from %(who)s", who="")).first.fill("2,00")
     page.get_by_role("button", name=t("Save the collection sheet")).click()
     flash = page.locator(".flashes")
     expect(flash).to_contain_text(
-        t("Collection sheet saved: %(n)d repayments, %(total)s collected.", n=0,
-          total="\x00").split("0")[0])
+        t(
+            "Collection sheet saved: %(n)d repayments, %(total)s collected.", n=0, total="\x00"
+        ).split("0")[0]
+    )
     expect(page.get_by_text(t("Recorded"), exact=True)).to_be_visible()
-    expect(page.get_by_text(re.compile(re.escape(t("Recorded: %(amount)s", amount="\x00")
-                                                  .split("\x00")[0]))).first).to_be_visible()
+    expect(
+        page.get_by_text(
+            re.compile(re.escape(t("Recorded: %(amount)s", amount="\x00").split("\x00")[0]))
+        ).first
+    ).to_be_visible()
     # Once recorded, the sheet no longer pre-fills amounts: saving twice cannot double-count.
     expect(first).to_have_value("")
     axe(page)
@@ -91,15 +98,15 @@ def test_a_centre_meeting(page, t, axe):
     page.reload()
     expect(page.locator("label.mc-sm-label").first).to_be_visible()
     overflow = page.evaluate(
-        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
     assert overflow <= 0, f"the sheet is {overflow}px wider than the phone"
     axe(page)
 
 
 def test_the_schedule_calculator_is_public(page, t, axe):
     page.goto("/microcredit/calculator")
-    expect(page.get_by_role("heading", level=1)).to_have_text(
-        t("Repayment schedule calculator"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Repayment schedule calculator"))
     page.get_by_label(t("Amount (EUR)"), exact=True).fill("1000,00")
     page.get_by_label(t("Interest rate (%)"), exact=True).fill("12")
     page.get_by_label(t("Number of repayments"), exact=True).fill("12")

@@ -40,14 +40,24 @@ def test_api_needs_no_token_and_no_csrf(app, client):
 
 
 def test_api_full_figures_and_order(client):
-    body = post(client, {
-        "employees": 210, "part_time": [{"hours": 20, "full_time_hours": 40}, [26, 40]],
-        "excluded": {"fixed_term_6m": 5, "apprentices": "3"}, "disabled_employed": 10,
-        "art18_employed": 0, "order_value": "1000000.00",
-    }).json
+    body = post(
+        client,
+        {
+            "employees": 210,
+            "part_time": [{"hours": 20, "full_time_hours": 40}, [26, 40]],
+            "excluded": {"fixed_term_6m": 5, "apprentices": "3"},
+            "disabled_employed": 10,
+            "art18_employed": 0,
+            "order_value": "1000000.00",
+        },
+    ).json
     # 210 - 2 part-time heads + round(0.5 + 0.65 = 1.15 → 1) - 8 excluded = 201
     assert body["base"] == 201 and body["part_time"] == {
-        "workers": 2, "fte": "1.15", "units": 1, "added": False}
+        "workers": 2,
+        "fte": "1.15",
+        "units": 1,
+        "added": False,
+    }
     assert body["disabled_required"] == 14  # 14.07
     assert body["art18_required"] == 2 and body["art18_rule"] == "art18_c2_percent"  # 2.01
     assert body["disabled_gap"] == 4
@@ -71,41 +81,43 @@ def test_api_suspended(client):
     assert body["notes"]
 
 
-@pytest.mark.parametrize("payload,field", [
-    ({}, "employees"),
-    ({"employees": None}, "employees"),
-    ({"employees": -1}, "employees"),
-    ({"employees": "abc"}, "employees"),
-    ({"employees": "NaN"}, "employees"),
-    ({"employees": "Infinity"}, "employees"),
-    ({"employees": True}, "employees"),
-    ({"employees": [60]}, "employees"),
-    ({"employees": 10 ** 400}, "employees"),
-    ({"employees": 1_000_001}, "employees"),
-    ({"employees": "1e-999999"}, "employees"),
-    ({"employees": 1e-300}, "employees"),
-    ({"employees": "sNaN"}, "employees"),
-    ({"employees": 10, "part_time_fte": "NaN"}, "part_time_fte"),
-    ({"employees": 10, "excluded": 11}, "excluded"),
-    ({"employees": 10, "excluded": {"pirates": 1}}, "excluded.pirates"),
-    ({"employees": 10, "excluded": {"apprentices": "x"}}, "excluded.apprentices"),
-    ({"employees": 10, "excluded": [1]}, "excluded"),
-    ({"employees": 10, "part_time_fte": "-1"}, "part_time_fte"),
-    ({"employees": 10, "part_time_workers": 4, "part_time_fte": 11}, "part_time_fte"),
-    ({"employees": 10, "part_time_workers": 1.5}, "part_time_workers"),
-    ({"employees": 10, "part_time": "lots"}, "part_time"),
-    ({"employees": 10, "part_time": [{"hours": 20}]}, "part_time"),
-    ({"employees": 10, "part_time": [{"hours": 50, "full_time_hours": 40}]},
-     "part_time_hours"),
-    ({"employees": 10, "disabled_employed": -3}, "disabled_employed"),
-    ({"employees": 10, "art18_employed": "2"}, "art18_employed"),
-    ({"employees": 10, "suspended": "yes"}, "suspended"),
-    ({"employees": 60, "order_value": 1.5}, "order_value"),
-    ({"employees": 60, "order_value": "-5.00"}, "order_value"),
-    ({"employees": 60, "order_value": "10.001"}, "order_value"),
-    ({"employees": 60, "order_value": "lots"}, "order_value"),
-    ({"employees": 60, "order_value": {"eur": 5}}, "order_value"),
-])
+@pytest.mark.parametrize(
+    "payload,field",
+    [
+        ({}, "employees"),
+        ({"employees": None}, "employees"),
+        ({"employees": -1}, "employees"),
+        ({"employees": "abc"}, "employees"),
+        ({"employees": "NaN"}, "employees"),
+        ({"employees": "Infinity"}, "employees"),
+        ({"employees": True}, "employees"),
+        ({"employees": [60]}, "employees"),
+        ({"employees": 10**400}, "employees"),
+        ({"employees": 1_000_001}, "employees"),
+        ({"employees": "1e-999999"}, "employees"),
+        ({"employees": 1e-300}, "employees"),
+        ({"employees": "sNaN"}, "employees"),
+        ({"employees": 10, "part_time_fte": "NaN"}, "part_time_fte"),
+        ({"employees": 10, "excluded": 11}, "excluded"),
+        ({"employees": 10, "excluded": {"pirates": 1}}, "excluded.pirates"),
+        ({"employees": 10, "excluded": {"apprentices": "x"}}, "excluded.apprentices"),
+        ({"employees": 10, "excluded": [1]}, "excluded"),
+        ({"employees": 10, "part_time_fte": "-1"}, "part_time_fte"),
+        ({"employees": 10, "part_time_workers": 4, "part_time_fte": 11}, "part_time_fte"),
+        ({"employees": 10, "part_time_workers": 1.5}, "part_time_workers"),
+        ({"employees": 10, "part_time": "lots"}, "part_time"),
+        ({"employees": 10, "part_time": [{"hours": 20}]}, "part_time"),
+        ({"employees": 10, "part_time": [{"hours": 50, "full_time_hours": 40}]}, "part_time_hours"),
+        ({"employees": 10, "disabled_employed": -3}, "disabled_employed"),
+        ({"employees": 10, "art18_employed": "2"}, "art18_employed"),
+        ({"employees": 10, "suspended": "yes"}, "suspended"),
+        ({"employees": 60, "order_value": 1.5}, "order_value"),
+        ({"employees": 60, "order_value": "-5.00"}, "order_value"),
+        ({"employees": 60, "order_value": "10.001"}, "order_value"),
+        ({"employees": 60, "order_value": "lots"}, "order_value"),
+        ({"employees": 60, "order_value": {"eur": 5}}, "order_value"),
+    ],
+)
 def test_api_bad_input_is_422_with_fields(client, payload, field):
     response = post(client, payload)
     assert response.status_code == 422, response.get_data(as_text=True)
@@ -114,12 +126,15 @@ def test_api_bad_input_is_422_with_fields(client, payload, field):
     assert field in error["fields"], error
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"data": "employees=60", "content_type": "application/x-www-form-urlencoded"},
-    {"data": "{not json", "content_type": "application/json"},
-    {"data": "[60]", "content_type": "application/json"},
-    {"data": "", "content_type": "application/json"},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"data": "employees=60", "content_type": "application/x-www-form-urlencoded"},
+        {"data": "{not json", "content_type": "application/json"},
+        {"data": "[60]", "content_type": "application/json"},
+        {"data": "", "content_type": "application/json"},
+    ],
+)
 def test_api_non_json_is_400(client, kwargs):
     response = client.post(URL, **kwargs)
     assert response.status_code == 400
@@ -143,8 +158,9 @@ def employer_with_profile(employees=None):
     user = make_user("employer")
     org = user.memberships[0].organisation
     if employees is not None:
-        db.session.add(CompanyProfile(organisation_id=org.id, legal_name=org.name,
-                                      employees=employees))
+        db.session.add(
+            CompanyProfile(organisation_id=org.id, legal_name=org.name, employees=employees)
+        )
         db.session.flush()
     return user, org
 
@@ -195,11 +211,9 @@ def test_results_gap_and_nearby_cooperatives(client):
     near = make_org("cooperative_b", name="Coop Vicina", comune_code="093036")  # Roveredo
     here = make_org("cooperative_b", name="Coop Qui", comune_code="093033")  # Pordenone
     make_org("cooperative_b", name="Coop Lontana", comune_code="058091")  # Roma
-    make_org("cooperative_b", name="Coop Non Verificata", comune_code="093033",
-             verified=False)
+    make_org("cooperative_b", name="Coop Non Verificata", comune_code="093033", verified=False)
     login(client, user)
-    response = client.get("/employer/quota?employees=60&disabled_employed=1"
-                          "&excluded_l68_hires=1")
+    response = client.get("/employer/quota?employees=60&disabled_employed=1&excluded_l68_hires=1")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "art3_c1_a" in html
@@ -223,36 +237,38 @@ def test_order_value_shows_positions(client):
     assert re.search(r'role="status">[^<]*cover 2 positions', html), html
     bad = client.get("/employer/quota?employees=200&order_value=-5").get_data(as_text=True)
     assert field_error(bad, "order_value")
-    cents = client.get("/employer/quota?employees=200&order_value=5.555").get_data(
-        as_text=True)
+    cents = client.get("/employer/quota?employees=200&order_value=5.555").get_data(as_text=True)
     assert field_error(cents, "order_value")
     for value in ("snan", "inf", "abc", "1e20"):
         odd = client.get(f"/employer/quota?employees=200&order_value={value}")
         assert odd.status_code == 200 and field_error(odd.get_data(as_text=True), "order_value")
 
 
-@pytest.mark.parametrize("query,field", [
-    ("employees=-5", "employees"),
-    ("employees=abc", "employees"),
-    ("employees=", "employees"),
-    ("employees=2000000", "employees"),
-    ("employees=10&part_time_workers=5&part_time_fte=20", "part_time_fte"),
-    ("employees=10&part_time_workers=5&part_time_fte=6", "part_time_fte"),
-    ("employees=10&part_time_fte=2", "part_time_workers"),
-    ("employees=10&part_time_workers=20&part_time_fte=2", "part_time_workers"),
-    ("employees=10&part_time_hours=lots", "part_time_hours"),
-    ("employees=10&part_time_hours=50/40", "part_time_hours"),
-    ("employees=10&excluded_apprentices=11", "excluded_apprentices"),
-    ("employees=10&excluded_apprentices=6&excluded_executives=6", "excluded_apprentices"),
-    ("employees=10&excluded_executives=-1", "excluded_executives"),
-    ("employees=10&disabled_employed=11", "disabled_employed"),
-    ("employees=10&art18_employed=-1", "art18_employed"),
-    ("employees=10&part_time_workers=2&part_time_fte=snan", "part_time_fte"),
-    ("employees=10&part_time_workers=2&part_time_fte=nan", "part_time_fte"),
-    ("employees=10&part_time_workers=2&part_time_fte=-Infinity", "part_time_fte"),
-    ("employees=10&part_time_workers=2&part_time_fte=1.123456", "part_time_fte"),
-    ("employees=10&part_time_hours=20/40%0A20/40&part_time_workers=3", "part_time_workers"),
-])
+@pytest.mark.parametrize(
+    "query,field",
+    [
+        ("employees=-5", "employees"),
+        ("employees=abc", "employees"),
+        ("employees=", "employees"),
+        ("employees=2000000", "employees"),
+        ("employees=10&part_time_workers=5&part_time_fte=20", "part_time_fte"),
+        ("employees=10&part_time_workers=5&part_time_fte=6", "part_time_fte"),
+        ("employees=10&part_time_fte=2", "part_time_workers"),
+        ("employees=10&part_time_workers=20&part_time_fte=2", "part_time_workers"),
+        ("employees=10&part_time_hours=lots", "part_time_hours"),
+        ("employees=10&part_time_hours=50/40", "part_time_hours"),
+        ("employees=10&excluded_apprentices=11", "excluded_apprentices"),
+        ("employees=10&excluded_apprentices=6&excluded_executives=6", "excluded_apprentices"),
+        ("employees=10&excluded_executives=-1", "excluded_executives"),
+        ("employees=10&disabled_employed=11", "disabled_employed"),
+        ("employees=10&art18_employed=-1", "art18_employed"),
+        ("employees=10&part_time_workers=2&part_time_fte=snan", "part_time_fte"),
+        ("employees=10&part_time_workers=2&part_time_fte=nan", "part_time_fte"),
+        ("employees=10&part_time_workers=2&part_time_fte=-Infinity", "part_time_fte"),
+        ("employees=10&part_time_workers=2&part_time_fte=1.123456", "part_time_fte"),
+        ("employees=10&part_time_hours=20/40%0A20/40&part_time_workers=3", "part_time_workers"),
+    ],
+)
 def test_bad_figures_show_errors_next_to_the_fields(client, query, field):
     user, _org = employer_with_profile()
     login(client, user)
@@ -260,15 +276,16 @@ def test_bad_figures_show_errors_next_to_the_fields(client, query, field):
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert field_error(html, field), f"no error for {field}"
-    assert f'aria-describedby="{field}-' in html or f'{field}-error' in html
+    assert f'aria-describedby="{field}-' in html or f"{field}-error" in html
     assert 'id="quota-result-title"' not in html
 
 
 def test_part_time_hours_in_the_form(client):
     user, _org = employer_with_profile()
     login(client, user)
-    html = page(client, "/employer/quota?employees=16&part_time_hours=26/40%0A26/40%0A"
-                "26/40%3B26,0/40")
+    html = page(
+        client, "/employer/quota?employees=16&part_time_hours=26/40%0A26/40%0A26/40%3B26,0/40"
+    )
     # 12 full-time + round(4 × 0.65 = 2.60 → 3) = 15 → one worker.
     assert "art3_c1_c" in html and "add up to 2.6 full-time equivalents, counted as 3" in html
 
@@ -295,8 +312,11 @@ def test_widget_shows_the_estimate(client):
     user, _org = employer_with_profile(60)
     login(client, user)
     html = page(client, "/employer")
-    assert re.search(r"With 60 employees the quota is: disabled workers 4, art. 18 category "
-                     r"workers 1\.", html)
+    assert re.search(
+        r"With 60 employees the quota is: disabled workers 4, art. 18 category "
+        r"workers 1\.",
+        html,
+    )
 
 
 def test_widget_is_registered_once(app):

@@ -27,9 +27,15 @@ def sign(payload: bytes, secret: str, timestamp: int | None = None) -> str:
 
 
 def event(kind: str, obj: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
-    return {"id": event_id or f"evt_{next(_ids)}", "object": "event", "type": kind,
-            "api_version": "2024-06-20", "created": int(time.time()), "livemode": False,
-            "data": {"object": obj}}
+    return {
+        "id": event_id or f"evt_{next(_ids)}",
+        "object": "event",
+        "type": kind,
+        "api_version": "2024-06-20",
+        "created": int(time.time()),
+        "livemode": False,
+        "data": {"object": obj},
+    }
 
 
 _ids = itertools.count(1000)
@@ -66,63 +72,115 @@ class FakeStripe:
         if method == "POST" and path == "/v1/checkout/sessions":
             sid = f"cs_test_{n}"
             session = {
-                "id": sid, "object": "checkout.session", "mode": "payment",
-                "status": "open", "payment_status": "unpaid",
+                "id": sid,
+                "object": "checkout.session",
+                "mode": "payment",
+                "status": "open",
+                "payment_status": "unpaid",
                 "url": f"{self.base_url}/pay/{sid}",
                 "client_reference_id": params.get("client_reference_id"),
                 "metadata": {"order_reference": params.get("metadata[order_reference]")},
                 "amount_total": sum(
-                    int(params[k]) * int(params[k.replace("[price_data][unit_amount]",
-                                                          "[quantity]")])
-                    for k in params if k.endswith("[price_data][unit_amount]")),
-                "currency": "eur", "payment_intent": None,
+                    int(params[k])
+                    * int(params[k.replace("[price_data][unit_amount]", "[quantity]")])
+                    for k in params
+                    if k.endswith("[price_data][unit_amount]")
+                ),
+                "currency": "eur",
+                "payment_intent": None,
             }
             self.sessions[sid] = session
             return 200, session
         if parts[:3] == ["v1", "checkout", "sessions"] and len(parts) >= 4:
             session = self.sessions.get(parts[3])
             if session is None:
-                return 404, {"error": {"type": "invalid_request_error",
-                                       "message": "No such checkout.session"}}
+                return 404, {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "message": "No such checkout.session",
+                    }
+                }
             if method == "POST" and len(parts) == 5 and parts[4] == "expire":
                 if session["status"] == "open":
                     session["status"] = "expired"
                 else:
-                    return 400, {"error": {"type": "invalid_request_error",
-                                           "message": "Only open sessions can be expired."}}
+                    return 400, {
+                        "error": {
+                            "type": "invalid_request_error",
+                            "message": "Only open sessions can be expired.",
+                        }
+                    }
             return 200, session
         if method == "GET" and parts[:2] == ["v1", "payment_intents"]:
-            return 200, {"id": parts[2], "object": "payment_intent", "status": "succeeded",
-                         "latest_charge": f"ch_for_{parts[2]}"}
+            return 200, {
+                "id": parts[2],
+                "object": "payment_intent",
+                "status": "succeeded",
+                "latest_charge": f"ch_for_{parts[2]}",
+            }
         if method == "POST" and path == "/v1/transfers":
-            return 200, {"id": f"tr_{n}", "object": "transfer",
-                         "amount": int(params["amount"]), "amount_reversed": 0,
-                         "currency": params.get("currency", "eur"),
-                         "destination": params.get("destination"),
-                         "transfer_group": params.get("transfer_group"),
-                         "source_transaction": params.get("source_transaction"),
-                         "reversals": {"object": "list", "data": [], "has_more": False,
-                                       "url": f"/v1/transfers/tr_{n}/reversals"}}
+            return 200, {
+                "id": f"tr_{n}",
+                "object": "transfer",
+                "amount": int(params["amount"]),
+                "amount_reversed": 0,
+                "currency": params.get("currency", "eur"),
+                "destination": params.get("destination"),
+                "transfer_group": params.get("transfer_group"),
+                "source_transaction": params.get("source_transaction"),
+                "reversals": {
+                    "object": "list",
+                    "data": [],
+                    "has_more": False,
+                    "url": f"/v1/transfers/tr_{n}/reversals",
+                },
+            }
         if method == "POST" and parts[:2] == ["v1", "transfers"] and parts[-1] == "reversals":
-            return 200, {"id": f"trr_{n}", "object": "transfer_reversal",
-                         "amount": int(params["amount"]), "currency": "eur",
-                         "transfer": parts[2]}
+            return 200, {
+                "id": f"trr_{n}",
+                "object": "transfer_reversal",
+                "amount": int(params["amount"]),
+                "currency": "eur",
+                "transfer": parts[2],
+            }
         if method == "POST" and path == "/v1/refunds":
-            return 200, {"id": f"re_{n}", "object": "refund", "amount": int(params["amount"]),
-                         "currency": "eur", "payment_intent": params.get("payment_intent"),
-                         "status": "succeeded"}
+            return 200, {
+                "id": f"re_{n}",
+                "object": "refund",
+                "amount": int(params["amount"]),
+                "currency": "eur",
+                "payment_intent": params.get("payment_intent"),
+                "status": "succeeded",
+            }
         if method == "POST" and path == "/v1/accounts":
-            return 200, {"id": f"acct_{n}", "object": "account", "type": "express",
-                         "charges_enabled": False, "payouts_enabled": False}
+            return 200, {
+                "id": f"acct_{n}",
+                "object": "account",
+                "type": "express",
+                "charges_enabled": False,
+                "payouts_enabled": False,
+            }
         if method == "GET" and parts[:2] == ["v1", "accounts"]:
-            return 200, {"id": parts[2], "object": "account", "charges_enabled": True,
-                         "payouts_enabled": True, "details_submitted": True}
+            return 200, {
+                "id": parts[2],
+                "object": "account",
+                "charges_enabled": True,
+                "payouts_enabled": True,
+                "details_submitted": True,
+            }
         if method == "POST" and path == "/v1/account_links":
-            return 200, {"object": "account_link", "url": f"{self.base_url}/onboard/"
-                         f"{params.get('account')}", "created": int(time.time()),
-                         "expires_at": int(time.time()) + 300}
-        return 404, {"error": {"type": "invalid_request_error",
-                               "message": f"Unrecognized request URL ({method}: {path})"}}
+            return 200, {
+                "object": "account_link",
+                "url": f"{self.base_url}/onboard/{params.get('account')}",
+                "created": int(time.time()),
+                "expires_at": int(time.time()) + 300,
+            }
+        return 404, {
+            "error": {
+                "type": "invalid_request_error",
+                "message": f"Unrecognized request URL ({method}: {path})",
+            }
+        }
 
 
 def _handler(state: FakeStripe) -> type[BaseHTTPRequestHandler]:

@@ -34,10 +34,16 @@ def checkout_form(client, **overrides):
 
     key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', page)
     fingerprint = re.search(r'name="fingerprint" type="hidden" value="([^"]+)"', page)
-    data = {"idempotency_key": key.group(1) if key else "",
-            "fingerprint": fingerprint.group(1) if fingerprint else "",
-            "buyer_type": "person", "name": "Giulia Bianchi", "email": "giulia@example.it",
-            "fulfilment": "pickup", "payment_method": "bank_transfer", "submit": "1"}
+    data = {
+        "idempotency_key": key.group(1) if key else "",
+        "fingerprint": fingerprint.group(1) if fingerprint else "",
+        "buyer_type": "person",
+        "name": "Giulia Bianchi",
+        "email": "giulia@example.it",
+        "fulfilment": "pickup",
+        "payment_method": "bank_transfer",
+        "submit": "1",
+    }
     data.update(overrides)
     return data
 
@@ -47,8 +53,10 @@ def test_a_guest_buys_from_two_producers_with_a_bank_transfer(app, client, db_se
     coop, coop_user = make_producer("cooperative_b")
     _p1, honey = make_product(farm, price="6.50", vat="10.00", stock=5)
     _p2, bread = make_product(coop, price="4.00", vat="4.00", stock=None)
-    assert client.post("/shop/cart/add", data={"variant_id": honey.id, "quantity": 2}
-                       ).status_code == 302
+    assert (
+        client.post("/shop/cart/add", data={"variant_id": honey.id, "quantity": 2}).status_code
+        == 302
+    )
     client.post("/shop/cart/add", data={"variant_id": bread.id, "quantity": 3})
     cart = client.get("/shop/cart").get_data(as_text=True)
     assert "25,00" in cart  # 13.00 + 12.00
@@ -60,7 +68,9 @@ def test_a_guest_buys_from_two_producers_with_a_bank_transfer(app, client, db_se
     assert order.total == Decimal("25.00") and order.status == "pending_payment"
     assert order.vat_total == Decimal("1.18") + Decimal("0.46")
     assert {s.producer_id: s.subtotal for s in order.sub_orders} == {
-        farm.id: Decimal("13.00"), coop.id: Decimal("12.00")}
+        farm.id: Decimal("13.00"),
+        coop.id: Decimal("12.00"),
+    }
     assert stock_of(honey) == 3  # reserved at checkout; on-demand bread has no stock
     assert order.expires_at is not None
     sent = app.extensions["mail_outbox"][before:]
@@ -98,17 +108,24 @@ def test_tampered_variant_ids_and_prices_are_refused_or_ignored(client, db_sessi
     _p, variant = make_product(farm, price="9.90", stock=10)
     hidden_farm, _u2 = make_producer(verified=False)
     _hp, hidden = make_product(hidden_farm)
-    for bad in ({"variant_id": 999999, "quantity": 1}, {"variant_id": hidden.id, "quantity": 1},
-                {"variant_id": variant.id, "quantity": 0},
-                {"variant_id": variant.id, "quantity": -3},
-                {"variant_id": variant.id, "quantity": 11},
-                {"variant_id": "1 OR 1=1", "quantity": 1}):
+    for bad in (
+        {"variant_id": 999999, "quantity": 1},
+        {"variant_id": hidden.id, "quantity": 1},
+        {"variant_id": variant.id, "quantity": 0},
+        {"variant_id": variant.id, "quantity": -3},
+        {"variant_id": variant.id, "quantity": 11},
+        {"variant_id": "1 OR 1=1", "quantity": 1},
+    ):
         client.post("/shop/cart/add", data=bad)
     assert client.get("/shop/cart").get_data(as_text=True).count("Vasetto") == 0
-    client.post("/shop/cart/add", data={"variant_id": variant.id, "quantity": 2,
-                                        "price": "0.01", "unit_price": "0.01"})
-    response = client.post("/shop/checkout", data=checkout_form(
-        client, total="0.02", price="0.01", **{"lines-0-price": "0.01"}))
+    client.post(
+        "/shop/cart/add",
+        data={"variant_id": variant.id, "quantity": 2, "price": "0.01", "unit_price": "0.01"},
+    )
+    response = client.post(
+        "/shop/checkout",
+        data=checkout_form(client, total="0.02", price="0.01", **{"lines-0-price": "0.01"}),
+    )
     assert response.status_code == 303
     order = db.session.execute(select(Order)).scalar_one()
     assert order.total == Decimal("19.80")
@@ -131,8 +148,12 @@ def test_checkout_errors_are_shown_next_to_fields(client, db_session):
     farm, _u = make_producer()
     _p, variant = make_product(farm, stock=10)
     client.post("/shop/cart/add", data={"variant_id": variant.id, "quantity": 1})
-    response = client.post("/shop/checkout", data=checkout_form(
-        client, name="", email="nope", payment_method="stripe", buyer_type="canteen"))
+    response = client.post(
+        "/shop/checkout",
+        data=checkout_form(
+            client, name="", email="nope", payment_method="stripe", buyer_type="canteen"
+        ),
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and orders_count() == 0
     for field in ("name", "email", "payment_method", "invoice_entity", "invoice_sdi_code"):
@@ -152,8 +173,9 @@ def test_the_atomic_update_refuses_when_stock_went_meanwhile(db_session):
     farm, _u = make_producer()
     _p, variant = make_product(farm, stock=3)
     priced = services.price_cart({variant.id: {"": 3}})
-    db.session.execute(Variant.__table__.update().where(Variant.__table__.c.id == variant.id)
-                       .values(stock=2))
+    db.session.execute(
+        Variant.__table__.update().where(Variant.__table__.c.id == variant.id).values(stock=2)
+    )
     from tests.ethical_products.factories import checkout_data
 
     with pytest.raises(services.OutOfStock), db.session.begin_nested():
@@ -193,17 +215,26 @@ def test_a_gas_orders_for_its_members_with_one_delivery(client, db_session):
     _p, variant = make_product(farm, price="3.20", stock=20)
     client.post("/shop/cart/add", data={"variant_id": variant.id, "quantity": 1})
     client.post("/shop/cart/members", data={"members": "Anna\nBruno\nAnna\n"})
-    client.post("/shop/cart/update", data={f"qty-{variant.id}-0": "2",
-                                           f"qty-{variant.id}-1": "3"})
-    response = client.post("/shop/checkout", data=checkout_form(
-        client, buyer_type="gas", gas_name="GAS Pordenone", fulfilment="delivery",
-        address="Via Mazzini 1", comune="Pordenone (PN)"))
+    client.post("/shop/cart/update", data={f"qty-{variant.id}-0": "2", f"qty-{variant.id}-1": "3"})
+    response = client.post(
+        "/shop/checkout",
+        data=checkout_form(
+            client,
+            buyer_type="gas",
+            gas_name="GAS Pordenone",
+            fulfilment="delivery",
+            address="Via Mazzini 1",
+            comune="Pordenone (PN)",
+        ),
+    )
     assert response.status_code == 303, response.get_data(as_text=True)[-3000:]
     order = db.session.execute(select(Order)).scalar_one()
     line = order.lines[0]
     assert order.buyer_type == "gas" and order.gas_name == "GAS Pordenone"
     assert line.quantity == 5 and {s.member: s.quantity for s in line.shares} == {
-        "Anna": 2, "Bruno": 3}
+        "Anna": 2,
+        "Bruno": 3,
+    }
     assert order.total == Decimal("16.00") and order.fulfilment == "delivery"
     page = client.get(f"/shop/orders/{order.reference}").get_data(as_text=True)
     assert "Anna" in page and "6,40" in page and "9,60" in page
@@ -212,9 +243,14 @@ def test_a_gas_orders_for_its_members_with_one_delivery(client, db_session):
 def test_a_public_canteen_gives_invoice_details_and_art6_is_noted(client, db_session):
     farm, farm_user = make_producer("social_farm")
     _p, variant = make_product(farm, stock=20)
-    order = place({variant.id: 4}, buyer_type="canteen", invoice_entity="Comune di Pordenone",
-                  invoice_tax_code="80002150938", invoice_sdi_code="ufabcd",
-                  invoice_cig="Z123456789")
+    order = place(
+        {variant.id: 4},
+        buyer_type="canteen",
+        invoice_entity="Comune di Pordenone",
+        invoice_tax_code="80002150938",
+        invoice_sdi_code="ufabcd",
+        invoice_cig="Z123456789",
+    )
     assert order.invoice_sdi_code == "UFABCD" and order.sub_orders[0].art6_eligible
     login(client, farm_user)
     html = client.get(f"/shop/manage/orders/{order.sub_orders[0].id}").get_data(as_text=True)
@@ -250,8 +286,9 @@ def test_producers_see_and_fulfil_only_their_lines(client, db_session):
 
 def test_bank_transfer_flow_and_reports_with_csv(client, db_session):
     farm, farm_user = make_producer()
-    product, variant = make_product(farm, price="6.50", vat="10.00", stock=20,
-                                    name="=HYPERLINK(\"x\")")
+    product, variant = make_product(
+        farm, price="6.50", vat="10.00", stock=20, name='=HYPERLINK("x")'
+    )
     order = place({variant.id: 3})
     sub = order.sub_orders[0]
     login(client, farm_user)
@@ -275,8 +312,7 @@ def test_buyers_see_their_orders_and_others_are_404(client, db_session):
     buyer = make_user("buyer")
     order = place({variant.id: 1}, buyer=buyer)
     login(client, buyer)
-    assert f"/shop/orders/{order.reference}" in client.get("/shop/my-orders").get_data(
-        as_text=True)
+    assert f"/shop/orders/{order.reference}" in client.get("/shop/my-orders").get_data(as_text=True)
     assert client.get("/shop/orders/not-a-real-reference-x").status_code == 404
     client.post(f"/shop/orders/{order.reference}/cancel")
     assert order.status == "cancelled"
@@ -285,25 +321,52 @@ def test_buyers_see_their_orders_and_others_are_404(client, db_session):
 def test_producer_creates_a_product_with_variants(client, db_session):
     farm, farm_user = make_producer()
     login(client, farm_user)
-    response = client.post("/shop/manage/products/new", data={
-        "name": "Confettura di fichi", "category": "preserves", "comune": "Pordenone (PN)",
-        "organic_body": "IT-BIO-006", "organic_number": "", "active": "y", "submit": "1"})
+    response = client.post(
+        "/shop/manage/products/new",
+        data={
+            "name": "Confettura di fichi",
+            "category": "preserves",
+            "comune": "Pordenone (PN)",
+            "organic_body": "IT-BIO-006",
+            "organic_number": "",
+            "active": "y",
+            "submit": "1",
+        },
+    )
     assert response.status_code == 200
     assert 'id="organic_number-error"' in response.get_data(as_text=True)
-    response = client.post("/shop/manage/products/new", data={
-        "name": "Confettura di fichi", "category": "preserves", "comune": "Pordenone (PN)",
-        "active": "y", "submit": "1"})
+    response = client.post(
+        "/shop/manage/products/new",
+        data={
+            "name": "Confettura di fichi",
+            "category": "preserves",
+            "comune": "Pordenone (PN)",
+            "active": "y",
+            "submit": "1",
+        },
+    )
     assert response.status_code == 302
     product_id = int(response.headers["Location"].rsplit("/", 1)[1])
-    bad = client.post(f"/shop/manage/products/{product_id}/variants", data={
-        "label": "Vasetto", "unit": "jar", "price": "4.999", "vat_rate": "10.00"})
+    bad = client.post(
+        f"/shop/manage/products/{product_id}/variants",
+        data={"label": "Vasetto", "unit": "jar", "price": "4.999", "vat_rate": "10.00"},
+    )
     assert bad.status_code == 422
-    ok = client.post(f"/shop/manage/products/{product_id}/variants", data={
-        "label": "Vasetto 220 g", "unit": "jar", "price": "4,50".replace(",", "."),
-        "vat_rate": "10.00", "stock": "12", "active": "y"})
+    ok = client.post(
+        f"/shop/manage/products/{product_id}/variants",
+        data={
+            "label": "Vasetto 220 g",
+            "unit": "jar",
+            "price": "4,50".replace(",", "."),
+            "vat_rate": "10.00",
+            "stock": "12",
+            "active": "y",
+        },
+    )
     assert ok.status_code == 302
-    variant = db.session.execute(select(Variant).where(Variant.product_id == product_id)
-                                 ).scalar_one()
+    variant = db.session.execute(
+        select(Variant).where(Variant.product_id == product_id)
+    ).scalar_one()
     assert variant.price == Decimal("4.50") and variant.vat_rate == Decimal("10.00")
     assert variant.stock == 12
     other = make_user("cooperative")
@@ -317,8 +380,9 @@ def test_catalogue_filters_and_visibility(client, db_session):
     far, _u3 = make_producer("social_farm")
     far.comune_code = "001272"  # Turin
     hidden, _u4 = make_producer(verified=False)
-    honey, _v = make_product(farm, name="Miele di tiglio", organic_body="IT-BIO-006",
-                             organic_number="B1", organic=True)
+    honey, _v = make_product(
+        farm, name="Miele di tiglio", organic_body="IT-BIO-006", organic_number="B1", organic=True
+    )
     bread, _v2 = make_product(coop, name="Pane casereccio", category="bakery")
     turin, _v3 = make_product(far, name="Miele torinese", comune_code="001272")
     secret, _v4 = make_product(hidden, name="Miele nascosto")
@@ -338,8 +402,9 @@ def test_catalogue_filters_and_visibility(client, db_session):
     assert client.get(f"/shop/products/{secret.id}").status_code == 404
     assert client.get(f"/shop/producers/{hidden.id}").status_code == 404
     assert client.get(f"/shop/producers/{farm.id}").status_code == 200
-    html = client.get("/shop?category=honey&organic=1&activity=a&radius_km=30&comune=093033"
-                      ).get_data(as_text=True)
+    html = client.get(
+        "/shop?category=honey&organic=1&activity=a&radius_km=30&comune=093033"
+    ).get_data(as_text=True)
     assert "Miele di tiglio" in html and "Pane casereccio" not in html
 
 
@@ -356,8 +421,7 @@ def test_full_text_search_in_catalogue_and_api(client, db_session):
     item = data["items"][0]
     assert item["variants"][0]["price"] == "4.50" and item["variants"][0]["currency"] == "EUR"
     assert item["url"].startswith("http") and item["label"][0]["code"] == "register"
-    assert [p["id"] for p in client.get("/api/v1/products?q=chestnut").json["items"]] == [
-        honey.id]
+    assert [p["id"] for p in client.get("/api/v1/products?q=chestnut").json["items"]] == [honey.id]
     assert "Miele di castagno" in client.get("/shop?q=castagno").get_data(as_text=True)
 
 

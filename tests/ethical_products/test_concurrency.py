@@ -60,16 +60,25 @@ def race_app(app, postgres_url, tmp_path):
 
 def test_twenty_buyers_race_for_five_units(race_app):
     with race_app.app_context():
-        org = create_organisation("Fattoria della gara", "social_farm", comune_code="093033",
-                                  regional_register="REG-RACE")
+        org = create_organisation(
+            "Fattoria della gara", "social_farm", comune_code="093033", regional_register="REG-RACE"
+        )
         org.verified_at = utcnow()
         db.session.flush()
-        db.session.add(ProducerProfile(organisation_id=org.id, iban="IT60X0542811101000000123456",
-                                       accepts_bank_transfer=True, art2_activities=["a"]))
-        product = Product(producer_id=org.id, name="Miele raro", category="honey",
-                          comune_code="093033")
-        variant = Variant(label="Vasetto", price=Decimal("9.00"), vat_rate=Decimal("10.00"),
-                          stock=UNITS)
+        db.session.add(
+            ProducerProfile(
+                organisation_id=org.id,
+                iban="IT60X0542811101000000123456",
+                accepts_bank_transfer=True,
+                art2_activities=["a"],
+            )
+        )
+        product = Product(
+            producer_id=org.id, name="Miele raro", category="honey", comune_code="093033"
+        )
+        variant = Variant(
+            label="Vasetto", price=Decimal("9.00"), vat_rate=Decimal("10.00"), stock=UNITS
+        )
         product.variants = [variant]
         db.session.add(product)
         db.session.commit()
@@ -84,8 +93,11 @@ def test_twenty_buyers_race_for_five_units(race_app):
             try:
                 cart = services.price_cart({variant_id: {"": 1}})
                 data = services.CheckoutData(
-                    idempotency_key=f"race-{n:04d}-{uuid.uuid4().hex}", name=f"Buyer {n}",
-                    email=f"buyer{n}@example.it", payment_method="bank_transfer")
+                    idempotency_key=f"race-{n:04d}-{uuid.uuid4().hex}",
+                    name=f"Buyer {n}",
+                    email=f"buyer{n}@example.it",
+                    payment_method="bank_transfer",
+                )
                 barrier.wait(timeout=30)
                 services.place_order(data, cart)
                 db.session.commit()
@@ -109,6 +121,8 @@ def test_twenty_buyers_race_for_five_units(race_app):
 
     assert sorted(results) == ["ok"] * UNITS + ["refused"] * (BUYERS - UNITS), results
     with race_app.app_context():
-        assert db.session.execute(select(Variant.stock).where(Variant.id == variant_id)
-                                  ).scalar_one() == 0
+        assert (
+            db.session.execute(select(Variant.stock).where(Variant.id == variant_id)).scalar_one()
+            == 0
+        )
         assert db.session.execute(select(func.count()).select_from(Order)).scalar_one() == UNITS

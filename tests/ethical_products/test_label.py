@@ -18,23 +18,29 @@ def codes(product):
 
 def test_a_fully_declared_social_farm(db_session):
     org, _user = make_producer("social_farm", art2_activities=["a", "d"])
-    product, _v = make_product(org, organic_body="IT-BIO-006", organic_number="B12345",
-                               organic=True)
+    product, _v = make_product(
+        org, organic_body="IT-BIO-006", organic_number="B12345", organic=True
+    )
     facts = {f.code: f for f in label_facts(product)}
-    assert list(facts) == ["register", "art2_activities", "inclusion_hours_share", "organic",
-                           "origin"]
+    assert list(facts) == [
+        "register",
+        "art2_activities",
+        "inclusion_hours_share",
+        "organic",
+        "origin",
+    ]
     assert org.regional_register in facts["register"].text
     assert facts["art2_activities"].data == {"activities": ["a", "d"]}
     assert "35" in facts["inclusion_hours_share"].text
-    assert facts["inclusion_hours_share"].data == {"percent": "35.00",
-                                                   "declared_on": "2026-01-10"}
+    assert facts["inclusion_hours_share"].data == {"percent": "35.00", "declared_on": "2026-01-10"}
     assert "IT-BIO-006" in facts["organic"].text and "B12345" in facts["organic"].text
     assert facts["origin"].data["comune"] == "093033"
 
 
 def test_nothing_undeclared_is_stated(db_session):
-    org, _user = make_producer("cooperative_b", art2_activities=[],
-                               inclusion_hours_share=None, inclusion_declared_on=None)
+    org, _user = make_producer(
+        "cooperative_b", art2_activities=[], inclusion_hours_share=None, inclusion_declared_on=None
+    )
     product, _v = make_product(org, organic_body="IT-BIO-006", organic_number="")
     assert codes(product) == ["register", "origin"]
     text = " ".join(f.text for f in label_facts(product)).lower()
@@ -65,5 +71,7 @@ def test_the_label_is_the_same_on_card_page_and_json(client, db_session):
     card = client.get(f"/shop?producer={org.id}").get_data(as_text=True)
     for html in (page, card):
         shown = re.findall(r'<li data-fact="[a-z0-9_]+">(.*?)</li>', html, re.S)
-        assert [re.sub(r"\s+", " ", s).replace("&#39;", "'").replace("&amp;", "&").strip()
-                for s in shown] == expected
+        assert [
+            re.sub(r"\s+", " ", s).replace("&#39;", "'").replace("&amp;", "&").strip()
+            for s in shown
+        ] == expected

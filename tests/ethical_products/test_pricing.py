@@ -30,8 +30,11 @@ def test_rounding_is_half_up_not_bankers():
 
 
 def test_vat_is_computed_per_rate_on_the_sub_order():
-    lines = [Line(1, 7, D("3.33"), D("4"), 3), Line(2, 7, D("1.11"), D("4"), 1),
-             Line(3, 7, D("8.50"), D("22"), 1)]
+    lines = [
+        Line(1, 7, D("3.33"), D("4"), 3),
+        Line(2, 7, D("1.11"), D("4"), 1),
+        Line(3, 7, D("8.50"), D("22"), 1),
+    ]
     totals = pricing.totals(lines)
     group = totals.producers[0]
     assert group.subtotal == D("19.60")
@@ -70,8 +73,10 @@ def test_quantities_must_be_positive():
 prices = st.decimals(min_value=D("0.01"), max_value=D("999.99"), places=2)
 rates = st.sampled_from([D("4.00"), D("5.00"), D("10.00"), D("22.00")])
 lines_strategy = st.lists(
-    st.builds(Line, st.integers(1, 1000), st.integers(1, 4), prices, rates,
-              st.integers(1, 50)), min_size=1, max_size=12)
+    st.builds(Line, st.integers(1, 1000), st.integers(1, 4), prices, rates, st.integers(1, 50)),
+    min_size=1,
+    max_size=12,
+)
 
 
 @settings(deadline=None, max_examples=200)

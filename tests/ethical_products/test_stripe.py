@@ -31,11 +31,20 @@ def post_event(client, payload: dict, secret: str = WEBHOOK_SECRET, signature=No
 
 
 def completed(order, event_id=None, intent="pi_test_1"):
-    return event("checkout.session.completed", {
-        "id": order.stripe_session_id or "cs_unknown", "object": "checkout.session",
-        "client_reference_id": order.reference, "payment_status": "paid", "status": "complete",
-        "payment_intent": intent, "metadata": {"order_reference": order.reference},
-        "amount_total": int(order.total * 100)}, event_id)
+    return event(
+        "checkout.session.completed",
+        {
+            "id": order.stripe_session_id or "cs_unknown",
+            "object": "checkout.session",
+            "client_reference_id": order.reference,
+            "payment_status": "paid",
+            "status": "complete",
+            "payment_intent": intent,
+            "metadata": {"order_reference": order.reference},
+            "amount_total": int(order.total * 100),
+        },
+        event_id,
+    )
 
 
 def two_producer_order(client, app, fee="0"):
@@ -50,10 +59,18 @@ def two_producer_order(client, app, fee="0"):
 
 
 def checkout(client, key="stripe-key-000000000001"):
-    return client.post("/shop/checkout", data={
-        "idempotency_key": key, "buyer_type": "person", "name": "Luca Neri",
-        "email": "luca@example.it", "fulfilment": "pickup", "payment_method": "stripe",
-        "submit": "1"})
+    return client.post(
+        "/shop/checkout",
+        data={
+            "idempotency_key": key,
+            "buyer_type": "person",
+            "name": "Luca Neri",
+            "email": "luca@example.it",
+            "fulfilment": "pickup",
+            "payment_method": "stripe",
+            "submit": "1",
+        },
+    )
 
 
 def test_checkout_creates_one_session_for_all_producers(app, client, db_session, fake_stripe):
@@ -74,15 +91,15 @@ def test_checkout_creates_one_session_for_all_producers(app, client, db_session,
     assert len(fake_stripe.calls("POST", "/v1/checkout/sessions")) == 1
 
 
-def test_stripe_is_offered_only_when_configured_and_connected(app, client, db_session,
-                                                              fake_stripe):
+def test_stripe_is_offered_only_when_configured_and_connected(app, client, db_session, fake_stripe):
     farm, _u = make_producer(stripe_account="acct_x")
     lazy, _u2 = make_producer("cooperative_b")
     _p, a = make_product(farm)
     _p2, b = make_product(lazy)
     assert "stripe" in services.payment_methods(services.price_cart({a.id: {"": 1}}))
     assert "stripe" not in services.payment_methods(
-        services.price_cart({a.id: {"": 1}, b.id: {"": 1}}))
+        services.price_cart({a.id: {"": 1}, b.id: {"": 1}})
+    )
     app.config["STRIPE_SECRET_KEY"] = ""
     assert "stripe" not in services.payment_methods(services.price_cart({a.id: {"": 1}}))
 
@@ -112,8 +129,9 @@ def test_the_same_event_three_times_changes_state_once(app, client, db_session, 
     assert balance[coop.id].fees == Decimal("0.40")
 
 
-def test_unsigned_or_badly_signed_webhooks_are_400_and_change_nothing(app, client, db_session,
-                                                                       fake_stripe):
+def test_unsigned_or_badly_signed_webhooks_are_400_and_change_nothing(
+    app, client, db_session, fake_stripe
+):
     two_producer_order(client, app)
     checkout(client)
     order = db.session.execute(select(Order)).scalar_one()
@@ -124,9 +142,14 @@ def test_unsigned_or_badly_signed_webhooks_are_400_and_change_nothing(app, clien
     stale = sign(json.dumps(payload).encode(), WEBHOOK_SECRET, timestamp=1_000_000)
     response = post_event(client, payload, signature=stale)
     assert response.status_code == 400 and response.json["error"]["code"] == "bad_signature"
-    assert client.post("/stripe/webhook", data=b"not json",
-                       headers={"Stripe-Signature": sign(b"not json", WEBHOOK_SECRET)}
-                       ).status_code == 400
+    assert (
+        client.post(
+            "/stripe/webhook",
+            data=b"not json",
+            headers={"Stripe-Signature": sign(b"not json", WEBHOOK_SECRET)},
+        ).status_code
+        == 400
+    )
     assert order.status == "pending_payment"
     assert db.session.execute(select(func.count()).select_from(StripeEvent)).scalar_one() == 0
     assert fake_stripe.calls("POST", "/v1/transfers") == []
@@ -138,22 +161,36 @@ def test_webhook_without_configuration_is_refused(app, client, db_session):
 
 
 def test_a_webhook_for_an_unknown_session_changes_nothing(client, db_session, fake_stripe):
-    payload = event("checkout.session.completed", {
-        "id": "cs_nobody", "object": "checkout.session", "client_reference_id": "nope-nope-nope",
-        "payment_status": "paid", "payment_intent": "pi_nobody"})
+    payload = event(
+        "checkout.session.completed",
+        {
+            "id": "cs_nobody",
+            "object": "checkout.session",
+            "client_reference_id": "nope-nope-nope",
+            "payment_status": "paid",
+            "payment_intent": "pi_nobody",
+        },
+    )
     response = post_event(client, payload)
     assert response.status_code == 200 and response.json["outcome"] == "unknown_order"
     assert fake_stripe.calls("POST", "/v1/transfers") == []
 
 
-def test_refund_before_completion_does_not_corrupt_the_order(app, client, db_session,
-                                                            fake_stripe):
+def test_refund_before_completion_does_not_corrupt_the_order(app, client, db_session, fake_stripe):
     _farm, _coop, honey, bread = two_producer_order(client, app)
     checkout(client)
     order = db.session.execute(select(Order)).scalar_one()
-    refunded = event("charge.refunded", {
-        "id": "ch_1", "object": "charge", "amount": 1699, "amount_refunded": 1699,
-        "payment_intent": "pi_test_1", "transfer_group": order.reference})
+    refunded = event(
+        "charge.refunded",
+        {
+            "id": "ch_1",
+            "object": "charge",
+            "amount": 1699,
+            "amount_refunded": 1699,
+            "payment_intent": "pi_test_1",
+            "transfer_group": order.reference,
+        },
+    )
     assert post_event(client, refunded).json["outcome"] == "recorded_before_payment"
     assert order.status == "pending_payment"
     assert post_event(client, completed(order)).json["outcome"] == "refunded_before_completion"
@@ -163,15 +200,20 @@ def test_refund_before_completion_does_not_corrupt_the_order(app, client, db_ses
     assert post_event(client, refunded).json["outcome"] == "duplicate"
 
 
-def test_expiry_releases_stock_and_late_completion_is_handled(app, client, db_session,
-                                                             fake_stripe):
+def test_expiry_releases_stock_and_late_completion_is_handled(app, client, db_session, fake_stripe):
     _farm, _coop, honey, _bread = two_producer_order(client, app)
     checkout(client)
     order = db.session.execute(select(Order)).scalar_one()
-    expired = event("checkout.session.expired", {
-        "id": order.stripe_session_id, "object": "checkout.session",
-        "client_reference_id": order.reference, "status": "expired",
-        "payment_status": "unpaid"})
+    expired = event(
+        "checkout.session.expired",
+        {
+            "id": order.stripe_session_id,
+            "object": "checkout.session",
+            "client_reference_id": order.reference,
+            "status": "expired",
+            "payment_status": "unpaid",
+        },
+    )
     assert post_event(client, expired).json["outcome"] == "cancelled"
     assert order.status == "cancelled" and stock_of(honey) == 5
     # A (theoretical) completion after expiry takes the stock again while it lasts.
@@ -185,8 +227,9 @@ def test_late_payment_when_sold_out_is_refunded_in_full(app, client, db_session,
     checkout(client)
     order = db.session.execute(select(Order)).scalar_one()
     services.cancel_order_locally(order, "test")
-    db.session.execute(Variant.__table__.update().where(Variant.__table__.c.id == honey.id)
-                       .values(stock=0))
+    db.session.execute(
+        Variant.__table__.update().where(Variant.__table__.c.id == honey.id).values(stock=0)
+    )
     assert post_event(client, completed(order)).json["outcome"] == "late_payment_refunded"
     assert order.status == "refunded"
     [refund] = fake_stripe.calls("POST", "/v1/refunds")
@@ -201,8 +244,9 @@ def test_refund_one_producer_line_reverses_its_transfer(app, client, db_session,
     farm_sub = next(s for s in order.sub_orders if s.producer_id == farm.id)
     farm_user = make_user("social_farm", org=farm)
     login(client, farm_user)
-    response = client.post(f"/shop/manage/orders/{farm_sub.id}/refund",
-                           data={"reason": "Vasetto rotto"})
+    response = client.post(
+        f"/shop/manage/orders/{farm_sub.id}/refund", data={"reason": "Vasetto rotto"}
+    )
     assert response.status_code == 302
     [refund] = fake_stripe.calls("POST", "/v1/refunds")
     assert refund.params["amount"] == "1300" and refund.params["payment_intent"] == "pi_test_1"
@@ -214,10 +258,17 @@ def test_refund_one_producer_line_reverses_its_transfer(app, client, db_session,
     coop_sub = next(s for s in order.sub_orders if s.producer_id == coop.id)
     assert coop_sub.status == "paid"
     # Stripe's own charge.refunded for that partial refund is recorded, nothing more.
-    partial = event("charge.refunded", {"id": "ch_for_pi_test_1", "object": "charge",
-                                        "amount": 1699, "amount_refunded": 1300,
-                                        "payment_intent": "pi_test_1",
-                                        "transfer_group": order.reference})
+    partial = event(
+        "charge.refunded",
+        {
+            "id": "ch_for_pi_test_1",
+            "object": "charge",
+            "amount": 1699,
+            "amount_refunded": 1300,
+            "payment_intent": "pi_test_1",
+            "transfer_group": order.reference,
+        },
+    )
     assert post_event(client, partial).json["outcome"] == "already_known"
     assert coop_sub.status == "paid"
     balance = {b.producer_id: b for b in services.balances()}
@@ -234,8 +285,16 @@ def test_admin_refunds_the_whole_order(app, client, db_session, fake_stripe):
     client.post(f"/shop/admin/orders/{order.id}/refund", data={"reason": "Annullato"})
     [refund] = fake_stripe.calls("POST", "/v1/refunds")
     assert refund.params["amount"] == "1699"
-    assert len([c for c in fake_stripe.calls("POST", "/v1/transfers/")
-                if c.path.endswith("/reversals")]) == 2
+    assert (
+        len(
+            [
+                c
+                for c in fake_stripe.calls("POST", "/v1/transfers/")
+                if c.path.endswith("/reversals")
+            ]
+        )
+        == 2
+    )
     assert order.status == "refunded"
     # Refunding again is refused: nothing is left.
     client.post(f"/shop/admin/orders/{order.id}/refund")
@@ -253,7 +312,8 @@ def test_failed_transfers_are_retried_without_duplicates(app, client, db_session
     assert services.pending_transfers() == 2
     assert services.pending_transfers() == 0
     assert [s.transfer_id[:3] for s in order.sub_orders] == ["tr_", "tr_"], [
-        s.transfer_id for s in order.sub_orders]
+        s.transfer_id for s in order.sub_orders
+    ]
 
 
 def test_producer_connects_a_stripe_account(client, db_session, fake_stripe):

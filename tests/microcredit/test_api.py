@@ -10,9 +10,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 URL = "/api/v1/microcredit/schedule"
-GOOD = {"principal": "1000.00", "interest_rate": "12", "interest_rate_period": "year",
-        "repayments": 12, "frequency": "monthly", "interest_method": "declining_balance",
-        "amortization": "equal_installments", "disbursement_date": "2026-01-31"}
+GOOD = {
+    "principal": "1000.00",
+    "interest_rate": "12",
+    "interest_rate_period": "year",
+    "repayments": 12,
+    "frequency": "monthly",
+    "interest_method": "declining_balance",
+    "amortization": "equal_installments",
+    "disbursement_date": "2026-01-31",
+}
 
 
 def test_answers_the_instalments_as_decimal_strings(client):
@@ -23,8 +30,14 @@ def test_answers_the_instalments_as_decimal_strings(client):
     items = data["installments"]
     assert len(items) == 12
     first = items[0]
-    assert first == {"number": 1, "due_date": "2026-02-28", "principal": "78.85",
-                     "interest": "10.00", "total": "88.85", "balance": "921.15"}
+    assert first == {
+        "number": 1,
+        "due_date": "2026-02-28",
+        "principal": "78.85",
+        "interest": "10.00",
+        "total": "88.85",
+        "balance": "921.15",
+    }
     assert data["total_interest"] == "66.19"
     assert sum(Decimal(i["interest"]) for i in items) == Decimal(data["total_interest"])
     assert sum(Decimal(i["principal"]) for i in items) == Decimal("1000.00")
@@ -33,36 +46,46 @@ def test_answers_the_instalments_as_decimal_strings(client):
 
 
 def test_optional_fields_and_numbers_in_json(client):
-    body = {"principal": 1000, "interest_rate": 10.5, "repayments": 10, "frequency": "weekly",
-            "interest_method": "flat", "amortization": "equal_principal",
-            "grace_on_principal": 2, "in_multiples_of": "1.00",
-            "disbursement_date": "2026-03-02"}
+    body = {
+        "principal": 1000,
+        "interest_rate": 10.5,
+        "repayments": 10,
+        "frequency": "weekly",
+        "interest_method": "flat",
+        "amortization": "equal_principal",
+        "grace_on_principal": 2,
+        "in_multiples_of": "1.00",
+        "disbursement_date": "2026-03-02",
+    }
     data = client.post(URL, json=body).json
     assert data["installments"][0]["principal"] == "0.00"
     assert data["installments"][0]["due_date"] == "2026-03-09"
     assert data["terms"]["in_multiples_of"] == "1.00"
 
 
-@pytest.mark.parametrize("change,field", [
-    ({"principal": "1000.001"}, "principal"),
-    ({"principal": 1000.001}, "principal"),
-    ({"principal": "0"}, "principal"),
-    ({"principal": -100}, "principal"),
-    ({"principal": None}, "principal"),
-    ({"repayments": 0}, "repayments"),
-    ({"repayments": -1}, "repayments"),
-    ({"repayments": 100000}, "repayments"),
-    ({"repayments": "many"}, "repayments"),
-    ({"repayments": 2.5}, "repayments"),
-    ({"frequency": "hourly"}, "frequency"),
-    ({"interest_method": "magic"}, "interest_method"),
-    ({"amortization": ["equal_principal"]}, "amortization"),
-    ({"interest_rate_period": "decade"}, "interest_rate_period"),
-    ({"interest_rate": "12.1234567"}, "interest_rate"),
-    ({"interest_rate": {"value": 3}}, "interest_rate"),
-    ({"grace_on_principal": 12}, "grace_on_principal"),
-    ({"disbursement_date": "yesterday"}, "disbursement_date"),
-])
+@pytest.mark.parametrize(
+    "change,field",
+    [
+        ({"principal": "1000.001"}, "principal"),
+        ({"principal": 1000.001}, "principal"),
+        ({"principal": "0"}, "principal"),
+        ({"principal": -100}, "principal"),
+        ({"principal": None}, "principal"),
+        ({"repayments": 0}, "repayments"),
+        ({"repayments": -1}, "repayments"),
+        ({"repayments": 100000}, "repayments"),
+        ({"repayments": "many"}, "repayments"),
+        ({"repayments": 2.5}, "repayments"),
+        ({"frequency": "hourly"}, "frequency"),
+        ({"interest_method": "magic"}, "interest_method"),
+        ({"amortization": ["equal_principal"]}, "amortization"),
+        ({"interest_rate_period": "decade"}, "interest_rate_period"),
+        ({"interest_rate": "12.1234567"}, "interest_rate"),
+        ({"interest_rate": {"value": 3}}, "interest_rate"),
+        ({"grace_on_principal": 12}, "grace_on_principal"),
+        ({"disbursement_date": "yesterday"}, "disbursement_date"),
+    ],
+)
 def test_bad_input_is_422_with_the_field(client, change, field):
     response = client.post(URL, json={**GOOD, **change})
     assert response.status_code == 422
@@ -70,14 +93,17 @@ def test_bad_input_is_422_with_the_field(client, change, field):
     assert error["code"] == "invalid" and field in error["fields"]
 
 
-@pytest.mark.parametrize("body,content_type", [
-    (b"not json", "application/json"),
-    (b"[1, 2, 3]", "application/json"),
-    (b"", "application/json"),
-    (b'{"principal": NaN}', "application/json"),
-    (b"principal=1000", "application/x-www-form-urlencoded"),
-    (b"\xff\xfe", "application/json"),
-])
+@pytest.mark.parametrize(
+    "body,content_type",
+    [
+        (b"not json", "application/json"),
+        (b"[1, 2, 3]", "application/json"),
+        (b"", "application/json"),
+        (b'{"principal": NaN}', "application/json"),
+        (b"principal=1000", "application/x-www-form-urlencoded"),
+        (b"\xff\xfe", "application/json"),
+    ],
+)
 def test_non_json_is_400(client, body, content_type):
     response = client.post(URL, data=body, content_type=content_type)
     assert response.status_code == 400
@@ -92,20 +118,40 @@ def test_public_and_documented(client):
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.text(max_size=12)
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**12), 10**12)
+    | st.text(max_size=12)
     | st.floats(allow_nan=False, allow_infinity=False),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(max_size=5), children, max_size=3), max_leaves=5)
-fields = st.sampled_from(["principal", "interest_rate", "interest_rate_period", "repayments",
-                          "frequency", "interest_method", "amortization", "grace_on_principal",
-                          "in_multiples_of", "disbursement_date", "days_in_year",
-                          "interest_calculation"])
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
+    max_leaves=5,
+)
+fields = st.sampled_from(
+    [
+        "principal",
+        "interest_rate",
+        "interest_rate_period",
+        "repayments",
+        "frequency",
+        "interest_method",
+        "amortization",
+        "grace_on_principal",
+        "in_multiples_of",
+        "disbursement_date",
+        "days_in_year",
+        "interest_calculation",
+    ]
+)
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.dictionaries(fields, json_values, max_size=6))
 def test_never_a_500(client, changes):
-    response = client.post(URL, data=json.dumps({**GOOD, **changes}),
-                           content_type="application/json")
+    response = client.post(
+        URL, data=json.dumps({**GOOD, **changes}), content_type="application/json"
+    )
     assert response.status_code in (200, 400, 422), response.get_data(as_text=True)

@@ -50,15 +50,29 @@ def meeting_setup(disbursed_weeks_ago: int = 3):
     centre = make_centre(officer, first_meeting_on=days_ago(7 * 20))
     product = make_product(officer, group_lending=True, enforce_221=False, frequency="weekly")
     group, members = make_group(officer, centre)
-    loans = [make_loan(officer, m, product, principal="520.00", repayments=26,
-                       disbursed=days_ago(7 * disbursed_weeks_ago)) for m in members]
+    loans = [
+        make_loan(
+            officer,
+            m,
+            product,
+            principal="520.00",
+            repayments=26,
+            disbursed=days_ago(7 * disbursed_weeks_ago),
+        )
+        for m in members
+    ]
     return officer, centre, group, members, loans
 
 
 def repayments(loans):
-    return db.session.execute(select(func.count()).select_from(LoanTransaction).where(
-        LoanTransaction.loan_id.in_([loan.id for loan in loans]),
-        LoanTransaction.kind == "repayment")).scalar_one()
+    return db.session.execute(
+        select(func.count())
+        .select_from(LoanTransaction)
+        .where(
+            LoanTransaction.loan_id.in_([loan.id for loan in loans]),
+            LoanTransaction.kind == "repayment",
+        )
+    ).scalar_one()
 
 
 def test_sheet_lists_what_is_due(db_session):
@@ -75,18 +89,27 @@ def test_sheet_lists_what_is_due(db_session):
 def test_saving_books_everything_in_one_go(db_session):
     officer, centre, group, members, loans = meeting_setup()
     sheet = collection.build_sheet(centre, today())
-    amounts = {sl.loan.id: f"{sl.position.due_now:.2f}".replace(".", ",")
-               for sl in sheet.loans().values()}
+    amounts = {
+        sl.loan.id: f"{sl.position.due_now:.2f}".replace(".", ",") for sl in sheet.loans().values()
+    }
     amounts[loans[4].id] = ""  # one member pays nothing today
-    saved = collection.save_sheet(centre, today(), sheet.version, amounts,
-                                  {members[0].id: "2,50"},
-                                  {m.id: "present" for m in members[:4]} | {
-                                      members[4].id: "absent"}, officer)
+    saved = collection.save_sheet(
+        centre,
+        today(),
+        sheet.version,
+        amounts,
+        {members[0].id: "2,50"},
+        {m.id: "present" for m in members[:4]} | {members[4].id: "absent"},
+        officer,
+    )
     assert saved.repayments == 4 and saved.savings == D("2.50")
     meeting = saved.meeting
     assert meeting.version == 1 and meeting.status == "held" and meeting.saved_by_id == officer.id
-    booked = db.session.execute(select(LoanTransaction).where(
-        LoanTransaction.meeting_id == meeting.id)).scalars().all()
+    booked = (
+        db.session.execute(select(LoanTransaction).where(LoanTransaction.meeting_id == meeting.id))
+        .scalars()
+        .all()
+    )
     assert len(booked) == 4
     assert services.savings_balance(group.id, members[0].id) == D("2.50")
     assert db.session.get(MeetingAttendance, (meeting.id, members[4].id)).status == "absent"
@@ -99,14 +122,18 @@ def test_saving_books_everything_in_one_go(db_session):
 
 def test_a_bad_amount_books_nothing(db_session):
     officer, centre, _group, members, loans = meeting_setup()
-    amounts = {loans[0].id: "10,00", loans[1].id: "10,001", loans[2].id: "-3",
-               loans[3].id: "dieci"}
+    amounts = {loans[0].id: "10,00", loans[1].id: "10,001", loans[2].id: "-3", loans[3].id: "dieci"}
     with pytest.raises(McError) as error:
-        collection.save_sheet(centre, today(), 0, amounts, {members[0].id: "1.234,567"}, {},
-                              officer)
+        collection.save_sheet(
+            centre, today(), 0, amounts, {members[0].id: "1.234,567"}, {}, officer
+        )
     fields = error.value.fields
-    assert set(fields) == {f"amount-{loans[1].id}", f"amount-{loans[2].id}",
-                           f"amount-{loans[3].id}", f"savings-{members[0].id}"}
+    assert set(fields) == {
+        f"amount-{loans[1].id}",
+        f"amount-{loans[2].id}",
+        f"amount-{loans[3].id}",
+        f"savings-{members[0].id}",
+    }
     assert fields[f"amount-{loans[1].id}"] == _("Use at most two decimals.")
     assert repayments(loans) == 0
 
@@ -126,12 +153,14 @@ def test_a_stale_sheet_is_refused(db_session):
 def test_closed_loans_and_foreign_loans_are_refused(db_session):
     officer, centre, _group, _members, loans = meeting_setup()
     outstanding = services.loan_position(loans[0]).outstanding
-    collection.save_sheet(centre, today(), 0, {loans[0].id: f"{outstanding:.2f}"}, {}, {},
-                          officer)  # paid off at this meeting: it stays on the sheet, closed
+    collection.save_sheet(
+        centre, today(), 0, {loans[0].id: f"{outstanding:.2f}"}, {}, {}, officer
+    )  # paid off at this meeting: it stays on the sheet, closed
     with pytest.raises(McError) as error:
         collection.save_sheet(centre, today(), 1, {loans[0].id: "5.00"}, {}, {}, officer)
     assert error.value.fields[f"amount-{loans[0].id}"] == _(
-        "The loan is closed: it takes no repayments.")
+        "The loan is closed: it takes no repayments."
+    )
     services.repay(loans[1], services.loan_position(loans[1]).outstanding, today(), officer)
     with pytest.raises(McError) as error:  # closed before the meeting: not on the sheet
         collection.save_sheet(centre, today(), 1, {loans[1].id: "5.00"}, {}, {}, officer)
@@ -210,14 +239,24 @@ def test_two_officers_saving_the_same_sheet_at_once(app):
             second = make_officer(org)
             org_ids.append(org.id)
             user_ids.extend([first.id, second.id])
-            centre = services.save_centre(org, services.CentreData(
-                name="Centro concorrenza", first_meeting_on=days_ago(70),
-                meeting_time=time(9, 0), officer_id=first.id), first)
-            product = make_product(first, group_lending=True, enforce_221=False,
-                                   frequency="weekly")
+            centre = services.save_centre(
+                org,
+                services.CentreData(
+                    name="Centro concorrenza",
+                    first_meeting_on=days_ago(70),
+                    meeting_time=time(9, 0),
+                    officer_id=first.id,
+                ),
+                first,
+            )
+            product = make_product(first, group_lending=True, enforce_221=False, frequency="weekly")
             _group, members = make_group(first, centre)
-            loans = [make_loan(first, m, product, principal="500.00", repayments=20,
-                               disbursed=days_ago(14)) for m in members]
+            loans = [
+                make_loan(
+                    first, m, product, principal="500.00", repayments=20, disbursed=days_ago(14)
+                )
+                for m in members
+            ]
             db.session.commit()
             centre_id, loan_ids = centre.id, [loan.id for loan in loans]
             officers = [first.id, second.id]
@@ -248,12 +287,15 @@ def test_two_officers_saving_the_same_sheet_at_once(app):
             thread.join(timeout=60)
         assert sorted(outcomes) == ["conflict", "saved"]
         with app.app_context():
-            booked = db.session.execute(select(LoanTransaction.loan_id, func.count()).where(
-                LoanTransaction.loan_id.in_(loan_ids), LoanTransaction.kind == "repayment")
-                .group_by(LoanTransaction.loan_id)).all()
+            booked = db.session.execute(
+                select(LoanTransaction.loan_id, func.count())
+                .where(LoanTransaction.loan_id.in_(loan_ids), LoanTransaction.kind == "repayment")
+                .group_by(LoanTransaction.loan_id)
+            ).all()
             assert sorted(booked) == [(loan_id, 1) for loan_id in sorted(loan_ids)]
-            meeting = db.session.execute(select(Meeting).where(
-                Meeting.centre_id == centre_id)).scalar_one()
+            meeting = db.session.execute(
+                select(Meeting).where(Meeting.centre_id == centre_id)
+            ).scalar_one()
             assert meeting.version == 1
             loans = db.session.execute(select(Loan).where(Loan.id.in_(loan_ids))).scalars()
             assert reconcile_loans(list(loans)) == []

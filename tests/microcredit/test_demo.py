@@ -20,14 +20,19 @@ def test_demo_has_every_state_and_reconciles(db_session):
     messages: list[str] = []
     demo.seed("small", messages.append)
     org = orgs[demo.ORG_NAME]
-    loan_states = set(db.session.execute(select(Loan.status).where(
-        Loan.organisation_id == org.id)).scalars())
+    loan_states = set(
+        db.session.execute(select(Loan.status).where(Loan.organisation_id == org.id)).scalars()
+    )
     assert loan_states == set(LOAN_STATES)
-    group_states = set(db.session.execute(select(Group.status).where(
-        Group.organisation_id == org.id)).scalars())
+    group_states = set(
+        db.session.execute(select(Group.status).where(Group.organisation_id == org.id)).scalars()
+    )
     assert group_states == set(GROUP_STATES)
-    kinds = set(db.session.execute(select(LoanTransaction.kind).join(Loan).where(
-        Loan.organisation_id == org.id)).scalars())
+    kinds = set(
+        db.session.execute(
+            select(LoanTransaction.kind).join(Loan).where(Loan.organisation_id == org.id)
+        ).scalars()
+    )
     assert {"disbursement", "repayment", "penalty", "write_off", "transfer", "waiver"} <= kinds
     assert reconcile_all() == []
     count = db.session.execute(select(func.count()).select_from(Loan)).scalar_one()

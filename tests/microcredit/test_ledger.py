@@ -52,14 +52,16 @@ def test_allocation_pays_penalties_fees_interest_then_principal():
     assert parts == Parts(penalty=D("3.00"), fee=D("4.00"), interest=D("13.00"))
     parts = ledger.allocate(D("250.00"), pos, on, ORDER)
     # Everything due (222.00), then the next instalment ahead: interest 2.00, principal 26.00.
-    assert parts == Parts(principal=D("226.00"), interest=D("17.00"), fee=D("4.00"),
-                          penalty=D("3.00"))
+    assert parts == Parts(
+        principal=D("226.00"), interest=D("17.00"), fee=D("4.00"), penalty=D("3.00")
+    )
 
 
 def test_allocation_order_is_configurable():
     pos = pos_for(DISBURSED, SCHEDULE, date(2026, 3, 5))
-    parts = ledger.allocate(D("150.00"), pos, date(2026, 3, 5),
-                            ("principal", "interest", "penalty", "fee"))
+    parts = ledger.allocate(
+        D("150.00"), pos, date(2026, 3, 5), ("principal", "interest", "penalty", "fee")
+    )
     assert parts == Parts(principal=D("150.00"))
 
 
@@ -88,8 +90,13 @@ amounts = st.decimals(min_value=D("0.01"), max_value=D("500.00"), places=2)
 
 
 @settings(max_examples=300, deadline=None)
-@given(amounts, st.sampled_from([date(2026, 1, 1), date(2026, 2, 15), date(2026, 4, 30)]),
-       st.permutations(list(ORDER)), amounts, amounts)
+@given(
+    amounts,
+    st.sampled_from([date(2026, 1, 1), date(2026, 2, 15), date(2026, 4, 30)]),
+    st.permutations(list(ORDER)),
+    amounts,
+    amounts,
+)
 def test_allocation_splits_exactly(amount, on, order, penalty, fee):
     totals = {**DISBURSED, "penalty": Parts(penalty=penalty), "fee": Parts(fee=fee)}
     pos = pos_for(totals, SCHEDULE, on)
@@ -106,8 +113,11 @@ def test_allocation_splits_exactly(amount, on, order, penalty, fee):
 
 
 def entries_of(loan):
-    return db.session.execute(select(LoanTransaction).where(
-        LoanTransaction.loan_id == loan.id)).scalars().all()
+    return (
+        db.session.execute(select(LoanTransaction).where(LoanTransaction.loan_id == loan.id))
+        .scalars()
+        .all()
+    )
 
 
 def independent_balances(loan) -> tuple[Decimal, Decimal]:
@@ -166,18 +176,30 @@ def test_overpaid_then_refunded(db_session):
     assert reconcile_loans([loan]) == []
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                 HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.sampled_from(["repay", "repay", "reverse", "penalty"]),
-                          st.decimals(min_value=D("0.01"), max_value=D("900.00"), places=2),
-                          st.integers(0, 1000)), min_size=1, max_size=12))
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["repay", "repay", "reverse", "penalty"]),
+            st.decimals(min_value=D("0.01"), max_value=D("900.00"), places=2),
+            st.integers(0, 1000),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
 def test_random_repayments_and_reversals_keep_the_ledger_balanced(db_session, operations):
     officer = make_officer()
-    product = make_product(officer, late_penalty=D("2.50"), penalty_after_days=0,
-                           frequency="weekly")
-    loan = individual_loan(officer, product=product, principal="1000.00", repayments=8,
-                           disbursed=days_ago(60))
+    product = make_product(
+        officer, late_penalty=D("2.50"), penalty_after_days=0, frequency="weekly"
+    )
+    loan = individual_loan(
+        officer, product=product, principal="1000.00", repayments=8, disbursed=days_ago(60)
+    )
     on = days_ago(40)
     for kind, amount, pick in operations:
         on = min(on + timedelta(days=3), days_ago(0))
@@ -187,8 +209,11 @@ def test_random_repayments_and_reversals_keep_the_ledger_balanced(db_session, op
             elif kind == "penalty":
                 services.apply_penalties(loan.organisation_id, on, officer)
             else:
-                live = [e for e, was_reversed in services.transactions(loan)
-                        if e.sign == 1 and not was_reversed and e.kind != DISBURSEMENT]
+                live = [
+                    e
+                    for e, was_reversed in services.transactions(loan)
+                    if e.sign == 1 and not was_reversed and e.kind != DISBURSEMENT
+                ]
                 if live:
                     services.reverse(live[pick % len(live)], officer, "prova")
         except McError:
@@ -199,10 +224,17 @@ def test_random_repayments_and_reversals_keep_the_ledger_balanced(db_session, op
         assert pos.principal == disbursed - repaid  # no write-off in this sequence
         assert pos.principal >= 0 and pos.interest >= 0 and pos.penalty >= 0
         for entry in entries_of(loan):
-            assert entry.principal + entry.interest + entry.fee + entry.penalty \
-                + entry.overpayment == entry.amount
-        expected = (OVERPAID if pos.overpayment > 0 else
-                    CLOSED_OBLIGATIONS_MET if pos.outstanding == 0 else ACTIVE)
+            assert (
+                entry.principal + entry.interest + entry.fee + entry.penalty + entry.overpayment
+                == entry.amount
+            )
+        expected = (
+            OVERPAID
+            if pos.overpayment > 0
+            else CLOSED_OBLIGATIONS_MET
+            if pos.outstanding == 0
+            else ACTIVE
+        )
         assert loan.status == expected
 
 

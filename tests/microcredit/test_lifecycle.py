@@ -69,11 +69,18 @@ def test_group_goes_through_its_states(db_session):
     assert group.status == TRAINING
     with pytest.raises(McError) as error:
         services.group_transition(group, "recognise", days_ago(190), officer)
-    assert _("%(n)d members have attended fewer than the %(required)d compulsory training "
-             "sessions.", n=5, required=5) in error.value.fields["status"]
+    assert (
+        _(
+            "%(n)d members have attended fewer than the %(required)d compulsory training sessions.",
+            n=5,
+            required=5,
+        )
+        in error.value.fields["status"]
+    )
     for k in range(5):
-        services.record_training(group, days_ago(199 - k), "Regole", [m.id for m in members],
-                                 officer)
+        services.record_training(
+            group, days_ago(199 - k), "Regole", [m.id for m in members], officer
+        )
     services.group_transition(group, "recognise", days_ago(190), officer)
     assert group.status == ACTIVE_GROUP and group.recognised_on == days_ago(190)
     services.group_transition(group, "suspend", days_ago(100), officer)
@@ -81,8 +88,15 @@ def test_group_goes_through_its_states(db_session):
     services.group_transition(group, "reactivate", days_ago(90), officer)
     services.group_transition(group, "close", days_ago(10), officer)
     assert group.status == CLOSED_GROUP
-    actions = db.session.execute(select(AuditLog.action).where(
-        AuditLog.object_type == "mc_group", AuditLog.object_id == str(group.id))).scalars().all()
+    actions = (
+        db.session.execute(
+            select(AuditLog.action).where(
+                AuditLog.object_type == "mc_group", AuditLog.object_id == str(group.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
     assert "microcredit.group.recognise" in actions and "microcredit.group.close" in actions
 
 
@@ -99,7 +113,8 @@ def test_group_size_rule(db_session):
 
 def test_size_rule_is_configurable(app, db_session):
     app.extensions["microcredit_policy"] = Policy.from_config(
-        {"group_min_size": 3, "group_max_size": 7})
+        {"group_min_size": 3, "group_max_size": 7}
+    )
     try:
         officer = make_officer()
         group, _members = make_group(officer, make_centre(officer), size=3, state="active")
@@ -113,18 +128,24 @@ def test_recognition_needs_leader_secretary_and_a_centre(db_session):
     group, members = make_group(officer, None, state="training")
     problems = services.recognition_problems(group)
     assert _("Assign the group to a centre, where it will meet.") in problems
-    services.save_member(org_of(officer), services.MemberData(
-        full_name=members[0].full_name, consent_on=None, group_role="member"), officer,
-        member=members[0])
+    services.save_member(
+        org_of(officer),
+        services.MemberData(full_name=members[0].full_name, consent_on=None, group_role="member"),
+        officer,
+        member=members[0],
+    )
     assert _("Choose the group's leader.") in services.recognition_problems(group)
 
 
 def test_only_one_leader(db_session):
     officer = make_officer()
     group, members = make_group(officer, make_centre(officer), state="forming")
-    services.save_member(org_of(officer), services.MemberData(
-        full_name="Nuova Capogruppo", consent_on=None, group_role="leader"), officer,
-        member=members[3])
+    services.save_member(
+        org_of(officer),
+        services.MemberData(full_name="Nuova Capogruppo", consent_on=None, group_role="leader"),
+        officer,
+        member=members[3],
+    )
     db.session.refresh(members[0])
     assert members[0].group_role == "member" and members[3].group_role == "leader"
 
@@ -145,7 +166,9 @@ def test_meeting_calendar(db_session):
     dates = services.meeting_dates(centre, days_ago(30), today())
     assert dates == [days_ago(21), days_ago(14), days_ago(7), today()]
     assert services.next_meetings(centre, today() + timedelta(days=1), 2) == [
-        today() + timedelta(days=7), today() + timedelta(days=14)]
+        today() + timedelta(days=7),
+        today() + timedelta(days=14),
+    ]
     monthly = make_centre(officer, first_meeting_on=days_ago(65), frequency="monthly")
     assert len(services.meeting_dates(monthly, days_ago(65), today())) == 3
 
@@ -160,8 +183,7 @@ def test_savings_deposits_withdrawals_and_reversal(db_session):
     services.post_savings(group, None, DEPOSIT, D("50.00"), days_ago(3), officer)
     with pytest.raises(McError):
         services.post_savings(group, members[0], WITHDRAWAL, D("20.01"), days_ago(1), officer)
-    out = services.post_savings(group, members[0], WITHDRAWAL, D("5.00"), days_ago(1),
-                                officer)
+    out = services.post_savings(group, members[0], WITHDRAWAL, D("5.00"), days_ago(1), officer)
     assert services.savings_balance(group.id, members[0].id) == D("15.00")
     assert services.savings_balance(group.id) == D("50.00")
     services.reverse_savings(out, officer, "errore")
@@ -183,18 +205,30 @@ def test_group_with_savings_cannot_close(db_session):
 # --- Products ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("overrides,field", [
-    ({"kind": "social", "max_principal": D("10000.01")}, "max_principal"),
-    ({"kind": "business", "max_principal": D("40000.01"), "min_principal": D("5000")},
-     "max_principal"),
-    ({"kind": "social", "frequency": "monthly", "max_repayments": 61}, "max_repayments"),
-    ({"kind": "business", "frequency": "monthly", "max_repayments": 85,
-      "min_principal": D("1000")}, "max_repayments"),
-    ({"min_principal": D("500"), "max_principal": D("100")}, "max_principal"),
-    ({"allocation_order": "interest,principal"}, "allocation_order"),
-    ({"interest_rate": D("150")}, "interest_rate"),
-    ({"frequency": "daily"}, "frequency"),
-])
+@pytest.mark.parametrize(
+    "overrides,field",
+    [
+        ({"kind": "social", "max_principal": D("10000.01")}, "max_principal"),
+        (
+            {"kind": "business", "max_principal": D("40000.01"), "min_principal": D("5000")},
+            "max_principal",
+        ),
+        ({"kind": "social", "frequency": "monthly", "max_repayments": 61}, "max_repayments"),
+        (
+            {
+                "kind": "business",
+                "frequency": "monthly",
+                "max_repayments": 85,
+                "min_principal": D("1000"),
+            },
+            "max_repayments",
+        ),
+        ({"min_principal": D("500"), "max_principal": D("100")}, "max_principal"),
+        ({"allocation_order": "interest,principal"}, "allocation_order"),
+        ({"interest_rate": D("150")}, "interest_rate"),
+        ({"frequency": "daily"}, "frequency"),
+    ],
+)
 def test_product_limits(db_session, overrides, field):
     officer = make_officer()
     with pytest.raises(McError) as error:
@@ -205,12 +239,12 @@ def test_product_limits(db_session, overrides, field):
 def test_business_limit_of_l234_2021_is_a_pending_option(app, db_session):
     officer = make_officer()
     with pytest.raises(McError):
-        make_product(officer, kind="business", min_principal=D("5000"),
-                     max_principal=D("75000"))
+        make_product(officer, kind="business", min_principal=D("5000"), max_principal=D("75000"))
     app.extensions["microcredit_policy"] = Policy.from_config({"apply_l234_2021": True})
     try:
-        product = make_product(officer, kind="business", min_principal=D("5000"),
-                               max_principal=D("75000"))
+        product = make_product(
+            officer, kind="business", min_principal=D("5000"), max_principal=D("75000")
+        )
         assert product.max_principal == D("75000")
     finally:
         app.extensions["microcredit_policy"] = Policy()
@@ -228,8 +262,15 @@ def test_lifecycle_submitted_approved_active_closed(db_session):
     officer = make_officer()
     product = make_product(officer)
     member = make_member(officer)
-    loan = make_loan(officer, member, product, principal="600.00", repayments=3,
-                     disbursed=days_ago(100), state="submitted")
+    loan = make_loan(
+        officer,
+        member,
+        product,
+        principal="600.00",
+        repayments=3,
+        disbursed=days_ago(100),
+        state="submitted",
+    )
     assert loan.status == SUBMITTED and loan.disbursed_on is None
     with pytest.raises(McError) as error:
         services.approve(loan, days_ago(90), officer)
@@ -248,10 +289,18 @@ def test_lifecycle_submitted_approved_active_closed(db_session):
     with pytest.raises(McError) as error:
         services.repay(loan, D("1.00"), days_ago(0), officer)
     assert error.value.fields["amount"] == _("The loan is closed: it takes no repayments.")
-    actions = set(db.session.execute(select(AuditLog.action).where(
-        AuditLog.object_type == "mc_loan", AuditLog.object_id == str(loan.id))).scalars())
-    assert {"microcredit.loan.submit", "microcredit.loan.approve",
-            "microcredit.loan.disburse"} <= actions
+    actions = set(
+        db.session.execute(
+            select(AuditLog.action).where(
+                AuditLog.object_type == "mc_loan", AuditLog.object_id == str(loan.id)
+            )
+        ).scalars()
+    )
+    assert {
+        "microcredit.loan.submit",
+        "microcredit.loan.approve",
+        "microcredit.loan.disburse",
+    } <= actions
 
 
 def test_reject_withdraw_undo(db_session):
@@ -276,8 +325,9 @@ def test_social_limit_is_cumulative_per_borrower(db_session):
     officer = make_officer()
     product = make_product(officer, max_principal=D("10000"))
     member = make_member(officer)
-    loan = make_loan(officer, member, product, principal="8000.00", repayments=2,
-                     disbursed=days_ago(90))
+    loan = make_loan(
+        officer, member, product, principal="8000.00", repayments=2, disbursed=days_ago(90)
+    )
     services.repay(loan, services.loan_position(loan).outstanding, days_ago(1), officer)
     assert loan.status == CLOSED_OBLIGATIONS_MET
     with pytest.raises(McError) as error:
@@ -288,17 +338,20 @@ def test_social_limit_is_cumulative_per_borrower(db_session):
 
 def test_business_limit_counts_open_loans(db_session):
     officer = make_officer()
-    product = make_product(officer, kind="business", min_principal=D("1000"),
-                           max_principal=D("40000"), max_repayments=84)
+    product = make_product(
+        officer,
+        kind="business",
+        min_principal=D("1000"),
+        max_principal=D("40000"),
+        max_repayments=84,
+    )
     member = make_member(officer)
     with pytest.raises(McError) as error:
         make_loan(officer, member, product, principal="40000.01", state="submitted")
     assert "principal" in error.value.fields
-    make_loan(officer, member, product, principal="40000.00", repayments=60,
-              state="submitted")
+    make_loan(officer, member, product, principal="40000.00", repayments=60, state="submitted")
     with pytest.raises(McError) as error:  # the open exposure, and one open loan a kind
-        make_loan(officer, member, product, principal="1000.00", repayments=60,
-                  state="submitted")
+        make_loan(officer, member, product, principal="1000.00", repayments=60, state="submitted")
     assert {"principal", "member"} <= set(error.value.fields)
 
 
@@ -319,15 +372,17 @@ def test_consent_is_needed_for_a_new_loan(db_session):
     with pytest.raises(McError) as error:
         make_loan(officer, member, product, state="submitted")
     assert error.value.fields["member"] == _(
-        "The member's consent is missing, expired or withdrawn.")
+        "The member's consent is missing, expired or withdrawn."
+    )
 
 
 @pytest.mark.parametrize("principal", [D("100.001"), D("0"), D("-50"), None])
 def test_bad_amounts(db_session, principal):
     officer = make_officer()
     with pytest.raises(McError) as error:
-        services.submit_loan(make_member(officer), make_product(officer), principal, 12,
-                             today(), "", None, officer)
+        services.submit_loan(
+            make_member(officer), make_product(officer), principal, 12, today(), "", None, officer
+        )
     assert "principal" in error.value.fields
 
 
@@ -391,8 +446,13 @@ def test_early_payoff_waives_later_interest(db_session):
 
 def test_fee_and_penalties(db_session):
     officer = make_officer()
-    product = make_product(officer, disbursement_fee=D("25.00"), late_penalty=D("3.00"),
-                           penalty_after_days=5, frequency="weekly")
+    product = make_product(
+        officer,
+        disbursement_fee=D("25.00"),
+        late_penalty=D("3.00"),
+        penalty_after_days=5,
+        frequency="weekly",
+    )
     loan = individual_loan(officer, product=product, repayments=10, disbursed=days_ago(30))
     assert (FEE, 1) in kinds(loan)
     assert services.apply_penalties(loan.organisation_id, today(), officer) == 3
@@ -430,8 +490,14 @@ def test_undo_disbursement(db_session):
 
 
 def group_product(officer):
-    return make_product(officer, group_lending=True, enforce_221=True, frequency="weekly",
-                        max_principal=D("3000"), default_repayments=25)
+    return make_product(
+        officer,
+        group_lending=True,
+        enforce_221=True,
+        frequency="weekly",
+        max_principal=D("3000"),
+        default_repayments=25,
+    )
 
 
 def test_group_loans_need_a_recognised_group_and_training(db_session):
@@ -450,8 +516,18 @@ def test_staggered_first_disbursement_two_two_one(db_session):
     product = group_product(officer)
     group, members = make_group(officer, make_centre(officer, days_ago(120)))
     start = days_ago(90)
-    loans = {i: make_loan(officer, m, product, principal="1000.00", repayments=25,
-                          disbursed=start, state="approved") for i, m in enumerate(members)}
+    loans = {
+        i: make_loan(
+            officer,
+            m,
+            product,
+            principal="1000.00",
+            repayments=25,
+            disbursed=start,
+            state="approved",
+        )
+        for i, m in enumerate(members)
+    }
     services.disburse(loans[1], start, officer)
     services.disburse(loans[2], start, officer)
     assert loans[1].wave == 1 and loans[2].wave == 1
@@ -461,14 +537,13 @@ def test_staggered_first_disbursement_two_two_one(db_session):
     with pytest.raises(McError) as error:  # the leader is last
         services.disburse(loans[0], start + timedelta(days=28), officer)
     assert error.value.fields["on_date"] == _(
-        "The group leader receives the first loan last (staggered %(pattern)s).",
-        pattern="2-2-1")
+        "The group leader receives the first loan last (staggered %(pattern)s).", pattern="2-2-1"
+    )
     # The first wave repays on time, then the second wave goes out.
     for k in range(1, 5):
         day = start + timedelta(days=7 * k)
         for i in (1, 2):
-            services.repay(loans[i], services.loan_position(loans[i], day).due_now, day,
-                           officer)
+            services.repay(loans[i], services.loan_position(loans[i], day).due_now, day, officer)
     services.disburse(loans[3], start + timedelta(days=28), officer)
     services.disburse(loans[4], start + timedelta(days=28), officer)
     assert loans[4].wave == 2
@@ -494,7 +569,10 @@ def test_221_can_be_switched_off(db_session):
 def test_reconcile_catches_a_tampered_entry(db_session):
     officer = make_officer()
     loan = individual_loan(officer, disbursed=days_ago(10))
-    db.session.execute(LoanTransaction.__table__.update().where(
-        LoanTransaction.__table__.c.loan_id == loan.id).values(principal=D("1.00")))
+    db.session.execute(
+        LoanTransaction.__table__.update()
+        .where(LoanTransaction.__table__.c.loan_id == loan.id)
+        .values(principal=D("1.00"))
+    )
     db.session.expire_all()
     assert reconcile_loans([loan])

@@ -46,8 +46,14 @@ def crafted():
     other = make_product(first, interest_rate=D("0"), max_principal=D("5000"))
 
     def loan(officer, days, prod=product):
-        return make_loan(officer, make_member(first), prod, principal="1200.00", repayments=12,
-                         disbursed=days_ago(days))
+        return make_loan(
+            officer,
+            make_member(first),
+            prod,
+            principal="1200.00",
+            repayments=12,
+            disbursed=days_ago(days),
+        )
 
     a, b = loan(first, 200), loan(first, 150)
     c, d, e = loan(second, 45, other), loan(second, 100, other), loan(second, 300, other)
@@ -60,7 +66,8 @@ def crafted():
 def test_par_on_a_crafted_portfolio(db_session):
     first, second, product, other, loans = crafted()
     a_outstanding = D("1200.00") - D(100) * sum(
-        1 for s in loans["A"].installments if s.due_date <= today())
+        1 for s in loans["A"].installments if s.due_date <= today()
+    )
     report = portfolio.portfolio_report(loans["A"].organisation_id, today())
     total = report.total
     gross = a_outstanding + D("3600.00")
@@ -71,8 +78,9 @@ def test_par_on_a_crafted_portfolio(db_session):
     assert total.par(90) == ratio(D("1200.00"), gross)
     assert total.loans_at_risk == {1: 3, 30: 2, 90: 1}
     # Principal past due: B, C and D's instalments due before today, all unpaid.
-    overdue = sum((s.principal for k in "BCD" for s in loans[k].installments
-                   if s.due_date < today()), D(0))
+    overdue = sum(
+        (s.principal for k in "BCD" for s in loans[k].installments if s.due_date < today()), D(0)
+    )
     assert total.overdue_principal == overdue
     assert total.arrears_rate == ratio(overdue, gross)
     # Written off: E's principal left after two instalments.
@@ -97,8 +105,7 @@ def test_on_time_collection_rate(db_session):
     def fell_due(key):
         # A written-off loan's instalments count until it was closed.
         until = loans[key].closed_on or today()
-        return sum((s.total for s in loans[key].installments
-                    if window < s.due_date <= until), D(0))
+        return sum((s.total for s in loans[key].installments if window < s.due_date <= until), D(0))
 
     due = sum(fell_due(k) for k in "ABCDE")
     assert report.total.fell_due == due
@@ -108,9 +115,14 @@ def test_on_time_collection_rate(db_session):
 
 def test_late_payment_is_not_on_time(db_session):
     officer = make_officer()
-    loan = make_loan(officer, make_member(officer),
-                     make_product(officer, interest_rate=D("0")), principal="1200.00",
-                     repayments=12, disbursed=days_ago(40))
+    loan = make_loan(
+        officer,
+        make_member(officer),
+        make_product(officer, interest_rate=D("0")),
+        principal="1200.00",
+        repayments=12,
+        disbursed=days_ago(40),
+    )
     due = loan.installments[0].due_date
     services.repay(loan, D("100.00"), min(due + timedelta(days=3), today()), officer)
     report = portfolio.portfolio_report(loan.organisation_id, today())
@@ -130,7 +142,8 @@ def test_any_date(db_session):
     assert 30 < b_late <= 90
     assert past.total.at_risk == {1: D("2200.00"), 30: D("2200.00"), 90: D("1000.00")}
     assert past.total.gross == D("1000.00") + D("1200.00") + D("1200.00") + sum(
-        (s.principal for s in loans["A"].installments if s.due_date > days_ago(80)), D(0))
+        (s.principal for s in loans["A"].installments if s.due_date > days_ago(80)), D(0)
+    )
     assert past.total.written_off == 0
     assert loans["C"].id not in {r.key for r in past.by["officer"]}
 
@@ -154,6 +167,8 @@ def test_exports(db_session):
 
     book = load_workbook(io.BytesIO(portfolio.to_xlsx(report)))
     sheet = book.active
-    assert sheet.cell(row=3, column=4).value == float(report.total.gross) or \
-        Decimal(str(sheet.cell(row=3, column=4).value)) == report.total.gross
+    assert (
+        sheet.cell(row=3, column=4).value == float(report.total.gross)
+        or Decimal(str(sheet.cell(row=3, column=4).value)) == report.total.gross
+    )
     assert sheet.max_row == 2 + 1 + sum(len(rows) for rows in report.by.values())

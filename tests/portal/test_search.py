@@ -124,7 +124,8 @@ def test_hit_fields_snippet_and_url(word: str) -> None:
     assert hit.doc_type == "organisation"
     assert hit.doc_id == str(org.id)
     assert hit.url == f"/directory/{org.id}-{org.slug}"
-    assert hit.snippet.startswith("<b>Manutenzione</b> del verde")  # text; the page escapes
+    # The snippet is the text as written (no highlighting markup); templates escape it.
+    assert hit.snippet.startswith("<b>Manutenzione</b> del verde")
     assert len(hit.snippet) <= 241
     assert hit.fields["kind"] == "company"
     assert hit.fields["comune"] == PORDENONE
@@ -457,3 +458,55 @@ def test_healthz_reports_search_ok(client: object) -> None:
     response = client.get("/healthz")  # type: ignore[attr-defined]
     assert response.status_code == 200
     assert response.json["checks"]["search"] == "ok"
+
+
+# --- Units ------------------------------------------------------------------------------
+
+
+def test_document_fields() -> None:
+    from datetime import UTC, datetime
+
+    from portal.search.schema import endpoint_from_json, to_fields
+
+    fields = to_fields(
+        "vacancy",
+        7,
+        {
+            "title": "Cuoco",
+            "body": "Cucina " * 100,
+            "title_en": "Cook",
+            "body_en": "Kitchen work",
+            "kind": "internship",
+            "tags": ["onsite_tutor", "step-free access"],
+            "published": datetime(2026, 1, 2, 3, 4, tzinfo=UTC),
+            "url_endpoint": ("employers.vacancy_detail", {"vacancy_id": 7}),
+            "ignored": object(),
+        },
+    )
+    assert fields["uid"] == "vacancy:7"
+    assert fields["snippet"].endswith("…") and len(fields["snippet"]) <= 241
+    assert fields["snippet_en"] == "Kitchen work"
+    assert fields["tags"] == "onsite_tutor,step-free access"
+    assert fields["published"] == datetime(2026, 1, 2, 3, 4)  # naive UTC for Whoosh
+    assert endpoint_from_json(fields["url_endpoint"]) == (
+        "employers.vacancy_detail",
+        {"vacancy_id": 7},
+    )
+    assert "ignored" not in fields
+
+
+def test_plain_query_words() -> None:
+    from portal.search.querying import plain_clauses
+
+    (gardener,) = plain_clauses("the gardeners")  # "the" is an English stop word
+    assert ("title_en", "garden") in gardener.terms
+    assert ("title", "gardeners") in gardener.terms  # Italian fields: no English stems
+    (company,) = plain_clauses("dell'azienda")
+    assert company.terms == (
+        ("title", "aziend"),
+        ("body", "aziend"),
+        ("title_en", "azienda"),
+        ("body_en", "azienda"),
+    )
+    assert plain_clauses("cuoco Cuoco") == plain_clauses("cuoco")  # repeated words count once
+    assert plain_clauses("il la di") == []

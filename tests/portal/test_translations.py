@@ -81,8 +81,29 @@ TAGS = re.compile(r"<(script|style)\b.*?</\1>|<!--.*?-->|<[^>]+>", re.S | re.I)
 ATTRS = re.compile(r'\b(?:title|alt|placeholder|aria-label)="([^"]*)"', re.I)
 ENTITIES = re.compile(r"&#?\w+;")
 #: Names and units that read the same in every language.
-ALLOWED = {"Ponte", "doctype", "html", "—", "km", "ISCO", "ESCO", "ATECO", "CPV", "OCDS", "CSV",
-           "XLSX", "PDF", "JSON", "ICS", "IPS", "EUR", "PAR", "IBAN", "GAS", "Stripe"}
+ALLOWED = {
+    "Ponte",
+    "doctype",
+    "html",
+    "—",
+    "km",
+    "ISCO",
+    "ESCO",
+    "ATECO",
+    "CPV",
+    "OCDS",
+    "CSV",
+    "XLSX",
+    "PDF",
+    "JSON",
+    "ICS",
+    "IPS",
+    "EUR",
+    "PAR",
+    "IBAN",
+    "GAS",
+    "Stripe",
+}
 
 
 def template_files():
