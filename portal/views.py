@@ -231,3 +231,11 @@ def privacy() -> Any:
 @public
 def accessibility() -> Any:
     return render_template("portal/accessibility.html")
+
+
+@bp.route("/robots.txt")
+@public
+def robots() -> Any:
+    """Crawlers may index the public pages; private areas are behind sign-in anyway."""
+    lines = ["User-agent: *", "Disallow: /admin/", "Disallow: /my/", "Disallow: /account", ""]
+    return current_app.response_class("\n".join(lines), mimetype="text/plain")
