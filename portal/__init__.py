@@ -74,6 +74,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from portal.layout import init_app as init_layout
 
     init_layout(app)
+    # Only now are all searchable types registered: apply what the outbox holds.
+    search.startup_drain(app)
     return app
 
 

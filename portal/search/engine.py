@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from heapq import nlargest
 from itertools import compress, islice, repeat
 from operator import add
@@ -30,9 +31,9 @@ from whoosh.searching import Searcher
 #: Whoosh's BM25F defaults.
 K1 = 1.2
 B = 0.75
-#: Cached postings per process, in documents (about 40 bytes each).
+#: Cached postings per process, in documents (about 50 bytes each: ~50 MB at most).
 POSTINGS_BUDGET = 1_000_000
-#: Segments whose columns and lengths stay in memory.
+#: Segments whose facet columns stay in memory.
 SEGMENTS_KEPT = 32
 
 
@@ -84,19 +85,20 @@ class SegmentData:
             self._columns[name] = col
         return col
 
+    def lengths(self, reader: IndexReader, fieldname: str) -> list[int]:
+        """Every document's length in ``fieldname`` (for terms in many documents)."""
+        lengths = self._lengths.get(fieldname)
+        if lengths is None:
+            lengths = [reader.doc_field_length(d, fieldname) for d in range(self.doccount)]
+            self._lengths[fieldname] = lengths
+        return lengths
+
     def column_counts(self, reader: IndexReader, name: str) -> Counter[Any]:
         """How many documents of the segment (deleted ones too) hold each value."""
         counts = self._column_counts.get(name)
         if counts is None:
             counts = self._column_counts[name] = Counter(self.column(reader, name))
         return counts
-
-    def lengths(self, reader: IndexReader, fieldname: str) -> list[int]:
-        lengths = self._lengths.get(fieldname)
-        if lengths is None:
-            lengths = [reader.doc_field_length(d, fieldname) for d in range(self.doccount)]
-            self._lengths[fieldname] = lengths
-        return lengths
 
 
 class _Caches:
@@ -198,14 +200,20 @@ def _read_text_postings(
         return {}
     weight = boost * searcher.idf(fieldname, term)
     avgdl = searcher.avg_field_length(fieldname) or 1.0
-    lengths = data.lengths(reader, fieldname)
     ints = data.ints
+    # Reading every length once pays off from about a quarter of the segment on.
+    length: Callable[[int], int]
+    if reader.doc_frequency(fieldname, term) * 4 > data.doccount:
+        length = data.lengths(reader, fieldname).__getitem__
+    else:
+        length = partial(reader.doc_field_length, fieldname=fieldname)
+
     # Few distinct (tf, length) pairs: compute each once and share the float objects.
     values: dict[tuple[float, int], float] = {}
     out: dict[int, float] = {}
     while matcher.is_active():
         docnum = matcher.id()
-        key = (matcher.weight(), lengths[docnum])
+        key = (matcher.weight(), length(docnum))
         value = values.get(key)
         if value is None:
             value = values[key] = weight * bm25_tf(key[0], key[1], avgdl)

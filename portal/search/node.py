@@ -62,10 +62,11 @@ MAX_GAPS = 10_000
 BATCH = 2_000
 #: Rows loaded per SELECT … WHERE id IN (…).
 CHUNK = 500
-#: Whoosh writer settings for a full rebuild, measured on 55,000 documents: with
-#: limitmb=256 the pool spills to disk and merges runs (a third slower); more than 512
-#: brought nothing. The codec saves a stat() per posting (see portal.search.codec).
-REBUILD_LIMIT_MB = 512
+#: Memory of a rebuild's posting pool (config: SEARCH_REINDEX_LIMITMB). When the pool
+#: fills, Whoosh spills sorted runs to disk and merges them in Python at commit: a
+#: third slower. 1024 holds the 105,000 documents of the large demo (RSS ~0.8 GB);
+#: two processes (procs=2, multisegment=True) were not faster on two busy cores.
+REBUILD_LIMIT_MB = 1024
 
 _last_drain: dict[str, float] = {}
 
@@ -303,7 +304,7 @@ def _drain_build(session: Session, build: Path) -> int:
     position = start.without_expired(now, gap_seconds())
     ix = open_build(build)
     applied = 0
-    filled = _rows(session, SearchOutbox.id.in_(list(position.gaps))) if position.gaps else []
+    filled = _filled_gaps(session, sorted(position.gaps))
     while True:
         fresh = _rows(session, SearchOutbox.id > position.max_id, limit=BATCH)
         if not fresh and not filled:
@@ -334,6 +335,14 @@ def _warn_if_outdated(build: Path, position: Position) -> None:
         )
 
 
+def _filled_gaps(session: Session, gaps: list[int]) -> list[Any]:
+    """The outbox rows that have appeared since their ids were found missing."""
+    found: list[Any] = []
+    for start in range(0, len(gaps), CHUNK):
+        found += _rows(session, SearchOutbox.id.in_(gaps[start : start + CHUNK]))
+    return found
+
+
 def _rows(session: Session, condition: Any, limit: int | None = None) -> list[Any]:
     stmt = (
         select(SearchOutbox.id, SearchOutbox.doc_type, SearchOutbox.doc_id)
@@ -352,6 +361,8 @@ def _apply(session: Session, ix: FileIndex, rows: Iterable[Any]) -> None:
     documents: dict[str, dict[str, Any] | None] = {}
     for doc_type, ids in wanted.items():
         documents.update(_current_documents(session, doc_type, ids))
+    if not documents:
+        return
     writer = ix.writer(codec=WritingCodec())
     try:
         for key, fields in documents.items():
@@ -435,7 +446,8 @@ def _position_before_rebuild(session: Session) -> Position:
 
 def _build(session: Session, build: Path) -> int:
     ix = whoosh_index.create_in(str(build), SCHEMA)
-    writer = ix.writer(procs=1, limitmb=REBUILD_LIMIT_MB, codec=WritingCodec())
+    limitmb = int(current_app.config.get("SEARCH_REINDEX_LIMITMB", REBUILD_LIMIT_MB))
+    writer = ix.writer(procs=1, limitmb=limitmb, codec=WritingCodec())
     count = 0
     try:
         for doc_type, model in outbox.registered().items():

@@ -13,12 +13,14 @@ import math
 import re
 import threading
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from flask import url_for
 from werkzeug.routing import BuildError
 from whoosh import query as wq
+from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.index import FileIndex
 from whoosh.qparser import AndGroup, MultifieldParser
 from whoosh.searching import Searcher
@@ -48,6 +50,10 @@ DRAIN_INTERVAL = 2.0
 #: Words of a query that are used; the rest is ignored.
 MAX_WORDS = 12
 MAX_PER_PAGE = 100
+#: Queries with Whoosh syntax: at most this many terms per wildcard or range, and
+#: this many seconds of matching (then the documents found so far are shown).
+MAX_EXPANSIONS = 64
+SYNTAX_TIME_LIMIT = 1.0
 FACET_VALUES = 50
 
 _WORD = re.compile(ITALIAN_TOKEN)
@@ -205,15 +211,52 @@ def filter_groups(
 def _evaluate(
     s: Searcher, q: str, groups: list[list[tuple[str, str]]], limit: int
 ) -> engine.Evaluation:
+    if not _WORD.search(q):
+        q = ""  # no words at all ("", "((", "*"): every document that passes the filters
     if _SYNTAX.search(q) and s.doc_count_all():
         try:
-            return _whoosh_evaluate(s, q, groups, limit)
+            return _syntax_evaluate(s, q, groups, limit)
         except Exception:
             logger.info("search: falling back to plain words for %r", q, exc_info=True)
     clauses = plain_clauses(q)
     if q and not clauses:
-        return engine.Evaluation(total=0, top=[])
+        return engine.Evaluation(total=0, top=[])  # only stop words
     return engine.evaluate(s, clauses, groups, TEXT_FIELDS, limit)
+
+
+def _syntax_evaluate(
+    s: Searcher, q: str, groups: list[list[tuple[str, str]]], limit: int
+) -> engine.Evaluation:
+    parsed = _parse(q)
+    clauses = as_clauses(parsed)
+    if clauses is not None:  # AND/OR of words: the fast path understands it
+        return engine.evaluate(s, clauses, groups, TEXT_FIELDS, limit)
+    return _whoosh_evaluate(s, parsed, groups, limit)
+
+
+def as_clauses(parsed: wq.Query) -> list[engine.Clause] | None:
+    """``parsed`` as an AND of ORs of text-field terms, or None if it is not one."""
+    if isinstance(parsed, wq.Term):
+        if parsed.fieldname not in TEXT_FIELDS:
+            return None
+        return [engine.Clause(((parsed.fieldname, str(parsed.text)),))]
+    if isinstance(parsed, wq.Or):
+        terms: list[tuple[str, str]] = []
+        for sub in parsed.subqueries:
+            inner = as_clauses(sub)
+            if inner is None or len(inner) != 1:
+                return None
+            terms.extend(inner[0].terms)
+        return [engine.Clause(tuple(terms))] if terms else None
+    if isinstance(parsed, wq.And):
+        clauses: list[engine.Clause] = []
+        for sub in parsed.subqueries:
+            inner = as_clauses(sub)
+            if inner is None:
+                return None
+            clauses.extend(inner)
+        return clauses or None
+    return None
 
 
 def plain_clauses(q: str) -> list[engine.Clause]:
@@ -246,15 +289,39 @@ def _parse(q: str) -> wq.Query:
 
 
 def _whoosh_evaluate(
-    s: Searcher, q: str, groups: list[list[tuple[str, str]]], limit: int
+    s: Searcher, parsed: wq.Query, groups: list[list[tuple[str, str]]], limit: int
 ) -> engine.Evaluation:
-    parsed = _parse(q)
-    filter_query = _filter_query(groups)
-    results = s.search(parsed, limit=limit, filter=filter_query)
-    top = [(score, docnum) for docnum, score in results.items()]
-    everything = wq.And([parsed, filter_query]) if filter_query else parsed
-    leaves = engine.split(s, s.docs_for_query(everything))
+    """Whoosh's own searcher (phrases, NOT, wildcards…), bounded in time and expansion."""
+    _check_expansions(s, parsed)
+    collector = TimeLimitCollector(
+        s.collector(limit=None, filter=_filter_query(groups)),
+        timelimit=SYNTAX_TIME_LIMIT,
+        use_alarm=False,  # signals only work in the main thread
+    )
+    try:
+        s.search_with_collector(parsed, collector)
+    except TimeLimit:
+        logger.info("search: %s hit the time limit; partial results", parsed)
+    results = collector.results()
+    top = [(score, docnum) for docnum, score in islice(results.items(), limit)]
+    leaves = engine.split(s, results.docs())
     return engine.Evaluation(sum(len(leaf.docs) for leaf in leaves), top, leaves)
+
+
+def _check_expansions(s: Searcher, parsed: wq.Query) -> None:
+    """Refuse wildcards and ranges that expand to many terms ("a*", "*a*").
+
+    Whoosh builds one matcher per expanded term before it finds the first document,
+    which a time limit cannot interrupt.
+    """
+    reader = s.reader()
+    for leaf in parsed.leaves():
+        if isinstance(leaf, wq.Every):
+            raise ValueError("a bare * matches everything")
+        if isinstance(leaf, wq.MultiTerm):
+            expanded = islice(leaf.expanded_terms(reader), MAX_EXPANSIONS + 1)
+            if sum(1 for _term in expanded) > MAX_EXPANSIONS:
+                raise ValueError(f"{leaf} expands to too many terms")
 
 
 def _filter_query(groups: list[list[tuple[str, str]]]) -> wq.Query | None:

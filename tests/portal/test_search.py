@@ -246,7 +246,23 @@ def test_title_matches_rank_first(word: str) -> None:
 
 @pytest.mark.parametrize(
     "q",
-    ['"giardin* AND (', "AND", "((", "title:", '"', "*", "giardin*^", "a:b:c", "[a TO", "~~", ""],
+    [
+        '"giardin* AND (',
+        "AND",
+        "((",
+        "title:",
+        '"',
+        "*",
+        "a*",
+        "*a*",
+        "giardin*^",
+        "a:b:c",
+        "[a TO",
+        "[a TO z]",
+        "~~",
+        "",
+        "NOT",
+    ],
 )
 def test_bad_syntax_never_raises(word: str, q: str) -> None:
     results = search.query(q + " " + word)
@@ -267,6 +283,24 @@ def test_whoosh_syntax_works(word: str) -> None:
     results = search.query(f"giardin* {word}", filters={"kind": "company"})
     assert results.total == 1
     assert results.facets["kind"] == [("company", 1)]
+
+
+def test_queries_without_words_list_everything(three_orgs: str) -> None:
+    for q in ("((", "*", '"'):
+        results = search.query(q, filters={"province": "TO"}, per_page=100)
+        assert f"Beta {three_orgs}" in [hit.title for hit in results.hits]
+
+
+def test_and_or_queries_use_the_fast_path() -> None:
+    from portal.search.querying import _parse, as_clauses
+
+    clauses = as_clauses(_parse("(giardiniere OR cuoco) AND zz"))
+    assert clauses is not None and len(clauses) == 2
+    assert ("title", "giardinier") in clauses[0].terms
+    assert ("body", "cuoc") in clauses[0].terms
+    assert as_clauses(_parse("zz NOT cuoco")) is None
+    assert as_clauses(_parse('"verde e potature"')) is None
+    assert as_clauses(_parse("kind:company")) is None
 
 
 def test_stop_words_only_find_nothing(word: str) -> None:
