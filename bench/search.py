@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 from flask import Flask
-from sqlalchemy import func, select
 
 from bench.common import report, report_latency, timed
 
@@ -52,11 +51,3 @@ def run(app: Flask) -> None:
             for q in queries:
                 samples += timed(lambda q=q: search.query(q), repeat=10)
             report_latency(f"search latency, {label}", samples)
-
-
-def searchable_count(app: Flask) -> int:
-    from portal import db
-    from portal.models import Organisation
-
-    with app.app_context():
-        return db.session.execute(select(func.count()).select_from(Organisation)).scalar_one()

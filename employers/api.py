@@ -11,7 +11,7 @@ from flask import Blueprint, g, jsonify, request, url_for
 from employers import services
 from employers.models import CONTRACT_TYPES, PAY_PERIODS, SHIFT_PATTERNS, Vacancy
 from employers.services import VACANCY_ROLES, VacancyData, VacancyError, VacancyFilters
-from portal import db, search
+from portal import db
 from portal.api import PAGE_PARAM, ApiError, doc, json_body, page_number, paginated, query_param
 from portal.db import utcnow
 from portal.extensions import csrf
@@ -140,12 +140,7 @@ def vacancies() -> Any:
         radius_km=radius,
         contract_type=contract,
     )
-    ranked = None
-    if filters.q:
-        ranked = [
-            int(h.doc_id)
-            for h in search.query(filters.q, doc_types=["vacancy"], per_page=1000).hits
-        ]
+    ranked = services.ranked_vacancy_ids(filters.q)
     page = db.paginate(
         services.public_vacancies(filters, utcnow().date(), ranked), page_number(), 20
     )

@@ -296,6 +296,15 @@ class VacancyFilters:
     adjustments: list[str] = field(default_factory=list)
 
 
+def ranked_vacancy_ids(q: str, limit: int = 1000) -> list[int] | None:
+    """Vacancy ids matching ``q`` in the search index, best first (None: no words)."""
+    if not q:
+        return None
+    from portal import search
+
+    return [int(h.doc_id) for h in search.query(q, doc_types=["vacancy"], per_page=limit).hits]
+
+
 def public_vacancies(
     filters: VacancyFilters, today: date, ranked_ids: Iterable[int] | None = None
 ) -> Select:

@@ -22,7 +22,7 @@ from employers.models import (
     Vacancy,
 )
 from employers.services import VACANCY_ROLES, VacancyData, VacancyError, VacancyFilters
-from portal import audit, db, search
+from portal import audit, db
 from portal.db import utcnow
 from portal.forms import ConfirmForm
 from portal.permissions import public, require, roles_required
@@ -71,10 +71,7 @@ def resolve_comune_arg(filters: VacancyFilters) -> None:
 def vacancy_list() -> Any:
     filters = filters_from_args()
     resolve_comune_arg(filters)
-    ranked = None
-    if filters.q:
-        hits = search.query(filters.q, doc_types=["vacancy"], page=1, per_page=1000)
-        ranked = [int(h.doc_id) for h in hits.hits]
+    ranked = services.ranked_vacancy_ids(filters.q)
     page = db.paginate(
         services.public_vacancies(filters, today(), ranked),
         page_arg(),

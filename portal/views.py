@@ -33,7 +33,7 @@ from portal.models import (
     Municipality,
     Organisation,
 )
-from portal.permissions import login_required, public, require
+from portal.permissions import is_admin, login_required, public, require
 
 bp = Blueprint("portal", __name__)
 
@@ -128,15 +128,11 @@ def directory() -> Any:
 def organisation_detail(org_id: int, slug: str = "") -> Any:
     org = db.session.get(Organisation, org_id)
     is_member = current_user.is_authenticated and org in current_user.organisations()
-    if org is None or not (org.is_verified or is_member or current_user_is_admin()):
+    if org is None or not (org.is_verified or is_member or is_admin(current_user)):
         abort(404)
     if slug != org.slug:
         return redirect(url_for("portal.organisation_detail", org_id=org.id, slug=org.slug))
     return render_template("portal/organisation.html", org=org, is_member=is_member)
-
-
-def current_user_is_admin() -> bool:
-    return current_user.is_authenticated and current_user.is_admin
 
 
 @bp.route("/my/organisations/<int:org_id>/edit", methods=["GET", "POST"])

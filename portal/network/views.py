@@ -257,14 +257,29 @@ def practice_document_upload(practice_id: int) -> Any:
     )
 
 
+def _document_of(document_id: int, **owner: int) -> Document:
+    """The document if it belongs to the given practice or agreement; 404 otherwise."""
+    document = db.session.get(Document, document_id)
+    ((field, owner_id),) = owner.items()
+    if document is None or getattr(document, field) != owner_id:
+        abort(404)
+    return document
+
+
+def _delete_document(document: Document, back: str) -> Any:
+    db.session.delete(document)
+    audit.record("document.delete", document)
+    db.session.commit()
+    documents.delete_file(document)
+    flash(_("The document has been removed."), "info")
+    return redirect(back)
+
+
 @bp.route("/good-practices/<int:practice_id>/documents/<int:document_id>")
 @public
 def practice_document(practice_id: int, document_id: int) -> Any:
     practice = _practice_or_404(practice_id)
-    document = db.session.get(Document, document_id)
-    if document is None or document.practice_id != practice.id:
-        abort(404)
-    return _send_document(document)
+    return _send_document(_document_of(document_id, practice_id=practice.id))
 
 
 @bp.route("/good-practices/<int:practice_id>/documents/<int:document_id>/delete", methods=["POST"])
@@ -272,15 +287,10 @@ def practice_document(practice_id: int, document_id: int) -> Any:
 def practice_document_delete(practice_id: int, document_id: int) -> Any:
     practice = _practice_or_404(practice_id)
     require(services.can_edit_practice(current_user, practice))
-    document = db.session.get(Document, document_id)
-    if document is None or document.practice_id != practice.id:
-        abort(404)
-    db.session.delete(document)
-    audit.record("document.delete", document)
-    db.session.commit()
-    documents.delete_file(document)
-    flash(_("The document has been removed."), "info")
-    return redirect(url_for("network.practice_edit", practice_id=practice.id))
+    return _delete_document(
+        _document_of(document_id, practice_id=practice.id),
+        url_for("network.practice_edit", practice_id=practice.id),
+    )
 
 
 @bp.route("/good-practices/<int:practice_id>/submit", methods=["POST"])
@@ -965,10 +975,7 @@ def agreement_document_upload(agreement_id: int) -> Any:
 @public
 def agreement_document(agreement_id: int, document_id: int) -> Any:
     agreement = _agreement_or_404(agreement_id)
-    document = db.session.get(Document, document_id)
-    if document is None or document.agreement_id != agreement.id:
-        abort(404)
-    return _send_document(document)
+    return _send_document(_document_of(document_id, agreement_id=agreement.id))
 
 
 @bp.route("/agreements/<int:agreement_id>/documents/<int:document_id>/delete", methods=["POST"])
@@ -976,15 +983,10 @@ def agreement_document(agreement_id: int, document_id: int) -> Any:
 def agreement_document_delete(agreement_id: int, document_id: int) -> Any:
     agreement = _agreement_or_404(agreement_id)
     require(services.can_manage_agreement(current_user, agreement))
-    document = db.session.get(Document, document_id)
-    if document is None or document.agreement_id != agreement.id:
-        abort(404)
-    db.session.delete(document)
-    audit.record("document.delete", document)
-    db.session.commit()
-    documents.delete_file(document)
-    flash(_("The document has been removed."), "info")
-    return redirect(url_for("network.agreement_detail", agreement_id=agreement.id))
+    return _delete_document(
+        _document_of(document_id, agreement_id=agreement.id),
+        url_for("network.agreement_detail", agreement_id=agreement.id),
+    )
 
 
 # --- Network indicators --------------------------------------------------------------------
