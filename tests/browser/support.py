@@ -17,8 +17,14 @@ CHROMIUM_ARGS = [
 
 
 def open_context(browser: Any, base_url: str) -> Any:
-    """A browser context as an Italian visitor on a desktop screen would have it."""
+    """A browser context as an Italian visitor on a desktop screen would have it.
+
+    Reduced motion turns off Bootstrap's ``scroll-behavior: smooth``: with smooth scrolling
+    a click computed while the page is still gliding lands beside its target, which made
+    forced clicks on Bootstrap Italia's checkboxes (drawn by their labels) flaky.
+    """
     ctx = browser.new_context(
+        reduced_motion="reduce",
         base_url=base_url,
         locale="it-IT",
         timezone_id="Europe/Rome",
