@@ -34,13 +34,14 @@ def prepare(app: Flask) -> None:
     """Migrate and seed the large demo data set (idempotent, so reruns are quick)."""
     import logging
 
-    from portal import demo
+    from portal import db, demo
     from portal.migrate import upgrade
 
     app.logger.setLevel(logging.WARNING)
     with app.app_context():
         upgrade()
         demo.seed(scale="large", echo=lambda _msg: None)
+        db.analyze()
 
 
 def timed(fn: Callable[[], Any], repeat: int) -> list[float]:

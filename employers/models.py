@@ -67,7 +67,8 @@ class Vacancy(TimestampMixin, Base):
     __tablename__ = "vacancy"
     __search_type__ = "vacancy"
     __table_args__ = (
-        Index("ix_vacancy_public", "status", "expires_on"),
+        # Filters the public listing and, covering the organisation, counts it from the index.
+        Index("ix_vacancy_public", "status", "expires_on", "organisation_id"),
         # The public listing's order: newest first, read from the index, no sort.
         Index("ix_vacancy_status_published", "status", "published_at", "id"),
         Index("ix_vacancy_org_status", "organisation_id", "status"),

@@ -76,6 +76,7 @@ def vacancy_list() -> Any:
         services.public_vacancies(filters, today(), ranked),
         page_arg(),
         current_app.config["PER_PAGE"],
+        count_limit=current_app.config["LISTING_COUNT_LIMIT"],
     )
     return render_template(
         "employers/vacancy_list.html",

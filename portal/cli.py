@@ -92,6 +92,7 @@ def seed_command(scale: str, if_empty: bool) -> None:
         click.echo("The database already has data: demo data not loaded.")
     else:
         demo.seed(scale=scale, echo=click.echo)
+        db.analyze()
     demo.print_logins(click.echo)
 
 

@@ -48,6 +48,8 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "LOGIN_WINDOW_MINUTES": 15,
         "PASSWORD_RESET_MAX_AGE": 3600,
         "PER_PAGE": 20,
+        # Public listings stop counting here and say "more than N" (portal.db.paginate).
+        "LISTING_COUNT_LIMIT": 10_000,
         # L. 68/1999 quota, D.Lgs. 276/2003 art. 14 work-order conventions (regional
         # framework conventions set them): the yearly labour cost of one worker (EUR,
         # decimal string), the maximum share of the disabled quota a convention may cover,

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import DateTime, MetaData, event, func, select
+from sqlalchemy import DateTime, MetaData, event, func, literal_column, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import (
     DeclarativeBase,
@@ -132,12 +132,18 @@ def engine() -> Engine:
 
 @dataclass
 class Page:
-    """One page of a query's results, for templates and the JSON API."""
+    """One page of a query's results, for templates and the JSON API.
+
+    ``total_capped`` means there are more than ``total`` results: listings counted with a
+    ``count_limit`` stop counting there ("more than 10,000"), which keeps the first pages
+    of a huge unfiltered listing as fast as a filtered one.
+    """
 
     items: list[Any]
     total: int
     page: int
     per_page: int
+    total_capped: bool = False
 
     @property
     def pages(self) -> int:
@@ -152,13 +158,41 @@ class Page:
         return self.page < self.pages
 
 
-def paginate(stmt: Any, page: int = 1, per_page: int = 20, scalars: bool = True) -> Page:
-    """Run ``stmt`` for one page; ``total`` comes from a COUNT over the same filter."""
+def paginate(
+    stmt: Any,
+    page: int = 1,
+    per_page: int = 20,
+    scalars: bool = True,
+    count_limit: int | None = None,
+) -> Page:
+    """Run ``stmt`` for one page; ``total`` comes from a COUNT over the same filter.
+
+    With ``count_limit`` the COUNT stops after that many rows (see ``Page.total_capped``);
+    it counts a constant instead of the selected columns, so ``stmt`` must be a plain
+    select (no DISTINCT or GROUP BY) for that.
+    """
     page = max(1, page)
     per_page = max(1, min(per_page, 100))
-    total = session.execute(
-        select(func.count()).select_from(stmt.order_by(None).subquery())
-    ).scalar_one()
+    counted = stmt.order_by(None)
+    if count_limit is not None:
+        counted = counted.with_only_columns(literal_column("1"), maintain_column_froms=True).limit(
+            count_limit + 1
+        )
+    total = session.execute(select(func.count()).select_from(counted.subquery())).scalar_one()
+    capped = count_limit is not None and total > count_limit
+    if capped:
+        total = count_limit
     result = session.execute(stmt.limit(per_page).offset((page - 1) * per_page))
     items = list(result.scalars().all() if scalars else result.all())
-    return Page(items=items, total=total, page=page, per_page=per_page)
+    return Page(items=items, total=total, page=page, per_page=per_page, total_capped=capped)
+
+
+def analyze() -> None:
+    """Refresh the query planner's statistics.
+
+    SQLite keeps none until ``ANALYZE`` runs, and without them it sorts a whole table to
+    serve the first page of a listing instead of reading the ordered index; PostgreSQL's
+    autovacuum does this by itself, but running it after bulk loads does no harm.
+    """
+    session.execute(text("ANALYZE"))
+    session.commit()

@@ -12,6 +12,8 @@ from alembic.config import Config
 from flask import Flask
 from flask.cli import AppGroup
 
+from portal import db
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
@@ -75,7 +77,15 @@ db_cli = AppGroup("db", help="Database migrations.")
 def upgrade_command(revision: str) -> None:
     """Apply migrations up to REVISION (default: the newest of every package)."""
     upgrade(revision)
+    db.analyze()
     click.echo("Database is up to date.")
+
+
+@db_cli.command("analyze")
+def analyze_command() -> None:
+    """Refresh the query planner's statistics (after bulk loads; daily on SQLite)."""
+    db.analyze()
+    click.echo("Statistics refreshed.")
 
 
 @db_cli.command("downgrade")

@@ -8,6 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from flask_babel import gettext
 
 from employers import services
 from employers.models import Vacancy
@@ -313,3 +314,17 @@ def test_api_create_needs_an_employer_token(client, db_session):
     )
     assert response.status_code == 403
     assert client.post("/api/v1/vacancies", json={"title": "X"}).status_code == 401
+
+
+def test_a_huge_listing_says_more_than_the_count_limit(app, client, db_session, monkeypatch):
+    employer = make_user("employer")
+    for n in range(3):
+        make_vacancy(employer, title=f"Aiuto cuoco {n}")
+    monkeypatch.setitem(app.config, "LISTING_COUNT_LIMIT", 2)
+    page = client.get("/vacancies").get_data(as_text=True)
+    assert gettext("More than %(num)s vacancies found: add a filter to narrow them down.") % {
+        "num": "2"
+    } in page.replace("&nbsp;", " ")
+    monkeypatch.setitem(app.config, "LISTING_COUNT_LIMIT", 100)
+    page = client.get("/vacancies").get_data(as_text=True)
+    assert "More than" not in page and "Più di" not in page
