@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, current_app, request, url_for
@@ -10,36 +11,84 @@ from flask_login import current_user
 
 from portal.models import ADMIN, ROLE_LABELS
 
-#: (label, endpoint, roles that see it; empty = everybody)
-CORE_NAV: list[tuple[Any, str, tuple[str, ...]]] = [
-    (_l("Network directory"), "portal.directory", ()),
-    (_l("Good practices"), "network.practice_list", ()),
-    (_l("Events"), "network.event_list", ()),
-    (_l("Agreements"), "network.agreement_list", ()),
-    (_l("Network indicators"), "network.indicators_page", ()),
-    (_l("Search"), "portal.search_page", ()),
-    (_l("Administration"), "admin.dashboard", (ADMIN,)),
+#: Menu groups: public entries with no group stand alone; the network's own pages share
+#: one drop-down; entries for some roles only go under "My area" unless given a group.
+NETWORK = "network"
+MY_AREA = "mine"
+GROUP_LABELS: dict[str, Any] = {NETWORK: _l("The network"), MY_AREA: _l("My area")}
+
+#: (label, endpoint, roles that see it (empty = everybody), group or None)
+CORE_NAV: list[tuple[Any, str, tuple[str, ...], str | None]] = [
+    (_l("Network directory"), "portal.directory", (), NETWORK),
+    (_l("Good practices"), "network.practice_list", (), NETWORK),
+    (_l("Events"), "network.event_list", (), NETWORK),
+    (_l("Agreements"), "network.agreement_list", (), NETWORK),
+    (_l("Network indicators"), "network.indicators_page", (), NETWORK),
+    (_l("Administration"), "admin.dashboard", (ADMIN,), MY_AREA),
 ]
 
 
-def navigation() -> list[tuple[str, str, bool]]:
-    """Menu entries the current user may reach: (label, url, active)."""
-    entries = CORE_NAV + current_app.extensions.get("ponte_nav", [])
+@dataclass
+class NavLink:
+    label: str
+    url: str
+    active: bool
+
+
+@dataclass
+class NavGroup:
+    """A drop-down of the main menu."""
+
+    key: str
+    label: str
+    links: list[NavLink] = field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        return any(link.active for link in self.links)
+
+
+def navigation() -> list[NavLink | NavGroup]:
+    """The main menu the current user may reach: stand-alone links, then the drop-downs.
+
+    Grouping keeps the bar on one line at desktop widths however many modules and roles
+    add entries (a wrapped or clipped menu hides entries from sighted keyboard users).
+    """
+    entries = current_app.extensions.get("ponte_nav", []) + CORE_NAV
     roles = current_user.roles if current_user.is_authenticated else set()
-    items = []
-    for label, endpoint, needed in entries:
+    links: list[NavLink] = []
+    groups: dict[str, NavGroup] = {
+        key: NavGroup(key, str(label)) for key, label in GROUP_LABELS.items()
+    }
+    for label, endpoint, needed, group in entries:
         if needed and not roles.intersection(needed):
             continue
         if endpoint not in current_app.view_functions:
             continue
         url = url_for(endpoint)
-        items.append((str(label), url, request.path.startswith(url) and url != "/"))
-    return items
+        link = NavLink(str(label), url, request.path.startswith(url) and url != "/")
+        if group is None and needed:
+            group = MY_AREA
+        if group is None:
+            links.append(link)
+        else:
+            groups.setdefault(group, NavGroup(group, group)).links.append(link)
+    return [*links, *(g for g in groups.values() if g.links)]
 
 
-def add_nav(app: Flask, label: Any, endpoint: str, roles: tuple[str, ...] = ()) -> None:
-    """Domain packages add their menu entries in ``init_app``."""
-    app.extensions.setdefault("ponte_nav", []).append((label, endpoint, roles))
+def add_nav(
+    app: Flask,
+    label: Any,
+    endpoint: str,
+    roles: tuple[str, ...] = (),
+    group: str | None = None,
+) -> None:
+    """Domain packages add their menu entries in ``init_app``.
+
+    Entries for everybody stand alone in the bar unless ``group`` is given (``NETWORK``);
+    entries for some roles go under "My area".
+    """
+    app.extensions.setdefault("ponte_nav", []).append((label, endpoint, roles, group))
 
 
 def init_app(app: Flask) -> None:

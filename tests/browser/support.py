@@ -32,3 +32,15 @@ def open_context(browser: Any, base_url: str) -> Any:
     )
     ctx.set_default_timeout(10_000)
     return ctx
+
+
+def open_menu_entry(page: Any, t: Any, group: str | None, entry: str) -> None:
+    """Follow a main-menu entry, opening its drop-down (``group``) first, as a person would."""
+    nav = page.get_by_role("navigation", name=t("Main menu"))
+    if group is not None:
+        toggle = nav.get_by_role("button", name=t(group), exact=True)
+        toggle.click()
+        from playwright.sync_api import expect
+
+        expect(toggle).to_have_attribute("aria-expanded", "true")
+    nav.get_by_role("link", name=t(entry), exact=True).click()

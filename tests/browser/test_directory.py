@@ -7,14 +7,14 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.support import open_menu_entry
+
 pytestmark = pytest.mark.browser
 
 
 def test_filter_directory_by_kind_and_open_an_organisation(page, t):
     page.goto("/")
-    page.get_by_role("navigation", name=t("Main menu")).get_by_role(
-        "link", name=t("Network directory")
-    ).click()
+    open_menu_entry(page, t, "The network", "Network directory")
     expect(page.get_by_role("heading", level=1)).to_have_text(t("Network directory"))
 
     cards = page.get_by_role("main").get_by_role("heading", level=2).get_by_role("link")

@@ -9,6 +9,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.support import open_menu_entry
+
 pytestmark = pytest.mark.browser
 
 OFFICER = "microcredit@ponte.demo"
@@ -32,9 +34,7 @@ def prefix(t, msgid: str, **values: str) -> re.Pattern[str]:
 
 def test_a_centre_meeting(page, t, axe):
     sign_in(page, t, OFFICER)
-    page.get_by_role("navigation", name=t("Main menu")).get_by_role(
-        "link", name=t("Microcredit")
-    ).click()
+    open_menu_entry(page, t, "My area", "Microcredit")
     expect(page.get_by_role("heading", level=1)).to_have_text(t("Microcredit"))
     axe(page)
 

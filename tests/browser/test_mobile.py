@@ -29,6 +29,10 @@ def test_menu_opens_with_the_burger_button(phone, t, axe):
     expect(toggler).to_have_attribute("aria-expanded", "false")
     toggler.click()
     expect(toggler).to_have_attribute("aria-expanded", "true")
+    network = nav.get_by_role("button", name=t("The network"), exact=True)
+    expect(directory_link).to_be_hidden()  # inside its closed drop-down
+    network.click()
+    expect(network).to_have_attribute("aria-expanded", "true")
     expect(directory_link).to_be_visible()
     axe(page)
 

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.support import open_menu_entry
+
 pytestmark = pytest.mark.browser
 
 SAMPLE = (
@@ -34,9 +36,7 @@ def test_officer_imports_a_package_and_sees_eligible_suppliers(page, t, axe):
     for release in package["releases"]:
         release["ocid"] = ocid
     sign_in(page, t, "officer@ponte.demo")
-    page.get_by_role("navigation", name=t("Main menu")).get_by_role(
-        "link", name=t("Tenders area")
-    ).click()
+    open_menu_entry(page, t, "My area", "Tenders area")
     expect(page.get_by_role("heading", level=1)).to_have_text(t("Tenders area"))
     page.get_by_role("link", name=t("Import tenders (OCDS)")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(t("Import tenders (OCDS)"))
