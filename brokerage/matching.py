@@ -31,7 +31,7 @@ from brokerage.models import (
 from employers.models import PUBLISHED, Vacancy, VacancyAdjustment, VacancySkill
 from portal import db
 from portal.models import Municipality, Organisation
-from portal.municipalities import distance_km
+from portal.municipalities import distance_km, within_radius
 from portal.taxonomy import Occupation
 
 DEFAULT_WEIGHTS = {
@@ -435,11 +435,9 @@ def vacancies_for_candidate(candidate: Candidate, today: date, limit: int = 50) 
         stmt = stmt.where(
             offered | Vacancy.onsite_tutor.is_(True) if code == "onsite_tutor" else offered
         )
-    box = _box(c.lat, c.lon, c.max_commute_km)
-    if box is not None:
-        stmt = stmt.where(and_(*box) | (Vacancy.comune_code == c.comune))
-    else:
-        stmt = stmt.where(Vacancy.comune_code == c.comune)
+    # The municipalities within the commute first, then their vacancies by the comune_code
+    # index: a box over the joined municipality let SQLite walk all public vacancies.
+    stmt = stmt.where(Vacancy.comune_code.in_(within_radius(place, c.max_commute_km)))
     vacancies = db.session.execute(stmt).scalars().all()
     w = weights()
     matches = [m for v in vacancy_facts(vacancies) if (m := score(v, c, w)) is not None]
