@@ -14,6 +14,10 @@ from wtforms import (
     DateField,
     DateTimeLocalField,
     DecimalField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
     IntegerField,
     RadioField,
     SelectField,
@@ -23,7 +27,7 @@ from wtforms import (
     TextAreaField,
     widgets,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from brokerage.tenders.models import ART4_CATEGORIES, BASES, CATEGORIES, CLAUSE_TYPES, MEASURES
 from portal.forms import MunicipalityField, options
@@ -51,6 +55,42 @@ def _short(text: str, length: int = 110) -> str:
 class CheckboxListField(SelectMultipleField):
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
+
+
+def reserved_choices() -> list[tuple[str, str]]:
+    return options((c["code"], f"{c['code']} – {_short(c['it'])}") for c in reserved_codes())
+
+
+class LotForm(Form):
+    """One lot of the tender form (a plain ``Form``: the tender form's CSRF token covers it).
+
+    A row left empty is no lot: clearing a row removes its lot."""
+
+    lot_id = HiddenField()
+    # No Optional(): it would stop the chain before validate_title sees an empty title.
+    title = StringField(_l("Title of the lot"), validators=[Length(max=300)])
+    value_amount = DecimalField(
+        _l("Value of the lot, net of VAT"), places=2, validators=[Optional(), NumberRange(min=0)]
+    )
+    reserved_participation = SelectField(_l("Reserved participation (ANAC code)"), default="none")
+    reserved_execution = BooleanField(_l("Execution reserved to sheltered employment programmes"))
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.reserved_participation.choices = reserved_choices()
+
+    def is_empty(self) -> bool:
+        return (
+            not (self.title.data or "").strip()
+            and self.value_amount.data is None
+            and not "".join(self.value_amount.raw_data or []).strip()
+            and self.reserved_participation.data in (None, "", "none")
+            and not self.reserved_execution.data
+        )
+
+    def validate_title(self, field: StringField) -> None:
+        if not (field.data or "").strip() and not self.is_empty():
+            raise ValidationError(_l("Give the lot a title, or clear the row to remove the lot."))
 
 
 class TenderForm(FlaskForm):
@@ -100,13 +140,12 @@ class TenderForm(FlaskForm):
     )
     clause_base = SelectField(_l("Measured on"), choices=options([("", "—"), *BASES.items()]))
     premium_measures = CheckboxListField(_l("Premium measures"))
+    lots = FieldList(FormField(LotForm), label=_l("Lots"))
     submit = SubmitField(_l("Save"))
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.reserved_participation.choices = options(
-            (c["code"], f"{c['code']} – {_short(c['it'])}") for c in reserved_codes()
-        )
+        self.reserved_participation.choices = reserved_choices()
         self.premium_measures.choices = options(
             (m["code"], f"{m['code']}. {_short(m['it'])}") for m in premium_measures()
         )
@@ -121,12 +160,13 @@ class ImportForm(FlaskForm):
 
 
 class ProfileForm(FlaskForm):
-    cpv_codes = TextAreaField(
+    cpv_codes = StringField(
         _l("CPV capabilities"),
         validators=[InputRequired(), Length(max=4000)],
         description=_l(
             "8-digit CPV codes separated by commas. A code covers the codes "
-            "below it: 90910000 covers every cleaning service."
+            "below it: 90910000 covers every cleaning service. Start typing a "
+            "word to look a code up."
         ),
     )
     provinces = StringField(

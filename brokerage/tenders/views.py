@@ -4,6 +4,7 @@ declarations, eligible tenders and compliance reports."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -47,6 +48,7 @@ from brokerage.tenders.models import (
     Contract,
     SupplierProfile,
     Tender,
+    TenderLot,
     WorkforceDeclaration,
     shown_percent,
 )
@@ -220,7 +222,52 @@ def _local(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=ROME) if value is not None and value.tzinfo is None else value
 
 
-def tender_data(form: TenderForm) -> TenderData:
+#: Empty lot rows offered below the tender's lots (more after each save).
+BLANK_LOTS = 2
+
+
+def lot_data(form: TenderForm, tender: Tender | None) -> list[services.LotData]:
+    """The lots of the form, in order. A row left empty is dropped (its lot removed); a lot
+    keeps its id and what the form does not edit (an imported lot's description and
+    currency); a new lot takes the next number no lot of the tender has had."""
+    existing = {lot.lot_id: lot for lot in tender.lots} if tender is not None else {}
+    currency = (form.value_currency.data or "EUR").strip().upper()
+    used: set[str] = set()
+    rows: list[tuple[Any, TenderLot | None]] = []
+    for entry in form.lots:
+        row = entry.form
+        if row.is_empty():
+            continue
+        old = existing.get(row.lot_id.data or "")
+        if old is not None and old.lot_id in used:
+            old = None  # a tampered form naming one lot twice: the second is a new lot
+        if old is not None:
+            used.add(old.lot_id)
+        rows.append((row, old))
+    numbers = (str(n) for n in itertools.count(1) if str(n) not in existing)
+    return [
+        services.LotData(
+            lot_id=old.lot_id if old is not None else next(numbers),
+            title=(row.title.data or "").strip(),
+            description=old.description if old is not None else "",
+            value_amount=row.value_amount.data,
+            value_currency=old.value_currency if old is not None else currency,
+            reserved_participation=row.reserved_participation.data or "none",
+            reserved_execution=bool(row.reserved_execution.data),
+        )
+        for row, old in rows
+    ]
+
+
+def offer_blank_lots(form: TenderForm) -> TenderForm:
+    """Empty rows after the lots, for new ones (no script needed)."""
+    blank = sum(1 for entry in form.lots if entry.form.is_empty())
+    for _row in range(BLANK_LOTS - blank):
+        form.lots.append_entry()
+    return form
+
+
+def tender_data(form: TenderForm, tender: Tender | None = None) -> TenderData:
     return TenderData(
         title=form.title.data or "",
         description=form.description.data or "",
@@ -241,26 +288,14 @@ def tender_data(form: TenderForm) -> TenderData:
         clause_base=form.clause_base.data or None,
         premium_measures=list(form.premium_measures.data or []),
         cpv_codes=services.parse_code_list(form.cpv_codes.data or ""),
+        lots=lot_data(form, tender),
     )
 
 
 def save_tender_form(form: TenderForm, tender: Tender | None) -> Tender | None:
     if not form.validate_on_submit():
         return None
-    data = tender_data(form)
-    if tender is not None:
-        data.lots = [
-            services.LotData(
-                lot_id=lot.lot_id,
-                title=lot.title,
-                description=lot.description,
-                value_amount=lot.value_amount,
-                value_currency=lot.value_currency,
-                reserved_participation=lot.reserved_participation,
-                reserved_execution=lot.reserved_execution,
-            )
-            for lot in tender.lots
-        ]
+    data = tender_data(form, tender)
     try:
         if tender is None:
             tender = services.create_tender(my_body(), current_user, data)
@@ -287,7 +322,9 @@ def tender_new() -> Any:
     if tender is not None:
         flash(_("The tender has been saved as a draft."), "success")
         return redirect(url_for("tenders.tender_detail", tender_id=tender.id))
-    return render_template("tenders/tender_form.html", form=form, tender=None, body=body)
+    return render_template(
+        "tenders/tender_form.html", form=offer_blank_lots(form), tender=None, body=body
+    )
 
 
 @bp.route("/tenders/<int:tender_id>/edit", methods=["GET", "POST"])
@@ -306,7 +343,9 @@ def tender_edit(tender_id: int) -> Any:
     if saved is not None:
         flash(_("The tender has been saved."), "success")
         return redirect(url_for("tenders.tender_detail", tender_id=tender.id))
-    return render_template("tenders/tender_form.html", form=form, tender=tender, body=tender.buyer)
+    return render_template(
+        "tenders/tender_form.html", form=offer_blank_lots(form), tender=tender, body=tender.buyer
+    )
 
 
 @bp.route("/tenders/<int:tender_id>/publish", methods=["POST"])
