@@ -159,6 +159,16 @@ class ImportForm(FlaskForm):
     submit = SubmitField(_l("Import"))
 
 
+def pdf_evidence(description: object) -> FileField:
+    """An optional PDF of evidence (checked by its content in ``evidence.py``)."""
+    return FileField(_l("Evidence document (PDF, at most 10 MB)"), description=description)
+
+
+PRIVATE_EVIDENCE = _l(
+    "Optional. Only your organisation and the portal's administrators can open it."
+)
+
+
 class ProfileForm(FlaskForm):
     cpv_codes = StringField(
         _l("CPV capabilities"),
@@ -187,6 +197,7 @@ class ProfileForm(FlaskForm):
         _l("Evidence of the enrolment (document reference or link)"),
         validators=[Optional(), Length(max=300)],
     )
+    register_file = pdf_evidence(PRIVATE_EVIDENCE)
     max_contract_value = DecimalField(
         _l("Largest contract you can take on (EUR)"),
         places=2,
@@ -220,6 +231,7 @@ class DeclarationForm(FlaskForm):
     evidence = StringField(
         _l("Evidence (document reference or link)"), validators=[Optional(), Length(max=300)]
     )
+    evidence_file = pdf_evidence(PRIVATE_EVIDENCE)
     submit = SubmitField(_l("Save the declaration"))
 
 
@@ -274,6 +286,12 @@ class ReportForm(FlaskForm):
     evidence = StringField(
         _l("Evidence (payroll extract, document reference or link)"),
         validators=[Optional(), Length(max=300)],
+    )
+    evidence_file = pdf_evidence(
+        _l(
+            "Optional. Only your organisation, the buyer's officers and the portal's "
+            "administrators can open it."
+        )
     )
     submit = SubmitField(_l("File the report"))
 

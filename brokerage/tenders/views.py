@@ -19,6 +19,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from flask_babel import get_locale
@@ -26,7 +27,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from brokerage.tenders import cpv, ocds, services
+from brokerage.tenders import cpv, evidence, ocds, services
 from brokerage.tenders.forms import (
     AwardForm,
     DeclarationForm,
@@ -46,6 +47,7 @@ from brokerage.tenders.models import (
     SUBMITTED,
     ComplianceReport,
     Contract,
+    EvidenceDocument,
     SupplierProfile,
     Tender,
     TenderLot,
@@ -62,7 +64,7 @@ from brokerage.tenders.services import (
     TenderData,
     TenderError,
 )
-from portal import db, municipalities, search
+from portal import audit, db, municipalities, search
 from portal.db import Page, utcnow
 from portal.forms import ConfirmForm
 from portal.models import PUBLIC_BODY, PUBLIC_OFFICER, Organisation
@@ -106,6 +108,16 @@ def show_errors(form: Any, error: TenderError, default: str) -> None:
     for name, message in error.fields.items():
         target = getattr(form, aliases.get(name, name), None) or getattr(form, default)
         target.errors = [*(target.errors or []), message]
+
+
+def checked_upload(field: Any) -> tuple[bool, evidence.Upload | None]:
+    """The PDF chosen in ``field`` (None: none chosen); False with the error next to the
+    field when the file is refused."""
+    try:
+        return True, evidence.read_upload(field.data)
+    except evidence.DocumentError as error:
+        field.errors = [*(field.errors or []), str(error)]
+        return False, None
 
 
 def load_tender(tender_id: int) -> Tender:
@@ -623,7 +635,7 @@ def supplier_profile() -> Any:
             t.value for t in profile.territories if t.scope == "province"
         )
         form.regions.data = [t.value for t in profile.territories if t.scope == "region"]
-    if form.validate_on_submit():
+    if form.validate_on_submit() and (upload := checked_upload(form.register_file))[0]:
         try:
             services.save_profile(
                 org,
@@ -638,6 +650,8 @@ def supplier_profile() -> Any:
                     max_contract_value=form.max_contract_value.data,
                 ),
             )
+            if upload[1] is not None:
+                evidence.attach(upload[1], org, current_user)
         except TenderError as error:
             db.session.rollback()
             show_errors(form, error, "cpv_codes")
@@ -650,6 +664,7 @@ def supplier_profile() -> Any:
         form=form,
         org=org,
         profile=profile,
+        documents=evidence.register_documents(org),
         cpv_label=lambda c: cpv.label(c, lang()),
     )
 
@@ -661,9 +676,9 @@ def supplier_declarations() -> Any:
     form = DeclarationForm()
     if request.method == "GET":
         form.year.data = today().year - 1
-    if form.validate_on_submit():
+    if form.validate_on_submit() and (upload := checked_upload(form.evidence_file))[0]:
         try:
-            services.save_declaration(
+            declaration = services.save_declaration(
                 org,
                 current_user,
                 DeclarationData(
@@ -678,6 +693,8 @@ def supplier_declarations() -> Any:
                 ),
                 today(),
             )
+            if upload[1] is not None:
+                evidence.attach(upload[1], org, current_user, declaration=declaration)
         except TenderError as error:
             db.session.rollback()
             show_errors(form, error, "total_workers")
@@ -713,13 +730,13 @@ def report_new(contract_id: int) -> Any:
     form.period_start.choices = [
         (s.isoformat(), f"{s.isoformat()} – {e.isoformat()}") for s, e in choices
     ]
-    if form.validate_on_submit():
+    if form.validate_on_submit() and (upload := checked_upload(form.evidence_file))[0]:
         try:
             start = date.fromisoformat(form.period_start.data or "")
         except ValueError:
             start = None
         try:
-            services.file_report(
+            report = services.file_report(
                 contract,
                 current_user,
                 ReportData(
@@ -736,6 +753,8 @@ def report_new(contract_id: int) -> Any:
                 ),
                 today(),
             )
+            if upload[1] is not None:
+                evidence.attach(upload[1], contract.supplier, current_user, report=report)
         except TenderError as error:
             db.session.rollback()
             show_errors(form, error, "period_start")
@@ -750,3 +769,25 @@ def report_new(contract_id: int) -> Any:
         tender=contract.tender,
         has_periods=bool(choices),
     )
+
+
+@bp.route("/tenders/evidence/<int:document_id>")
+@login_required
+def evidence_document(document_id: int) -> Any:
+    """An evidence PDF, to the supplier's people, the buyer's officers (a report's) and
+    administrators only; every read is audited (it may hold personal data)."""
+    document = db.session.get(EvidenceDocument, document_id)
+    if document is None or not evidence.can_read(current_user, document):
+        abort(404)
+    path = evidence.path_of(document)
+    if path is None:
+        abort(404)
+    audit.record("tender.evidence.read", document, actor=current_user)
+    db.session.commit()
+    response = send_file(
+        path, mimetype="application/pdf", as_attachment=False, download_name=document.filename
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
