@@ -25,7 +25,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from jsonschema import Draft4Validator
+from jsonschema import Draft4Validator, ValidationError, validators
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 from sqlalchemy import func, select
@@ -213,12 +213,44 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
+def _canonical(value: Any) -> Any:
+    """A hashable form of a JSON value with JSON Schema's equality: 1, 1.0 and
+    Decimal("1.00") are equal (Python hashes equal numbers alike), true is not 1."""
+    if isinstance(value, dict):
+        return ("object", frozenset((k, _canonical(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return ("array", tuple(_canonical(v) for v in value))
+    if isinstance(value, bool):
+        return ("boolean", value)
+    return ("value", value)
+
+
+def _unique_items(validator: Any, unique: Any, instance: Any, schema: Any) -> Any:
+    """``uniqueItems`` in linear time. jsonschema compares unsortable items (objects) pair
+    by pair: 1,000 releases took 1.9 s, 4,000 took 26 s, and a 20 MB package would tie a
+    worker up for minutes."""
+    if not unique or not validator.is_type(instance, "array"):
+        return
+    if all(type(item) is str for item in instance) and len(set(instance)) == len(instance):
+        return  # the common case (tags, roles, codes)
+    seen: dict[Any, int] = {}
+    for index, item in enumerate(instance):
+        first = seen.setdefault(_canonical(item), index)
+        if first != index:
+            yield ValidationError(f"items {first} and {index} are the same")
+            return
+
+
+#: Draft 4 with a linear-time ``uniqueItems`` (same meaning).
+OcdsValidator = validators.extend(Draft4Validator, {"uniqueItems": _unique_items})
+
+
 def _load(name: str) -> dict[str, Any]:
     return json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
 
 
 @lru_cache(maxsize=1)
-def _validators() -> dict[str, Draft4Validator]:
+def _validators() -> dict[str, Any]:
     """Draft 4 validators (as OCDS uses); every ``$ref`` resolves to a file shipped in
     ``schema/``, never to the network: the registry holds them under their ``id``s and has
     no retrieval function, so an unknown reference fails instead of being fetched."""
@@ -227,12 +259,18 @@ def _validators() -> dict[str, Draft4Validator]:
     for patch in SCHEMA_PATCHES:
         release = merge_patch(release, _load(f"extensions/{patch}.json"))
     schemas["release-schema.json"] = release
+    # Every file says "$schema": draft-04, which would make jsonschema switch to its own
+    # Draft4Validator at each $ref (losing the linear uniqueItems): Draft 4 is set here.
+    schemas = {
+        name: {k: v for k, v in schema.items() if k != "$schema"}
+        for name, schema in schemas.items()
+    }
     registry: Registry = Registry().with_resources(
         (schema["id"], Resource.from_contents(schema, default_specification=DRAFT4))
         for schema in schemas.values()
     )
     return {
-        name.removesuffix("-schema.json"): Draft4Validator(schema, registry=registry)
+        name.removesuffix("-schema.json"): OcdsValidator(schema, registry=registry)
         for name, schema in schemas.items()
     }
 

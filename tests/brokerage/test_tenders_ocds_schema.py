@@ -140,3 +140,31 @@ def test_core_fields_follow_the_official_codelists_and_requirements(app, change,
     change(package["releases"][0])
     with app.test_request_context():
         assert where in paths(package)
+
+
+def test_unique_items_keeps_json_schema_equality():
+    def unique(items):
+        return not list(ocds._unique_items(ocds.OcdsValidator({}), True, items, {}))
+
+    assert not unique([1, 1.0]) and not unique([Decimal("2.50"), Decimal("2.5")])
+    assert unique([True, 1]) and unique([False, 0]) and unique([None, False])
+    assert not unique([{"a": 1, "b": [1, 2]}, {"b": [1, 2], "a": Decimal("1.0")}])
+    assert unique([[1, 2], [2, 1]]) and unique(["1", 1])
+
+
+def test_duplicate_releases_are_found_without_the_quadratic_comparison(app, monkeypatch):
+    import jsonschema._keywords
+    import jsonschema._utils
+
+    def refuse(container):
+        raise AssertionError("jsonschema's pairwise uniqueItems ran")
+
+    monkeypatch.setattr(jsonschema._utils, "uniq", refuse)
+    monkeypatch.setattr(jsonschema._keywords, "uniq", refuse, raising=False)
+    package = release_package()
+    package["releases"].append(json.loads(json.dumps(package["releases"][0], default=str)))
+    package["releases"][-1] = package["releases"][0]
+    with app.test_request_context():
+        problems = ocds.schema_problems(package, "release-package")
+    assert [p.path for p in problems] == ["/releases"]
+    assert "0" in problems[0].message and str(len(package["releases"]) - 1) in problems[0].message
