@@ -64,7 +64,8 @@ def reserved_choices() -> list[tuple[str, str]]:
 class LotForm(Form):
     """One lot of the tender form (a plain ``Form``: the tender form's CSRF token covers it).
 
-    A row left empty is no lot: clearing a row removes its lot."""
+    A lot of the tender (``lot_id`` set) stays until "remove" is ticked, even untitled (an
+    imported lot may have no title); an empty new row is no lot, a filled one needs a title."""
 
     lot_id = HiddenField()
     # No Optional(): it would stop the chain before validate_title sees an empty title.
@@ -74,14 +75,21 @@ class LotForm(Form):
     )
     reserved_participation = SelectField(_l("Reserved participation (ANAC code)"), default="none")
     reserved_execution = BooleanField(_l("Execution reserved to sheltered employment programmes"))
+    remove = BooleanField(_l("Remove this lot"))
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.reserved_participation.choices = reserved_choices()
 
+    @property
+    def is_new(self) -> bool:
+        return not self.lot_id.data
+
     def is_empty(self) -> bool:
+        """A new row nobody filled in."""
         return (
-            not (self.title.data or "").strip()
+            self.is_new
+            and not (self.title.data or "").strip()
             and self.value_amount.data is None
             and not "".join(self.value_amount.raw_data or []).strip()
             and self.reserved_participation.data in (None, "", "none")
@@ -89,8 +97,8 @@ class LotForm(Form):
         )
 
     def validate_title(self, field: StringField) -> None:
-        if not (field.data or "").strip() and not self.is_empty():
-            raise ValidationError(_l("Give the lot a title, or clear the row to remove the lot."))
+        if self.is_new and not (field.data or "").strip() and not self.is_empty():
+            raise ValidationError(_l("Give the new lot a title, or leave its row empty."))
 
 
 class TenderForm(FlaskForm):

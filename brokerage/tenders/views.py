@@ -239,16 +239,17 @@ BLANK_LOTS = 2
 
 
 def lot_data(form: TenderForm, tender: Tender | None) -> list[services.LotData]:
-    """The lots of the form, in order. A row left empty is dropped (its lot removed); a lot
-    keeps its id and what the form does not edit (an imported lot's description and
-    currency); a new lot takes the next number no lot of the tender has had."""
+    """The lots of the form, in order: a lot ticked "remove" and an empty new row are
+    dropped; a lot keeps its id and what the form does not edit (an imported lot's
+    description and currency); a new lot takes the next number no lot of the tender has
+    had."""
     existing = {lot.lot_id: lot for lot in tender.lots} if tender is not None else {}
     currency = (form.value_currency.data or "EUR").strip().upper()
     used: set[str] = set()
     rows: list[tuple[Any, TenderLot | None]] = []
     for entry in form.lots:
         row = entry.form
-        if row.is_empty():
+        if row.is_empty() or (row.remove.data and not row.is_new):
             continue
         old = existing.get(row.lot_id.data or "")
         if old is not None and old.lot_id in used:

@@ -1,6 +1,6 @@
 """Lots in the officer's tender form (issue 5, point 2): added, edited and removed in the
 portal, bad input shown next to the field and nothing saved, imported lots keep what the
-form does not edit."""
+form does not edit and are removed only on purpose."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def test_lots_are_edited_removed_and_never_renumbered(client, db_session):
             **TENDER_FORM,
             **lots(
                 {"lot_id": "1", "title": "Parchi e giardini", "value_amount": "1500"},
-                {**BLANK, "lot_id": "2"},  # cleared: lot 2 is removed
+                {"lot_id": "2", "title": "Aiuole", "remove": "y"},
                 {"title": "Rotonde", "value_amount": "500"},
             ),
         },
@@ -151,3 +151,22 @@ def test_an_imported_lot_keeps_its_description_and_currency(client, db_session):
         "CHF",
     )
     assert lot.value_amount is None  # the officer cleared the value
+
+
+def test_an_untitled_imported_lot_survives_an_edit_of_the_tender(client, db_session):
+    officer, body = make_officer()
+    tender = make_tender(
+        body, officer, status=DRAFT, lots=[LotData(lot_id="L1", description="Solo descrizione")]
+    )
+    login(client, officer)
+    page = client.get(f"/tenders/{tender.id}/edit").get_data(as_text=True)
+    assert 'name="lots-0-remove"' in page and 'name="lots-1-remove"' not in page
+    response = client.post(
+        f"/tenders/{tender.id}/edit",
+        data={**TENDER_FORM, "title": "Titolo nuovo", **lots({**BLANK, "lot_id": "L1"})},
+    )
+    assert response.status_code == 302
+    db.session.refresh(tender)
+    assert [(lot.lot_id, lot.title, lot.description) for lot in tender.lots] == [
+        ("L1", "", "Solo descrizione")
+    ]

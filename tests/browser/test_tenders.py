@@ -94,7 +94,7 @@ def test_officer_creates_a_tender_with_lots_in_the_form(page, t, axe):
     page.get_by_role("button", name=t("Save"), exact=True).click()
     second = page.get_by_role("group", name=t("New lot")).nth(1)
     expect(second.get_by_role("alert")).to_have_text(
-        t("Give the lot a title, or clear the row to remove the lot.")
+        t("Give the new lot a title, or leave its row empty.")
     )
     axe(page)
     second.get_by_label(t("Title of the lot")).fill("Biblioteca")
