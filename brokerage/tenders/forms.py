@@ -14,6 +14,10 @@ from wtforms import (
     DateField,
     DateTimeLocalField,
     DecimalField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
     IntegerField,
     RadioField,
     SelectField,
@@ -23,7 +27,7 @@ from wtforms import (
     TextAreaField,
     widgets,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from brokerage.tenders.models import ART4_CATEGORIES, BASES, CATEGORIES, CLAUSE_TYPES, MEASURES
 from portal.forms import MunicipalityField, options
@@ -51,6 +55,50 @@ def _short(text: str, length: int = 110) -> str:
 class CheckboxListField(SelectMultipleField):
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
+
+
+def reserved_choices() -> list[tuple[str, str]]:
+    return options((c["code"], f"{c['code']} – {_short(c['it'])}") for c in reserved_codes())
+
+
+class LotForm(Form):
+    """One lot of the tender form (a plain ``Form``: the tender form's CSRF token covers it).
+
+    A lot of the tender (``lot_id`` set) stays until "remove" is ticked, even untitled (an
+    imported lot may have no title); an empty new row is no lot, a filled one needs a title."""
+
+    lot_id = HiddenField()
+    # No Optional(): it would stop the chain before validate_title sees an empty title.
+    title = StringField(_l("Title of the lot"), validators=[Length(max=300)])
+    value_amount = DecimalField(
+        _l("Value of the lot, net of VAT"), places=2, validators=[Optional(), NumberRange(min=0)]
+    )
+    reserved_participation = SelectField(_l("Reserved participation (ANAC code)"), default="none")
+    reserved_execution = BooleanField(_l("Execution reserved to sheltered employment programmes"))
+    remove = BooleanField(_l("Remove this lot"))
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.reserved_participation.choices = reserved_choices()
+
+    @property
+    def is_new(self) -> bool:
+        return not self.lot_id.data
+
+    def is_empty(self) -> bool:
+        """A new row nobody filled in."""
+        return (
+            self.is_new
+            and not (self.title.data or "").strip()
+            and self.value_amount.data is None
+            and not "".join(self.value_amount.raw_data or []).strip()
+            and self.reserved_participation.data in (None, "", "none")
+            and not self.reserved_execution.data
+        )
+
+    def validate_title(self, field: StringField) -> None:
+        if self.is_new and not (field.data or "").strip() and not self.is_empty():
+            raise ValidationError(_l("Give the new lot a title, or leave its row empty."))
 
 
 class TenderForm(FlaskForm):
@@ -100,13 +148,12 @@ class TenderForm(FlaskForm):
     )
     clause_base = SelectField(_l("Measured on"), choices=options([("", "—"), *BASES.items()]))
     premium_measures = CheckboxListField(_l("Premium measures"))
+    lots = FieldList(FormField(LotForm), label=_l("Lots"))
     submit = SubmitField(_l("Save"))
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.reserved_participation.choices = options(
-            (c["code"], f"{c['code']} – {_short(c['it'])}") for c in reserved_codes()
-        )
+        self.reserved_participation.choices = reserved_choices()
         self.premium_measures.choices = options(
             (m["code"], f"{m['code']}. {_short(m['it'])}") for m in premium_measures()
         )
@@ -120,13 +167,24 @@ class ImportForm(FlaskForm):
     submit = SubmitField(_l("Import"))
 
 
+def pdf_evidence(description: object) -> FileField:
+    """An optional PDF of evidence (checked by its content in ``evidence.py``)."""
+    return FileField(_l("Evidence document (PDF, at most 10 MB)"), description=description)
+
+
+PRIVATE_EVIDENCE = _l(
+    "Optional. Only your organisation and the portal's administrators can open it."
+)
+
+
 class ProfileForm(FlaskForm):
-    cpv_codes = TextAreaField(
+    cpv_codes = StringField(
         _l("CPV capabilities"),
         validators=[InputRequired(), Length(max=4000)],
         description=_l(
             "8-digit CPV codes separated by commas. A code covers the codes "
-            "below it: 90910000 covers every cleaning service."
+            "below it: 90910000 covers every cleaning service. Start typing a "
+            "word to look a code up."
         ),
     )
     provinces = StringField(
@@ -147,6 +205,7 @@ class ProfileForm(FlaskForm):
         _l("Evidence of the enrolment (document reference or link)"),
         validators=[Optional(), Length(max=300)],
     )
+    register_file = pdf_evidence(PRIVATE_EVIDENCE)
     max_contract_value = DecimalField(
         _l("Largest contract you can take on (EUR)"),
         places=2,
@@ -180,6 +239,7 @@ class DeclarationForm(FlaskForm):
     evidence = StringField(
         _l("Evidence (document reference or link)"), validators=[Optional(), Length(max=300)]
     )
+    evidence_file = pdf_evidence(PRIVATE_EVIDENCE)
     submit = SubmitField(_l("Save the declaration"))
 
 
@@ -234,6 +294,12 @@ class ReportForm(FlaskForm):
     evidence = StringField(
         _l("Evidence (payroll extract, document reference or link)"),
         validators=[Optional(), Length(max=300)],
+    )
+    evidence_file = pdf_evidence(
+        _l(
+            "Optional. Only your organisation, the buyer's officers and the portal's "
+            "administrators can open it."
+        )
     )
     submit = SubmitField(_l("File the report"))
 

@@ -229,6 +229,9 @@ class WorkforceDeclaration(TimestampMixin, Base):
     declared_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
     declared_by: Mapped[User | None] = relationship()
+    documents: Mapped[list[EvidenceDocument]] = relationship(
+        lazy="selectin", order_by="EvidenceDocument.id", passive_deletes=True
+    )
 
     @property
     def art4_workers(self) -> Decimal:
@@ -482,7 +485,45 @@ class ComplianceReport(Base):
     reviewed_at: Mapped[datetime | None]
 
     contract: Mapped[Contract] = relationship(back_populates="reports")
+    documents: Mapped[list[EvidenceDocument]] = relationship(
+        back_populates="report",
+        lazy="selectin",
+        order_by="EvidenceDocument.id",
+        passive_deletes=True,
+    )
 
     @property
     def status_label(self) -> str:
         return str(REPORT_STATUSES.get(self.status, self.status))
+
+
+class EvidenceDocument(Base):
+    """A PDF a supplier attaches as evidence: of its register enrolment (no declaration,
+    no report), of a workforce declaration or of a compliance report.
+
+    Evidence may hold personal data (a payroll extract names people, some of them disabled
+    or disadvantaged): it is never public. The supplier's people read it, the buyer's
+    officers read a report's, administrators any (verification); every read is audited.
+    Files are checked by their magic bytes and kept under a random name (``evidence.py``).
+    """
+
+    __tablename__ = "tender_evidence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    declaration_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tender_workforce_declaration.id", ondelete="CASCADE"), index=True
+    )
+    report_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tender_compliance_report.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(200))
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    report: Mapped[ComplianceReport | None] = relationship(back_populates="documents")

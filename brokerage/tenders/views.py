@@ -4,6 +4,7 @@ declarations, eligible tenders and compliance reports."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,6 +19,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from flask_babel import get_locale
@@ -25,7 +27,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from brokerage.tenders import cpv, ocds, services
+from brokerage.tenders import cpv, evidence, ocds, services
 from brokerage.tenders.forms import (
     AwardForm,
     DeclarationForm,
@@ -45,8 +47,10 @@ from brokerage.tenders.models import (
     SUBMITTED,
     ComplianceReport,
     Contract,
+    EvidenceDocument,
     SupplierProfile,
     Tender,
+    TenderLot,
     WorkforceDeclaration,
     shown_percent,
 )
@@ -60,7 +64,7 @@ from brokerage.tenders.services import (
     TenderData,
     TenderError,
 )
-from portal import db, municipalities, search
+from portal import audit, db, municipalities, search
 from portal.db import Page, utcnow
 from portal.forms import ConfirmForm
 from portal.models import PUBLIC_BODY, PUBLIC_OFFICER, Organisation
@@ -104,6 +108,16 @@ def show_errors(form: Any, error: TenderError, default: str) -> None:
     for name, message in error.fields.items():
         target = getattr(form, aliases.get(name, name), None) or getattr(form, default)
         target.errors = [*(target.errors or []), message]
+
+
+def checked_upload(field: Any) -> tuple[bool, evidence.Upload | None]:
+    """The PDF chosen in ``field`` (None: none chosen); False with the error next to the
+    field when the file is refused."""
+    try:
+        return True, evidence.read_upload(field.data)
+    except evidence.DocumentError as error:
+        field.errors = [*(field.errors or []), str(error)]
+        return False, None
 
 
 def load_tender(tender_id: int) -> Tender:
@@ -220,7 +234,53 @@ def _local(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=ROME) if value is not None and value.tzinfo is None else value
 
 
-def tender_data(form: TenderForm) -> TenderData:
+#: Empty lot rows offered below the tender's lots (more after each save).
+BLANK_LOTS = 2
+
+
+def lot_data(form: TenderForm, tender: Tender | None) -> list[services.LotData]:
+    """The lots of the form, in order: a lot ticked "remove" and an empty new row are
+    dropped; a lot keeps its id and what the form does not edit (an imported lot's
+    description and currency); a new lot takes the next number no lot of the tender has
+    had."""
+    existing = {lot.lot_id: lot for lot in tender.lots} if tender is not None else {}
+    currency = (form.value_currency.data or "EUR").strip().upper()
+    used: set[str] = set()
+    rows: list[tuple[Any, TenderLot | None]] = []
+    for entry in form.lots:
+        row = entry.form
+        if row.is_empty() or (row.remove.data and not row.is_new):
+            continue
+        old = existing.get(row.lot_id.data or "")
+        if old is not None and old.lot_id in used:
+            old = None  # a tampered form naming one lot twice: the second is a new lot
+        if old is not None:
+            used.add(old.lot_id)
+        rows.append((row, old))
+    numbers = (str(n) for n in itertools.count(1) if str(n) not in existing)
+    return [
+        services.LotData(
+            lot_id=old.lot_id if old is not None else next(numbers),
+            title=(row.title.data or "").strip(),
+            description=old.description if old is not None else "",
+            value_amount=row.value_amount.data,
+            value_currency=old.value_currency if old is not None else currency,
+            reserved_participation=row.reserved_participation.data or "none",
+            reserved_execution=bool(row.reserved_execution.data),
+        )
+        for row, old in rows
+    ]
+
+
+def offer_blank_lots(form: TenderForm) -> TenderForm:
+    """Empty rows after the lots, for new ones (no script needed)."""
+    blank = sum(1 for entry in form.lots if entry.form.is_empty())
+    for _row in range(BLANK_LOTS - blank):
+        form.lots.append_entry()
+    return form
+
+
+def tender_data(form: TenderForm, tender: Tender | None = None) -> TenderData:
     return TenderData(
         title=form.title.data or "",
         description=form.description.data or "",
@@ -241,26 +301,14 @@ def tender_data(form: TenderForm) -> TenderData:
         clause_base=form.clause_base.data or None,
         premium_measures=list(form.premium_measures.data or []),
         cpv_codes=services.parse_code_list(form.cpv_codes.data or ""),
+        lots=lot_data(form, tender),
     )
 
 
 def save_tender_form(form: TenderForm, tender: Tender | None) -> Tender | None:
     if not form.validate_on_submit():
         return None
-    data = tender_data(form)
-    if tender is not None:
-        data.lots = [
-            services.LotData(
-                lot_id=lot.lot_id,
-                title=lot.title,
-                description=lot.description,
-                value_amount=lot.value_amount,
-                value_currency=lot.value_currency,
-                reserved_participation=lot.reserved_participation,
-                reserved_execution=lot.reserved_execution,
-            )
-            for lot in tender.lots
-        ]
+    data = tender_data(form, tender)
     try:
         if tender is None:
             tender = services.create_tender(my_body(), current_user, data)
@@ -287,7 +335,9 @@ def tender_new() -> Any:
     if tender is not None:
         flash(_("The tender has been saved as a draft."), "success")
         return redirect(url_for("tenders.tender_detail", tender_id=tender.id))
-    return render_template("tenders/tender_form.html", form=form, tender=None, body=body)
+    return render_template(
+        "tenders/tender_form.html", form=offer_blank_lots(form), tender=None, body=body
+    )
 
 
 @bp.route("/tenders/<int:tender_id>/edit", methods=["GET", "POST"])
@@ -306,7 +356,9 @@ def tender_edit(tender_id: int) -> Any:
     if saved is not None:
         flash(_("The tender has been saved."), "success")
         return redirect(url_for("tenders.tender_detail", tender_id=tender.id))
-    return render_template("tenders/tender_form.html", form=form, tender=tender, body=tender.buyer)
+    return render_template(
+        "tenders/tender_form.html", form=offer_blank_lots(form), tender=tender, body=tender.buyer
+    )
 
 
 @bp.route("/tenders/<int:tender_id>/publish", methods=["POST"])
@@ -584,7 +636,7 @@ def supplier_profile() -> Any:
             t.value for t in profile.territories if t.scope == "province"
         )
         form.regions.data = [t.value for t in profile.territories if t.scope == "region"]
-    if form.validate_on_submit():
+    if form.validate_on_submit() and (upload := checked_upload(form.register_file))[0]:
         try:
             services.save_profile(
                 org,
@@ -599,6 +651,8 @@ def supplier_profile() -> Any:
                     max_contract_value=form.max_contract_value.data,
                 ),
             )
+            if upload[1] is not None:
+                evidence.attach(upload[1], org, current_user)
         except TenderError as error:
             db.session.rollback()
             show_errors(form, error, "cpv_codes")
@@ -611,6 +665,7 @@ def supplier_profile() -> Any:
         form=form,
         org=org,
         profile=profile,
+        documents=evidence.register_documents(org),
         cpv_label=lambda c: cpv.label(c, lang()),
     )
 
@@ -622,9 +677,9 @@ def supplier_declarations() -> Any:
     form = DeclarationForm()
     if request.method == "GET":
         form.year.data = today().year - 1
-    if form.validate_on_submit():
+    if form.validate_on_submit() and (upload := checked_upload(form.evidence_file))[0]:
         try:
-            services.save_declaration(
+            declaration = services.save_declaration(
                 org,
                 current_user,
                 DeclarationData(
@@ -639,6 +694,8 @@ def supplier_declarations() -> Any:
                 ),
                 today(),
             )
+            if upload[1] is not None:
+                evidence.attach(upload[1], org, current_user, declaration=declaration)
         except TenderError as error:
             db.session.rollback()
             show_errors(form, error, "total_workers")
@@ -674,13 +731,13 @@ def report_new(contract_id: int) -> Any:
     form.period_start.choices = [
         (s.isoformat(), f"{s.isoformat()} – {e.isoformat()}") for s, e in choices
     ]
-    if form.validate_on_submit():
+    if form.validate_on_submit() and (upload := checked_upload(form.evidence_file))[0]:
         try:
             start = date.fromisoformat(form.period_start.data or "")
         except ValueError:
             start = None
         try:
-            services.file_report(
+            report = services.file_report(
                 contract,
                 current_user,
                 ReportData(
@@ -697,6 +754,8 @@ def report_new(contract_id: int) -> Any:
                 ),
                 today(),
             )
+            if upload[1] is not None:
+                evidence.attach(upload[1], contract.supplier, current_user, report=report)
         except TenderError as error:
             db.session.rollback()
             show_errors(form, error, "period_start")
@@ -711,3 +770,25 @@ def report_new(contract_id: int) -> Any:
         tender=contract.tender,
         has_periods=bool(choices),
     )
+
+
+@bp.route("/tenders/evidence/<int:document_id>")
+@login_required
+def evidence_document(document_id: int) -> Any:
+    """An evidence PDF, to the supplier's people, the buyer's officers (a report's) and
+    administrators only; every read is audited (it may hold personal data)."""
+    document = db.session.get(EvidenceDocument, document_id)
+    if document is None or not evidence.can_read(current_user, document):
+        abort(404)
+    path = evidence.path_of(document)
+    if path is None:
+        abort(404)
+    audit.record("tender.evidence.read", document, actor=current_user)
+    db.session.commit()
+    response = send_file(
+        path, mimetype="application/pdf", as_attachment=False, download_name=document.filename
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

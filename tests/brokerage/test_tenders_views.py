@@ -232,6 +232,19 @@ def test_supplier_profile_and_declaration_forms(client, db_session):
     assert "29.9%" in client.get("/tenders/supplier/declarations").get_data(as_text=True)
 
 
+def test_the_cpv_picker_serves_the_tender_and_the_profile_forms(client, db_session):
+    officer, _body = make_officer()
+    org, user = make_supplier()
+    for who, path in ((officer, "/tenders/new"), (user, "/tenders/supplier/profile")):
+        login(client, who)
+        html = client.get(path).get_data(as_text=True)
+        assert 'list="cpv-list"' in html and 'data-cpv-picker="1"' in html, path
+        assert '<datalist id="cpv-list">' in html and "/api/v1/cpv" in html, path
+    found = client.get("/api/v1/cpv?q=pulizia&lang=it").json["items"]
+    assert found and all(len(item["code"]) == 8 for item in found)
+    assert client.get("/api/v1/cpv?q=9091").json["items"][0]["code"].startswith("9091")
+
+
 def test_supplier_files_reports_only_for_its_own_contracts(client, db_session):
     officer, body = make_officer()
     tender = make_tender(body, officer)

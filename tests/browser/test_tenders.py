@@ -74,3 +74,32 @@ def test_officer_imports_a_package_and_sees_eligible_suppliers(page, t, axe):
     )
     expect(fenice).to_contain_text("29.9%")
     expect(fenice).to_contain_text(t("Not eligible"))
+
+
+def test_officer_creates_a_tender_with_lots_in_the_form(page, t, axe):
+    sign_in(page, t, "officer@ponte.demo")
+    page.goto("/tenders/new")
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("New tender"))
+    axe(page)
+    title = f"Pulizia degli uffici {uuid.uuid4().hex[:6]}"
+    page.get_by_label(t("Title"), exact=True).fill(title)
+    page.get_by_label(t("CPV codes"), exact=True).fill("90911200")
+    page.get_by_label(t("Estimated value, net of VAT"), exact=True).fill("90000")
+    lots = page.get_by_role("group", name=t("New lot"))
+    expect(lots).to_have_count(2)
+    lots.first.get_by_label(t("Title of the lot")).fill("Sede municipale")
+    lots.first.get_by_label(t("Value of the lot, net of VAT")).fill("60000")
+    # A value without a title is refused next to the title, and nothing is saved.
+    lots.nth(1).get_by_label(t("Value of the lot, net of VAT")).fill("30000")
+    page.get_by_role("button", name=t("Save"), exact=True).click()
+    second = page.get_by_role("group", name=t("New lot")).nth(1)
+    expect(second.get_by_role("alert")).to_have_text(
+        t("Give the new lot a title, or leave its row empty.")
+    )
+    axe(page)
+    second.get_by_label(t("Title of the lot")).fill("Biblioteca")
+    page.get_by_role("button", name=t("Save"), exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(title)
+    main = page.get_by_role("main")
+    expect(main.get_by_role("cell", name="Sede municipale")).to_be_visible()
+    expect(main.get_by_role("cell", name="Biblioteca")).to_be_visible()

@@ -1,1 +1,1 @@
-"""The OCDS 1.1 schema subset Ponte validates imports against (see README.md)."""
+"""The official OCDS 1.1.5 schema, extension patches and Ponte's socialClause (see README.md)."""
