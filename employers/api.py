@@ -183,9 +183,12 @@ def _decimal(data: dict[str, Any], name: str, fields: dict[str, str]) -> Decimal
     if value is None:
         return None
     try:
-        if isinstance(value, float | bool):
+        if isinstance(value, float | bool) or not isinstance(value, int | str):
             raise InvalidOperation
-        return Decimal(str(value))
+        number = Decimal(str(value).strip())
+        if not number.is_finite():  # "NaN", "sNaN", "Infinity" would break comparisons
+            raise InvalidOperation
+        return number
     except InvalidOperation:
         fields[name] = 'must be a decimal string such as "1250.00"'
         return None

@@ -101,7 +101,10 @@ def check(data: VacancyData, today: date) -> None:
     for name in ("pay_min", "pay_max"):
         value = getattr(data, name)
         if value is not None and (
-            value < 0 or value > Decimal("1000000") or value != value.quantize(Decimal("0.01"))
+            not value.is_finite()  # NaN and infinities break every comparison below
+            or value < 0
+            or value > Decimal("1000000")
+            or value != value.quantize(Decimal("0.01"))
         ):
             errors[name] = _("Give an amount in euros with at most two decimals.")
     if (

@@ -313,3 +313,58 @@ def test_api_create_needs_an_employer_token(client, db_session):
     )
     assert response.status_code == 403
     assert client.post("/api/v1/vacancies", json={"title": "X"}).status_code == 401
+
+
+# --- Non-finite amounts (NaN, sNaN, Infinity) ------------------------------------------
+
+NON_FINITE = ["NaN", "sNaN", "Infinity", "-Infinity", "nan"]
+
+
+@pytest.mark.parametrize("value", NON_FINITE)
+def test_non_finite_pay_is_refused_by_the_rules(db_session, value):
+    with pytest.raises(VacancyError) as error:
+        make_vacancy(make_user("employer"), pay_min=Decimal(value), pay_max=None)
+    assert "pay_min" in error.value.fields
+
+
+@pytest.mark.parametrize("value", NON_FINITE)
+def test_api_refuses_non_finite_pay_with_a_field_error(client, db_session, value):
+    token = issue_token(make_user("employer"))
+    response = client.post(
+        "/api/v1/vacancies",
+        headers={"Authorization": f"Bearer {token}"},
+        json={
+            "title": "Operaio",
+            "comune": "093033",
+            "contract_type": "permanent",
+            "hours_per_week": 40,
+            "pay_min": "1000.00",
+            "pay_max": value,
+        },
+    )
+    assert response.status_code == 422
+    assert set(response.json["error"]["fields"]) == {"pay_max"}
+    assert db.session.query(Vacancy).count() == 0
+
+
+@pytest.mark.parametrize("value", NON_FINITE)
+def test_vacancy_form_refuses_non_finite_pay_next_to_the_field(client, db_session, value):
+    login(client, make_user("employer"))
+    response = client.post(
+        "/employer/vacancies/new",
+        data={
+            "title": "Magazziniere",
+            "comune": "Pordenone (PN)",
+            "contract_type": "permanent",
+            "hours_per_week": "36",
+            "positions": "1",
+            "shift_pattern": "day",
+            "pay_min": value,
+            "pay_max": "1700",
+            "pay_period": "month",
+            "submit": "1",
+        },
+    )
+    assert response.status_code == 200
+    assert b'id="pay_min-error"' in response.data
+    assert db.session.query(Vacancy).count() == 0
