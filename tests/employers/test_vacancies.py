@@ -368,3 +368,163 @@ def test_vacancy_form_refuses_non_finite_pay_next_to_the_field(client, db_sessio
     assert response.status_code == 200
     assert b'id="pay_min-error"' in response.data
     assert db.session.query(Vacancy).count() == 0
+
+
+# --- Expiry: reminders, editing, the command --------------------------------------------
+
+
+def test_extending_the_expiry_sends_a_new_reminder_before_the_new_date(app, db_session):
+    employer = make_user("employer")
+    vacancy = make_vacancy(employer, expires_on=days(3))
+    assert services.send_expiry_reminders(today()) == 1
+    assert vacancy.reminder_sent_at is not None
+    services.update_vacancy(vacancy, employer, vacancy_data(expires_on=days(40)), today())
+    assert vacancy.expires_on == days(40) and vacancy.reminder_sent_at is None
+    assert services.send_expiry_reminders(today()) == 0  # not due yet
+    assert services.send_expiry_reminders(days(35)) == 1  # a week before the new date
+    # Saving without touching the date keeps the reminder already sent.
+    services.update_vacancy(vacancy, employer, vacancy_data(expires_on=days(40)), days(35))
+    assert vacancy.reminder_sent_at is not None
+
+
+def test_clearing_the_expiry_of_a_published_vacancy_keeps_it(db_session):
+    employer = make_user("employer")
+    vacancy = make_vacancy(employer)
+    services.update_vacancy(vacancy, employer, vacancy_data(expires_on=None), today())
+    assert vacancy.expires_on == days(60)
+
+
+def test_reminder_goes_through_the_notifications_centre(app, db_session):
+    from flask_babel import format_date, gettext
+
+    from portal.notifications import DAILY, OFF, Notification, set_email_mode
+
+    immediate, daily, off = (make_user("employer") for _ in range(3))
+    set_email_mode(daily, DAILY)
+    set_email_mode(off, OFF)
+    off.locale = "en"
+    vacancies = {u.id: make_vacancy(u, expires_on=days(3)) for u in (immediate, daily, off)}
+    assert services.send_expiry_reminders(today()) == 3
+    notes = {
+        n.user_id: n
+        for n in db.session.query(Notification).filter(
+            Notification.user_id.in_([immediate.id, daily.id, off.id])
+        )
+    }
+    assert set(notes) == {immediate.id, daily.id, off.id}
+    vacancy = vacancies[immediate.id]
+    expected = gettext(
+        'The vacancy "%(title)s" expires on %(date)s. Extend it or close it from your dashboard.',
+        title=vacancy.title,
+        date=format_date(vacancy.expires_on, "long"),
+    )
+    assert notes[immediate.id].message == expected
+    assert notes[immediate.id].link == f"/employer/vacancies/{vacancy.id}/edit"
+    assert notes[daily.id].email_due and not notes[immediate.id].email_due
+    # English reader, English month name.
+    english = vacancies[off.id].expires_on.strftime("%B")
+    assert english in notes[off.id].message and "expires on" in notes[off.id].message
+    # E-mail only for the one who wants it at once, with the subject in Italian.
+    mails = app.extensions["mail_outbox"]
+    assert [m["To"] for m in mails] == [immediate.email]
+    assert mails[0]["Subject"] == gettext(
+        "Your vacancy expires soon: %(title)s", title=vacancy.title
+    )
+    assert expected in mails[0].get_content()
+
+
+def test_reminder_reaches_the_colleagues_when_the_author_left(app, db_session):
+    from portal.notifications import Notification
+
+    author = make_user("employer")
+    org = author.organisations()[0]
+    colleague = make_user("employer", org=org)
+    vacancy = make_vacancy(author, expires_on=days(2))
+    author.active = False
+    assert services.send_expiry_reminders(today()) == 1
+    users = {n.user_id for n in db.session.query(Notification)}
+    assert colleague.id in users and author.id not in users
+    assert vacancy.reminder_sent_at is not None
+
+
+def test_reminder_link_is_built_without_server_name(app, db_session, monkeypatch):
+    from portal.notifications import Notification
+
+    monkeypatch.setitem(app.config, "SERVER_NAME", None)  # as from cron, without a request
+    employer = make_user("employer")
+    vacancy = make_vacancy(employer, expires_on=days(1))
+    assert services.send_expiry_reminders(today()) == 1
+    note = db.session.query(Notification).filter_by(user_id=employer.id).one()
+    assert note.link == f"/employer/vacancies/{vacancy.id}/edit"
+
+
+def test_expired_vacancy_not_yet_closed_cannot_be_edited_by_url(client, db_session):
+    from flask_babel import gettext
+
+    employer = make_user("employer")
+    vacancy = make_vacancy(employer)
+    vacancy.expires_on = days(-1)  # past its date; the nightly command has not run yet
+    login(client, employer)
+    refusal = gettext("This vacancy has expired and cannot be edited: duplicate it.")
+    page = client.get(f"/employer/vacancies/{vacancy.id}/edit", follow_redirects=True)
+    assert page.request.path == f"/vacancies/{vacancy.id}"
+    assert refusal in page.get_data(as_text=True)
+    response = client.post(
+        f"/employer/vacancies/{vacancy.id}/edit",
+        data={
+            "title": "Hacked",
+            "comune": "Pordenone (PN)",
+            "contract_type": "permanent",
+            "hours_per_week": "36",
+            "positions": "1",
+            "shift_pattern": "day",
+            "pay_period": "month",
+            "expires_on": days(30).isoformat(),
+            "submit": "1",
+        },
+    )
+    assert response.status_code == 302
+    assert vacancy.title == "Magazziniere" and vacancy.expires_on == days(-1)
+    with pytest.raises(VacancyError) as error:
+        services.update_vacancy(vacancy, employer, vacancy_data(expires_on=days(30)), today())
+    assert error.value.fields == {"status": refusal}
+    # A draft with an old date is still the employer's to fix.
+    draft = make_vacancy(employer, publish=False)
+    draft.expires_on = days(-1)
+    assert client.get(f"/employer/vacancies/{draft.id}/edit").status_code == 200
+
+
+def test_expire_command_closes_and_reminds(app, db_session):
+    from portal.notifications import Notification
+
+    employer = make_user("employer")
+    past = make_vacancy(employer)
+    past.expires_on = days(-1)
+    soon = make_vacancy(employer, expires_on=days(2))
+    later = make_vacancy(employer, expires_on=days(30))
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["employers", "expire"])
+    assert result.exit_code == 0, result.output
+    assert "1 vacancies expired, 1 reminders sent." in result.output
+    db.session.expire_all()
+    assert (past.status, past.close_reason) == ("closed", "expired")
+    assert soon.status == "published" and soon.reminder_sent_at is not None
+    assert later.status == "published" and later.reminder_sent_at is None
+    assert db.session.query(Notification).filter_by(user_id=employer.id).count() == 1
+    again = app.test_cli_runner().invoke(args=["employers", "expire"])
+    assert "0 vacancies expired, 0 reminders sent." in again.output
+
+
+# --- JSON-LD validThrough offset ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("month,offset", [(1, "+01:00"), (7, "+02:00")])
+def test_valid_through_has_the_offset_of_italy_on_that_date(client, db_session, month, offset):
+    from datetime import date
+
+    vacancy = make_vacancy(make_user("employer"))
+    expires = date(today().year + 1, month, 15)
+    vacancy.expires_on = expires
+    html = client.get(f"/vacancies/{vacancy.id}").get_data(as_text=True)
+    match = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
+    assert json.loads(match.group(1))["validThrough"] == f"{expires.isoformat()}T23:59:59{offset}"
