@@ -175,6 +175,8 @@ class Vacancy(TimestampMixin, Base):
             "region": place.region if place else "",
             "tags": self.adjustments,
             "published": self.published_at,
+            # Search leaves it out after this day even before the expiry job closes it.
+            "expires": self.expires_on,
             "url_endpoint": ("employers.vacancy_detail", {"vacancy_id": self.id}),
         }
 

@@ -528,3 +528,58 @@ def test_valid_through_has_the_offset_of_italy_on_that_date(client, db_session, 
     html = client.get(f"/vacancies/{vacancy.id}").get_data(as_text=True)
     match = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
     assert json.loads(match.group(1))["validThrough"] == f"{expires.isoformat()}T23:59:59{offset}"
+
+
+# --- Site search leaves out expired vacancies at query time ---------------------------
+
+
+def test_site_search_leaves_out_vacancies_past_their_expiry(client, db_session, monkeypatch):
+    import random
+
+    from portal import search
+    from portal.search import querying
+
+    word = "zq" + "".join(random.choices("bcdfglmnprstvz", k=8))
+    vacancy = make_vacancy(make_user("employer"), title=f"Magazziniere {word}")
+    vacancy.expires_on = today()  # last day: still valid today
+    other = make_vacancy(make_user("employer"), title=f"Cuoco {word}", expires_on=days(30))
+    db.session.commit()
+    search.drain()
+
+    def titles(q: str) -> list[str]:
+        return [hit.title for hit in search.query(q).hits]
+
+    assert sorted(titles(word)) == sorted([vacancy.title, other.title])
+    page = client.get("/search", query_string={"q": word}).get_data(as_text=True)
+    assert vacancy.title in page and other.title in page
+
+    # Tomorrow: the index still holds the document (the expiry job has not run).
+    real = querying.utcnow
+    monkeypatch.setattr(querying, "utcnow", lambda: real() + timedelta(days=1))
+    assert titles(word) == [other.title]
+    results = search.query(word)
+    assert results.total == 1 and dict(results.facets["doc_type"]) == {"vacancy": 1}
+    assert titles(f"{word}*") == [other.title]  # Whoosh syntax path too
+    assert titles(f'"{word}"') == [other.title]
+    page = client.get("/search", query_string={"q": word}).get_data(as_text=True)
+    assert vacancy.title not in page and other.title in page
+    # The vacancy listing's own search (ranked ids from the index) agrees.
+    assert services.ranked_vacancy_ids(word) == [other.id]
+
+
+def test_syntax_queries_keep_the_type_filter(db_session):
+    """Wildcards and phrases go through Whoosh's own searcher: it too must honour
+    ``doc_types`` (an organisation's id is not a vacancy id)."""
+    import random
+
+    from portal import search
+
+    word = "zq" + "".join(random.choices("bcdfglmnprstvz", k=8))
+    vacancy = make_vacancy(make_user("employer"), title=f"Magazziniere {word}")
+    make_org("company", name=f"Impresa {word}")
+    db.session.commit()
+    search.drain()
+    for q in (f"{word}*", f'"{word}"', f"{word} OR zzzzzz"):
+        hits = search.query(q, doc_types=["vacancy"]).hits
+        assert [(h.doc_type, h.title) for h in hits] == [("vacancy", vacancy.title)], q
+    assert services.ranked_vacancy_ids(f"{word}*") == [vacancy.id]
