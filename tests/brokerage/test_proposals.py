@@ -248,3 +248,35 @@ def test_broker_reading_in_english_gets_the_message_in_english(client, setting):
     message = db.session.query(Notification).filter_by(user_id=broker.id).one().message
     assert message.startswith(f'Interview for {candidate.pseudonym} ("{vacancy.title}") on Jul 15')
     assert "10:00" in message
+
+
+def test_dashboard_widget_counts_proposals_awaiting_an_answer(client, setting):  # noqa: F811
+    from flask_babel import ngettext
+
+    service, broker, vacancy, occupation, required = setting
+    employer = vacancy.organisation.memberships[0].user
+    login(client, employer)
+    nobody = ngettext(
+        "%(num)s proposal awaits your answer.", "%(num)s proposals await your answer.", 0
+    )
+    assert nobody in client.get("/employer").get_data(as_text=True)
+    waiting = [make_candidate(service, broker, skills=required) for _ in range(3)]
+    made = [proposals.propose(c, vacancy, broker, "", utcnow().date()) for c in waiting]
+    proposals.decline(made[0], vacancy, employer, "Già coperto")  # answered: not counted
+    # Another company's proposal is not this employer's business.
+    other_vacancy = make_vacancy_for_other_company()
+    proposals.propose(
+        make_candidate(service, broker, skills=required), other_vacancy, broker, "", utcnow().date()
+    )
+    page = client.get("/employer").get_data(as_text=True)
+    two = ngettext(
+        "%(num)s proposal awaits your answer.", "%(num)s proposals await your answer.", 2
+    )
+    assert two == "2 proposte attendono una risposta."  # Italian, the default locale
+    assert two in page and 'href="/employer/proposals"' in page
+
+
+def make_vacancy_for_other_company():  # type: ignore[no-untyped-def]
+    from tests.employers.factories import make_vacancy
+
+    return make_vacancy(make_user("employer"))

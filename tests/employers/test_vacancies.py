@@ -583,3 +583,79 @@ def test_syntax_queries_keep_the_type_filter(db_session):
         hits = search.query(q, doc_types=["vacancy"]).hits
         assert [(h.doc_type, h.title) for h in hits] == [("vacancy", vacancy.title)], q
     assert services.ranked_vacancy_ids(f"{word}*") == [vacancy.id]
+
+
+# --- Small page tests: company profile, duplicate -------------------------------------
+
+
+def test_company_profile_with_an_invalid_vat_number_saves_nothing(client, db_session):
+    from flask_babel import gettext
+
+    from employers.models import CompanyProfile
+
+    employer = make_user("employer")
+    org = employer.organisations()[0]
+    before = org.comune_code
+    login(client, employer)
+    assert client.get("/employer/profile").status_code == 200
+    response = client.post(
+        "/employer/profile",
+        data={
+            "legal_name": "Officine Rossi srl",
+            "vat_number": "12345678901",  # wrong check digit
+            "comune": "Torino (TO)",
+            "employees": "40",
+            "submit": "1",
+        },
+    )
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    error = re.search(r'id="vat_number-error"[^>]*>(.*?)</', html, re.S)
+    assert error is not None
+    assert gettext("This VAT number is not valid: check the 11 digits.") in error.group(1)
+    assert db.session.get(CompanyProfile, org.id) is None
+    assert org.comune_code == before
+    # With a valid number the same form saves.
+    response = client.post(
+        "/employer/profile",
+        data={
+            "legal_name": "Officine Rossi srl",
+            "vat_number": "00743110157",
+            "comune": "Torino (TO)",
+            "employees": "40",
+            "submit": "1",
+        },
+    )
+    assert response.status_code == 302
+    assert db.session.get(CompanyProfile, org.id).vat_number == "00743110157"
+
+
+def test_employer_duplicates_a_vacancy_through_the_page(client, db_session):
+    from flask_babel import gettext
+    from markupsafe import escape
+
+    employer = make_user("employer")
+    vacancy = make_vacancy(employer, adjustments=["quiet_place", "step_free_access"])
+    services.close(vacancy, employer, "filled")
+    login(client, employer)
+    detail = client.get(f"/vacancies/{vacancy.id}").get_data(as_text=True)
+    assert f'action="/employer/vacancies/{vacancy.id}/duplicate"' in detail
+    assert client.get(f"/employer/vacancies/{vacancy.id}/duplicate").status_code == 405
+    before = db.session.query(Vacancy).count()
+    response = client.post(f"/employer/vacancies/{vacancy.id}/duplicate", follow_redirects=True)
+    assert response.status_code == 200
+    assert db.session.query(Vacancy).count() == before + 1
+    copy = db.session.query(Vacancy).order_by(Vacancy.id.desc()).first()
+    assert response.request.path == f"/vacancies/{copy.id}"
+    flashed = str(escape(gettext("A draft copy of the vacancy has been created.")))
+    assert flashed in response.get_data(as_text=True)
+    assert (copy.status, copy.title, copy.organisation_id) == (
+        "draft",
+        vacancy.title,
+        vacancy.organisation_id,
+    )
+    assert copy.adjustments == ["quiet_place", "step_free_access"] and copy.expires_on is None
+    # Someone else's vacancy cannot be copied.
+    login(client, make_user("employer"))
+    assert client.post(f"/employer/vacancies/{vacancy.id}/duplicate").status_code == 403
+    assert db.session.query(Vacancy).count() == before + 1
