@@ -659,3 +659,52 @@ def test_employer_duplicates_a_vacancy_through_the_page(client, db_session):
     login(client, make_user("employer"))
     assert client.post(f"/employer/vacancies/{vacancy.id}/duplicate").status_code == 403
     assert db.session.query(Vacancy).count() == before + 1
+
+
+# --- Demo data ----------------------------------------------------------------------------
+
+
+def test_demo_seed_makes_companies_and_vacancies_in_every_state_once(db_session):
+    from sqlalchemy import func, select
+
+    from employers import demo as employers_demo
+    from employers.models import CompanyProfile
+    from employers.validators import vat_number_is_valid
+    from portal import demo
+    from portal.models import Organisation
+
+    orgs = demo._seed_organisations()
+    demo._seed_users(orgs)
+
+    def snapshot():  # type: ignore[no-untyped-def]
+        return (
+            db.session.scalar(select(func.count()).select_from(Organisation)),
+            db.session.scalar(select(func.count()).select_from(CompanyProfile)),
+            db.session.scalar(select(func.count()).select_from(Vacancy)),
+        )
+
+    employers_demo.seed("small", lambda _message: None)
+    first = snapshot()
+    profiles = db.session.execute(select(CompanyProfile)).scalars().all()
+    assert len(profiles) >= 12 and all(vat_number_is_valid(p.vat_number) for p in profiles)
+    sizes = sorted(p.employees for p in profiles)
+    assert sizes[0] < 15 and sizes[-1] > 150  # from exempt to the 7% band
+    assert len({p.ateco_code[:2] for p in profiles}) >= 10
+    assert len({p.organisation.municipality.province_code for p in profiles}) >= 8
+    vacancies = db.session.execute(select(Vacancy)).scalars().all()
+    assert len(vacancies) >= 40
+    states = {(v.status, v.close_reason) for v in vacancies}
+    assert states >= {
+        ("draft", None),
+        ("published", None),
+        ("closed", "filled"),
+        ("closed", "withdrawn"),
+        ("closed", "expired"),
+    }
+    assert any(v.is_public(today()) for v in vacancies)
+    # The demo employer's own company shows every state on its dashboard.
+    employer = demo.accounts.find_user("employer@ponte.demo")
+    own = {v.status for v in vacancies if v.organisation in employer.organisations()}
+    assert own == {"draft", "published", "closed"}
+    employers_demo.seed("small", lambda _message: None)
+    assert snapshot() == first
