@@ -18,7 +18,10 @@ from sqlalchemy import func, insert, select
 from brokerage.models import (
     ACTIVE,
     CLOSED,
+    DECLINED,
+    INTERVIEW,
     PLACED,
+    PROPOSED,
     Candidate,
     CandidateAdjustment,
     CandidateOccupation,
@@ -27,6 +30,7 @@ from brokerage.models import (
     Consent,
     Experience,
     PathwayStage,
+    Proposal,
     SensitiveRecord,
 )
 from brokerage.pathway import FOLLOW_UP_MONTHS, add_months
@@ -325,8 +329,139 @@ def seed(scale: str, echo: Callable[[str], Any]) -> None:
         count = _seed_small(services, today)
         db.session.commit()
         echo(f"Added {count} candidates to the demo caseloads.")
+    proposed = _seed_proposals(services, today)
+    if proposed:
+        db.session.commit()
+        echo(f"Added {proposed} proposals to the demo employer's inbox.")
     if scale == "large":
         seed_large(services[SIL], today, echo)
+
+
+#: The demo employer's inbox: (broker, status, note, what the employer answered).
+DEMO_PROPOSALS = [
+    ("broker@ponte.demo", PROPOSED, "Puntuale, abituato/a al lavoro in squadra.", ""),
+    ("broker@ponte.demo", PROPOSED, "Ha concluso con profitto un tirocinio simile.", ""),
+    ("broker.dsm@ponte.demo", PROPOSED, "Lavora bene con istruzioni scritte e un tutor.", ""),
+    ("broker@ponte.demo", INTERVIEW, "Disponibile da subito, anche su turni.", ""),
+    ("broker.dsm@ponte.demo", INTERVIEW, "Motivato/a, cerca un contratto stabile.", "Buon "
+     "colloquio: vorremmo una seconda giornata di prova in reparto."),
+    ("broker@ponte.demo", DECLINED, "Esperienza in magazzino di due anni.", "Cercavamo il "
+     "patentino per il carrello elevatore."),
+]  # fmt: skip
+DEMO_EMPLOYER = "employer@ponte.demo"
+
+
+def _seed_proposals(services: dict[str, Organisation], today: date) -> int:
+    """A handful of proposals from the Pordenone brokers' candidates to the demo employer's
+    published vacancies, in every state of the inbox (once: skipped if it has any)."""
+    from brokerage import proposals
+    from employers.models import PUBLISHED, Vacancy
+
+    employer = _find_user(DEMO_EMPLOYER)
+    orgs = employer.organisations() if employer is not None else []
+    if not orgs:
+        return 0
+    org = orgs[0]
+    if db.session.execute(select(Proposal.id).where(Proposal.employer_org_id == org.id)).first():
+        return 0
+    vacancies = (
+        db.session.execute(
+            select(Vacancy)
+            .where(
+                Vacancy.organisation_id == org.id,
+                Vacancy.status == PUBLISHED,
+                Vacancy.expires_on >= today,
+            )
+            .order_by(Vacancy.id)
+        )
+        .scalars()
+        .all()
+    )
+    if not vacancies:
+        return 0
+    used: set[int] = set()
+    made = 0
+    for n, (email, status, note, answer) in enumerate(DEMO_PROPOSALS):
+        broker = _find_user(email)
+        if broker is None:
+            continue
+        service_ids = {s.id for s in services.values() if broker in [m.user for m in s.memberships]}
+        # The first vacancy (from the n-th on) with a matching candidate left, else any.
+        turn = vacancies[n:] + vacancies[:n]
+        found = next(
+            (
+                (v, *hit)
+                for v in turn
+                if (hit := _proposable(v, service_ids, used, today, ranked_only=True))
+            ),
+            None,
+        ) or next(
+            ((v, *hit) for v in turn if (hit := _proposable(v, service_ids, used, today))), None
+        )
+        if found is None:
+            continue
+        vacancy, candidate, match = found
+        used.add(candidate.id)
+        contact = _at(today - timedelta(days=2 + 3 * n))
+        proposal = Proposal(
+            vacancy_id=vacancy.id,
+            candidate_id=candidate.id,
+            broker_id=broker.id,
+            service_id=min(service_ids & candidate.holding_service_ids),
+            employer_org_id=org.id,
+            card=proposals.build_card(candidate, match),
+            note=note,
+            status=status,
+            first_contact_at=contact,
+        )
+        if status == INTERVIEW:  # held already when the employer wrote how it went
+            proposal.interview_at = _at(today + timedelta(days=-1 if answer else 3 + n))
+            proposal.interview_place = f"{org.name}, ufficio del personale"
+            proposal.interview_outcome = answer
+        elif status == DECLINED:
+            proposal.decline_reason = answer
+        db.session.add(proposal)
+        made += 1
+    db.session.flush()
+    return made
+
+
+def _proposable(
+    vacancy: Any, service_ids: set[int], used: set[int], today: date, ranked_only: bool = False
+) -> tuple[Candidate, Any] | None:
+    """The best-ranked candidate of ``service_ids`` not proposed yet; failing that (the
+    demo's random adjustments rule many out), one with consent whose hours fit."""
+    from brokerage import matching, proposals
+
+    ranked = matching.candidates_for_vacancy(vacancy, service_ids, today, limit=20)
+    match = next((m for m in ranked if m.candidate_id not in used), None)
+    if match is not None:
+        return db.session.get(Candidate, match.candidate_id), match
+    if ranked_only:
+        return None
+    held = select(CaseHolding.candidate_id).where(
+        CaseHolding.service_id.in_(service_ids), CaseHolding.until.is_(None)
+    )
+    candidates = db.session.execute(
+        select(Candidate)
+        .where(
+            Candidate.id.in_(held),
+            Candidate.id.not_in(used or {0}),
+            Candidate.status == ACTIVE,
+            Candidate.matching_consent_until >= today,
+            Candidate.hours_min <= vacancy.hours_per_week,
+            Candidate.hours_max >= vacancy.hours_per_week,
+        )
+        .order_by(Candidate.id)
+        .limit(500)
+    ).scalars()
+    fallback = None
+    for candidate in candidates:
+        explained = proposals.explain(candidate, vacancy)
+        if explained is not None:
+            return candidate, explained
+        fallback = fallback or (candidate, None)
+    return fallback
 
 
 def _seed_small(services: dict[str, Organisation], today: date) -> int:

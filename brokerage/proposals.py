@@ -7,10 +7,13 @@ as the service (whose type would reveal the condition: PRODUCT.md privacy rules)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from flask import url_for
+from babel.dates import get_datetime_format
+from flask import current_app, url_for
+from flask_babel import force_locale, format_date, format_time, get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -133,21 +136,40 @@ def propose(
     db.session.add(proposal)
     db.session.flush()
     audit.record("proposal.create", proposal, actor=broker, subject=candidate)
+    link = url_for("brokerage.inbox_detail", proposal_id=proposal.id)
     for member in vacancy.organisation.memberships:
-        notify(
+        _notify_in_their_language(
             member.user,
-            _(
+            lambda: _(
                 'New candidate proposed for "%(title)s": %(pseudonym)s',
                 title=vacancy.title,
                 pseudonym=candidate.pseudonym,
             ),
-            url_for("brokerage.inbox_detail", proposal_id=proposal.id),
+            link,
         )
     return proposal
 
 
-def _notify_broker(proposal: Proposal, vacancy: Vacancy, message: str) -> None:
-    notify(proposal.broker, message, url_for("brokerage.proposal_detail", proposal_id=proposal.id))
+def _notify_in_their_language(user: User, message: Callable[[], str], link: str) -> None:
+    """Notify ``user`` with ``message()`` written in the recipient's language (not the
+    sender's: the employer and the broker may read the portal in different languages)."""
+    with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        notify(user, message(), link)
+
+
+def _notify_broker(proposal: Proposal, vacancy: Vacancy, message: Callable[[], str]) -> None:
+    _notify_in_their_language(
+        proposal.broker, message, url_for("brokerage.proposal_detail", proposal_id=proposal.id)
+    )
+
+
+def local_datetime(when: datetime) -> str:
+    """``when`` (aware, any zone) as date and time in Europe/Rome (BABEL_DEFAULT_TIMEZONE),
+    in the current locale, without seconds: "25 nov 2026, 10:00" / "Nov 25, 2026, 10:00 AM".
+    Flask-Babel's formatters convert to that zone; the glue is the locale's, as in Babel's
+    own ``format_datetime``."""
+    glue = get_datetime_format("medium", locale=get_locale()).replace("'", "")
+    return glue.replace("{0}", format_time(when, "short")).replace("{1}", format_date(when))
 
 
 def schedule_interview(
@@ -166,11 +188,11 @@ def schedule_interview(
     _notify_broker(
         proposal,
         vacancy,
-        _(
+        lambda: _(
             'Interview for %(pseudonym)s ("%(title)s") on %(when)s at %(place)s.',
             pseudonym=proposal.card["pseudonym"],
             title=vacancy.title,
-            when=when.strftime("%d/%m/%Y %H:%M"),
+            when=local_datetime(when),
             place=proposal.interview_place,
         ),
     )
@@ -186,7 +208,9 @@ def record_outcome(proposal: Proposal, vacancy: Vacancy, actor: User, outcome: s
     _notify_broker(
         proposal,
         vacancy,
-        _("Interview outcome for %(pseudonym)s recorded.", pseudonym=proposal.card["pseudonym"]),
+        lambda: _(
+            "Interview outcome for %(pseudonym)s recorded.", pseudonym=proposal.card["pseudonym"]
+        ),
     )
 
 
@@ -215,11 +239,11 @@ def hire(
     _notify_broker(
         proposal,
         vacancy,
-        _(
+        lambda: _(
             '%(pseudonym)s has been hired for "%(title)s" from %(date)s.',
             pseudonym=proposal.card["pseudonym"],
             title=vacancy.title,
-            date=start_on.strftime("%d/%m/%Y"),
+            date=format_date(start_on),
         ),
     )
 
@@ -235,7 +259,7 @@ def decline(proposal: Proposal, vacancy: Vacancy, actor: User, reason: str) -> N
     _notify_broker(
         proposal,
         vacancy,
-        _(
+        lambda: _(
             '%(pseudonym)s was not chosen for "%(title)s".',
             pseudonym=proposal.card["pseudonym"],
             title=vacancy.title,

@@ -12,7 +12,17 @@ from employers import services
 from employers.models import CONTRACT_TYPES, PAY_PERIODS, SHIFT_PATTERNS, Vacancy
 from employers.services import VACANCY_ROLES, VacancyData, VacancyError, VacancyFilters
 from portal import db
-from portal.api import PAGE_PARAM, ApiError, doc, json_body, page_number, paginated, query_param
+from portal.api import (
+    PAGE_PARAM,
+    UPDATED_SINCE_PARAM,
+    ApiError,
+    doc,
+    json_body,
+    page_number,
+    paginated,
+    query_param,
+    updated_since,
+)
 from portal.db import utcnow
 from portal.extensions import csrf
 from portal.municipalities import get as get_municipality
@@ -104,6 +114,7 @@ def vacancy_json(v: Vacancy) -> dict[str, Any]:
             {"type": "number", "minimum": 0, "maximum": 300},
         ),
         query_param("contract", "Contract type.", {"type": "string", "enum": list(CONTRACT_TYPES)}),
+        UPDATED_SINCE_PARAM,
         PAGE_PARAM,
     ],
     responses={
@@ -134,6 +145,7 @@ def vacancies() -> Any:
         fields["contract"] = "unknown contract type"
     if fields:
         raise ApiError(400, "invalid", "Some parameters are not valid.", fields)
+    since = updated_since()
     filters = VacancyFilters(
         q=(request.args.get("q") or "").strip()[:200],
         comune=comune,
@@ -141,9 +153,10 @@ def vacancies() -> Any:
         contract_type=contract,
     )
     ranked = services.ranked_vacancy_ids(filters.q)
-    page = db.paginate(
-        services.public_vacancies(filters, utcnow().date(), ranked), page_number(), 20
-    )
+    stmt = services.public_vacancies(filters, utcnow().date(), ranked)
+    if since is not None:
+        stmt = stmt.where(Vacancy.updated_at >= since)
+    page = db.paginate(stmt, page_number(), 20)
     return jsonify(paginated(page, [vacancy_json(v) for v in page.items]))
 
 
@@ -183,9 +196,12 @@ def _decimal(data: dict[str, Any], name: str, fields: dict[str, str]) -> Decimal
     if value is None:
         return None
     try:
-        if isinstance(value, float | bool):
+        if isinstance(value, float | bool) or not isinstance(value, int | str):
             raise InvalidOperation
-        return Decimal(str(value))
+        number = Decimal(str(value).strip())
+        if not number.is_finite():  # "NaN", "sNaN", "Infinity" would break comparisons
+            raise InvalidOperation
+        return number
     except InvalidOperation:
         fields[name] = 'must be a decimal string such as "1250.00"'
         return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -23,6 +25,16 @@ from employers.models import CLOSE_REASONS, CONTRACT_TYPES, PAY_PERIODS, SHIFT_P
 from employers.validators import fiscal_code_is_valid, vat_number_is_valid
 from portal.forms import MunicipalityField, options
 from portal.taxonomy import ADJUSTMENTS
+
+
+class FiniteDecimalField(DecimalField):
+    """A DecimalField that refuses NaN and infinities (which would break comparisons)."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        if self.data is not None and not self.data.is_finite():
+            self.data = None
+            raise ValueError(self.gettext("Not a valid decimal value."))
 
 
 class CheckboxListField(SelectMultipleField):
@@ -47,8 +59,8 @@ class VacancyForm(FlaskForm):
     positions = IntegerField(
         _l("Positions"), default=1, validators=[InputRequired(), NumberRange(1, 500)]
     )
-    pay_min = DecimalField(_l("Pay from (EUR)"), places=2, validators=[Optional()])
-    pay_max = DecimalField(_l("Pay up to (EUR)"), places=2, validators=[Optional()])
+    pay_min = FiniteDecimalField(_l("Pay from (EUR)"), places=2, validators=[Optional()])
+    pay_max = FiniteDecimalField(_l("Pay up to (EUR)"), places=2, validators=[Optional()])
     pay_period = SelectField(_l("Pay period"), choices=options(PAY_PERIODS.items()))
     expires_on = DateField(
         _l("Open until"),

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import Base, TimestampMixin
+from portal.db import Base, TimestampMixin, touches_parent
 from portal.models import Municipality, Organisation, User
 from portal.taxonomy import ADJUSTMENTS, Occupation, Skill
 
@@ -176,10 +176,13 @@ class Vacancy(TimestampMixin, Base):
             "region": place.region if place else "",
             "tags": self.adjustments,
             "published": self.published_at,
+            # Search leaves it out after this day even before the expiry job closes it.
+            "expires": self.expires_on,
             "url_endpoint": ("employers.vacancy_detail", {"vacancy_id": self.id}),
         }
 
 
+@touches_parent(Vacancy, "vacancy_id")  # its changes show in Vacancy.updated_at
 class VacancySkill(Base):
     __tablename__ = "vacancy_skill"
 
@@ -193,6 +196,7 @@ class VacancySkill(Base):
     skill: Mapped[Skill] = relationship(lazy="joined")
 
 
+@touches_parent(Vacancy, "vacancy_id")  # its changes show in Vacancy.updated_at
 class VacancyAdjustment(Base):
     """A workplace adjustment a vacancy offers (the vocabulary brokers use too)."""
 

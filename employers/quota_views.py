@@ -18,6 +18,7 @@ from wtforms import BooleanField, DecimalField, IntegerField, SubmitField, TextA
 from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 
 from employers import api, quota, views
+from employers.forms import FiniteDecimalField
 from employers.models import CompanyProfile
 from employers.quota import (
     MAX_EMPLOYEES,
@@ -42,16 +43,6 @@ def current_policy() -> QuotaPolicy:
 
 
 # --- The page ----------------------------------------------------------------------------
-
-
-class FiniteDecimalField(DecimalField):
-    """A DecimalField that refuses NaN and infinities (which would break comparisons)."""
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        super().process_formdata(valuelist)
-        if self.data is not None and not self.data.is_finite():
-            self.data = None
-            raise ValueError(self.gettext("Not a valid decimal value."))
 
 
 class QuotaForm(FlaskForm):

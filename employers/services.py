@@ -8,6 +8,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from flask import current_app, url_for
+from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from sqlalchemy import Select, exists, select
 
@@ -27,6 +29,7 @@ from employers.models import (
 from portal import audit, db, mail, municipalities
 from portal.db import utcnow
 from portal.models import COOPERATIVE, EMPLOYER, SOCIAL_FARM, Organisation, User
+from portal.notifications import notify
 from portal.taxonomy import ADJUSTMENTS, Occupation, Skill
 
 #: Roles that post vacancies: companies, and cooperatives and social farms too.
@@ -101,7 +104,10 @@ def check(data: VacancyData, today: date) -> None:
     for name in ("pay_min", "pay_max"):
         value = getattr(data, name)
         if value is not None and (
-            value < 0 or value > Decimal("1000000") or value != value.quantize(Decimal("0.01"))
+            not value.is_finite()  # NaN and infinities break every comparison below
+            or value < 0
+            or value > Decimal("1000000")
+            or value != value.quantize(Decimal("0.01"))
         ):
             errors[name] = _("Give an amount in euros with at most two decimals.")
     if (
@@ -169,14 +175,39 @@ def create_vacancy(org: Organisation, author: User, data: VacancyData, today: da
     return vacancy
 
 
-def update_vacancy(vacancy: Vacancy, author: User, data: VacancyData, today: date) -> None:
+def is_expired(vacancy: Vacancy, today: date) -> bool:
+    """Published but past its expiry date: expired, even before ``flask employers expire``
+    closes it."""
+    return (
+        vacancy.status == PUBLISHED
+        and vacancy.expires_on is not None
+        and vacancy.expires_on < today
+    )
+
+
+def edit_refusal(vacancy: Vacancy, today: date) -> str | None:
+    """Why ``vacancy`` cannot be edited any more, or None if it can."""
     if vacancy.status == CLOSED:
-        raise VacancyError({"status": _("A closed vacancy cannot be edited: duplicate it.")})
+        return _("A closed vacancy cannot be edited: duplicate it.")
+    if is_expired(vacancy, today):
+        return _("This vacancy has expired and cannot be edited: duplicate it.")
+    return None
+
+
+def update_vacancy(vacancy: Vacancy, author: User, data: VacancyData, today: date) -> None:
+    refusal = edit_refusal(vacancy, today)
+    if refusal:
+        raise VacancyError({"status": refusal})
+    if vacancy.status == PUBLISHED and data.expires_on is None:
+        data.expires_on = vacancy.expires_on  # a published vacancy always has an expiry
     check(data, today)
+    if data.expires_on != vacancy.expires_on:
+        vacancy.reminder_sent_at = None  # a new date deserves a new reminder before it
     # Rebuilding the skill rows must not collide with the old ones in one flush.
     vacancy.skills = []
     db.session.flush()
     _apply(vacancy, data)
+    vacancy.updated_at = utcnow()  # also when only skills or adjustments changed
     audit.record("vacancy.update", vacancy, actor=author)
 
 
@@ -254,7 +285,8 @@ def expire_due(today: date) -> int:
 
 
 def send_expiry_reminders(today: date) -> int:
-    """E-mail the author of each vacancy that expires within a week, once."""
+    """Tell the author of each vacancy that expires within a week, once per expiry date,
+    through the notifications centre (in the portal, by e-mail as they prefer)."""
     soon = (
         db.session.execute(
             select(Vacancy).where(
@@ -268,20 +300,56 @@ def send_expiry_reminders(today: date) -> int:
         .all()
     )
     for vacancy in soon:
-        recipient = vacancy.created_by.email if vacancy.created_by else vacancy.organisation.email
-        if recipient:
-            mail.send(
-                recipient,
-                _("Your vacancy expires soon: %(title)s", title=vacancy.title),
-                _(
-                    'The vacancy "%(title)s" expires on %(date)s. Extend it or close it '
-                    "from your dashboard.",
-                    title=vacancy.title,
-                    date=vacancy.expires_on.isoformat(),
-                ),
-            )
+        _remind(vacancy)
         vacancy.reminder_sent_at = utcnow()
     return len(soon)
+
+
+def _expiry_message(vacancy: Vacancy) -> tuple[str, str]:
+    """Subject and message of the reminder, in the current locale."""
+    assert vacancy.expires_on is not None
+    return (
+        _("Your vacancy expires soon: %(title)s", title=vacancy.title),
+        _(
+            'The vacancy "%(title)s" expires on %(date)s. Extend it or close it '
+            "from your dashboard.",
+            title=vacancy.title,
+            date=format_date(vacancy.expires_on, "long"),
+        ),
+    )
+
+
+def _remind(vacancy: Vacancy) -> None:
+    author = vacancy.created_by
+    if author is not None and author.active and vacancy.organisation in owner_organisations(author):
+        recipients = [author]
+    else:  # the author left: whoever manages the organisation's vacancies now
+        recipients = list(
+            {
+                m.user.id: m.user
+                for m in vacancy.organisation.memberships
+                if m.user.active and m.role in VACANCY_ROLES
+            }.values()
+        )
+    link = _path("employers.vacancy_edit", vacancy_id=vacancy.id)
+    default = current_app.config["BABEL_DEFAULT_LOCALE"]
+    for user in recipients:
+        with force_locale(user.locale or default):
+            subject, message = _expiry_message(vacancy)
+            notify(user, message, link, subject=subject)
+    if not recipients and vacancy.organisation.email:
+        with force_locale(default):
+            subject, message = _expiry_message(vacancy)
+        mail.send(vacancy.organisation.email, subject, message)
+
+
+def _path(endpoint: str, **values: Any) -> str:
+    """A portal path, also from the command line (no request, maybe no SERVER_NAME)."""
+    try:
+        return url_for(endpoint, **values, _external=False)
+    except RuntimeError:
+        with current_app.test_request_context():
+            return url_for(endpoint, **values, _external=False)
 
 
 @dataclass

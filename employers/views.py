@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -16,8 +17,6 @@ from employers import services
 from employers.forms import CloseForm, CompanyProfileForm, VacancyForm
 from employers.models import (
     CONTRACT_TYPES,
-    DRAFT,
-    PUBLISHED,
     CompanyProfile,
     Vacancy,
 )
@@ -101,6 +100,7 @@ def vacancy_detail(vacancy_id: int) -> Any:
         "employers/vacancy_detail.html",
         vacancy=vacancy,
         manager=manager,
+        edit_refusal=services.edit_refusal(vacancy, today()) if manager else None,
         json_ld=job_posting_json_ld(vacancy) if vacancy.is_public(today()) else None,
         adjustments=ADJUSTMENTS,
     )
@@ -115,6 +115,15 @@ EMPLOYMENT_TYPES = {
     "social_coop_placement": ["OTHER"],
 }
 UNIT_TEXT = {"hour": "HOUR", "month": "MONTH", "year": "YEAR"}
+
+
+ROME = ZoneInfo("Europe/Rome")
+
+
+def valid_through(expires_on: date) -> str:
+    """The last second of ``expires_on`` in Italy, with that day's offset (+01:00 in
+    winter, +02:00 in summer time)."""
+    return datetime.combine(expires_on, time(23, 59, 59), tzinfo=ROME).isoformat()
 
 
 def job_posting_json_ld(vacancy: Vacancy) -> Markup:
@@ -134,9 +143,7 @@ def job_posting_json_ld(vacancy: Vacancy) -> Markup:
             "value": str(vacancy.id),
         },
         "datePosted": (vacancy.published_at or vacancy.created_at).date().isoformat(),
-        "validThrough": f"{vacancy.expires_on.isoformat()}T23:59:59+01:00"
-        if vacancy.expires_on
-        else None,
+        "validThrough": valid_through(vacancy.expires_on) if vacancy.expires_on else None,
         "employmentType": employment,
         "hiringOrganization": {
             "@type": "Organization",
@@ -341,8 +348,9 @@ def vacancy_new() -> Any:
 @roles_required(*VACANCY_ROLES)
 def vacancy_edit(vacancy_id: int) -> Any:
     vacancy = managed_vacancy(vacancy_id)
-    if vacancy.status not in (DRAFT, PUBLISHED):
-        flash(_("A closed vacancy cannot be edited: duplicate it."), "danger")
+    refusal = services.edit_refusal(vacancy, today())  # closed, or past its expiry date
+    if refusal:
+        flash(refusal, "danger")
         return redirect(url_for("employers.vacancy_detail", vacancy_id=vacancy.id))
     form = VacancyForm(obj=vacancy)
     if request.method == "GET":

@@ -14,7 +14,16 @@ from ethical_products.label import label_json
 from ethical_products.models import ART2_ACTIVITIES, CATEGORIES, Product
 from ethical_products.services import CatalogueFilters
 from portal import db
-from portal.api import PAGE_PARAM, ApiError, doc, page_number, paginated, query_param
+from portal.api import (
+    PAGE_PARAM,
+    UPDATED_SINCE_PARAM,
+    ApiError,
+    doc,
+    page_number,
+    paginated,
+    query_param,
+    updated_since,
+)
 from portal.errors import json_error
 from portal.extensions import csrf
 from portal.municipalities import get as get_municipality
@@ -101,6 +110,7 @@ def product_json(p: Product) -> dict[str, Any]:
             "organic", "1: certified organic only.", {"type": "string", "enum": ["0", "1"]}
         ),
         query_param("producer", "Producer (organisation) id.", {"type": "integer"}),
+        UPDATED_SINCE_PARAM,
         PAGE_PARAM,
     ],
     responses={
@@ -140,6 +150,7 @@ def products() -> Any:
         fields["organic"] = "0 or 1"
     if fields:
         raise ApiError(400, "invalid", "Some parameters are not valid.", fields)
+    since = updated_since()
     filters = CatalogueFilters(
         q=(args.get("q") or "").strip()[:200],
         category=category,
@@ -149,7 +160,10 @@ def products() -> Any:
         organic=args.get("organic") == "1",
         producer_id=int(producer) if producer else None,
     )
-    page = db.paginate(services.catalogue(filters), page_number(), 20)
+    stmt = services.catalogue(filters)
+    if since is not None:
+        stmt = stmt.where(Product.updated_at >= since)
+    page = db.paginate(stmt, page_number(), 20)
     return jsonify(paginated(page, [product_json(p) for p in page.items]))
 
 

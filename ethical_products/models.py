@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import Base, TimestampMixin, utcnow
+from portal.db import Base, TimestampMixin, touches_parent, utcnow
 from portal.models import COOPERATIVE_B, SOCIAL_FARM_KIND, Municipality, Organisation, User
 
 Money = Numeric(12, 2)
@@ -284,6 +284,7 @@ class Product(TimestampMixin, Base):
         }
 
 
+@touches_parent(Product, "product_id")  # its changes show in Product.updated_at
 class Variant(Base):
     """What is sold: a unit, weight and a price in euros including VAT."""
 
@@ -317,6 +318,7 @@ class Variant(Base):
         return str(UNITS.get(self.unit, self.unit))
 
 
+@touches_parent(Product, "product_id")  # its changes show in Product.updated_at
 class Photo(Base):
     """A resized photo under ``instance/uploads/products/``."""
 

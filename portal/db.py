@@ -8,12 +8,13 @@ to a connection that holds an outer transaction, so each test is rolled back.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g
-from sqlalchemy import DateTime, MetaData, event, func, literal_column, select, text
+from sqlalchemy import DateTime, MetaData, event, func, literal_column, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import (
     DeclarativeBase,
@@ -24,6 +25,8 @@ from sqlalchemy.orm import (
     sessionmaker,
 )
 from sqlalchemy.types import TypeDecorator
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -65,6 +68,28 @@ class Base(DeclarativeBase):
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+def touches_parent(parent: type[Any], foreign_key: str) -> Callable[[type[T]], type[T]]:
+    """Class decorator for a child row (a product's variant, a vacancy's skill): adding,
+    changing or deleting one sets the parent's ``updated_at``, so ``updated_since``
+    harvesting sees the change. ``foreign_key`` names the child's column holding the
+    parent's id. The UPDATE runs on the flush's connection, as mapper events allow."""
+
+    def stamp(_mapper: Any, connection: Any, target: Any) -> None:
+        parent_id = getattr(target, foreign_key)
+        if parent_id is not None:
+            table = parent.__table__  # type: ignore[attr-defined]
+            connection.execute(
+                update(table).where(table.c.id == parent_id).values(updated_at=utcnow())
+            )
+
+    def decorator(child: type[T]) -> type[T]:
+        for name in ("after_insert", "after_update", "after_delete"):
+            event.listen(child, name, stamp)
+        return child
+
+    return decorator
 
 
 def _session_factory() -> Session:

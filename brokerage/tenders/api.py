@@ -12,7 +12,16 @@ from sqlalchemy import select
 from brokerage.tenders import cpv, ocds, services
 from brokerage.tenders.models import CLAUSE_TYPES, PUBLIC_STATUSES, Tender, TenderCpv
 from portal import db, search
-from portal.api import PAGE_PARAM, ApiError, doc, page_number, paginated, query_param
+from portal.api import (
+    PAGE_PARAM,
+    UPDATED_SINCE_PARAM,
+    ApiError,
+    doc,
+    page_number,
+    paginated,
+    query_param,
+    updated_since,
+)
 from portal.db import utcnow
 from portal.extensions import csrf
 from portal.models import ADMIN, PUBLIC_OFFICER, Organisation
@@ -102,6 +111,7 @@ def tender_json(t: Tender) -> dict[str, Any]:
         query_param("q", "Full-text search (Italian and English)."),
         query_param("clause", "Clause type.", {"type": "string", "enum": list(CLAUSE_TYPES)}),
         query_param("cpv", "A CPV code: tenders with this code or one below it."),
+        UPDATED_SINCE_PARAM,
         PAGE_PARAM,
     ],
     responses={
@@ -126,6 +136,7 @@ def tenders() -> Any:
             fields["cpv"] = "not a CPV code"
     if fields:
         raise ApiError(400, "invalid", "Some parameters are not valid.", fields)
+    since = updated_since()
     stmt = (
         select(Tender)
         .join(Organisation, Organisation.id == Tender.buyer_org_id)
@@ -133,6 +144,8 @@ def tenders() -> Any:
     )
     if clause:
         stmt = stmt.where(Tender.clause_type == clause)
+    if since is not None:
+        stmt = stmt.where(Tender.updated_at >= since)
     if code:
         from brokerage.tenders.models import cpv_prefix
 

@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import Base, TimestampMixin, utcnow
+from portal.db import Base, TimestampMixin, touches_parent, utcnow
 from portal.models import Municipality, Organisation, User
 
 # --- Clause types -------------------------------------------------------------------------
@@ -371,6 +371,7 @@ class Tender(TimestampMixin, Base):
         }
 
 
+@touches_parent(Tender, "tender_id")  # its changes show in Tender.updated_at
 class TenderCpv(Base):
     """A CPV code of the tender (items' classifications), in the order published."""
 
@@ -385,6 +386,7 @@ class TenderCpv(Base):
     known: Mapped[bool] = mapped_column(default=True)
 
 
+@touches_parent(Tender, "tender_id")  # its changes show in Tender.updated_at
 class TenderLot(Base):
     __tablename__ = "tender_lot"
     __table_args__ = (UniqueConstraint("tender_id", "lot_id"),)

@@ -242,14 +242,28 @@ def exact_docs(
     return cached
 
 
+def expired_docs(reader: IndexReader, data: SegmentData, today: str) -> frozenset[int]:
+    """Documents of one segment whose ``expires`` day is before ``today`` (cached per
+    segment and day; ISO dates compare as strings)."""
+    key = (reader.segment().segment_id(), "expires", "<" + today)
+    cached = _caches.get(key)
+    if cached is None:
+        column = data.column(reader, "expires")
+        cached = frozenset(d for d, day in enumerate(column) if day and day < today)
+        _caches.put(key, cached)
+    return cached
+
+
 def evaluate(
     searcher: Searcher,
     clauses: Sequence[Clause],
     filters: Sequence[Sequence[tuple[str, str]]],
     boosts: dict[str, float],
     limit: int,
+    today: str | None = None,
 ) -> Evaluation:
-    """Documents matching every clause and every filter group (an OR of exact values).
+    """Documents matching every clause and every filter group (an OR of exact values),
+    leaving out those that expired before ``today`` (ISO date) when it is given.
 
     Without clauses every live document matches, in index order.
     """
@@ -273,6 +287,8 @@ def evaluate(
         docs = _intersection(sets, data)
         if reader.has_deletions():
             docs.difference_update(_deleted(reader, docs))
+        if today is not None and docs:
+            docs.difference_update(expired_docs(reader, data, today))
         result.leaves.append(Leaf(reader, data, offset, docs))
         result.total += len(docs)
         result.top.extend(_top(docs, parts, offset, limit))

@@ -13,6 +13,7 @@ import math
 import re
 import threading
 from dataclasses import dataclass, field
+from datetime import date
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from whoosh.index import FileIndex
 from whoosh.qparser import AndGroup, MultifieldParser
 from whoosh.searching import Searcher
 
+from portal.db import utcnow
 from portal.search import engine, node
 from portal.search.analysis import (
     ENGLISH_STOP_WORDS,
@@ -162,17 +164,21 @@ def query(
     page: int = 1,
     per_page: int = 20,
     lang: str = "it",
+    today: date | None = None,
 ) -> SearchResults:
     """One page of documents matching all words of ``q`` and all filters.
 
-    An empty ``q`` lists every document that passes the filters.
+    An empty ``q`` lists every document that passes the filters. Documents whose
+    ``expires`` day is before ``today`` (default: the current UTC date, as the domain
+    packages count days) are left out, whether or not a job has removed them yet.
     """
     page = max(1, int(page))
     per_page = max(1, min(int(per_page), MAX_PER_PAGE))
     _drain_if_stale()
     s = searcher()
     groups = filter_groups(doc_types, filters)
-    evaluation = _evaluate(s, (q or "").strip(), groups, page * per_page)
+    day = (today or utcnow().date()).isoformat()
+    evaluation = _evaluate(s, (q or "").strip(), groups, page * per_page, day)
     start = (page - 1) * per_page
     hits = [_hit(s, docnum, lang) for _score, docnum in evaluation.top[start:]]
     counts = engine.facet_counts(evaluation.leaves, FACETS)
@@ -209,29 +215,29 @@ def filter_groups(
 
 
 def _evaluate(
-    s: Searcher, q: str, groups: list[list[tuple[str, str]]], limit: int
+    s: Searcher, q: str, groups: list[list[tuple[str, str]]], limit: int, today: str
 ) -> engine.Evaluation:
     if not _WORD.search(q):
         q = ""  # no words at all ("", "((", "*"): every document that passes the filters
     if _SYNTAX.search(q) and s.doc_count_all():
         try:
-            return _syntax_evaluate(s, q, groups, limit)
+            return _syntax_evaluate(s, q, groups, limit, today)
         except Exception:
             logger.info("search: falling back to plain words for %r", q, exc_info=True)
     clauses = plain_clauses(q)
     if q and not clauses:
         return engine.Evaluation(total=0, top=[])  # only stop words
-    return engine.evaluate(s, clauses, groups, TEXT_FIELDS, limit)
+    return engine.evaluate(s, clauses, groups, TEXT_FIELDS, limit, today)
 
 
 def _syntax_evaluate(
-    s: Searcher, q: str, groups: list[list[tuple[str, str]]], limit: int
+    s: Searcher, q: str, groups: list[list[tuple[str, str]]], limit: int, today: str
 ) -> engine.Evaluation:
     parsed = _parse(q)
     clauses = as_clauses(parsed)
     if clauses is not None:  # AND/OR of words: the fast path understands it
-        return engine.evaluate(s, clauses, groups, TEXT_FIELDS, limit)
-    return _whoosh_evaluate(s, parsed, groups, limit)
+        return engine.evaluate(s, clauses, groups, TEXT_FIELDS, limit, today)
+    return _whoosh_evaluate(s, parsed, groups, limit, today)
 
 
 def as_clauses(parsed: wq.Query) -> list[engine.Clause] | None:
@@ -289,17 +295,26 @@ def _parse(q: str) -> wq.Query:
 
 
 def _whoosh_evaluate(
-    s: Searcher, parsed: wq.Query, groups: list[list[tuple[str, str]]], limit: int
+    s: Searcher, parsed: wq.Query, groups: list[list[tuple[str, str]]], limit: int, today: str
 ) -> engine.Evaluation:
     """Whoosh's own searcher (phrases, NOT, wildcards…), bounded in time and expansion."""
     _check_expansions(s, parsed)
+    # Filters go into the query itself (Require and AndNot keep the scores of
+    # ``parsed``): a TimeLimitCollector wrapped around the FilterCollector that
+    # ``collector(filter=, mask=)`` builds bypasses it and would ignore both.
+    bounded = parsed
+    allowed = _filter_query(groups)
+    if allowed is not None:
+        bounded = wq.Require(bounded, allowed)
+    # Expired documents: every "expires" day before today (exclusive range end).
+    bounded = wq.AndNot(bounded, wq.TermRange("expires", None, today, endexcl=True))
     collector = TimeLimitCollector(
-        s.collector(limit=None, filter=_filter_query(groups)),
+        s.collector(limit=None),
         timelimit=SYNTAX_TIME_LIMIT,
         use_alarm=False,  # signals only work in the main thread
     )
     try:
-        s.search_with_collector(parsed, collector)
+        s.search_with_collector(bounded, collector)
     except TimeLimit:
         logger.info("search: %s hit the time limit; partial results", parsed)
     results = collector.results()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
@@ -12,7 +12,8 @@ from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from portal.search.analysis import EnglishAnalyzer, ItalianAnalyzer
 
 #: Bump when the schema or the analyzers change: older indexes need ``flask search reindex``.
-SCHEMA_VERSION = 1
+#: 2: ``expires`` (documents past that date are left out of every query).
+SCHEMA_VERSION = 2
 
 #: Stored facet fields, in the order the search page shows them.
 FACETS = ("doc_type", "kind", "region", "province")
@@ -50,6 +51,9 @@ def build_schema() -> Schema:
         snippet_en=STORED(),
         url_endpoint=STORED(),
         published=DATETIME(stored=True, sortable=True),
+        # Last day the document is valid, ISO "YYYY-MM-DD" (absent: no expiry). Queries
+        # leave out documents past it, so nothing waits for a job to remove them.
+        expires=ID(stored=True, sortable=True),
     )
 
 
@@ -90,6 +94,9 @@ def to_fields(doc_type: str, doc_id: object, doc: Mapping[str, Any]) -> dict[str
     tags = [str(t).replace(",", " ").strip() for t in doc.get("tags") or ()]
     if any(tags):
         fields["tags"] = ",".join(t for t in tags if t)
+    expires = doc.get("expires")
+    if isinstance(expires, date):
+        fields["expires"] = expires.isoformat()[:10]
     published = doc.get("published")
     if isinstance(published, datetime):
         # Whoosh stores naive datetimes: keep them in UTC.

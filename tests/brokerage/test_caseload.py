@@ -597,5 +597,21 @@ def test_demo_seed_makes_believable_caseloads_once(app, db_session):
         ).scalar_one()
         > 0
     )
+    # The demo employer's inbox is not empty: proposals in every state, most awaiting an answer.
+    from brokerage.models import Proposal
+    from portal import accounts
+
+    employer_org = accounts.find_user("employer@ponte.demo").organisations()[0]
+    inbox = (
+        db.session.execute(select(Proposal).where(Proposal.employer_org_id == employer_org.id))
+        .scalars()
+        .all()
+    )
+    assert len(inbox) >= 5
+    assert {p.status for p in inbox} == {"proposed", "interview", "declined"}
+    assert len({p.candidate_id for p in inbox}) == len(inbox)
+    assert all("service" not in json.dumps(p.card).lower() for p in inbox)
+    proposals = len(inbox)
     demo.seed("small", echo=lambda *_: None)
     assert db.session.execute(select(func.count()).select_from(Candidate)).scalar_one() == count
+    assert db.session.execute(select(func.count()).select_from(Proposal)).scalar_one() == proposals
