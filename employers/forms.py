@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
-    DecimalField,
     EmailField,
     IntegerField,
     SelectField,
@@ -23,18 +20,8 @@ from wtforms.validators import Email, InputRequired, Length, NumberRange, Option
 
 from employers.models import CLOSE_REASONS, CONTRACT_TYPES, PAY_PERIODS, SHIFT_PATTERNS
 from employers.validators import fiscal_code_is_valid, vat_number_is_valid
-from portal.forms import MunicipalityField, options
+from portal.forms import FiniteDecimalField, MunicipalityField, options
 from portal.taxonomy import ADJUSTMENTS
-
-
-class FiniteDecimalField(DecimalField):
-    """A DecimalField that refuses NaN and infinities (which would break comparisons)."""
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        super().process_formdata(valuelist)
-        if self.data is not None and not self.data.is_finite():
-            self.data = None
-            raise ValueError(self.gettext("Not a valid decimal value."))
 
 
 class CheckboxListField(SelectMultipleField):

@@ -11,7 +11,6 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
-    DecimalField,
     EmailField,
     HiddenField,
     IntegerField,
@@ -40,7 +39,7 @@ from ethical_products.models import (
     UNITS,
     VAT_RATES,
 )
-from portal.forms import MunicipalityField, options
+from portal.forms import FiniteDecimalField, MunicipalityField, options
 
 MONTHS = [("", "—")] + [(str(m), str(m)) for m in range(1, 13)]
 
@@ -139,7 +138,7 @@ class ProfileForm(FlaskForm):
         _l("Social agriculture activities we carry out (L. 141/2015 art. 2)"),
         choices=options(ART2_ACTIVITIES.items()),
     )
-    inclusion_hours_share = DecimalField(
+    inclusion_hours_share = FiniteDecimalField(
         _l("Share of work hours done by people in inclusion pathways (%)"),
         places=1,
         validators=[Optional(), NumberRange(0, 100)],
@@ -218,7 +217,7 @@ class VariantForm(FlaskForm):
     )
     unit = SelectField(_l("Unit"), choices=options(UNITS.items()))
     weight_grams = IntegerField(_l("Weight (g)"), validators=[Optional(), NumberRange(1, 100000)])
-    price = DecimalField(
+    price = FiniteDecimalField(
         _l("Price in euros, VAT included"),
         places=2,
         validators=[InputRequired(), NumberRange(min=0.01, max=100000)],
@@ -234,7 +233,7 @@ class VariantForm(FlaskForm):
     active = BooleanField(_l("On sale"), default=True)
     submit = SubmitField(_l("Save the variant"))
 
-    def validate_price(self, field: DecimalField) -> None:
+    def validate_price(self, field: FiniteDecimalField) -> None:
         if field.data is not None and field.data != field.data.quantize(Decimal("0.01")):
             raise ValidationError(_l("Use at most two decimals."))
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DecimalField,
     EmailField,
     HiddenField,
     PasswordField,
@@ -31,6 +34,22 @@ from portal.models import (
     SOCIAL_FARM,
 )
 from portal.municipalities import resolve_municipality
+
+
+class FiniteDecimalField(DecimalField):
+    """A DecimalField that refuses NaN and infinities.
+
+    WTForms' DecimalField accepts "NaN", "sNaN" and "Infinity" (``Decimal`` parses them),
+    and comparing a signalling NaN, as ``NumberRange`` does, raises: a 500 instead of a
+    field error. Every decimal field of the portal uses this one (a test checks).
+    """
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        if self.data is not None and not self.data.is_finite():
+            self.data = None
+            raise ValueError(self.gettext("Not a valid decimal value."))
+
 
 #: Roles a person may choose when registering (administrators are appointed).
 SELF_SERVICE_ROLES = (

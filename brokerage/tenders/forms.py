@@ -13,7 +13,6 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
-    DecimalField,
     FieldList,
     Form,
     FormField,
@@ -30,7 +29,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from brokerage.tenders.models import ART4_CATEGORIES, BASES, CATEGORIES, CLAUSE_TYPES, MEASURES
-from portal.forms import MunicipalityField, options
+from portal.forms import FiniteDecimalField, MunicipalityField, options
 
 DATA = Path(__file__).resolve().parents[2] / "portal" / "data"
 
@@ -70,7 +69,7 @@ class LotForm(Form):
     lot_id = HiddenField()
     # No Optional(): it would stop the chain before validate_title sees an empty title.
     title = StringField(_l("Title of the lot"), validators=[Length(max=300)])
-    value_amount = DecimalField(
+    value_amount = FiniteDecimalField(
         _l("Value of the lot, net of VAT"), places=2, validators=[Optional(), NumberRange(min=0)]
     )
     reserved_participation = SelectField(_l("Reserved participation (ANAC code)"), default="none")
@@ -113,7 +112,7 @@ class TenderForm(FlaskForm):
         ),
     )
     main_category = SelectField(_l("Category"), choices=options(CATEGORIES.items()))
-    value_amount = DecimalField(
+    value_amount = FiniteDecimalField(
         _l("Estimated value, net of VAT"), places=2, validators=[Optional(), NumberRange(min=0)]
     )
     value_currency = StringField(
@@ -126,7 +125,7 @@ class TenderForm(FlaskForm):
     contract_start = DateField(_l("Contract start"), validators=[Optional()])
     contract_end = DateField(_l("Contract end"), validators=[Optional()])
     clause_type = SelectField(_l("Social clause"), choices=options(CLAUSE_TYPES.items()))
-    threshold = DecimalField(
+    threshold = FiniteDecimalField(
         _l("Minimum share of disabled or disadvantaged workers (%)"),
         places=2,
         default=30,
@@ -141,7 +140,7 @@ class TenderForm(FlaskForm):
     clause_measure = SelectField(
         _l("The execution clause requires"), choices=options([("", "—"), *MEASURES.items()])
     )
-    clause_target = DecimalField(
+    clause_target = FiniteDecimalField(
         _l("Required share (%) or number of people"),
         places=2,
         validators=[Optional(), NumberRange(min=0)],
@@ -206,7 +205,7 @@ class ProfileForm(FlaskForm):
         validators=[Optional(), Length(max=300)],
     )
     register_file = pdf_evidence(PRIVATE_EVIDENCE)
-    max_contract_value = DecimalField(
+    max_contract_value = FiniteDecimalField(
         _l("Largest contract you can take on (EUR)"),
         places=2,
         validators=[Optional(), NumberRange(min=0)],
@@ -214,15 +213,15 @@ class ProfileForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-def _head_count(label: object) -> DecimalField:
-    return DecimalField(
+def _head_count(label: object) -> FiniteDecimalField:
+    return FiniteDecimalField(
         label, places=2, default=0, validators=[Optional(), NumberRange(min=0, max=1_000_000)]
     )
 
 
 class DeclarationForm(FlaskForm):
     year = IntegerField(_l("Year"), validators=[InputRequired(), NumberRange(2000, 2100)])
-    total_workers = DecimalField(
+    total_workers = FiniteDecimalField(
         _l("All workers"),
         places=2,
         validators=[InputRequired(), NumberRange(min=0)],
@@ -245,7 +244,7 @@ class DeclarationForm(FlaskForm):
 
 class AwardForm(FlaskForm):
     supplier = SelectField(_l("Supplier"), coerce=int, validate_choice=False)
-    value_amount = DecimalField(
+    value_amount = FiniteDecimalField(
         _l("Contract value, net of VAT"), places=2, validators=[InputRequired(), NumberRange(min=0)]
     )
     value_currency = StringField(
@@ -276,13 +275,13 @@ class ReportForm(FlaskForm):
         _l("…of whom disadvantaged (L. 381/1991 art. 4 or Reg. EU 651/2014)")
     )
     workers_disabled = _people(_l("…of whom disabled (not counted above)"))
-    hours_total = DecimalField(
+    hours_total = FiniteDecimalField(
         _l("Hours worked on the contract"),
         places=2,
         default=0,
         validators=[Optional(), NumberRange(min=0)],
     )
-    hours_disadvantaged = DecimalField(
+    hours_disadvantaged = FiniteDecimalField(
         _l("…of which by disadvantaged or disabled people"),
         places=2,
         default=0,
