@@ -36,9 +36,12 @@ def test_every_decimal_field_refuses_nan_and_infinity(app):
         for name in dir(form):
             unbound = getattr(form, name, None)
             field_class = getattr(unbound, "field_class", None)
-            if isinstance(field_class, type) and issubclass(field_class, DecimalField):
-                if not issubclass(field_class, FiniteDecimalField):
-                    plain.append(f"{form.__module__}.{form.__name__}.{name}")
+            if (
+                isinstance(field_class, type)
+                and issubclass(field_class, DecimalField)
+                and not issubclass(field_class, FiniteDecimalField)
+            ):
+                plain.append(f"{form.__module__}.{form.__name__}.{name}")
     assert plain == [], "use portal.forms.FiniteDecimalField for: " + ", ".join(plain)
 
 
