@@ -61,7 +61,7 @@ DOCUMENT_TYPES = {  # kind: (magic prefix, allowed extensions, MIME type)
 }
 #: Portal policy: a consent is renewed at least every five years (typo guard: 2099).
 MAX_CONSENT_YEARS = 5
-MATCHING = "matching"
+MATCHING, PATHWAY, DATA_SHARING = "matching", "pathway", "data_sharing"
 
 
 class CaseloadError(ValueError):
@@ -607,6 +607,43 @@ def revoke_consent(
     return withdraw_open_proposals(candidate, user, "consent revoked")
 
 
+def has_consent(candidate: Candidate, purpose: str, today: date) -> bool:
+    """A valid (given, unexpired, unrevoked) consent for ``purpose`` exists today."""
+    if purpose == MATCHING:
+        return candidate.has_matching_consent(today)
+    return any(c.purpose == purpose and c.is_valid(today) for c in consents_of(candidate))
+
+
+def consent_missing_message(purpose: str) -> str:
+    if purpose == PATHWAY:
+        return _(
+            "There is no valid consent to the placement pathway: record it before "
+            "recording or changing the pathway."
+        )
+    if purpose == DATA_SHARING:
+        return _(
+            "There is no valid consent to sharing the data within the network's services: "
+            "record it before handing the case over."
+        )
+    return _("There is no valid consent to matching: record it before matching or proposing.")
+
+
+class ConsentMissing(CaseloadError):
+    """The processing needs a valid consent for a purpose the person has not (or no
+    longer) given: revocation stops the matching action at once."""
+
+    def __init__(self, purpose: str) -> None:
+        super().__init__({"consent_required": consent_missing_message(purpose)})
+        self.purpose = purpose
+
+
+def require_consent(candidate: Candidate, purpose: str, today: date) -> None:
+    """Raise :class:`ConsentMissing` unless a valid consent for ``purpose`` exists today
+    (GDPR art. 6(1)(a), 7(3), 9(2)(a): no processing for that purpose without it)."""
+    if not has_consent(candidate, purpose, today):
+        raise ConsentMissing(purpose)
+
+
 def consent_status(candidate: Candidate, today: date) -> str:
     """``valid``, ``expired`` (had one, none valid now) or ``missing``."""
     if candidate.has_matching_consent(today):
@@ -856,8 +893,10 @@ def hand_over(
 ) -> CaseHolding:
     """Hand the case from the user's service to another: the old holding ends today, a
     new one opens; pathway stages keep their service. Who may see the sensitive part
-    changes at once (brokerage.access reads open holdings)."""
+    changes at once (brokerage.access reads open holdings). Handing over shares the
+    record with another service: it needs a valid consent to data sharing."""
     from_service = acting_service(user, candidate)
+    require_consent(candidate, DATA_SHARING, today)
     target = db.session.get(Organisation, to_service_id) if to_service_id else None
     if target is None or target.kind != SERVICE or not target.is_verified:
         raise CaseloadError({"to_service": _("Choose a verified service of the network.")})

@@ -735,6 +735,8 @@ def consent_new(candidate_id: int) -> Any:
     if request.method == "GET":
         form.given_on.data = today()
         form.expires_on.data = caseload.add_years(today(), 2)
+        if request.args.get("purpose") in CONSENT_PURPOSES:
+            form.purpose.data = request.args["purpose"]
     if form.validate_on_submit():
         try:
             consent = caseload.record_consent(
@@ -845,6 +847,9 @@ def pathway_timeline(candidate_id: int) -> Any:
         holding_events=HOLDING_EVENTS,
         today=today(),
         as_date=date.fromisoformat,
+        consent_ok=caseload.has_consent(candidate, caseload.PATHWAY, today()),
+        consent_message=caseload.consent_missing_message(caseload.PATHWAY),
+        consent_purpose=caseload.PATHWAY,
     )
 
 
@@ -961,6 +966,9 @@ def pathway_stage_new(candidate_id: int, stage: str) -> Any:
         stage_labels=STAGES,
         allowed=stage in pathway.allowed_next(stages),
         employers=employers,
+        consent_ok=stage == "closed" or caseload.has_consent(candidate, caseload.PATHWAY, today()),
+        consent_message=caseload.consent_missing_message(caseload.PATHWAY),
+        consent_purpose=caseload.PATHWAY,
     )
 
 
@@ -1079,4 +1087,7 @@ def handover(candidate_id: int) -> Any:
         candidate=candidate,
         form=form,
         holdings=[h for h in candidate.holdings if h.until is None],
+        consent_ok=caseload.has_consent(candidate, caseload.DATA_SHARING, today()),
+        consent_message=caseload.consent_missing_message(caseload.DATA_SHARING),
+        consent_purpose=caseload.DATA_SHARING,
     )

@@ -798,7 +798,7 @@ def _consents(
             revoked = _at(start + timedelta(days=rng.randint(10, 300)))
             if revoked.date() > today:
                 revoked = None
-        for purpose in ("matching", "pathway"):
+        for purpose in ("matching", "pathway", "data_sharing"):
             db.session.add(
                 Consent(
                     candidate_id=candidate.id,
@@ -944,10 +944,10 @@ def seed_large(
                 {"candidate_id": candidate_id, "code": c}
                 for c in rng.sample(adjustment_codes, k=rng.choice((0, 1, 2)))
             ]
-            consents.append(
+            consents += [
                 {
                     "candidate_id": candidate_id,
-                    "purpose": "matching",
+                    "purpose": purpose,
                     "given_on": referral,
                     "expires_on": referral + timedelta(days=730),
                     "revoked_at": None,
@@ -956,7 +956,8 @@ def seed_large(
                     "document_sha256": "",
                     "created_at": now,
                 }
-            )
+                for purpose in ("matching", "pathway", "data_sharing")
+            ]
             sensitive.append(
                 {
                     "candidate_id": candidate_id,

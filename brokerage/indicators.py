@@ -7,7 +7,9 @@ inclusion or work pathway; days from referral to first employer contact, days to
 job, job tenure, caseload per broker (IPS: evidence-based supported employment).
 
 Small cells (fewer than 5 people) are suppressed in anything shown outside the holding
-service, so no person can be singled out.
+service, so no person can be singled out; where a total is shown beside a breakdown (by
+service, by province), further cells are withheld so that a suppressed cell cannot be
+worked out by subtraction (complementary suppression, :mod:`portal.disclosure`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sqlalchemy import func, select
 
 from brokerage.models import Candidate, CaseHolding, PathwayStage, Proposal, SensitiveRecord
 from portal import audit, db
+from portal.disclosure import protect_cells
 from portal.models import COOPERATIVE_B, SOCIAL_FARM_KIND, Municipality, Organisation, User
 
 SMALL_CELL = 5
@@ -68,6 +71,8 @@ class Cell:
     value: float | int | None
     people: int
     suppressed: bool = False
+    #: Not small itself, but withheld so that a small cell cannot be derived from a total.
+    withheld: bool = False
 
 
 @dataclass
@@ -254,15 +259,44 @@ def report(
     if baseline_year:
         base_scope = Scope(**{**scope.__dict__, "year": baseline_year})
         result.baseline = finish(compute(base_scope, today))
+    own_flags = []
     for service_id, name in _services_in(scope):
         sub = Scope(**{**scope.__dict__, "service_ids": {service_id}})
         own = service_id in own_service_ids
+        own_flags.append(own)
         cells = compute(sub, today)
         result.by_service.append((name, cells if own else suppress(cells)))
     for province in _provinces_in(scope, today):
         sub = Scope(**{**scope.__dict__, "province": province})
         result.by_province.append((province, finish(compute(sub, today))))
+    protect_breakdown(
+        result.values,
+        [cells for _name, cells in result.by_service],
+        locked=own_flags,
+    )
+    protect_breakdown(result.values, [cells for _province, cells in result.by_province])
     return result
+
+
+def withheld_cell(cell: Cell) -> Cell:
+    return Cell(None, cell.people, True, True)
+
+
+def protect_breakdown(
+    total: dict[str, Cell], parts: list[dict[str, Cell]], locked: list[bool] | None = None
+) -> None:
+    """Complementary suppression of the people counts of a breakdown shown beside its
+    ``total`` (in place): a suppressed part must not be the total minus the visible ones.
+    ``locked`` parts are known to the reader (their own service) and cannot be withheld;
+    when nothing else can be, the total is withheld instead. Medians do not add up and
+    are left as they are."""
+    if not parts:
+        return
+    for key in PEOPLE_COUNTS:
+        if total[key].suppressed:
+            continue  # no published total to subtract from
+        if protect_cells([p[key] for p in parts], SMALL_CELL, locked):
+            total[key] = withheld_cell(total[key])
 
 
 def _services_in(scope: Scope) -> list[tuple[int, str]]:
@@ -326,7 +360,12 @@ def rows_for_export(rep: Report) -> list[list[object]]:
     return rows
 
 
+WITHHELD_TEXT = "c"  # as Eurostat's flag for confidential figures
+
+
 def _shown(cell: Cell) -> object:
+    if cell.withheld:
+        return WITHHELD_TEXT
     if cell.suppressed:
         return f"<{SMALL_CELL}"
     return "" if cell.value is None else cell.value

@@ -1,6 +1,8 @@
 """Sections of the public network indicators page from brokerage: the seed indicators
 against the baseline and by province, placements by sector, tenders with social clauses
-and their compliance. Every count passes through the small-cell suppression."""
+and their compliance. Every count passes through the small-cell suppression, and where
+a breakdown (by province, by sector) stands beside the network's total, through the
+complementary suppression too (:mod:`portal.disclosure`)."""
 
 from __future__ import annotations
 
@@ -15,8 +17,9 @@ from brokerage import indicators
 from brokerage.models import PathwayStage
 from portal import db
 from portal.db import utcnow
+from portal.disclosure import protect_cells
 from portal.models import ORG_KIND_LABELS, Organisation
-from portal.network.indicators import Cell, Row, Section, register_provider
+from portal.network.indicators import Row, Section, register_provider
 
 
 def _baseline(year: int) -> int:
@@ -32,6 +35,23 @@ def seed_indicators(year: int) -> list[Section]:
     medians = [k for k in indicators.INDICATORS if k not in indicators.PEOPLE_COUNTS]
     columns = [str(year), _("Baseline %(year)d", year=base_year)]
     source = _("Ponte: placement pathways of the network's services")
+    rows = []
+    for province in indicators._provinces_in(indicators.Scope(year=year), today):
+        cells = indicators.suppress(
+            indicators.compute(indicators.Scope(year=year, province=province), today)
+        )
+        rows.append(Row(province, [cells[k] for k in counts]))
+    # The provinces add up to the network's totals shown above them, and the sectors to
+    # its placements: no suppressed cell may be the total minus the visible ones.
+    for i, key in enumerate(counts):
+        if not now[key].suppressed and protect_cells(
+            [row.cells[i] for row in rows], indicators.SMALL_CELL
+        ):
+            now[key] = indicators.withheld_cell(now[key])
+    if not now["placements"].suppressed and protect_cells(
+        [row.cells[0] for row in _sector_rows(year)], indicators.SMALL_CELL
+    ):
+        now["placements"] = indicators.withheld_cell(now["placements"])
     sections = [
         Section(
             key="seed_indicators",
@@ -51,12 +71,6 @@ def seed_indicators(year: int) -> list[Section]:
             source=source,
         ),
     ]
-    rows = []
-    for province in indicators._provinces_in(indicators.Scope(year=year), today):
-        cells = indicators.suppress(
-            indicators.compute(indicators.Scope(year=year, province=province), today)
-        )
-        rows.append(Row(province, [cells[k] for k in counts]))
     if rows:
         sections.append(
             Section(
@@ -71,8 +85,9 @@ def seed_indicators(year: int) -> list[Section]:
     return sections
 
 
-def placements_by_sector(year: int) -> list[Section]:
-    """Placements started in the year by kind of employer (companies by ATECO division)."""
+def _sector_rows(year: int) -> list[Row]:
+    """Placements started in the year by kind of employer (companies by ATECO division),
+    small cells suppressed."""
     first, last = date(year, 1, 1), date(year, 12, 31)
     stages = db.session.execute(
         select(PathwayStage.candidate_id, PathwayStage.details).where(
@@ -110,9 +125,24 @@ def placements_by_sector(year: int) -> list[Section]:
         placements[sector] += 1
         people[sector].add(candidate_id)
     rows = [
-        Row(sector, [Cell(placements[sector], people=len(people[sector]))])
+        Row(
+            sector,
+            [
+                indicators.suppress(
+                    {"n": indicators.Cell(placements[sector], len(people[sector]))}
+                )["n"]
+            ],
+        )
         for sector in sorted(placements, key=lambda s: -placements[s])
     ]
+    return rows
+
+
+def placements_by_sector(year: int) -> list[Section]:
+    """Placements started in the year by kind of employer; the sectors add up to the
+    network's placements (seed indicators), so small cells are protected from subtraction."""
+    rows = _sector_rows(year)
+    protect_cells([row.cells[0] for row in rows], indicators.SMALL_CELL)
     if not rows:
         return []
     return [

@@ -22,7 +22,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from brokerage import access
-from brokerage.caseload import CaseloadError, acting_service, require_holding
+from brokerage.caseload import (
+    PATHWAY,
+    CaseloadError,
+    acting_service,
+    require_consent,
+    require_holding,
+)
 from brokerage.models import (
     ACTIVE,
     CLOSE_REASONS,
@@ -253,6 +259,7 @@ def add_observation(
     candidate = db.session.get(Candidate, stage.candidate_id)
     assert candidate is not None
     require_holding(user, candidate, "observation")
+    require_consent(candidate, PATHWAY, today)
     errors = {}
     if not is_lab(stage):
         errors["on"] = _("Observations belong to an observation and evaluation lab.")
@@ -425,6 +432,10 @@ def add_stage(candidate: Candidate, user: User, data: StageInput, today: date) -
     errors: dict[str, str] = {}
     if data.stage not in STAGES:
         raise PathwayError({"stage": _("Unknown stage.")})
+    if data.stage != "closed":
+        # Recording the pathway needs its consent; closing does not, so that a case
+        # whose consent was revoked can still be closed (reason "withdrew").
+        require_consent(candidate, PATHWAY, today)
     if data.stage not in allowed_next(stages):
         if "closed" in {s.stage for s in stages}:
             errors["stage"] = _("The pathway is closed: nothing can follow.")
@@ -509,6 +520,7 @@ def update_stage(
     candidate = db.session.get(Candidate, stage.candidate_id)
     assert candidate is not None
     require_holding(user, candidate, "pathway")
+    require_consent(candidate, PATHWAY, today)
     errors = {}
     if stage.stage in ("follow_up", "closed"):
         ended_on = stage.started_on

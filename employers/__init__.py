@@ -43,6 +43,8 @@ def _register_cli(app: Flask) -> None:
     import click
     from flask.cli import AppGroup
 
+    from portal.jobs import register_daily
+
     group = AppGroup("employers", help="Employers: vacancy housekeeping.")
 
     @group.command("expire")
@@ -59,3 +61,4 @@ def _register_cli(app: Flask) -> None:
         click.echo(f"{closed} vacancies expired, {reminded} reminders sent.")
 
     app.cli.add_command(group)
+    register_daily(app, "employers expire")  # run by `flask ponte daily`

@@ -55,6 +55,8 @@ def _register_cli(app: Flask) -> None:
     import click
     from flask.cli import AppGroup
 
+    from portal.jobs import register_daily
+
     group = AppGroup("shop", help="Ethical products: order housekeeping.")
 
     @group.command("expire")
@@ -78,3 +80,5 @@ def _register_cli(app: Flask) -> None:
         click.echo(f"{done} transfers made.")
 
     app.cli.add_command(group)
+    register_daily(app, "shop expire")  # run by `flask ponte daily`
+    register_daily(app, "shop transfers")  # run by `flask ponte daily`

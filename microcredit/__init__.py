@@ -38,6 +38,8 @@ def _register_cli(app: Flask) -> None:
     import click
     from flask.cli import AppGroup
 
+    from portal.jobs import register_daily
+
     group = AppGroup("microcredit", help="Microcredit: penalties and ledger checks.")
 
     @group.command("penalties")
@@ -67,3 +69,4 @@ def _register_cli(app: Flask) -> None:
             raise SystemExit(1)
 
     app.cli.add_command(group)
+    register_daily(app, "microcredit reconcile")  # run by `flask ponte daily`

@@ -34,6 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         db,
         errors,
         i18n,
+        jobs,
         notifications,
         permissions,
         search,
@@ -51,6 +52,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     search.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
+    jobs.init_app(app)
 
     app.register_blueprint(views.bp)
     app.register_blueprint(auth.bp)
@@ -66,6 +68,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         module = _optional_module(name)
         if module is not None:
             module.init_app(app)
+    jobs.register_core_jobs(app)  # after the modules' jobs: reminders, digest, search
 
     @app.before_request
     def assign_request_id() -> None:

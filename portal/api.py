@@ -283,14 +283,15 @@ def build_openapi(app: Flask) -> dict[str, Any]:
                     for arg in rule.arguments
                 ]
                 + spec["parameters"],
-                "responses": spec["responses"],
+                # Any operation refuses unreadable input (e.g. a NUL character) with a 400.
+                "responses": {"400": {"$ref": "#/components/responses/Error"}, **spec["responses"]},
             }
             if spec["requestBody"] and method in ("POST", "PUT", "PATCH"):
                 operation["requestBody"] = spec["requestBody"]
             if access is not None and not access.public:
                 operation["security"] = [{"bearerAuth": []}]
                 operation["responses"] = {
-                    **spec["responses"],
+                    **operation["responses"],
                     "401": {"$ref": "#/components/responses/Error"},
                     "403": {"$ref": "#/components/responses/Error"},
                 }

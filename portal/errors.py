@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, abort, jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
@@ -77,7 +77,27 @@ def handle_unexpected(error: Exception):
     return render_template("errors/500.html", status=500, message=_messages()[500]), 500
 
 
+NUL = "\x00"
+
+
+def reject_nul_bytes() -> None:
+    """A NUL character is never valid text, and PostgreSQL refuses it in text columns and
+    parameters (a DataError, i.e. a 500): refuse it at the door with a 400, in the path,
+    the query string, form fields or a JSON body (``\\u0000``)."""
+    if NUL in request.path or any(NUL in k or NUL in v for k, v in request.args.items(multi=True)):
+        abort(400)
+    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            if any(NUL in k or NUL in v for k, v in request.form.items(multi=True)):
+                abort(400)
+        elif request.is_json:
+            body = request.get_data(cache=True)
+            if b"\\u0000" in body or b"\x00" in body:
+                abort(400)
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(reject_nul_bytes)
     app.register_error_handler(HTTPException, handle_http_error)
     if not app.testing or app.config.get("HANDLE_ERRORS_IN_TESTS", True):
         app.register_error_handler(Exception, handle_unexpected)

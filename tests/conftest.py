@@ -26,13 +26,16 @@ BACKENDS = ("sqlite", "postgresql")
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked ``postgresql_only`` (races that need PostgreSQL's row locks: SQLite
-    serialises writers) exist only for the PostgreSQL backend: their SQLite variants are
-    deselected, not skipped."""
+    serialises writers) exist only for the PostgreSQL backend, and tests marked
+    ``sqlite_only`` (long crawls whose outcome does not depend on the database) only for
+    SQLite: their other variants are deselected, not skipped."""
     keep, drop = [], []
     for item in items:
         params = getattr(item, "callspec", None)
         backend = params.params.get("app") if params else None
-        if item.get_closest_marker("postgresql_only") and backend == "sqlite":
+        if (item.get_closest_marker("postgresql_only") and backend == "sqlite") or (
+            item.get_closest_marker("sqlite_only") and backend == "postgresql"
+        ):
             drop.append(item)
         else:
             keep.append(item)

@@ -55,6 +55,8 @@ def _register_cli(app: Flask) -> None:
     import click
     from flask.cli import AppGroup
 
+    from portal.jobs import register_daily
+
     group = AppGroup("tenders", help="Social-clause tenders: compliance housekeeping.")
 
     @group.command("remind")
@@ -95,3 +97,4 @@ def _register_cli(app: Flask) -> None:
         )
 
     app.cli.add_command(group)
+    register_daily(app, "tenders remind")  # run by `flask ponte daily`

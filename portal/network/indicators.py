@@ -49,6 +49,9 @@ EXTENSION = "ponte_network_indicators"
 #: Cells resting on fewer people than this are not shown (as in brokerage.indicators).
 SMALL_CELL = 5
 SUPPRESSED_TEXT = f"<{SMALL_CELL}"
+#: A cell withheld so that a suppressed one cannot be worked out from a total
+#: (complementary suppression, portal.disclosure); "c" as Eurostat's "confidential".
+WITHHELD_TEXT = "c"
 
 Number = int | float | Decimal
 
@@ -59,10 +62,14 @@ class Cell:
     #: How many people the value rests on, when it is about people.
     people: int | None = None
     suppressed: bool = False
+    withheld: bool = False
 
     @property
     def shown(self) -> str:
-        """The cell as exports write it: ``<5`` when suppressed, "" when there is no data."""
+        """The cell as exports write it: ``<5`` when suppressed, ``c`` when withheld,
+        "" when there is no data."""
+        if self.withheld:
+            return WITHHELD_TEXT
         if self.suppressed:
             return SUPPRESSED_TEXT
         if self.value is None:
@@ -103,6 +110,10 @@ class Section:
     def has_suppressed(self) -> bool:
         return any(c.suppressed for r in self.rows for c in r.cells)
 
+    @property
+    def has_withheld(self) -> bool:
+        return any(c.withheld for r in self.rows for c in r.cells)
+
     def chart(self) -> Chart | None:
         columns = [i for i in self.chart_columns if 0 <= i < len(self.columns)][:2]
         if not columns or not self.rows:
@@ -132,6 +143,8 @@ class Chart:
 
     def missing_text(self, row: int, series: int) -> str:
         cell = self.cells[series][row]
+        if cell.withheld:
+            return _("withheld so that a hidden figure cannot be worked out from the total")
         return (
             _("fewer than %(n)d people: not shown", n=SMALL_CELL)
             if cell.suppressed
@@ -151,11 +164,22 @@ def register_provider(app: Flask, provider: Provider) -> None:
 
 def _cell(value: Any) -> Cell:
     if isinstance(value, Cell):
-        cell = Cell(value.value, value.people, value.suppressed)
+        cell = Cell(value.value, value.people, value.suppressed, value.withheld)
     elif isinstance(value, dict):
-        cell = Cell(value.get("value"), value.get("people"), bool(value.get("suppressed")))
+        cell = Cell(
+            value.get("value"),
+            value.get("people"),
+            bool(value.get("suppressed") or value.get("withheld")),
+            bool(value.get("withheld")),
+        )
     elif hasattr(value, "value") and hasattr(value, "people"):  # brokerage.indicators.Cell
-        cell = Cell(value.value, value.people, bool(getattr(value, "suppressed", False)))
+        withheld = bool(getattr(value, "withheld", False))
+        cell = Cell(
+            value.value,
+            value.people,
+            bool(getattr(value, "suppressed", False)) or withheld,
+            withheld,
+        )
     elif value is None or isinstance(value, int | float | Decimal):
         cell = Cell(value)
     else:

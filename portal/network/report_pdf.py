@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from portal.network.indicators import SMALL_CELL, SUPPRESSED_TEXT, Section
+from portal.network.indicators import SMALL_CELL, SUPPRESSED_TEXT, WITHHELD_TEXT, Section
 
 FONT_DIR = Path("static") / "vendor" / "bootstrap-italia" / "fonts" / "Titillium_Web"
 FONTS = {
@@ -153,6 +153,19 @@ def build(year: int, found: list[Section], today: date, site: str) -> bytes:
                         "%(text)s: fewer than %(n)d people, not shown.",
                         text=SUPPRESSED_TEXT,
                         n=SMALL_CELL,
+                    )
+                ),
+            )
+        if section.has_withheld:
+            _para(
+                pdf,
+                0,
+                5,
+                t(
+                    _(
+                        "Cells shown as %(text)s are withheld so that a hidden figure cannot be "
+                        "worked out from the total.",
+                        text=WITHHELD_TEXT,
                     )
                 ),
             )

@@ -1009,6 +1009,7 @@ def indicators_page() -> Any:
         sections=indicators.sections(year),
         small_cell=indicators.SMALL_CELL,
         suppressed_text=indicators.SUPPRESSED_TEXT,
+        withheld_text=indicators.WITHHELD_TEXT,
     )
 
 

@@ -5,8 +5,9 @@
 ``broker`` defaults to a new broker of ``service`` (a new verified SIL when both are
 None; ``service`` defaults to the broker's first service). The candidate is created the
 way a broker creates one (``brokerage.caseload.create_candidate``: the case is held by
-``service``, a referral stage opens) and gets a consent to matching valid for a year,
-unless ``consent=False``. Any other keyword sets a profile field (``comune_code``,
+``service``, a referral stage opens) and gets consents valid for a year to every purpose
+(matching, pathway, data sharing); ``consent=False`` records none, ``consent="matching"``
+or a tuple of purposes records only those. Any other keyword sets a profile field (``comune_code``,
 ``hours_min``, ``max_commute_km``, ``skill_ids``, ``occupation_ids``, ``adjustments``,
 ``experiences``, …) or a sensitive one (``target_group``, ``disability_percentage``,
 ``origin_service_id``, ``notes``). The consent's expiry is ``consent_days`` from today.
@@ -20,7 +21,7 @@ from typing import Any
 
 from brokerage import caseload
 from brokerage.caseload import ProfileData, SensitiveData
-from brokerage.models import Candidate, Proposal
+from brokerage.models import CONSENT_PURPOSES, Candidate, Consent, Proposal
 from portal import db
 from portal.db import utcnow
 from portal.models import BROKER, Organisation, User
@@ -51,12 +52,22 @@ def make_candidate(
         **fields,
     )
     candidate = caseload.create_candidate(service, broker, profile, sensitive, today())
-    if consent:
+    if consent is True:
+        consent = tuple(CONSENT_PURPOSES)
+    elif isinstance(consent, str):
+        consent = (consent,)
+    for purpose in consent or ():
         caseload.record_consent(
-            candidate, broker, "matching", today(), today() + timedelta(days=consent_days), today()
+            candidate, broker, purpose, today(), today() + timedelta(days=consent_days), today()
         )
     db.session.flush()
     return candidate
+
+
+def consent_for(candidate: Candidate, purpose: str = "matching") -> Consent:
+    """The candidate's (only) consent for ``purpose``."""
+    [consent] = [c for c in caseload.consents_of(candidate) if c.purpose == purpose]
+    return consent
 
 
 def make_proposal(candidate: Candidate, vacancy: Any, broker: User, **fields: Any) -> Proposal:

@@ -415,7 +415,7 @@ def test_export_contains_everything_and_is_logged(client, db_session):
         "origin_service": "Servizio Esportato",
         "notes": "Nota X",
     }
-    assert [c["purpose"] for c in data["consents"]] == ["matching"]
+    assert sorted(c["purpose"] for c in data["consents"]) == ["data_sharing", "matching", "pathway"]
     assert [s["stage"] for s in data["pathway"]] == ["referral"]
     assert data["proposals"][0]["vacancy"] == vacancy.title
     actions = {e["action"] for e in data["access_log"]}

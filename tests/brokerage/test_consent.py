@@ -4,6 +4,7 @@ signed form's upload checks."""
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 from datetime import timedelta
 from pathlib import Path
@@ -13,13 +14,13 @@ from sqlalchemy import func, select
 
 from brokerage import caseload
 from brokerage.caseload import CaseloadError
-from brokerage.models import Consent
+from brokerage.models import Consent, PathwayStage
 from portal import db
 from portal.models import AuditLog
-from tests.brokerage.factories import make_candidate, make_proposal, today
+from tests.brokerage.factories import consent_for, make_candidate, make_proposal, today
 from tests.conftest import login
 from tests.employers.factories import make_vacancy
-from tests.factories import make_user
+from tests.factories import make_org, make_user
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -84,7 +85,7 @@ def test_revocation_stops_matching_and_withdraws_open_proposals(db_session):
     interview = make_proposal(candidate, make_vacancy(employer), broker, status="interview")
     hired = make_proposal(candidate, make_vacancy(employer), broker, status="hired")
     declined = make_proposal(candidate, make_vacancy(employer), broker, status="declined")
-    [consent] = caseload.consents_of(candidate)
+    consent = consent_for(candidate)
     assert candidate.has_matching_consent(today())
     withdrawn = caseload.revoke_consent(consent, broker, today(), reason="Asked by phone")
     assert withdrawn == 2
@@ -113,7 +114,7 @@ def test_revoking_one_of_two_valid_consents_keeps_matching(db_session):
 
 def test_a_broker_of_another_service_cannot_revoke(db_session):
     _broker, candidate = broker_and_candidate()
-    [consent] = caseload.consents_of(candidate)
+    consent = consent_for(candidate)
     with pytest.raises(caseload.NotHeld):
         caseload.revoke_consent(consent, make_user("broker"), today())
     assert consent.revoked_at is None
@@ -143,7 +144,7 @@ def test_signed_form_upload_and_download(app, client, db_session, content, filen
     login(client, broker)
     response = post_consent(client, candidate, content, filename)
     assert response.status_code == 302, response.get_data(as_text=True)
-    [consent] = caseload.consents_of(candidate)
+    consent = consent_for(candidate)
     digest = hashlib.sha256(content).hexdigest()
     assert consent.document_sha256 == digest and consent.document_name == filename
     stored = Path(app.instance_path) / "uploads" / "consents" / digest
@@ -217,7 +218,7 @@ def test_consent_form_errors_are_next_to_the_fields(client, db_session):
 def test_revocation_through_the_page(client, db_session):
     broker, candidate = broker_and_candidate()
     proposal = make_proposal(candidate, make_vacancy(make_user("employer")), broker)
-    [consent] = caseload.consents_of(candidate)
+    consent = consent_for(candidate)
     login(client, broker)
     confirm = client.get(f"/brokerage/consents/{consent.id}/revoke")
     assert confirm.status_code == 200 and consent.revoked_at is None
@@ -251,3 +252,126 @@ def test_erasure_deletes_the_signed_forms(app, client, db_session):
     db.session.flush()
     assert not stored.exists()
     assert all(c.document_sha256 == "" and c.revoked_at for c in caseload.consents_of(candidate))
+
+
+# --- Each purpose gates its own processing (issue 4: "revocation stops everything") ------
+
+
+def lab_case(broker, candidate):
+    from brokerage import pathway
+
+    [referral] = pathway.stages_of(candidate)
+    referral.started_on = days(-100)
+    return pathway.add_stage(
+        candidate,
+        broker,
+        pathway.StageInput(
+            stage="work_experience",
+            started_on=days(-60),
+            details={"kind": "observation_lab", "planned_end": days(40), "host": ""},
+        ),
+        today(),
+    )
+
+
+SCORES = {"punctuality": 3, "autonomy": 4, "relations": 4, "task_quality": 3}
+
+
+def test_revoking_the_pathway_consent_stops_pathway_writes_at_once(db_session):
+    from brokerage import pathway
+
+    broker, candidate = broker_and_candidate()
+    lab = lab_case(broker, candidate)  # allowed while the consent is valid
+    pathway.add_observation(lab, broker, days(-30), SCORES, "", today())
+    caseload.revoke_consent(consent_for(candidate, "pathway"), broker, today())
+    with pytest.raises(caseload.ConsentMissing) as error:
+        pathway.add_stage(
+            candidate, broker, pathway.StageInput(stage="intake", started_on=today()), today()
+        )
+    assert error.value.fields == {"consent_required": caseload.consent_missing_message("pathway")}
+    with pytest.raises(caseload.ConsentMissing):
+        pathway.update_stage(lab, broker, None, "Tutor", "Note", None, today())
+    with pytest.raises(caseload.ConsentMissing):
+        pathway.add_observation(lab, broker, days(-1), SCORES, "", today())
+    assert lab.tutor == "" and len(lab.details["observations"]) == 1
+    # The other purposes are untouched: matching and handover go on.
+    assert candidate.has_matching_consent(today())
+    assert caseload.has_consent(candidate, "data_sharing", today())
+    # Closing the pathway stays possible (the person withdrew: the case must end).
+    closed = pathway.add_stage(
+        candidate,
+        broker,
+        pathway.StageInput(stage="closed", started_on=today(), details={"reason": "withdrew"}),
+        today(),
+    )
+    assert closed.stage == "closed" and candidate.status == "closed"
+
+
+def test_pathway_writes_need_a_pathway_consent_not_another_purpose(db_session):
+    from brokerage import pathway
+
+    broker, candidate = broker_and_candidate(consent=("matching", "data_sharing"))
+    intake = pathway.StageInput(stage="intake", started_on=today())
+    with pytest.raises(caseload.ConsentMissing):
+        pathway.add_stage(candidate, broker, intake, today())
+    # An expired consent does not count either.
+    caseload.record_consent(candidate, broker, "pathway", days(-400), days(-1), today())
+    with pytest.raises(caseload.ConsentMissing):
+        pathway.add_stage(candidate, broker, intake, today())
+    caseload.record_consent(candidate, broker, "pathway", today(), days(30), today())
+    assert pathway.add_stage(candidate, broker, intake, today()).stage == "intake"
+
+
+def test_revoking_the_data_sharing_consent_stops_the_handover(db_session):
+    broker, candidate = broker_and_candidate()
+    target = make_org("service", service_type="dsm")
+    caseload.revoke_consent(consent_for(candidate, "data_sharing"), broker, today())
+    with pytest.raises(caseload.ConsentMissing) as error:
+        caseload.hand_over(candidate, broker, target.id, today())
+    assert error.value.fields == {
+        "consent_required": caseload.consent_missing_message("data_sharing")
+    }
+    assert len(candidate.holdings) == 1 and target.id not in candidate.holding_service_ids
+    assert candidate.has_matching_consent(today())  # matching is another purpose
+    caseload.record_consent(candidate, broker, "data_sharing", today(), days(30), today())
+    caseload.hand_over(candidate, broker, target.id, today())
+    assert candidate.holding_service_ids == {target.id}
+
+
+def test_a_handover_without_data_sharing_consent_is_refused(db_session):
+    broker, candidate = broker_and_candidate(consent=("matching", "pathway"))
+    with pytest.raises(caseload.ConsentMissing):
+        caseload.hand_over(candidate, broker, make_org("service").id, today())
+
+
+def text(response) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+def test_the_pages_say_which_consent_is_missing(client, db_session):
+    broker = make_user("broker")  # Italian, the default
+    candidate = make_candidate(broker=broker, consent="matching")
+    target = make_org("service", service_type="dsm")
+    login(client, broker)
+    pathway_message = caseload.consent_missing_message("pathway")
+    sharing_message = caseload.consent_missing_message("data_sharing")
+    timeline = text(client.get(f"/brokerage/candidates/{candidate.id}/pathway"))
+    assert pathway_message in timeline and "purpose=pathway" in timeline
+    response = client.post(
+        f"/brokerage/candidates/{candidate.id}/pathway/new/intake",
+        data={"started_on": today().isoformat(), "broker": str(broker.id)},
+    )
+    assert response.status_code == 200
+    assert text(response).count(pathway_message) >= 1
+    assert [
+        s.stage for s in db.session.query(PathwayStage).filter_by(candidate_id=candidate.id)
+    ] == ["referral"]
+    form = text(client.get(f"/brokerage/candidates/{candidate.id}/handover"))
+    assert sharing_message in form and "purpose=data_sharing" in form
+    response = client.post(
+        f"/brokerage/candidates/{candidate.id}/handover", data={"to_service": str(target.id)}
+    )
+    assert response.status_code == 200 and sharing_message in text(response)
+    assert candidate.holding_service_ids != {target.id}
+    new = client.get(f"/brokerage/candidates/{candidate.id}/consents/new?purpose=pathway")
+    assert 'selected value="pathway"' in text(new)

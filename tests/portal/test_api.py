@@ -62,3 +62,20 @@ def test_token_authenticates_api_calls(client, db_session):
     token = issue_token(user)
     response = client.get("/api/v1/organizations", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
+
+
+def test_a_nul_character_is_bad_input_not_a_server_error(client, db_session):
+    """PostgreSQL refuses NUL in text (a DataError): it is a 400 everywhere, on both
+    databases, in the query string, a JSON body and a form."""
+    api = client.get("/api/v1/municipalities?q=Pord%00")
+    assert api.status_code == 400 and api.json["error"]["code"] == "bad_request"
+    assert client.get("/api/v1/vacancies?comune=%00").status_code == 400
+    assert client.get("/directory?q=%00").status_code == 400
+    body = client.post(
+        "/api/v1/employers/quota",
+        data='{"employees": 20, "note": "a\\u0000b"}',
+        content_type="application/json",
+    )
+    assert body.status_code == 400 and body.json["error"]["code"] == "bad_request"
+    assert client.post("/login", data={"email": "a\x00@b.it", "password": "x"}).status_code == 400
+    assert client.get("/api/v1/municipalities?q=Pord").status_code == 200

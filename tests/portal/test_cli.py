@@ -131,3 +131,81 @@ def test_demo_seed_if_empty_does_nothing_on_a_used_database(app, db_session):
     result = run(app, "demo", "seed", "--if-empty")
     assert result.exit_code == 0 and "not loaded" in result.output
     assert find_user("admin@ponte.demo") is None
+
+
+# --- Scheduled jobs ---------------------------------------------------------------------
+
+
+EXPECTED_DAILY = [
+    "employers expire",
+    "tenders remind",
+    "microcredit reconcile",
+    "shop expire",
+    "shop transfers",
+    "network remind",
+    "notifications digest",
+    "search drain",
+    "search prune",
+    "db analyze",
+]
+
+
+def test_ponte_jobs_lists_what_every_module_registered(app):
+    result = run(app, "ponte", "jobs")
+    assert result.exit_code == 0, result.output
+    listed = result.output.split("\n")
+    assert sorted(line for line in listed if line) == sorted(EXPECTED_DAILY)
+    # The modules' jobs come first, the core's (reminders, digest, search) last.
+    assert listed[-6:-1] == [
+        "network remind",
+        "notifications digest",
+        "search drain",
+        "search prune",
+        "db analyze",
+    ]
+
+
+def test_ponte_daily_runs_every_daily_job(app, db_session):
+    from datetime import timedelta
+
+    from employers.models import Vacancy
+    from portal.db import utcnow
+    from tests.employers.factories import make_vacancy
+    from tests.factories import make_user
+
+    vacancy = make_vacancy(make_user("employer"))
+    vacancy.expires_on = utcnow().date() - timedelta(days=1)
+    db.session.commit()
+    result = run(app, "ponte", "daily")
+    assert result.exit_code == 0, result.output
+    for job in EXPECTED_DAILY:
+        assert f"== {job}\n" in result.output
+    assert "1 vacancies expired" in result.output
+    assert db.session.get(Vacancy, vacancy.id).status == "closed"
+    assert result.output.rstrip().endswith("All daily jobs done.")
+
+
+def test_ponte_daily_goes_on_after_a_failing_job_and_exits_1(app, db_session):
+    import click
+    from flask.cli import AppGroup
+
+    from portal.jobs import EXTENSION
+
+    group = AppGroup("testjobs")
+
+    @group.command("fail")
+    def fail() -> None:
+        raise click.ClickException("broken on purpose")
+
+    app.cli.add_command(group)
+    jobs = app.extensions[EXTENSION]
+    saved = list(jobs)
+    jobs.insert(0, "testjobs fail")
+    try:
+        result = run(app, "ponte", "daily")
+    finally:
+        jobs[:] = saved
+        app.cli.commands.pop("testjobs")
+    assert result.exit_code == 1
+    assert "!! testjobs fail failed: broken on purpose" in result.output
+    assert "== search prune" in result.output  # the others still ran

@@ -419,3 +419,133 @@ def test_the_online_link_goes_only_to_confirmed_people(app, client, db_session):
     login(client, user)
     services.register_user(event, user)  # waitlisted: the seat is taken
     assert "segreto" not in client.get(f"/events/{event.id}").text
+
+
+@pytest.mark.slow
+@pytest.mark.postgresql_only
+def test_cancellations_racing_promotions_and_a_confirmation_for_the_last_seat(app):
+    """Three seats, all taken (A, B, C); two guests on the waiting list (W1, W2); a guest
+    G who has not confirmed yet; a user N not registered. At the same moment, each on
+    its own connection: A cancels twice (a double click), B cancels, G confirms, N
+    registers. Capacity is never exceeded, W1 and W2 — first in the queue — get the two
+    freed seats, each promoted (and told) exactly once; G and N wait."""
+    seats = 3
+    engine = create_engine(app.extensions["ponte_db"].engine.url, pool_size=8, max_overflow=0)
+    marker = f"race2-{utcnow().timestamp():.0f}"
+    now = utcnow()
+    with Session(engine) as setup:
+        outbox_start = setup.scalar(select(func.max(SearchOutbox.id))) or 0
+        org = Organisation(
+            name=f"Org {marker}", slug=marker, kind="service", service_type="sil",
+            verified_at=now,
+        )  # fmt: skip
+        setup.add(org)
+        setup.flush()
+        start = now + timedelta(days=3)
+        event = Event(
+            organisation_id=org.id,
+            title=marker,
+            slug=marker,
+            kind="operator_training",
+            starts_at=start,
+            ends_at=start + timedelta(hours=2),
+            capacity=seats,
+            status="published",
+            published_at=now,
+        )
+        newcomer = User(email=f"{marker}-n@example.it", full_name="N")
+        setup.add_all([event, newcomer])
+        setup.flush()
+        regs = {}
+        for n, (key, status) in enumerate(
+            [
+                ("A", CONFIRMED),
+                ("B", CONFIRMED),
+                ("C", CONFIRMED),
+                ("W1", WAITLISTED),
+                ("W2", WAITLISTED),
+                ("G", PENDING),
+            ]
+        ):
+            regs[key] = Registration(
+                event_id=event.id,
+                name=key,
+                email=f"{marker}-{key.lower()}@example.it",
+                status=status,
+                queued_at=now + timedelta(seconds=n) if status != PENDING else None,
+                confirmed_at=now if status == CONFIRMED else None,
+            )
+        setup.add_all(regs.values())
+        setup.commit()
+        event_id, org_id, newcomer_id = event.id, org.id, newcomer.id
+        ids = {key: reg.id for key, reg in regs.items()}
+
+    actions = [("cancel", ids["A"]), ("cancel", ids["A"]), ("cancel", ids["B"])]
+    actions += [("confirm", ids["G"]), ("register", newcomer_id)]
+    barrier = threading.Barrier(len(actions))
+    errors: list[BaseException] = []
+    promoted: list[int] = []
+    app.extensions["mail_outbox"] = []
+
+    def act(kind: str, target: int) -> None:
+        try:
+            with app.test_request_context(), Session(engine, expire_on_commit=False) as session:
+                db.session.registry.set(session)
+                try:
+                    if kind == "register":
+                        user, event = session.get(User, target), session.get(Event, event_id)
+                    else:
+                        reg = session.get(Registration, target)
+                    barrier.wait(timeout=30)
+                    if kind == "cancel":
+                        got = services.cancel_registration(reg)
+                        if got is not None:
+                            promoted.append(got.id)
+                    elif kind == "confirm":
+                        services.confirm_guest(reg)
+                    else:
+                        services.register_user(event, user)
+                    session.commit()
+                finally:
+                    db.session.registry.clear()
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=act, args=action) for action in actions]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert not errors, errors
+        with Session(engine) as check:
+            rows = check.execute(
+                select(Registration.id, Registration.email, Registration.status).where(
+                    Registration.event_id == event_id
+                )
+            ).all()
+        status = {email.split("-")[-1].split("@")[0]: s for _id, email, s in rows}
+        assert sum(1 for _i, _e, s in rows if s == CONFIRMED) == seats
+        assert status == {
+            "a": CANCELLED,
+            "b": CANCELLED,
+            "c": CONFIRMED,
+            "w1": CONFIRMED,
+            "w2": CONFIRMED,
+            "g": WAITLISTED,
+            "n": WAITLISTED,
+        }
+        assert sorted(promoted) == sorted([ids["W1"], ids["W2"]])  # each exactly once
+        # The promoted guests are told once each (they get no other e-mail here).
+        waiting = {f"{marker}-w1@example.it", f"{marker}-w2@example.it"}
+        told = [str(m["To"]) for m in app.extensions["mail_outbox"] if str(m["To"]) in waiting]
+        assert sorted(told) == sorted(waiting)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(delete(Registration).where(Registration.event_id == event_id))
+            conn.execute(delete(Event).where(Event.id == event_id))
+            conn.execute(delete(Membership).where(Membership.user_id == newcomer_id))
+            conn.execute(delete(User).where(User.id == newcomer_id))
+            conn.execute(delete(Organisation).where(Organisation.id == org_id))
+            conn.execute(delete(SearchOutbox).where(SearchOutbox.id > outbox_start))
+        engine.dispose()
