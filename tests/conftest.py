@@ -125,10 +125,13 @@ class PonteClient(FlaskClient):
 
         g.pop("_login_user", None)
         g.pop("api_user", None)
+        g.pop("_flask_babel", None)  # the locale (and timezone) each request chooses
         # What the test set up is "committed" (a savepoint released), as it would be
         # in production, so a rollback inside the request undoes only the request's work.
         ponte_db.session.commit()
-        return super().open(*args, **kwargs)
+        response = super().open(*args, **kwargs)
+        g.pop("_flask_babel", None)  # the test's own gettext() keeps the default locale
+        return response
 
 
 @pytest.fixture
