@@ -76,6 +76,12 @@ SCHEDULE_INPUT_SCHEMA: dict[str, Any] = {
             "description": '"daily" prices each period by its days.',
         },
         "days_in_year": {"type": "integer", "enum": list(DAYS_IN_YEAR_CHOICES), "default": 364},
+        "move_non_working_days": {
+            "type": "boolean",
+            "default": False,
+            "description": "Move a due date on a Sunday or an Italian public holiday to the "
+            "next working day; the amounts stay the same.",
+        },
     },
 }
 SCHEDULE_SCHEMA: dict[str, Any] = {
@@ -101,6 +107,12 @@ SCHEDULE_SCHEMA: dict[str, Any] = {
                     "interest": MONEY,
                     "total": MONEY,
                     "balance": {**MONEY, "description": "Principal owed after the instalment."},
+                    "moved_from": {
+                        "type": "string",
+                        "format": "date",
+                        "nullable": True,
+                        "description": "The unmoved due date, a non-working day.",
+                    },
                 },
             },
         },
@@ -130,6 +142,7 @@ def schedule_json(schedule: Schedule) -> dict[str, Any]:
             "interest_calculation": terms.interest_calculation,
             "days_in_year": terms.days_in_year,
             "rounding": terms.rounding,
+            "move_non_working_days": terms.move_non_working_days,
         },
         "installments": [
             {
@@ -139,6 +152,7 @@ def schedule_json(schedule: Schedule) -> dict[str, Any]:
                 "interest": fmt(i.interest),
                 "total": fmt(i.total),
                 "balance": fmt(i.balance),
+                "moved_from": i.moved_from.isoformat() if i.moved_from else None,
             }
             for i in schedule.installments
         ],

@@ -362,6 +362,9 @@ class CalculatorForm(FlaskForm):
     days_in_year = SelectField(
         _l("Days in the year"), choices=options(DAYS_IN_YEAR_LABELS.items()), default="364"
     )
+    move_non_working_days = BooleanField(
+        _l("Move due dates on Sundays and public holidays to the next working day")
+    )
     submit = SubmitField(_l("Calculate"))
 
 

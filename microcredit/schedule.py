@@ -307,6 +307,7 @@ TERMS_ERRORS = {
     "date": "must be a date YYYY-MM-DD",
     "date_range": "must be between 1990 and 2100",
     "rate_too_high": "is too high",
+    "boolean": "must be true or false",
 }
 
 
@@ -425,6 +426,14 @@ def parse_terms(
         else:
             if "principal" not in errors and multiple > principal:
                 errors.add("in_multiples_of", "multiple")
+    move = data.get("move_non_working_days")
+    if move in (None, "", False, "0", "false", "off"):
+        move = False
+    elif move in (True, "1", "true", "on", "y"):
+        move = True
+    else:
+        errors.add("move_non_working_days", "boolean")
+        move = False
     start = today
     raw_date = data.get("disbursement_date")
     if raw_date not in (None, ""):
@@ -451,4 +460,5 @@ def parse_terms(
         days_in_year=year_days,
         interest_calculation=calculation,
         rounding=rounding,
+        move_non_working_days=move,
     )

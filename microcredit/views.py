@@ -186,6 +186,7 @@ TERMS_MESSAGES = {
     "date": _l("Enter a valid date."),
     "date_range": _l("Enter a date between 1990 and 2100."),
     "rate_too_high": _l("The rate is too high."),
+    "boolean": _l("Choose one of the options."),
 }
 
 
@@ -211,6 +212,7 @@ def calculator() -> Any:
                 "disbursement_date",
                 "interest_calculation",
                 "days_in_year",
+                "move_non_working_days",
             )
         }
         try:
@@ -1108,7 +1110,7 @@ def _read_rows(
         except AmountError as error:
             errors[f"principal-{mid}"] = str(AMOUNT_MESSAGES[error.code])
         raw = (form.get(f"repayments-{mid}") or "").strip()
-        repayments = int(raw) if raw.isdigit() and len(raw) < 5 else None
+        repayments = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 5 else None
         if repayments is None:
             errors[f"repayments-{mid}"] = _("Enter a whole number.")
         raw = (form.get(f"tranche-{mid}") or "").strip()
@@ -1118,7 +1120,7 @@ def _read_rows(
                 principal=principal,
                 repayments=repayments,
                 purpose=(form.get(f"purpose-{mid}") or "").strip()[:300],
-                tranche=int(raw) if raw.isdigit() and len(raw) < 3 else None,
+                tranche=int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 3 else None,
             )
         )
     return rows, errors
@@ -1184,7 +1186,9 @@ def group_loans_new(group_id: int) -> Any:
     for line in plan:
         raw = typed.get(f"tranche-{line.member.id}", "")
         tranche_of[line.member.id] = (
-            int(raw) if raw.isdigit() and len(raw) < 3 and not line.fixed else line.tranche
+            int(raw)
+            if raw.isascii() and raw.isdigit() and len(raw) < 3 and not line.fixed
+            else line.tranche
         )
     start = form.expected_disbursement_on.data or today()
     tranches = [

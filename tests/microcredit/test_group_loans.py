@@ -282,6 +282,27 @@ def test_a_bad_line_on_the_form_is_marked_and_nothing_saved(client, crew):
     assert loan_count() == before
 
 
+def test_odd_input_is_refused_not_a_crash(client, crew):
+    officer, product, group, members = crew
+    login(client, officer)
+    data = form_data(
+        officer,
+        product,
+        members,
+        **{f"repayments-{members[1].id}": "²", f"tranche-{members[2].id}": "٣"},
+    )
+    data["officer"] = "x"
+    response = client.post(f"/microcredit/groups/{group.id}/loans/new", data=data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and f'id="repayments-{members[1].id}-error"' in html
+    assert loan_count() == 0
+    response = client.post(
+        f"/microcredit/groups/{group.id}/loans",
+        data={"disburse-loans": ["x"], "disburse-on_date": "x", "disburse-submit": "1"},
+    )
+    assert response.status_code == 200
+
+
 def test_the_group_applies_approves_and_disburses_through_the_pages(client, crew):
     officer, product, group, members = crew
     login(client, officer)
