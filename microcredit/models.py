@@ -569,7 +569,18 @@ class LoanTransaction(Base):
     """
 
     __tablename__ = "mc_loan_txn"
-    __table_args__ = (Index("ix_mc_loan_txn_loan_date", "loan_id", "on_date"),)
+    __table_args__ = (
+        # Covers the portfolio report's ledger sums: read from the index alone.
+        Index(
+            "ix_mc_loan_txn_loan_date_amounts",
+            "loan_id",
+            "on_date",
+            "kind",
+            "sign",
+            "principal",
+            "interest",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     loan_id: Mapped[int] = mapped_column(ForeignKey("mc_loan.id"))
