@@ -25,6 +25,8 @@ def init_app(app: Flask) -> None:
         {
             "MicrocreditScheduleInput": api.SCHEDULE_INPUT_SCHEMA,
             "MicrocreditSchedule": api.SCHEDULE_SCHEMA,
+            "MicrocreditGroupLoansInput": api.GROUP_LOANS_INPUT_SCHEMA,
+            "MicrocreditGroupLoans": api.GROUP_LOANS_SCHEMA,
         }
     )
 

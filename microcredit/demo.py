@@ -190,7 +190,9 @@ PRODUCTS = [
 @dataclass
 class GroupSpec:
     name: str
-    state: str  # forming, training, active, suspended, closed
+    #: forming, training, active, suspended, closed; "ready": recognised, no loan yet
+    #: (the group application is still to be made).
+    state: str
     behaviours: list[str] = field(default_factory=list)
     size: int = 5
 
@@ -220,6 +222,7 @@ CENTRES = [
             ),
             GroupSpec("Le Rondini", "training", size=5),
             GroupSpec("Le Api", "forming", size=3),
+            GroupSpec("Le Farfalle", "ready"),
         ],
     ),
     CentreSpec(
@@ -434,6 +437,8 @@ class Story:
                     g, None, DEPOSIT, Decimal("25.00"), d, officer, note="Fondo di gruppo"
                 ),
             )
+            if gspec.state == "ready":
+                continue
             for index, member in enumerate(members):
                 week, amount = WAVES[index]
                 self.loan_plan(centre, officer, member, anchor, week, amount, loans)

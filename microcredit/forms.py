@@ -141,6 +141,15 @@ class CentreForm(FlaskForm):
         _l("Meetings"), choices=options(FREQUENCY_LABELS.items()), default="weekly"
     )
     officer = SelectField(_l("Loan officer"), coerce=int, choices=[])
+    move_non_working_days = BooleanField(
+        _l("Hold a meeting that falls on a Sunday or a public holiday on the next working day"),
+        default=True,
+    )
+    patron_day = StringField(
+        _l("Patron saint's day (local public holiday)"),
+        description=_l("Month and day, e.g. 12-07 for Saint Ambrose in Milan."),
+        validators=[Optional(), Length(max=5)],
+    )
     submit = SubmitField(_l("Save"))
 
 
@@ -266,6 +275,13 @@ class ProductForm(FlaskForm):
     enforce_221 = BooleanField(
         _l("Staggered first disbursement in each group (2-2-1, leader last)"), default=True
     )
+    move_non_working_days = BooleanField(
+        _l(
+            "Move an instalment due on a Sunday or a public holiday to the next working day "
+            "(the amounts stay the same)"
+        ),
+        default=True,
+    )
     active = BooleanField(_l("Open to new applications"), default=True)
     submit = SubmitField(_l("Save"))
 
@@ -346,6 +362,9 @@ class CalculatorForm(FlaskForm):
     days_in_year = SelectField(
         _l("Days in the year"), choices=options(DAYS_IN_YEAR_LABELS.items()), default="364"
     )
+    move_non_working_days = BooleanField(
+        _l("Move due dates on Sundays and public holidays to the next working day")
+    )
     submit = SubmitField(_l("Calculate"))
 
 
@@ -355,3 +374,24 @@ class AsOfForm(FlaskForm):
 
     as_of = DateField(_l("On date"), validators=[Optional()])
     submit = SubmitField(_l("Show"))
+
+
+class GroupLoansForm(FlaskForm):
+    """The shared part of a group application; each member's line is read by the view."""
+
+    product = HiddenField()
+    expected_disbursement_on = DateField(
+        _l("Expected disbursement date of the first tranche"), validators=[InputRequired()]
+    )
+    officer = SelectField(_l("Loan officer"), coerce=int, choices=[])
+    services = CheckboxListField(_l("Support services planned for every loan"), choices=[])
+    submit = SubmitField(_l("Submit the applications"))
+
+
+class GroupLoanActionForm(FlaskForm):
+    """Approve or disburse several loans of a group (used with a prefix per action)."""
+
+    loans = CheckboxListField(_l("Loans"), coerce=int, choices=[], validate_choice=False)
+    on_date = DateField(_l("Date"), validators=[InputRequired()])
+    reason = StringField(_l("Reason or note"), validators=[Optional(), Length(max=300)])
+    submit = SubmitField(_l("Confirm"))

@@ -165,11 +165,23 @@ class Centre(TimestampMixin, Base):
     first_meeting_on: Mapped[date] = mapped_column(Date)
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
+    #: A meeting that falls on a Sunday or a public holiday moves to the next working day.
+    move_non_working_days: Mapped[bool] = mapped_column(default=False)
+    #: The town's patron saint's day, ``MM-DD`` (a local public holiday), if any.
+    patron_day: Mapped[str | None] = mapped_column(String(5))
 
     organisation: Mapped[Organisation] = relationship()
     municipality: Mapped[Municipality | None] = relationship(lazy="joined")
     officer: Mapped[User | None] = relationship(lazy="joined")
     groups: Mapped[list[Group]] = relationship(back_populates="centre", order_by="Group.name")
+
+    @property
+    def local_holidays(self) -> tuple[tuple[int, int], ...]:
+        """The centre's local public holidays as (month, day)."""
+        if not self.patron_day:
+            return ()
+        month, _sep, day = self.patron_day.partition("-")
+        return ((int(month), int(day)),)
 
     @property
     def weekday_label(self) -> str:
@@ -406,6 +418,9 @@ class LoanProduct(TimestampMixin, Base):
     penalty_after_days: Mapped[int] = mapped_column(default=7)
     group_lending: Mapped[bool] = mapped_column(default=True)
     enforce_221: Mapped[bool] = mapped_column(default=True)
+    #: Fineract's "reschedule repayments on holidays": due dates on a Sunday or a public
+    #: holiday move to the next working day (the amounts stay the same).
+    move_non_working_days: Mapped[bool] = mapped_column(default=False)
 
     @property
     def kind_label(self) -> str:
@@ -444,6 +459,7 @@ class Loan(TimestampMixin, Base):
     in_multiples_of: Mapped[Decimal | None] = mapped_column(Money)
     allocation_order: Mapped[str] = mapped_column(String(60))
     rounding: Mapped[str] = mapped_column(String(16), default="ROUND_HALF_EVEN")
+    move_non_working_days: Mapped[bool] = mapped_column(default=False)
     purpose: Mapped[str] = mapped_column(String(300), default="")
     submitted_on: Mapped[date] = mapped_column(Date)
     expected_disbursement_on: Mapped[date] = mapped_column(Date)
@@ -455,6 +471,10 @@ class Loan(TimestampMixin, Base):
     status_reason: Mapped[str] = mapped_column(String(300), default="")
     #: Position in the group's staggered first disbursement (1, 2, 3 for 2-2-1).
     wave: Mapped[int | None]
+    #: The tranche of the staggered first disbursement planned on the group application
+    #: (1, 2, 3 for 2-2-1): a later tranche waits for the earlier ones (see
+    #: ``services.wave_problem``). None when the loan was applied for on its own.
+    tranche: Mapped[int | None]
     rescheduled_from_id: Mapped[int | None] = mapped_column(ForeignKey("mc_loan.id"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
@@ -549,7 +569,18 @@ class LoanTransaction(Base):
     """
 
     __tablename__ = "mc_loan_txn"
-    __table_args__ = (Index("ix_mc_loan_txn_loan_date", "loan_id", "on_date"),)
+    __table_args__ = (
+        # Covers the portfolio report's ledger sums: read from the index alone.
+        Index(
+            "ix_mc_loan_txn_loan_date_amounts",
+            "loan_id",
+            "on_date",
+            "kind",
+            "sign",
+            "principal",
+            "interest",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     loan_id: Mapped[int] = mapped_column(ForeignKey("mc_loan.id"))

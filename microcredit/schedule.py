@@ -19,6 +19,13 @@ Pure functions, no database. For the same inputs the instalments are Fineract's:
 * Grace on principal: the first ``k`` repayments are interest only.
 * Due dates: disbursement date + 1, 2, … periods (months keep the day of the month,
   clamped to the month's end, counted from the disbursement date so they do not drift).
+* Non-working days (``move_non_working_days``, Fineract's "reschedule repayments on
+  holidays" with "next working day"): a due date on a Sunday or an Italian public holiday
+  (:mod:`microcredit.holidays`, with the centre's patron saint in ``local_holidays``)
+  moves to the next working day. As in Fineract, only the *due date* moves: the periods
+  and so the interest stay those of the unmoved dates (with ``"daily"`` too), and the next
+  due date is still counted from the unmoved one, so every amount is the same as without
+  the move. A borrower is not charged a day more of interest because the office was closed.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from decimal import (
 )
 from typing import Any
 
+from microcredit.holidays import MonthDay, next_working_day
 from microcredit.money import AMOUNT_ERRORS, AmountError, parse_amount
 
 WEEKLY, FORTNIGHTLY, MONTHLY = "weekly", "fortnightly", "monthly"
@@ -85,6 +93,10 @@ class Terms:
     interest_calculation: str = SAME_AS_REPAYMENT_PERIOD
     rounding: str = ROUND_HALF_EVEN
     digits: int = 2
+    #: Move due dates off Sundays and public holidays (the amounts do not change).
+    move_non_working_days: bool = False
+    #: Local public holidays, (month, day): the patron saint of the centre's town.
+    local_holidays: tuple[MonthDay, ...] = ()
 
     @property
     def annual_rate(self) -> Decimal:
@@ -109,6 +121,8 @@ class Installment:
     interest: Decimal
     #: Principal still owed after this instalment.
     balance: Decimal
+    #: The unmoved due date, when a non-working day moved it (see ``Terms``).
+    moved_from: date | None = None
 
     @property
     def total(self) -> Decimal:
@@ -203,7 +217,10 @@ def build_schedule(terms: Terms) -> Schedule:
     balance = principal
     for number, (due, (part, interest)) in enumerate(zip(dates, rows, strict=True), start=1):
         balance -= part
-        installments.append(Installment(number, due, part, interest, balance))
+        moved = next_working_day(due, terms.local_holidays) if terms.move_non_working_days else due
+        installments.append(
+            Installment(number, moved, part, interest, balance, due if moved != due else None)
+        )
     return Schedule(terms, tuple(installments))
 
 
@@ -290,6 +307,7 @@ TERMS_ERRORS = {
     "date": "must be a date YYYY-MM-DD",
     "date_range": "must be between 1990 and 2100",
     "rate_too_high": "is too high",
+    "boolean": "must be true or false",
 }
 
 
@@ -408,6 +426,14 @@ def parse_terms(
         else:
             if "principal" not in errors and multiple > principal:
                 errors.add("in_multiples_of", "multiple")
+    move = data.get("move_non_working_days")
+    if move in (None, "", False, "0", "false", "off"):
+        move = False
+    elif move in (True, "1", "true", "on", "y"):
+        move = True
+    else:
+        errors.add("move_non_working_days", "boolean")
+        move = False
     start = today
     raw_date = data.get("disbursement_date")
     if raw_date not in (None, ""):
@@ -434,4 +460,5 @@ def parse_terms(
         days_in_year=year_days,
         interest_calculation=calculation,
         rounding=rounding,
+        move_non_working_days=move,
     )

@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
 
-from microcredit import ledger
+from microcredit import holidays, ledger
 from microcredit.ledger import Parts, Position
 from microcredit.models import (
     ACTIVE,
@@ -195,6 +195,9 @@ class CentreData:
     meeting_place: str = ""
     comune_code: str | None = None
     officer_id: int | None = None
+    move_non_working_days: bool = False
+    #: The patron saint's day, ``MM-DD`` (empty: none).
+    patron_day: str | None = None
 
 
 def save_centre(
@@ -220,6 +223,13 @@ def save_centre(
         errors["meeting_frequency"] = _("Choose how often the centre meets.")
     if data.officer_id is not None and data.officer_id not in {u.id for u in org_officers(org.id)}:
         errors["officer_id"] = _("Choose an officer of your organisation.")
+    patron_day = None
+    try:
+        found = holidays.parse_month_day(data.patron_day)
+    except ValueError:
+        errors["patron_day"] = _("Give the day as month-day, e.g. 12-07 for 7 December.")
+    else:
+        patron_day = f"{found[0]:02d}-{found[1]:02d}" if found else None
     if errors:
         raise McError(errors)
     creating = centre is None
@@ -233,13 +243,32 @@ def save_centre(
     centre.meeting_place = (data.meeting_place or "").strip()[:200]
     centre.comune_code = data.comune_code or None
     centre.officer_id = data.officer_id
+    centre.move_non_working_days = bool(data.move_non_working_days)
+    centre.patron_day = patron_day
     db.session.flush()
     _audit("centre.create" if creating else "centre.update", centre, actor)
     return centre
 
 
 def meeting_dates(centre: Centre, start: date, end: date) -> list[date]:
-    """The centre's meeting dates between ``start`` and ``end`` (both included)."""
+    """The centre's meeting dates between ``start`` and ``end`` (both included).
+
+    With ``move_non_working_days`` a meeting on a Sunday or a public holiday (the centre's
+    patron saint included) is held on the next working day; the calendar keeps counting
+    from the unmoved dates.
+    """
+    if not centre.move_non_working_days:
+        return _calendar_dates(centre, start, end)
+    local = centre.local_holidays
+    # A moved meeting is at most a few days late: look that far back for the unmoved date.
+    moved = (
+        holidays.next_working_day(day, local)
+        for day in _calendar_dates(centre, start - timedelta(days=7), end)
+    )
+    return sorted({day for day in moved if start <= day <= end})
+
+
+def _calendar_dates(centre: Centre, start: date, end: date) -> list[date]:
     anchor = centre.first_meeting_on
     found: list[date] = []
     if end < anchor:
@@ -782,6 +811,7 @@ class ProductData:
     enforce_221: bool = True
     description: str = ""
     active: bool = True
+    move_non_working_days: bool = False
 
 
 def _term_exceeds(kind: str, frequency: str, repayments: int, start: date) -> bool:
@@ -908,6 +938,7 @@ def save_product(
         "group_lending",
         "enforce_221",
         "active",
+        "move_non_working_days",
     ):
         setattr(product, attr, getattr(data, attr))
     product.name = name
@@ -937,6 +968,8 @@ def loan_terms(loan: Loan, start: date | None = None) -> Terms:
         days_in_year=loan.days_in_year,
         interest_calculation=loan.interest_calculation,
         rounding=loan.rounding,
+        move_non_working_days=loan.move_non_working_days,
+        local_holidays=loan.centre.local_holidays if loan.centre else (),
     )
 
 
@@ -1105,6 +1138,7 @@ def submit_loan(
         in_multiples_of=product.in_multiples_of,
         allocation_order=product.allocation_order,
         rounding=policy().rounding,
+        move_non_working_days=product.move_non_working_days,
         purpose=(purpose or "").strip()[:300],
         submitted_on=on_date,
         expected_disbursement_on=expected_disbursement_on,
@@ -1342,6 +1376,16 @@ def wave_problem(loan: Loan, on_date: date) -> str | None:
             "The last first loan of the group is the leader's (staggered %(pattern)s).",
             pattern="-".join(str(w) for w in waves),
         )
+    if loan.tranche and loan.tranche > 1:
+        waiting = _earlier_tranches_waiting(loan)
+        if waiting:
+            return _(
+                "Tranche %(n)d of the group's first loans goes out first: %(names)s "
+                "(staggered %(pattern)s).",
+                n=min(other.tranche or 1 for other in waiting),
+                names=", ".join(other.member.full_name for other in waiting),
+                pattern="-".join(str(w) for w in waves),
+            )
     if wave == 0:
         return None
     previous = earlier[: bounds[wave - 1]]
@@ -1362,6 +1406,24 @@ def wave_problem(loan: Loan, on_date: date) -> str | None:
                 "is repaid on time."
             )
     return None
+
+
+def _earlier_tranches_waiting(loan: Loan) -> list[Loan]:
+    """First loans of the group planned for an earlier tranche and not yet disbursed."""
+    return list(
+        db.session.execute(
+            select(Loan)
+            .where(
+                Loan.group_id == loan.group_id,
+                Loan.cycle == 1,
+                Loan.id != loan.id,
+                Loan.status.in_((SUBMITTED, APPROVED)),
+                Loan.tranche < loan.tranche,
+                Loan.rescheduled_from_id.is_(None),
+            )
+            .order_by(Loan.tranche, Loan.id)
+        ).scalars()
+    )
 
 
 def _post(
@@ -1473,6 +1535,337 @@ def _wave_number(loan: Loan) -> int:
         if count <= bound:
             return number
     return len(waves)
+
+
+# --- Group applications: the whole group on one form ---------------------------------------
+
+#: Errors of :func:`submit_loan` that belong to one member's line of a group application.
+ROW_FIELDS = ("principal", "repayments", "member")
+
+
+@dataclass
+class GroupLoanRow:
+    """One member's line of a group application (None: missing or not a valid value)."""
+
+    member_id: int
+    principal: Decimal | None
+    repayments: int | None
+    purpose: str = ""
+    #: Tranche of the staggered first disbursement (first loans of staggered products).
+    tranche: int | None = None
+
+
+@dataclass
+class PlanLine:
+    """A member of the group as a group application shows them."""
+
+    member: Member
+    #: The loan the member would now apply for is their n-th (1: first, staggered).
+    cycle: int
+    #: Tranche of the staggered first disbursement: already taken by a first loan of the
+    #: member (``fixed``), or the suggested one. None: not staggered.
+    tranche: int | None
+    fixed: bool = False
+    #: The first loan has gone out already (in tranche ``tranche``).
+    disbursed: bool = False
+    #: An open loan of the product's kind (the member cannot apply for another one).
+    open_loan: Loan | None = None
+
+
+def staggered(product: LoanProduct) -> bool:
+    """Whether the product's first loans in a group go out in staggered tranches."""
+    return bool(product.group_lending and product.enforce_221)
+
+
+def _leader_rule(group: Group) -> bool:
+    """The leader-last rule applies to groups of at least the staggered total (as in
+    :func:`wave_problem`)."""
+    return len(group.members) >= sum(policy().first_disbursement_waves)
+
+
+def group_plan(group: Group, product: LoanProduct) -> list[PlanLine]:
+    """The group's current members with their tranche of the staggered first disbursement
+    (Grameen 2-2-1 by default): the tranche a first loan already holds, or a suggestion —
+    members in order fill the earliest tranche with room, the leader goes last."""
+    waves = policy().first_disbursement_waves
+    members = list(group.members)
+    ids = [m.id for m in members] or [-1]
+    loans = (
+        db.session.execute(
+            select(Loan)
+            .where(Loan.member_id.in_(ids), Loan.status.not_in((REJECTED, WITHDRAWN)))
+            .order_by(Loan.id)
+        )
+        .scalars()
+        .all()
+    )
+    disbursed = {
+        loan.member_id for loan in loans if loan.disbursed_on and loan.rescheduled_from_id is None
+    }
+    room = list(waves)
+    held: dict[int, tuple[int, bool]] = {}
+    for loan in loans:
+        number = loan.wave if loan.disbursed_on else loan.tranche
+        if (
+            loan.group_id == group.id
+            and loan.cycle == 1
+            and loan.rescheduled_from_id is None
+            and number
+            and 1 <= number <= len(waves)
+        ):
+            held[loan.member_id] = (number, loan.disbursed_on is not None)
+            room[number - 1] -= 1
+    leader = group.member_with_role(LEADER)
+    reserve_for_leader = (
+        leader is not None
+        and leader.id not in held
+        and leader.id not in disbursed
+        and _leader_rule(group)
+    )
+    lines = []
+    for member in members:
+        line = PlanLine(
+            member=member,
+            cycle=2 if member.id in disbursed else 1,
+            tranche=None,
+            open_loan=next(
+                (
+                    loan
+                    for loan in loans
+                    if loan.member_id == member.id
+                    and loan.kind == product.kind
+                    and loan.status in OPEN_STATES
+                ),
+                None,
+            ),
+        )
+        if staggered(product) and member.id in held:
+            line.tranche, line.disbursed = held[member.id]
+            line.fixed = True
+        elif staggered(product) and line.cycle == 1 and line.open_loan is None:
+            if reserve_for_leader and member.id == leader.id:  # type: ignore[union-attr]
+                line.tranche = len(waves)
+            else:
+                usable = [
+                    k
+                    for k in range(len(waves))
+                    if room[k] - (1 if reserve_for_leader and k == len(waves) - 1 else 0) > 0
+                ]
+                line.tranche = usable[0] + 1 if usable else len(waves)
+                room[line.tranche - 1] -= 1
+        lines.append(line)
+    return lines
+
+
+def tranche_date(group: Group, first: date, tranche: int | None) -> date:
+    """The expected disbursement date of a tranche: the first tranche's date, plus the
+    policy's gap between tranches, moved to the centre's next meeting."""
+    if not tranche or tranche <= 1:
+        return first
+    day = first + timedelta(days=policy().wave_gap_days * (tranche - 1))
+    if group.centre is not None:
+        meetings = next_meetings(group.centre, day, 1)
+        if meetings:
+            return meetings[0]
+    return day
+
+
+def _tranche_errors(
+    group: Group, plan: dict[int, PlanLine], chosen: dict[int, int | None]
+) -> dict[str, str]:
+    """The chosen tranches against the staggered pattern (capacity, leader last)."""
+    waves = policy().first_disbursement_waves
+    pattern = "-".join(str(w) for w in waves)
+    errors: dict[str, str] = {}
+    counts = [0] * len(waves)
+    for line in plan.values():
+        if line.fixed and line.tranche:
+            counts[line.tranche - 1] += 1
+    for member_id, tranche in chosen.items():
+        if tranche is None or not 1 <= tranche <= len(waves):
+            errors[f"tranche-{member_id}"] = _("Choose the tranche of the first loan.")
+        else:
+            counts[tranche - 1] += 1
+    leader = group.member_with_role(LEADER)
+    leader_waiting = (
+        leader is not None
+        and _leader_rule(group)
+        and plan.get(leader.id) is not None
+        and plan[leader.id].cycle == 1
+        and not plan[leader.id].fixed
+    )
+    for member_id, tranche in chosen.items():
+        key = f"tranche-{member_id}"
+        if key in errors:
+            continue
+        assert tranche is not None
+        if counts[tranche - 1] > waves[tranche - 1]:
+            errors[key] = _(
+                "Tranche %(n)d holds at most %(size)d first loans (staggered %(pattern)s).",
+                n=tranche,
+                size=waves[tranche - 1],
+                pattern=pattern,
+            )
+        elif leader is not None and member_id == leader.id and _leader_rule(group):
+            if tranche != len(waves):
+                errors[key] = _(
+                    "The group leader's first loan is in the last tranche (staggered %(pattern)s).",
+                    pattern=pattern,
+                )
+        elif (
+            leader_waiting
+            and tranche == len(waves)
+            and counts[-1] - (1 if leader.id in chosen else 0) >= waves[-1]  # type: ignore[union-attr]
+        ):
+            errors[key] = _(
+                "The last tranche is kept for the group leader (staggered %(pattern)s).",
+                pattern=pattern,
+            )
+    return errors
+
+
+def submit_group_loans(
+    group: Group,
+    product: LoanProduct,
+    rows: list[GroupLoanRow],
+    expected_disbursement_on: date | None,
+    officer_id: int | None,
+    service_kinds: Iterable[str],
+    actor: User,
+    on_date: date | None = None,
+) -> list[Loan]:
+    """Apply for loans for several members of a group at once: all or nothing.
+
+    Each line goes through :func:`submit_loan` (the product's terms, consent, training and
+    the art. 111 TUB / DM 176/2014 limits per borrower); first loans of a staggered product
+    also get their tranche, checked against the pattern (:func:`_tranche_errors`). Every
+    problem is reported, keyed ``<field>-<member id>`` for a line's fields, and nothing is
+    saved unless every line is valid. Each loan gets the support services chosen.
+    """
+    on_date = on_date or local_today()
+    errors: dict[str, str] = {}
+    if product.organisation_id != group.organisation_id or not product.active:
+        errors["product"] = _("Choose an active product of your organisation.")
+    elif not product.group_lending:
+        errors["product"] = _("Choose a product that lends to members of a group.")
+    if group.status != ACTIVE_GROUP:
+        errors["group"] = _("The group is not recognised (active).")
+    members = {m.id: m for m in group.members}
+    if not rows:
+        errors["rows"] = _("Include at least one member.")
+    elif any(row.member_id not in members for row in rows) or len(
+        {row.member_id for row in rows}
+    ) != len(rows):
+        errors["rows"] = _("Include each current member of the group at most once.")
+    kinds = list(dict.fromkeys(service_kinds))
+    if any(kind not in SERVICES for kind in kinds):
+        errors["services"] = _("Choose a service.")
+    if expected_disbursement_on is None:
+        errors["expected_disbursement_on"] = _("Give the expected disbursement date.")
+    if errors:
+        raise McError(errors)
+    assert expected_disbursement_on is not None
+    plan = {line.member.id: line for line in group_plan(group, product)}
+    if staggered(product):
+        errors.update(
+            _tranche_errors(
+                group,
+                plan,
+                {row.member_id: row.tranche for row in rows if plan[row.member_id].cycle == 1},
+            )
+        )
+    loans: list[Loan] = []
+    with db.session.begin_nested():
+        for row in rows:
+            member = members[row.member_id]
+            tranche = row.tranche if staggered(product) and plan[member.id].cycle == 1 else None
+            try:
+                loan = submit_loan(
+                    member,
+                    product,
+                    row.principal,
+                    row.repayments,
+                    tranche_date(group, expected_disbursement_on, tranche),
+                    row.purpose,
+                    officer_id,
+                    actor,
+                    on_date,
+                )
+            except McError as error:
+                for name, message in error.fields.items():
+                    errors.setdefault(
+                        f"{name}-{member.id}" if name in ROW_FIELDS else name, message
+                    )
+                continue
+            loan.tranche = tranche if loan.cycle == 1 else None
+            for kind in kinds:
+                add_service(loan, kind, "", None, None, "", actor)
+            loans.append(loan)
+        if errors:
+            raise McError(errors)
+        db.session.flush()
+        _audit(
+            "group.loans_submit",
+            group,
+            actor,
+            product=product.id,
+            loans=[loan.id for loan in loans],
+            principal=sum((loan.principal for loan in loans), ZERO),
+        )
+    return loans
+
+
+def _group_loans(group: Group, loan_ids: Iterable[int], state: str) -> list[Loan]:
+    ids = sorted(set(loan_ids))
+    if not ids:
+        raise McError({"loans": _("Choose at least one loan.")})
+    loans = list(
+        db.session.execute(
+            select(Loan).where(Loan.id.in_(ids), Loan.group_id == group.id, Loan.status == state)
+        ).scalars()
+    )
+    if len(loans) != len(ids):
+        raise McError({"loans": _("Choose loans of this group in the state shown.")})
+    return loans
+
+
+def _each(loans: list[Loan], action: Any) -> None:
+    """Run ``action`` on every loan in one savepoint: all, or none and every problem."""
+    errors: dict[str, str] = {}
+    with db.session.begin_nested():
+        for loan in loans:
+            try:
+                action(loan)
+            except McError as error:
+                errors[f"loan-{loan.id}"] = " ".join(dict.fromkeys(error.fields.values()))
+        if errors:
+            raise McError(errors)
+
+
+def approve_group_loans(
+    group: Group, loan_ids: Iterable[int], on_date: date | None, actor: User, reason: str = ""
+) -> list[Loan]:
+    """Approve several submitted applications of a group, each through :func:`approve`
+    (services, consent, limits), in one transaction; errors keyed ``loan-<id>``."""
+    loans = _group_loans(group, loan_ids, SUBMITTED)
+    _each(loans, lambda loan: approve(loan, on_date, actor, reason=reason))
+    return loans
+
+
+def disbursement_order(loan: Loan) -> tuple[int, int, int]:
+    """Tranche first, the leader last within it, then the order of application."""
+    return (loan.tranche or 0, 1 if loan.member.group_role == LEADER else 0, loan.id)
+
+
+def disburse_group_loans(
+    group: Group, loan_ids: Iterable[int], on_date: date | None, actor: User, reason: str = ""
+) -> list[Loan]:
+    """Disburse several approved loans of a group, each through :func:`disburse` in
+    tranche order, so the staggered first disbursement is checked loan by loan; all in
+    one transaction, errors keyed ``loan-<id>``."""
+    loans = sorted(_group_loans(group, loan_ids, APPROVED), key=disbursement_order)
+    _each(loans, lambda loan: disburse(loan, on_date, actor, reason))
+    return loans
 
 
 def _store_schedule(loan: Loan, schedule: Schedule) -> None:

@@ -30,11 +30,14 @@ from sqlalchemy.exc import IntegrityError
 
 from microcredit import collection, ledger, portfolio, services
 from microcredit.forms import (
+    AMOUNT_MESSAGES,
     ActionForm,
     AsOfForm,
     CalculatorForm,
     CentreForm,
     GroupForm,
+    GroupLoanActionForm,
+    GroupLoansForm,
     LoanForm,
     MemberForm,
     ProductForm,
@@ -48,12 +51,14 @@ from microcredit.models import (
     ACTIVE,
     APPROVED,
     ATTENDANCE,
+    BUSINESS_SERVICES,
     CLOSED_GROUP,
     FREQUENCY_LABELS,
     GROUP_STATES,
     LOAN_STATES,
     OVERPAID,
     SAVINGS_KINDS,
+    SOCIAL_SERVICES,
     SUBMITTED,
     TRANSACTION_KINDS,
     Centre,
@@ -65,6 +70,7 @@ from microcredit.models import (
     Member,
     SavingsTransaction,
 )
+from microcredit.money import AmountError, parse_amount
 from microcredit.policy import policy
 from microcredit.schedule import TermsError, build_schedule, parse_terms
 from microcredit.services import McError
@@ -180,6 +186,7 @@ TERMS_MESSAGES = {
     "date": _l("Enter a valid date."),
     "date_range": _l("Enter a date between 1990 and 2100."),
     "rate_too_high": _l("The rate is too high."),
+    "boolean": _l("Choose one of the options."),
 }
 
 
@@ -205,6 +212,7 @@ def calculator() -> Any:
                 "disbursement_date",
                 "interest_calculation",
                 "days_in_year",
+                "move_non_working_days",
             )
         }
         try:
@@ -330,6 +338,8 @@ def _centre_form_page(centre: Centre | None) -> Any:
             meeting_place=form.meeting_place.data or "",
             comune_code=form.comune.data,
             officer_id=form.officer.data or None,
+            move_non_working_days=form.move_non_working_days.data,
+            patron_day=form.patron_day.data or None,
         )
         try:
             saved = services.save_centre(org, data, current_user, centre)
@@ -948,6 +958,7 @@ def _product_form_page(product: LoanProduct | None) -> Any:
             penalty_after_days=form.penalty_after_days.data or 0,
             group_lending=form.group_lending.data,
             enforce_221=form.enforce_221.data,
+            move_non_working_days=form.move_non_working_days.data,
             description=form.description.data or "",
             active=form.active.data,
         )
@@ -1064,6 +1075,228 @@ def loan_new(member_id: int) -> Any:
                 return redirect(url_for("microcredit.loan_detail", loan_id=loan.id))
     return render_template(
         "microcredit/loan_form.html", form=form, member=member, products=products, problems=problems
+    )
+
+
+# --- Group applications, bulk approval and disbursement --------------------------------------
+
+
+def _group_products(org_id: int) -> list[LoanProduct]:
+    return list(
+        db.session.execute(
+            select(LoanProduct)
+            .where(
+                LoanProduct.organisation_id == org_id,
+                LoanProduct.active.is_(True),
+                LoanProduct.group_lending.is_(True),
+            )
+            .order_by(LoanProduct.name)
+        ).scalars()
+    )
+
+
+def _read_rows(
+    plan: list[services.PlanLine], form: Any
+) -> tuple[list[services.GroupLoanRow], dict[str, str]]:
+    """The lines of the members ticked on a group application, and typing errors."""
+    rows, errors = [], {}
+    for line in plan:
+        mid = line.member.id
+        if form.get(f"include-{mid}") != "1":
+            continue
+        principal = None
+        try:
+            principal = parse_amount(form.get(f"principal-{mid}"), localized=True)
+        except AmountError as error:
+            errors[f"principal-{mid}"] = str(AMOUNT_MESSAGES[error.code])
+        raw = (form.get(f"repayments-{mid}") or "").strip()
+        repayments = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 5 else None
+        if repayments is None:
+            errors[f"repayments-{mid}"] = _("Enter a whole number.")
+        raw = (form.get(f"tranche-{mid}") or "").strip()
+        rows.append(
+            services.GroupLoanRow(
+                member_id=mid,
+                principal=principal,
+                repayments=repayments,
+                purpose=(form.get(f"purpose-{mid}") or "").strip()[:300],
+                tranche=int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 3 else None,
+            )
+        )
+    return rows, errors
+
+
+@bp.route("/groups/<int:group_id>/loans/new", methods=["GET", "POST"])
+@officer_only
+def group_loans_new(group_id: int) -> Any:
+    """One application for several members of a group (all or nothing)."""
+    group = owned(Group, group_id)
+    products = _group_products(group.organisation_id)
+    chosen = request.values.get("product", type=int)
+    product = next((p for p in products if p.id == chosen), products[0] if products else None)
+    form = GroupLoansForm()
+    form.officer.choices = officer_choices(group.organisation_id)
+    kinds = BUSINESS_SERVICES if product and product.kind == "business" else SOCIAL_SERVICES
+    form.services.choices = list(kinds.items())
+    plan = services.group_plan(group, product) if product else []
+    typed: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    problems: list[str] = []
+    if request.method == "GET" and product is not None:
+        form.product.data = str(product.id)
+        form.officer.data = current_user.id
+        meetings = services.next_meetings(group.centre, today(), 1) if group.centre else []
+        form.expected_disbursement_on.data = meetings[0] if meetings else today()
+        form.services.data = list(kinds)[: policy().limits(product.kind).min_services]
+        for line in plan:
+            if line.open_loan is None:
+                typed[f"include-{line.member.id}"] = "1"
+    elif request.method == "POST":
+        typed = request.form.to_dict()
+        rows, errors = _read_rows(plan, request.form)
+        if form.validate_on_submit() and product is not None:
+            try:
+                loans = services.submit_group_loans(
+                    group,
+                    product,
+                    rows,
+                    form.expected_disbursement_on.data,
+                    form.officer.data or None,
+                    form.services.data or [],
+                    current_user,
+                    today(),
+                )
+                if errors:
+                    raise McError(errors)
+            except McError as error:
+                db.session.rollback()
+                errors = {**error.fields, **errors}
+                shared = {k: v for k, v in errors.items() if "-" not in k}
+                problems = apply_errors(form, McError(shared)) if shared else []
+            else:
+                db.session.commit()
+                flash(_("%(n)d applications have been submitted.", n=len(loans)), "success")
+                return redirect(url_for("microcredit.group_loans", group_id=group.id))
+        elif product is None:
+            problems = [_("Create a loan product for groups first.")]
+        if not problems and (errors or form.errors):
+            problems = [_("Nothing has been saved: correct the fields marked below.")]
+    waves = policy().first_disbursement_waves
+    tranche_of = {}
+    for line in plan:
+        raw = typed.get(f"tranche-{line.member.id}", "")
+        tranche_of[line.member.id] = (
+            int(raw)
+            if raw.isascii() and raw.isdigit() and len(raw) < 3 and not line.fixed
+            else line.tranche
+        )
+    start = form.expected_disbursement_on.data or today()
+    tranches = [
+        {
+            "number": k,
+            "size": size,
+            "date": services.tranche_date(group, start, k),
+            "members": [
+                line
+                for line in plan
+                if tranche_of[line.member.id] == k
+                and (line.fixed or typed.get(f"include-{line.member.id}") == "1")
+            ],
+        }
+        for k, size in enumerate(waves, start=1)
+    ]
+    return render_template(
+        "microcredit/group_loans_new.html",
+        group=group,
+        form=form,
+        product=product,
+        products=products,
+        plan=plan,
+        typed=typed,
+        errors=errors,
+        problems=problems,
+        tranches=tranches,
+        staggered=bool(product and services.staggered(product)),
+        pattern="-".join(str(w) for w in waves),
+    )
+
+
+@bp.route("/groups/<int:group_id>/loans", methods=["GET", "POST"])
+@officer_only
+def group_loans(group_id: int) -> Any:
+    """The group's applications and approved loans: approve or disburse several at once."""
+    group = owned(Group, group_id)
+    approve_form = GroupLoanActionForm(prefix="approve")
+    disburse_form = GroupLoanActionForm(prefix="disburse")
+    errors: dict[str, str] = {}
+    problems: list[str] = []
+    for action, form in (("approve", approve_form), ("disburse", disburse_form)):
+        if request.method == "POST" and f"{action}-submit" in request.form:
+            if form.validate_on_submit():
+                bulk = (
+                    services.approve_group_loans
+                    if action == "approve"
+                    else services.disburse_group_loans
+                )
+                try:
+                    done = bulk(
+                        group,
+                        form.loans.data or [],
+                        form.on_date.data,
+                        current_user,
+                        form.reason.data or "",
+                    )
+                except McError as error:
+                    db.session.rollback()
+                    errors = error.fields
+                    if "loans" in errors:
+                        form.loans.errors = [errors["loans"]]
+                    if any(k.startswith("loan-") for k in errors):
+                        problems = [_("Nothing has been saved: see the loans marked below.")]
+                else:
+                    db.session.commit()
+                    message = (
+                        _("%(n)d loans have been approved.", n=len(done))
+                        if action == "approve"
+                        else _("%(n)d loans have been disbursed.", n=len(done))
+                    )
+                    flash(message, "success")
+                    return redirect(url_for("microcredit.group_loans", group_id=group.id))
+        elif request.method == "GET":
+            form.on_date.data = today()
+    loans = list(
+        db.session.execute(
+            select(Loan)
+            .where(Loan.group_id == group.id, Loan.status.in_((SUBMITTED, APPROVED)))
+            .order_by(Loan.id)
+        ).scalars()
+    )
+    submitted = [loan for loan in loans if loan.status == SUBMITTED]
+    approved = sorted(
+        (loan for loan in loans if loan.status == APPROVED), key=services.disbursement_order
+    )
+    if request.method == "POST":
+        ticked = {
+            "approve": set(approve_form.loans.data or []),
+            "disburse": set(disburse_form.loans.data or []),
+        }
+    else:  # everything to approve; the next tranche (and loans outside tranches) to disburse
+        first = min((loan.tranche for loan in approved if loan.tranche), default=None)
+        ticked = {
+            "approve": {loan.id for loan in submitted},
+            "disburse": {loan.id for loan in approved if loan.tranche in (None, first)},
+        }
+    return render_template(
+        "microcredit/group_loans.html",
+        group=group,
+        submitted=submitted,
+        approved=approved,
+        approve_form=approve_form,
+        disburse_form=disburse_form,
+        errors=errors,
+        problems=problems,
+        ticked=ticked,
+        needed={loan.id: services.required_services(loan) for loan in submitted},
     )
 
 

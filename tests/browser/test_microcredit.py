@@ -114,3 +114,59 @@ def test_the_schedule_calculator_is_public(page, t, axe):
     table = page.get_by_role("table", name=t("Instalments"))
     expect(table.get_by_role("row")).to_have_count(13)
     axe(page)
+
+
+def test_a_group_applies_at_once(page, t, axe):
+    """The group application: one line per member, the 2-2-1 tranches shown, a bad amount
+    refused next to its field with nothing saved; then the bulk approval, and a bulk
+    disbursement of every tranche at once refused loan by loan."""
+    sign_in(page, t, OFFICER)
+    page.goto("/microcredit/groups")
+    page.get_by_role("link", name="Le Farfalle", exact=True).click()
+    page.get_by_role("link", name=t("Loan applications for the group")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Loan applications for the group"))
+    expect(
+        page.get_by_role(
+            "heading", name=t("Staggered first disbursement (%(pattern)s)", pattern="2-2-1")
+        )
+    ).to_be_visible()
+    axe(page)
+
+    amounts = page.get_by_role("textbox", name=prefix(t, "Amount for %(who)s (EUR)", who=""))
+    expect(amounts).to_have_count(5)
+    for k in range(5):
+        amounts.nth(k).fill("1.000,00")
+    first = amounts.first
+    first.fill("12,345")
+    page.get_by_role("button", name=t("Submit the applications")).click()
+    expect(first).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(f"#{first.get_attribute('id')}-error")).to_have_text(
+        t("Use at most two decimals.")
+    )
+    expect(
+        page.get_by_text(t("Nothing has been saved: correct the fields marked below."))
+    ).to_be_visible()
+    axe(page)
+
+    first.fill("1.000,00")
+    page.get_by_role("button", name=t("Submit the applications")).click()
+    expect(page.locator(".flashes")).to_contain_text(
+        t("%(n)d applications have been submitted.", n=5)
+    )
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("The group's applications"))
+    axe(page)
+
+    page.get_by_role("button", name=t("Approve the selected applications")).click()
+    expect(page.locator(".flashes")).to_contain_text(t("%(n)d loans have been approved.", n=5))
+
+    # Every tranche on the same day: refused, the reasons next to the loans, nothing paid out.
+    boxes = page.get_by_role("checkbox", name=prefix(t, "Loan %(id)s of %(who)s", id="", who=""))
+    expect(boxes).to_have_count(5)
+    for k in range(5):
+        boxes.nth(k).check()
+    page.get_by_role("button", name=t("Disburse the selected loans")).click()
+    expect(
+        page.get_by_text(t("Nothing has been saved: see the loans marked below."))
+    ).to_be_visible()
+    expect(boxes.nth(2)).to_have_attribute("aria-invalid", "true")
+    axe(page)

@@ -37,6 +37,7 @@ def test_answers_the_instalments_as_decimal_strings(client):
         "interest": "10.00",
         "total": "88.85",
         "balance": "921.15",
+        "moved_from": None,
     }
     assert data["total_interest"] == "66.19"
     assert sum(Decimal(i["interest"]) for i in items) == Decimal(data["total_interest"])
@@ -155,3 +156,15 @@ def test_never_a_500(client, changes):
         URL, data=json.dumps({**GOOD, **changes}), content_type="application/json"
     )
     assert response.status_code in (200, 400, 422), response.get_data(as_text=True)
+
+
+def test_due_dates_can_move_off_non_working_days(client):
+    body = {**GOOD, "disbursement_date": "2026-11-25", "move_non_working_days": True}
+    items = client.post(URL, json=body).json["installments"]
+    kept = client.post(URL, json={**body, "move_non_working_days": False}).json["installments"]
+    assert (items[0]["due_date"], items[0]["moved_from"]) == ("2026-12-28", "2026-12-25")
+    assert [(i["principal"], i["interest"]) for i in items] == [
+        (i["principal"], i["interest"]) for i in kept
+    ]
+    bad = client.post(URL, json={**body, "move_non_working_days": "maybe"})
+    assert bad.status_code == 422 and "move_non_working_days" in bad.json["error"]["fields"]
