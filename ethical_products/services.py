@@ -141,18 +141,28 @@ def reindex_producer_products(producer_id: int) -> None:
     db.session.info[outbox.DIRTY] = True
 
 
-def visible_products() -> Select[Any]:
-    """Products anyone may see: active, of a verified producer with an active shop."""
+def visible_producer_ids() -> Select[Any]:
+    """Ids of the producers whose products anyone may see: verified, with an active shop."""
     return (
-        select(Product)
-        .join(Organisation, Product.producer_id == Organisation.id)
+        select(Organisation.id)
         .join(ProducerProfile, ProducerProfile.organisation_id == Organisation.id)
         .where(
-            Product.active.is_(True),
             Organisation.verified_at.is_not(None),
             Organisation.kind.in_(PRODUCER_KINDS),
             ProducerProfile.active.is_(True),
         )
+    )
+
+
+def visible_products() -> Select[Any]:
+    """Products anyone may see: active, of a verified producer with an active shop.
+
+    The producers are a subquery rather than a join: a dozen producers hold thousands of
+    products each, and with a join SQLite starts from the producers and sorts every
+    product; this way it reads the products in the listing's order from their index.
+    """
+    return select(Product).where(
+        Product.active.is_(True), Product.producer_id.in_(visible_producer_ids())
     )
 
 
@@ -202,7 +212,13 @@ def catalogue(
             stmt = stmt.where(Product.comune_code == filters.comune)
     for code in filters.activities:
         # JSON list of codes: a LIKE on its text works on SQLite and PostgreSQL alike.
-        stmt = stmt.where(cast(ProducerProfile.art2_activities, Text).like(f'%"{code}"%'))
+        stmt = stmt.where(
+            Product.producer_id.in_(
+                select(ProducerProfile.organisation_id).where(
+                    cast(ProducerProfile.art2_activities, Text).like(f'%"{code}"%')
+                )
+            )
+        )
     if filters.in_season:
         month = (today or utcnow().date()).month
         stmt = stmt.where(
@@ -231,13 +247,10 @@ def catalogue(
 
 
 def facet_counts(stmt: Select[Any], column: Any) -> dict[Any, int]:
-    """Counts of ``column``'s values over the products ``stmt`` selects."""
-    sub = stmt.order_by(None).with_only_columns(Product.id).subquery()
+    """Counts of ``column``'s values over the products ``stmt`` selects (a plain select of
+    products, as ``catalogue`` builds it)."""
     rows = db.session.execute(
-        select(column, func.count())
-        .select_from(Product)
-        .where(Product.id.in_(select(sub.c.id)))
-        .group_by(column)
+        stmt.order_by(None).with_only_columns(column, func.count()).group_by(column)
     ).all()
     return {value: count for value, count in rows}
 

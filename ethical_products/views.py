@@ -102,7 +102,12 @@ def catalogue() -> Any:
     filters = filters_from_args()
     ranked = services.search_ids(filters.q) if filters.q else None
     stmt = services.catalogue(filters, ranked=ranked)
-    page = db.paginate(stmt, page_arg(), current_app.config["PER_PAGE"])
+    page = db.paginate(
+        stmt,
+        page_arg(),
+        current_app.config["PER_PAGE"],
+        count_limit=current_app.config["LISTING_COUNT_LIMIT"],
+    )
     categories = services.facet_counts(
         services.catalogue(replace(filters, category=None), ranked=ranked), Product.category
     )

@@ -12,7 +12,7 @@ from markupsafe import escape
 from sqlalchemy import func, select
 
 from ethical_products import services
-from ethical_products.models import Order, SubOrder, Variant
+from ethical_products.models import Order, Product, SubOrder, Variant
 from portal import db
 from portal.db import utcnow
 from tests.conftest import login
@@ -462,3 +462,19 @@ def test_order_page_queries_do_not_grow_with_the_number_of_lines(client, db_sess
 def test_sub_orders_are_indexed_for_the_producer_list():
     names = {i.name for i in SubOrder.__table__.indexes}
     assert "ix_ep_sub_order_producer_status" in names
+
+
+def test_catalogue_facets_and_capped_count(app, client, db_session, monkeypatch):
+    farm, _u = make_producer()
+    hidden, _u2 = make_producer(verified=False)
+    for n in range(3):
+        make_product(farm, name=f"Confettura {n}", category="preserves")
+    make_product(hidden, name="Confettura nascosta", category="preserves")
+    everything = services.catalogue(services.CatalogueFilters(producer_id=farm.id))
+    assert services.facet_counts(everything, Product.category) == {"preserves": 3}
+    visible = services.catalogue(services.CatalogueFilters(category="preserves"))
+    assert services.facet_counts(visible, Product.producer_id).get(hidden.id) is None
+    monkeypatch.setitem(app.config, "LISTING_COUNT_LIMIT", 2)
+    html = client.get(f"/shop?producer={farm.id}").get_data(as_text=True)
+    message = gettext("More than %(num)s products found: add a filter to narrow them down.")
+    assert message % {"num": "2"} in html
