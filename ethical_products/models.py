@@ -287,6 +287,11 @@ class Product(TimestampMixin, Base):
         }
 
 
+# The ethical label of every product shows its producer's declaration: a changed
+# declaration is a change of each of those products for ``updated_since`` harvesting.
+touches_parent(Product, "organisation_id", parent_key="producer_id")(ProducerProfile)
+
+
 @touches_parent(Product, "product_id")  # its changes show in Product.updated_at
 class Variant(Base):
     """What is sold: a unit, weight and a price in euros including VAT."""

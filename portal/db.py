@@ -70,18 +70,22 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-def touches_parent(parent: type[Any], foreign_key: str) -> Callable[[type[T]], type[T]]:
+def touches_parent(
+    parent: type[Any], foreign_key: str, parent_key: str = "id"
+) -> Callable[[type[T]], type[T]]:
     """Class decorator for a child row (a product's variant, a vacancy's skill): adding,
     changing or deleting one sets the parent's ``updated_at``, so ``updated_since``
     harvesting sees the change. ``foreign_key`` names the child's column holding the
-    parent's id. The UPDATE runs on the flush's connection, as mapper events allow."""
+    value of the parent's ``parent_key`` column (its id, or e.g. the producer of every
+    product a producer's declaration shows on). The UPDATE runs on the flush's
+    connection, as mapper events allow."""
 
     def stamp(_mapper: Any, connection: Any, target: Any) -> None:
-        parent_id = getattr(target, foreign_key)
-        if parent_id is not None:
+        value = getattr(target, foreign_key)
+        if value is not None:
             table = parent.__table__  # type: ignore[attr-defined]
             connection.execute(
-                update(table).where(table.c.id == parent_id).values(updated_at=utcnow())
+                update(table).where(table.c[parent_key] == value).values(updated_at=utcnow())
             )
 
     def decorator(child: type[T]) -> type[T]:

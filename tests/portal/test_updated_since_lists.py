@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 
 from brokerage.tenders.models import TenderLot
+from ethical_products.models import ProducerProfile
 from portal import db
 from portal.db import utcnow
 from tests.brokerage.test_tenders_factories import make_officer, make_tender
@@ -84,6 +85,14 @@ def test_products_updated_since(client, db_session):
     assert fresh.id in found and old.id not in found
     # A new price (a variant's) is a change of the product.
     old_variant.price = Decimal("5.00")
+    db.session.flush()
+    db.session.expire(old)
+    assert old.id in ids(client, "/api/v1/products", since)
+    # So is a new declaration of the producer: every product's label shows it.
+    age(old, 10)
+    assert old.id not in ids(client, "/api/v1/products", since)
+    profile = db.session.get(ProducerProfile, farm.id)
+    profile.inclusion_hours_share = Decimal("40.0")
     db.session.flush()
     db.session.expire(old)
     assert old.id in ids(client, "/api/v1/products", since)
