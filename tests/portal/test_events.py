@@ -472,7 +472,8 @@ def test_cancellations_racing_promotions_and_a_confirmation_for_the_last_seat(ap
                 name=key,
                 email=f"{marker}-{key.lower()}@example.it",
                 status=status,
-                queued_at=now + timedelta(seconds=n) if status != PENDING else None,
+                # In the past: whoever joins the queue during the race comes after them.
+                queued_at=now - timedelta(minutes=10, seconds=-n) if status != PENDING else None,
                 confirmed_at=now if status == CONFIRMED else None,
             )
         setup.add_all(regs.values())
