@@ -2265,6 +2265,32 @@ def reschedule(
     return successor
 
 
+def penalty_organisations() -> list[Organisation]:
+    """The organisations with an active loan whose product charges late penalties (the
+    daily ``microcredit penalties`` job without ``--org`` runs for each)."""
+    ids = (
+        select(Loan.organisation_id)
+        .join(LoanProduct)
+        .where(Loan.status == ACTIVE, LoanProduct.late_penalty > 0)
+    )
+    return list(
+        db.session.execute(
+            select(Organisation).where(Organisation.id.in_(ids)).order_by(Organisation.name)
+        ).scalars()
+    )
+
+
+def _penalty_charged(loan_id: int, number: int) -> bool:
+    net = db.session.execute(
+        select(func.sum(LoanTransaction.sign)).where(
+            LoanTransaction.loan_id == loan_id,
+            LoanTransaction.kind == PENALTY,
+            LoanTransaction.installment_number == number,
+        )
+    ).scalar_one()
+    return int(net or 0) > 0
+
+
 def apply_penalties(org_id: int, as_of: date, actor: User | None = None) -> int:
     """Charge each product's late penalty once on every instalment still unpaid
     ``penalty_after_days`` after it fell due. Returns how many were charged."""
@@ -2309,6 +2335,10 @@ def apply_penalties(org_id: int, as_of: date, actor: User | None = None) -> int:
             if charged.get((loan.id, slot.number), 0) > 0:
                 continue
             lock_loan(loan)
+            # Under the lock, look again: a run at the same time (the daily job and a
+            # per-organisation cron line) may have charged it since the read above.
+            if _penalty_charged(loan.id, slot.number):
+                continue
             _post(
                 loan,
                 PENALTY,
