@@ -164,6 +164,16 @@ def can_manage(user: Any, organisation_id: int) -> bool:
     return organisation_id in officer_org_ids(user)
 
 
+def require_officer(actor: Any, organisation_id: int) -> None:
+    """Every change to a loan is made by a microcredit officer of its organisation: the
+    pages check it first (404), and the rules check it again here, so no other caller
+    (the API, a script, a future page) can skip it."""
+    if not can_manage(actor, organisation_id):
+        raise McError(
+            {"actor": _("Only a microcredit officer of the loan's organisation can do this.")}
+        )
+
+
 def org_officers(org_id: int) -> list[User]:
     from portal.models import Membership
 
@@ -1050,6 +1060,7 @@ def submit_loan(
     actor: User,
     on_date: date | None = None,
 ) -> Loan:
+    require_officer(actor, member.organisation_id)
     on_date = on_date or local_today()
     errors: dict[str, str] = {}
     if product.organisation_id != member.organisation_id or not product.active:
@@ -1237,6 +1248,7 @@ def approve(
     principal: Decimal | None = None,
     reason: str = "",
 ) -> None:
+    require_officer(actor, loan.organisation_id)
     loan = lock_loan(loan)
     _require_status(loan, SUBMITTED)
     errors: dict[str, str] = {}
@@ -1290,14 +1302,23 @@ def approve(
 
 
 def undo_approval(loan: Loan, actor: User, reason: str = "") -> None:
+    require_officer(actor, loan.organisation_id)
     loan = lock_loan(loan)
     _require_status(loan, APPROVED)
     loan.status = SUBMITTED
     loan.approved_on = None
-    _audit("loan.undo_approval", loan, actor, reason=reason, subject=loan.member)
+    _audit(
+        "loan.undo_approval",
+        loan,
+        actor,
+        reason=reason,
+        subject=loan.member,
+        on_date=local_today(),
+    )
 
 
 def reject(loan: Loan, on_date: date | None, actor: User, reason: str = "") -> None:
+    require_officer(actor, loan.organisation_id)
     loan = lock_loan(loan)
     _require_status(loan, SUBMITTED)
     errors: dict[str, str] = {}
@@ -1315,6 +1336,7 @@ def reject(loan: Loan, on_date: date | None, actor: User, reason: str = "") -> N
 
 
 def withdraw(loan: Loan, on_date: date | None, actor: User, reason: str = "") -> None:
+    require_officer(actor, loan.organisation_id)
     loan = lock_loan(loan)
     _require_status(loan, SUBMITTED)
     errors: dict[str, str] = {}
@@ -1465,6 +1487,7 @@ def _post(
 
 
 def disburse(loan: Loan, on_date: date | None, actor: User, reason: str = "") -> None:
+    require_officer(actor, loan.organisation_id)
     loan = lock_loan(loan)
     _require_status(loan, APPROVED)
     errors: dict[str, str] = {}
@@ -1899,9 +1922,34 @@ def _state(loan: Loan) -> tuple[ledger.Totals, list[ledger.Slot]]:
 
 
 def _after_change(
-    loan: Loan, on_date: date, state: tuple[ledger.Totals, list[ledger.Slot]] | None = None
+    loan: Loan,
+    on_date: date,
+    actor: User | None,
+    state: tuple[ledger.Totals, list[ledger.Slot]] | None = None,
 ) -> None:
-    """Set the loan's state from its balances after a repayment, reversal or refund."""
+    """Set the loan's state from its balances after a repayment, reversal or refund; a
+    change of state (closed with obligations met, overpaid, back to active) is audited
+    on the loan, with who and when."""
+    before = loan.status
+    _set_state_from_balances(loan, on_date, state)
+    _audit_state(loan, before, on_date, actor)
+
+
+def _audit_state(loan: Loan, before: str, on_date: date, actor: User | None) -> None:
+    if loan.status != before:
+        _audit(
+            "loan.state",
+            loan,
+            actor,
+            subject=loan.member,
+            on_date=on_date,
+            **{"from": before, "to": loan.status},
+        )
+
+
+def _set_state_from_balances(
+    loan: Loan, on_date: date, state: tuple[ledger.Totals, list[ledger.Slot]] | None
+) -> None:
     totals, slots = state or _state(loan)
     pos = ledger.position(totals, slots, on_date)
     if pos.overpayment > 0:
@@ -1938,6 +1986,7 @@ def repay(
 
     ``locked``: the caller already holds the loan's row lock and refreshed it.
     """
+    require_officer(actor, loan.organisation_id)
     if not locked:
         loan = lock_loan(loan)
     errors: dict[str, str] = {}
@@ -1967,7 +2016,7 @@ def repay(
     parts = ledger.allocate(amount, pos, on_date, loan.allocation)
     entry = _post(loan, REPAYMENT, on_date, parts, actor, meeting=meeting, key=key, note=note)
     totals[REPAYMENT] = totals.get(REPAYMENT, Parts()) + parts
-    _after_change(loan, on_date, (totals, slots))
+    _after_change(loan, on_date, actor, (totals, slots))
     _audit(
         "loan.repay",
         entry,
@@ -1988,7 +2037,10 @@ def _negated(parts: Parts) -> Parts:
 
 def reverse(entry: LoanTransaction, actor: User, reason: str = "") -> LoanTransaction:
     """Undo an entry with a reversal entry (never a deletion)."""
-    loan = lock_loan(db.session.get(Loan, entry.loan_id))  # type: ignore[arg-type]
+    loan = db.session.get(Loan, entry.loan_id)
+    assert loan is not None
+    require_officer(actor, loan.organisation_id)
+    loan = lock_loan(loan)
     if entry.sign != 1 or entry.reversal_of_id is not None:
         raise McError({"entry": _("A reversal cannot be reversed.")})
     if db.session.execute(
@@ -2023,8 +2075,9 @@ def reverse(entry: LoanTransaction, actor: User, reason: str = "") -> LoanTransa
     if entry.kind == WRITE_OFF:
         loan.status = ACTIVE
         loan.closed_on = None
+        _audit_state(loan, CLOSED_WRITTEN_OFF, local_today(), actor)
     elif loan.status in (ACTIVE, OVERPAID, CLOSED_OBLIGATIONS_MET):
-        _after_change(loan, local_today())
+        _after_change(loan, local_today(), actor)
     _audit(
         "loan.reverse",
         entry,
@@ -2079,7 +2132,14 @@ def _undo_disbursement(
     loan.wave = None
     db.session.flush()
     db.session.expire(loan, ["installments"])
-    _audit("loan.undo_disbursement", loan, actor, reason=reason, subject=loan.member)
+    _audit(
+        "loan.undo_disbursement",
+        loan,
+        actor,
+        reason=reason,
+        subject=loan.member,
+        on_date=entry.on_date,
+    )
     return reversal
 
 
@@ -2087,6 +2147,7 @@ def prepay(
     loan: Loan, on_date: date | None, actor: User, key: str | None = None
 ) -> LoanTransaction:
     """Pay the loan off early: interest after the current period is waived."""
+    require_officer(actor, loan.organisation_id)
     loan = lock_loan(loan)
     _require_status(loan, ACTIVE)
     errors: dict[str, str] = {}
@@ -2109,7 +2170,7 @@ def prepay(
             note="interest waived on early repayment",
         )
     entry = _post(loan, REPAYMENT, on_date, pay, actor, key=key, note="early repayment")
-    _after_change(loan, on_date)
+    _after_change(loan, on_date, actor)
     _audit(
         "loan.prepay",
         entry,
@@ -2124,6 +2185,7 @@ def prepay(
 
 
 def write_off(loan: Loan, on_date: date | None, actor: User, reason: str = "") -> LoanTransaction:
+    require_officer(actor, loan.organisation_id)
     loan = lock_loan(loan)
     _require_status(loan, ACTIVE)
     errors: dict[str, str] = {}
@@ -2154,6 +2216,7 @@ def write_off(loan: Loan, on_date: date | None, actor: User, reason: str = "") -
 
 
 def refund(loan: Loan, on_date: date | None, actor: User) -> LoanTransaction:
+    require_officer(actor, loan.organisation_id)
     loan = lock_loan(loan)
     _require_status(loan, OVERPAID)
     errors: dict[str, str] = {}
@@ -2165,9 +2228,9 @@ def refund(loan: Loan, on_date: date | None, actor: User) -> LoanTransaction:
     assert on_date is not None
     pos = loan_position(loan, on_date, all_entries=True)
     entry = _post(loan, REFUND, on_date, Parts(overpayment=pos.overpayment), actor)
-    _after_change(loan, on_date)
+    _after_change(loan, on_date, actor)
     loan.closed_on = on_date if loan.status == CLOSED_OBLIGATIONS_MET else None
-    _audit("loan.refund", loan, actor, subject=loan.member, amount=pos.overpayment)
+    _audit("loan.refund", loan, actor, subject=loan.member, amount=pos.overpayment, on_date=on_date)
     return entry
 
 
@@ -2180,6 +2243,7 @@ def reschedule(
     already due (capitalised); interest not yet due is waived. Its schedule starts on
     ``on_date`` with the same product terms and ``repayments``.
     """
+    require_officer(actor, loan.organisation_id)
     loan = lock_loan(loan)
     _require_status(loan, ACTIVE)
     errors: dict[str, str] = {}
@@ -2253,11 +2317,22 @@ def reschedule(
     _store_schedule(successor, build_schedule(loan_terms(successor, on_date)))
     _post(successor, DISBURSEMENT, on_date, Parts(principal=moved.total), actor, note="rescheduled")
     _audit(
+        "loan.disburse",
+        successor,
+        actor,
+        reason=reason,
+        subject=loan.member,
+        on_date=on_date,
+        principal=moved.total,
+        rescheduled_from=loan.id,
+    )
+    _audit(
         "loan.reschedule",
         loan,
         actor,
         reason=reason,
         subject=loan.member,
+        on_date=on_date,
         successor=successor.id,
         capitalised=moved.total,
         waived=waive,
