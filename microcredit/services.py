@@ -460,6 +460,9 @@ def leave_group(member: Member, on_date: date, actor: User) -> None:
         raise McError({"group": _("Return the member's savings before they leave.")})
     member.left_on = on_date
     member.group_role = MEMBER
+    db.session.flush()
+    if member.group is not None:  # the group's current members, read again when next used
+        db.session.expire(member.group, ["members"])
     _audit("member.left_group", member, actor, subject=member, group=member.group_id)
 
 

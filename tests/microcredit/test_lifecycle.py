@@ -749,3 +749,24 @@ def test_only_an_officer_of_the_organisation_moves_a_loan(db_session):
     assert (submitted.status, approved.status, active.status) == (SUBMITTED, APPROVED, ACTIVE)
     assert {loan.id: loan_audit(loan) for loan in (submitted, approved, active)} == trail
     assert kinds(active) == [("disbursement", 1), ("repayment", 1)]
+
+
+def test_a_member_who_joins_a_recognised_group_trains_before_the_first_loan(db_session):
+    officer = make_officer()
+    product = make_product(officer, group_lending=True, enforce_221=False)
+    group, members = make_group(officer, make_centre(officer))
+    services.leave_group(members[4], days_ago(20), officer)
+    newcomer = make_member(officer, group, joined=days_ago(20))
+    with pytest.raises(McError) as error:
+        make_loan(officer, newcomer, product, state="submitted")
+    assert error.value.fields["member"] == _(
+        "The member has not attended the compulsory group training."
+    )
+    required = services.policy().training_sessions_required
+    for k in range(required - 1):
+        services.record_training(group, days_ago(19 - k), "Sessione", [newcomer.id], officer)
+    with pytest.raises(McError):  # one session short
+        make_loan(officer, newcomer, product, state="submitted")
+    services.record_training(group, days_ago(5), "Sessione", [newcomer.id], officer)
+    loan = make_loan(officer, newcomer, product, state="submitted")
+    assert loan.status == SUBMITTED and loan.group_id == group.id
