@@ -328,18 +328,28 @@ class MemberData:
     group_role: str = MEMBER
 
 
-def _candidate_id(pseudonym: str, errors: dict[str, str]) -> int | None:
+def _candidate_id(pseudonym: str, errors: dict[str, str], current: int | None = None) -> int | None:
     pseudonym = (pseudonym or "").strip()
     if not pseudonym:
         return None
+    from brokerage.caseload import has_consent
     from brokerage.models import Candidate
 
     found = db.session.execute(
-        select(Candidate.id).where(Candidate.pseudonym == pseudonym, Candidate.erased_at.is_(None))
+        select(Candidate).where(Candidate.pseudonym == pseudonym, Candidate.erased_at.is_(None))
     ).scalar_one_or_none()
     if found is None:
         errors["candidate"] = _("No candidate record has this code.")
-    return found
+        return None
+    # A new link shares the person's record across services: only with their consent to
+    # sharing within the network (brokerage's "data_sharing" purpose, GDPR art. 6-7).
+    if found.id != current and not has_consent(found, "data_sharing", local_today()):
+        errors["candidate"] = _(
+            "The person has not consented to sharing their record within the network's "
+            "services: their service must record that consent first."
+        )
+        return None
+    return found.id
 
 
 def _next_member_number(org_id: int) -> str:
@@ -378,7 +388,9 @@ def save_member(
 
         if not fiscal_code_is_valid(data.fiscal_code.strip().upper()):
             errors["fiscal_code"] = _("This fiscal code is not valid.")
-    candidate_id = _candidate_id(data.candidate_pseudonym, errors)
+    candidate_id = _candidate_id(
+        data.candidate_pseudonym, errors, member.candidate_id if member else None
+    )
     if (
         candidate_id is not None
         and db.session.execute(

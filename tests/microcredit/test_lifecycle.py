@@ -770,3 +770,19 @@ def test_a_member_who_joins_a_recognised_group_trains_before_the_first_loan(db_s
     services.record_training(group, days_ago(5), "Sessione", [newcomer.id], officer)
     loan = make_loan(officer, newcomer, product, state="submitted")
     assert loan.status == SUBMITTED and loan.group_id == group.id
+
+
+def test_a_member_is_linked_to_a_candidate_record_only_with_consent_to_sharing(db_session):
+    from tests.brokerage.factories import make_candidate
+
+    officer = make_officer()
+    without = make_candidate(consent=("matching", "pathway"))
+    with pytest.raises(McError) as error:
+        make_member(officer, candidate_pseudonym=without.pseudonym)
+    assert "candidate" in error.value.fields
+    with pytest.raises(McError) as error:
+        make_member(officer, candidate_pseudonym="NON-ESISTE")
+    assert error.value.fields["candidate"] == _("No candidate record has this code.")
+    sharing = make_candidate(consent=("data_sharing",))
+    member = make_member(officer, candidate_pseudonym=sharing.pseudonym)
+    assert member.candidate_id == sharing.id
