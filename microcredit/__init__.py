@@ -45,18 +45,33 @@ def _register_cli(app: Flask) -> None:
     group = AppGroup("microcredit", help="Microcredit: penalties and ledger checks.")
 
     @group.command("penalties")
-    @click.option("--org", "org_name", required=True, help="Microcredit organisation name.")
-    def penalties_command(org_name: str) -> None:
-        """Charge late-payment penalties due today."""
+    @click.option(
+        "--org",
+        "org_name",
+        default=None,
+        help="One microcredit organisation's name (default: every organisation).",
+    )
+    def penalties_command(org_name: str | None) -> None:
+        """Charge late-payment penalties due today (every organisation unless --org)."""
         from microcredit import services
         from portal import accounts, db
 
-        org = accounts.find_organisation(org_name)
-        if org is None:
-            raise click.ClickException(f"No organisation named {org_name!r}.")
-        count = services.apply_penalties(org.id, services.local_today())
-        db.session.commit()
-        click.echo(f"{count} penalties charged.")
+        today = services.local_today()
+        if org_name is not None:
+            org = accounts.find_organisation(org_name)
+            if org is None:
+                raise click.ClickException(f"No organisation named {org_name!r}.")
+            organisations = [org]
+        else:
+            organisations = services.penalty_organisations()
+        total = 0
+        for org in organisations:
+            count = services.apply_penalties(org.id, today)
+            db.session.commit()  # one organisation at a time: a failure keeps the others'
+            total += count
+            if org_name is None:
+                click.echo(f"{org.name}: {count} penalties charged.")
+        click.echo(f"{total} penalties charged.")
 
     @group.command("reconcile")
     def reconcile_command() -> None:
@@ -71,4 +86,6 @@ def _register_cli(app: Flask) -> None:
             raise SystemExit(1)
 
     app.cli.add_command(group)
-    register_daily(app, "microcredit reconcile")  # run by `flask ponte daily`
+    # Run by `flask ponte daily`: the penalties first, so the check covers them too.
+    register_daily(app, "microcredit penalties")
+    register_daily(app, "microcredit reconcile")

@@ -164,6 +164,16 @@ def can_manage(user: Any, organisation_id: int) -> bool:
     return organisation_id in officer_org_ids(user)
 
 
+def require_officer(actor: Any, organisation_id: int) -> None:
+    """Every change to a loan is made by a microcredit officer of its organisation: the
+    pages check it first (404), and the rules check it again here, so no other caller
+    (the API, a script, a future page) can skip it."""
+    if not can_manage(actor, organisation_id):
+        raise McError(
+            {"actor": _("Only a microcredit officer of the loan's organisation can do this.")}
+        )
+
+
 def org_officers(org_id: int) -> list[User]:
     from portal.models import Membership
 
@@ -318,18 +328,28 @@ class MemberData:
     group_role: str = MEMBER
 
 
-def _candidate_id(pseudonym: str, errors: dict[str, str]) -> int | None:
+def _candidate_id(pseudonym: str, errors: dict[str, str], current: int | None = None) -> int | None:
     pseudonym = (pseudonym or "").strip()
     if not pseudonym:
         return None
+    from brokerage.caseload import has_consent
     from brokerage.models import Candidate
 
     found = db.session.execute(
-        select(Candidate.id).where(Candidate.pseudonym == pseudonym, Candidate.erased_at.is_(None))
+        select(Candidate).where(Candidate.pseudonym == pseudonym, Candidate.erased_at.is_(None))
     ).scalar_one_or_none()
     if found is None:
         errors["candidate"] = _("No candidate record has this code.")
-    return found
+        return None
+    # A new link shares the person's record across services: only with their consent to
+    # sharing within the network (brokerage's "data_sharing" purpose, GDPR art. 6-7).
+    if found.id != current and not has_consent(found, "data_sharing", local_today()):
+        errors["candidate"] = _(
+            "The person has not consented to sharing their record within the network's "
+            "services: their service must record that consent first."
+        )
+        return None
+    return found.id
 
 
 def _next_member_number(org_id: int) -> str:
@@ -368,7 +388,9 @@ def save_member(
 
         if not fiscal_code_is_valid(data.fiscal_code.strip().upper()):
             errors["fiscal_code"] = _("This fiscal code is not valid.")
-    candidate_id = _candidate_id(data.candidate_pseudonym, errors)
+    candidate_id = _candidate_id(
+        data.candidate_pseudonym, errors, member.candidate_id if member else None
+    )
     if (
         candidate_id is not None
         and db.session.execute(
@@ -450,6 +472,9 @@ def leave_group(member: Member, on_date: date, actor: User) -> None:
         raise McError({"group": _("Return the member's savings before they leave.")})
     member.left_on = on_date
     member.group_role = MEMBER
+    db.session.flush()
+    if member.group is not None:  # the group's current members, read again when next used
+        db.session.expire(member.group, ["members"])
     _audit("member.left_group", member, actor, subject=member, group=member.group_id)
 
 
@@ -1050,6 +1075,7 @@ def submit_loan(
     actor: User,
     on_date: date | None = None,
 ) -> Loan:
+    require_officer(actor, member.organisation_id)
     on_date = on_date or local_today()
     errors: dict[str, str] = {}
     if product.organisation_id != member.organisation_id or not product.active:
@@ -1237,6 +1263,7 @@ def approve(
     principal: Decimal | None = None,
     reason: str = "",
 ) -> None:
+    require_officer(actor, loan.organisation_id)
     loan = lock_loan(loan)
     _require_status(loan, SUBMITTED)
     errors: dict[str, str] = {}
@@ -1290,14 +1317,23 @@ def approve(
 
 
 def undo_approval(loan: Loan, actor: User, reason: str = "") -> None:
+    require_officer(actor, loan.organisation_id)
     loan = lock_loan(loan)
     _require_status(loan, APPROVED)
     loan.status = SUBMITTED
     loan.approved_on = None
-    _audit("loan.undo_approval", loan, actor, reason=reason, subject=loan.member)
+    _audit(
+        "loan.undo_approval",
+        loan,
+        actor,
+        reason=reason,
+        subject=loan.member,
+        on_date=local_today(),
+    )
 
 
 def reject(loan: Loan, on_date: date | None, actor: User, reason: str = "") -> None:
+    require_officer(actor, loan.organisation_id)
     loan = lock_loan(loan)
     _require_status(loan, SUBMITTED)
     errors: dict[str, str] = {}
@@ -1315,6 +1351,7 @@ def reject(loan: Loan, on_date: date | None, actor: User, reason: str = "") -> N
 
 
 def withdraw(loan: Loan, on_date: date | None, actor: User, reason: str = "") -> None:
+    require_officer(actor, loan.organisation_id)
     loan = lock_loan(loan)
     _require_status(loan, SUBMITTED)
     errors: dict[str, str] = {}
@@ -1465,6 +1502,7 @@ def _post(
 
 
 def disburse(loan: Loan, on_date: date | None, actor: User, reason: str = "") -> None:
+    require_officer(actor, loan.organisation_id)
     loan = lock_loan(loan)
     _require_status(loan, APPROVED)
     errors: dict[str, str] = {}
@@ -1899,9 +1937,34 @@ def _state(loan: Loan) -> tuple[ledger.Totals, list[ledger.Slot]]:
 
 
 def _after_change(
-    loan: Loan, on_date: date, state: tuple[ledger.Totals, list[ledger.Slot]] | None = None
+    loan: Loan,
+    on_date: date,
+    actor: User | None,
+    state: tuple[ledger.Totals, list[ledger.Slot]] | None = None,
 ) -> None:
-    """Set the loan's state from its balances after a repayment, reversal or refund."""
+    """Set the loan's state from its balances after a repayment, reversal or refund; a
+    change of state (closed with obligations met, overpaid, back to active) is audited
+    on the loan, with who and when."""
+    before = loan.status
+    _set_state_from_balances(loan, on_date, state)
+    _audit_state(loan, before, on_date, actor)
+
+
+def _audit_state(loan: Loan, before: str, on_date: date, actor: User | None) -> None:
+    if loan.status != before:
+        _audit(
+            "loan.state",
+            loan,
+            actor,
+            subject=loan.member,
+            on_date=on_date,
+            **{"from": before, "to": loan.status},
+        )
+
+
+def _set_state_from_balances(
+    loan: Loan, on_date: date, state: tuple[ledger.Totals, list[ledger.Slot]] | None
+) -> None:
     totals, slots = state or _state(loan)
     pos = ledger.position(totals, slots, on_date)
     if pos.overpayment > 0:
@@ -1938,6 +2001,7 @@ def repay(
 
     ``locked``: the caller already holds the loan's row lock and refreshed it.
     """
+    require_officer(actor, loan.organisation_id)
     if not locked:
         loan = lock_loan(loan)
     errors: dict[str, str] = {}
@@ -1967,7 +2031,7 @@ def repay(
     parts = ledger.allocate(amount, pos, on_date, loan.allocation)
     entry = _post(loan, REPAYMENT, on_date, parts, actor, meeting=meeting, key=key, note=note)
     totals[REPAYMENT] = totals.get(REPAYMENT, Parts()) + parts
-    _after_change(loan, on_date, (totals, slots))
+    _after_change(loan, on_date, actor, (totals, slots))
     _audit(
         "loan.repay",
         entry,
@@ -1988,7 +2052,10 @@ def _negated(parts: Parts) -> Parts:
 
 def reverse(entry: LoanTransaction, actor: User, reason: str = "") -> LoanTransaction:
     """Undo an entry with a reversal entry (never a deletion)."""
-    loan = lock_loan(db.session.get(Loan, entry.loan_id))  # type: ignore[arg-type]
+    loan = db.session.get(Loan, entry.loan_id)
+    assert loan is not None
+    require_officer(actor, loan.organisation_id)
+    loan = lock_loan(loan)
     if entry.sign != 1 or entry.reversal_of_id is not None:
         raise McError({"entry": _("A reversal cannot be reversed.")})
     if db.session.execute(
@@ -2023,8 +2090,9 @@ def reverse(entry: LoanTransaction, actor: User, reason: str = "") -> LoanTransa
     if entry.kind == WRITE_OFF:
         loan.status = ACTIVE
         loan.closed_on = None
+        _audit_state(loan, CLOSED_WRITTEN_OFF, local_today(), actor)
     elif loan.status in (ACTIVE, OVERPAID, CLOSED_OBLIGATIONS_MET):
-        _after_change(loan, local_today())
+        _after_change(loan, local_today(), actor)
     _audit(
         "loan.reverse",
         entry,
@@ -2079,7 +2147,14 @@ def _undo_disbursement(
     loan.wave = None
     db.session.flush()
     db.session.expire(loan, ["installments"])
-    _audit("loan.undo_disbursement", loan, actor, reason=reason, subject=loan.member)
+    _audit(
+        "loan.undo_disbursement",
+        loan,
+        actor,
+        reason=reason,
+        subject=loan.member,
+        on_date=entry.on_date,
+    )
     return reversal
 
 
@@ -2087,6 +2162,7 @@ def prepay(
     loan: Loan, on_date: date | None, actor: User, key: str | None = None
 ) -> LoanTransaction:
     """Pay the loan off early: interest after the current period is waived."""
+    require_officer(actor, loan.organisation_id)
     loan = lock_loan(loan)
     _require_status(loan, ACTIVE)
     errors: dict[str, str] = {}
@@ -2109,7 +2185,7 @@ def prepay(
             note="interest waived on early repayment",
         )
     entry = _post(loan, REPAYMENT, on_date, pay, actor, key=key, note="early repayment")
-    _after_change(loan, on_date)
+    _after_change(loan, on_date, actor)
     _audit(
         "loan.prepay",
         entry,
@@ -2124,6 +2200,7 @@ def prepay(
 
 
 def write_off(loan: Loan, on_date: date | None, actor: User, reason: str = "") -> LoanTransaction:
+    require_officer(actor, loan.organisation_id)
     loan = lock_loan(loan)
     _require_status(loan, ACTIVE)
     errors: dict[str, str] = {}
@@ -2154,6 +2231,7 @@ def write_off(loan: Loan, on_date: date | None, actor: User, reason: str = "") -
 
 
 def refund(loan: Loan, on_date: date | None, actor: User) -> LoanTransaction:
+    require_officer(actor, loan.organisation_id)
     loan = lock_loan(loan)
     _require_status(loan, OVERPAID)
     errors: dict[str, str] = {}
@@ -2165,9 +2243,9 @@ def refund(loan: Loan, on_date: date | None, actor: User) -> LoanTransaction:
     assert on_date is not None
     pos = loan_position(loan, on_date, all_entries=True)
     entry = _post(loan, REFUND, on_date, Parts(overpayment=pos.overpayment), actor)
-    _after_change(loan, on_date)
+    _after_change(loan, on_date, actor)
     loan.closed_on = on_date if loan.status == CLOSED_OBLIGATIONS_MET else None
-    _audit("loan.refund", loan, actor, subject=loan.member, amount=pos.overpayment)
+    _audit("loan.refund", loan, actor, subject=loan.member, amount=pos.overpayment, on_date=on_date)
     return entry
 
 
@@ -2180,6 +2258,7 @@ def reschedule(
     already due (capitalised); interest not yet due is waived. Its schedule starts on
     ``on_date`` with the same product terms and ``repayments``.
     """
+    require_officer(actor, loan.organisation_id)
     loan = lock_loan(loan)
     _require_status(loan, ACTIVE)
     errors: dict[str, str] = {}
@@ -2253,16 +2332,53 @@ def reschedule(
     _store_schedule(successor, build_schedule(loan_terms(successor, on_date)))
     _post(successor, DISBURSEMENT, on_date, Parts(principal=moved.total), actor, note="rescheduled")
     _audit(
+        "loan.disburse",
+        successor,
+        actor,
+        reason=reason,
+        subject=loan.member,
+        on_date=on_date,
+        principal=moved.total,
+        rescheduled_from=loan.id,
+    )
+    _audit(
         "loan.reschedule",
         loan,
         actor,
         reason=reason,
         subject=loan.member,
+        on_date=on_date,
         successor=successor.id,
         capitalised=moved.total,
         waived=waive,
     )
     return successor
+
+
+def penalty_organisations() -> list[Organisation]:
+    """The organisations with an active loan whose product charges late penalties (the
+    daily ``microcredit penalties`` job without ``--org`` runs for each)."""
+    ids = (
+        select(Loan.organisation_id)
+        .join(LoanProduct)
+        .where(Loan.status == ACTIVE, LoanProduct.late_penalty > 0)
+    )
+    return list(
+        db.session.execute(
+            select(Organisation).where(Organisation.id.in_(ids)).order_by(Organisation.name)
+        ).scalars()
+    )
+
+
+def _penalty_charged(loan_id: int, number: int) -> bool:
+    net = db.session.execute(
+        select(func.sum(LoanTransaction.sign)).where(
+            LoanTransaction.loan_id == loan_id,
+            LoanTransaction.kind == PENALTY,
+            LoanTransaction.installment_number == number,
+        )
+    ).scalar_one()
+    return int(net or 0) > 0
 
 
 def apply_penalties(org_id: int, as_of: date, actor: User | None = None) -> int:
@@ -2309,6 +2425,10 @@ def apply_penalties(org_id: int, as_of: date, actor: User | None = None) -> int:
             if charged.get((loan.id, slot.number), 0) > 0:
                 continue
             lock_loan(loan)
+            # Under the lock, look again: a run at the same time (the daily job and a
+            # per-organisation cron line) may have charged it since the read above.
+            if _penalty_charged(loan.id, slot.number):
+                continue
             _post(
                 loan,
                 PENALTY,

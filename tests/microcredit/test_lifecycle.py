@@ -20,6 +20,7 @@ from microcredit.models import (
     CLOSED_WRITTEN_OFF,
     DEPOSIT,
     FEE,
+    OVERPAID,
     PENALTY,
     REJECTED,
     SUBMITTED,
@@ -576,3 +577,212 @@ def test_reconcile_catches_a_tampered_entry(db_session):
     )
     db.session.expire_all()
     assert reconcile_loans([loan])
+
+
+# --- Every transition: by an officer of the organisation, dated, audit-logged ----------------
+
+
+def loan_audit(loan):
+    """The loan's audit trail: (action, actor id, details) in order."""
+    return [
+        (row.action, row.actor_id, row.details)
+        for row in db.session.execute(
+            select(AuditLog)
+            .where(AuditLog.object_type == "mc_loan", AuditLog.object_id == str(loan.id))
+            .order_by(AuditLog.id)
+        ).scalars()
+    ]
+
+
+def last_audit(loan):
+    return loan_audit(loan)[-1]
+
+
+def test_every_loan_transition_is_dated_and_audited_with_its_officer(db_session):
+    officer = make_officer()
+    product = make_product(officer)
+    member = make_member(officer)
+    day = days_ago(40).isoformat()
+
+    # submitted → approved → submitted (undo) → approved → active → approved (undo) → active
+    loan = make_loan(
+        officer,
+        member,
+        product,
+        principal="600.00",
+        repayments=3,
+        disbursed=days_ago(40),
+        state="submitted",
+    )
+    assert last_audit(loan)[:2] == ("microcredit.loan.submit", officer.id)
+    add_services(loan, officer)
+    services.approve(loan, days_ago(40), officer)
+    assert last_audit(loan) == (
+        "microcredit.loan.approve",
+        officer.id,
+        {"on_date": day, "principal": "600.00"},
+    )
+    services.undo_approval(loan, officer, "Importo da rivedere")
+    action, actor, details = last_audit(loan)
+    assert (action, actor, details["on_date"]) == (
+        "microcredit.loan.undo_approval",
+        officer.id,
+        today().isoformat(),
+    )
+    services.approve(loan, days_ago(40), officer)
+    services.disburse(loan, days_ago(40), officer)
+    action, actor, details = last_audit(loan)
+    assert (action, actor, details["on_date"]) == ("microcredit.loan.disburse", officer.id, day)
+    disbursement = next(e for e, _r in services.transactions(loan) if e.kind == "disbursement")
+    services.reverse(disbursement, officer, "Bonifico non partito")
+    action, actor, details = last_audit(loan)
+    assert (action, actor, details["on_date"]) == (
+        "microcredit.loan.undo_disbursement",
+        officer.id,
+        day,
+    )
+    services.disburse(loan, days_ago(40), officer)
+
+    # active → overpaid → closed (obligations met): the implicit changes are audited too
+    outstanding = services.loan_position(loan, all_entries=True).outstanding
+    services.repay(loan, outstanding + D("5.00"), days_ago(2), officer)
+    assert loan.status == OVERPAID
+    assert last_audit(loan) == (
+        "microcredit.loan.state",
+        officer.id,
+        {"on_date": days_ago(2).isoformat(), "from": ACTIVE, "to": OVERPAID},
+    )
+    services.refund(loan, days_ago(1), officer)
+    assert ("microcredit.loan.state", officer.id) in [a[:2] for a in loan_audit(loan)[-2:]]
+    states = [d for a, _u, d in loan_audit(loan) if a == "microcredit.loan.state"]
+    assert states[-1] == {
+        "on_date": days_ago(1).isoformat(),
+        "from": OVERPAID,
+        "to": CLOSED_OBLIGATIONS_MET,
+    }
+    assert loan.status == CLOSED_OBLIGATIONS_MET
+
+    # active → closed (obligations met) by a plain repayment, and back by its reversal
+    paid = make_loan(officer, make_member(officer), product, principal="300.00", repayments=2)
+    entry = services.repay(paid, services.loan_position(paid).outstanding, today(), officer)
+    assert last_audit(paid)[2] == {
+        "on_date": today().isoformat(),
+        "from": ACTIVE,
+        "to": CLOSED_OBLIGATIONS_MET,
+    }
+    services.reverse(entry, officer, "Assegno scoperto")
+    assert paid.status == ACTIVE
+    assert last_audit(paid)[2]["from"] == CLOSED_OBLIGATIONS_MET
+
+    # active → closed (written off) → active (write-off reversed)
+    lost = make_loan(officer, make_member(officer), product, disbursed=days_ago(100))
+    write_off = services.write_off(lost, days_ago(1), officer, "Irreperibile")
+    action, actor, details = last_audit(lost)
+    assert (action, actor, details["on_date"]) == (
+        "microcredit.loan.write_off",
+        officer.id,
+        days_ago(1).isoformat(),
+    )
+    services.reverse(write_off, officer, "Ritrovato")
+    assert last_audit(lost)[2] == {
+        "on_date": today().isoformat(),
+        "from": CLOSED_WRITTEN_OFF,
+        "to": ACTIVE,
+    }
+
+    # active → closed (rescheduled); the new loan's disbursement is on its own trail
+    successor = services.reschedule(lost, days_ago(0), 12, officer, "Perdita del lavoro")
+    action, actor, details = last_audit(lost)
+    assert (action, actor, details["on_date"]) == (
+        "microcredit.loan.reschedule",
+        officer.id,
+        today().isoformat(),
+    )
+    action, actor, details = last_audit(successor)
+    assert (action, actor, details["rescheduled_from"]) == (
+        "microcredit.loan.disburse",
+        officer.id,
+        lost.id,
+    )
+
+    # submitted → rejected, submitted → withdrawn
+    rejected = make_loan(officer, make_member(officer), product, state="submitted")
+    services.reject(rejected, days_ago(0), officer, "Sovraindebitamento")
+    assert last_audit(rejected)[:2] == ("microcredit.loan.reject", officer.id)
+    withdrawn = make_loan(officer, make_member(officer), product, state="submitted")
+    services.withdraw(withdrawn, days_ago(0), officer, "Non serve più")
+    assert last_audit(withdrawn)[:2] == ("microcredit.loan.withdraw", officer.id)
+    for row in (rejected, withdrawn):
+        assert last_audit(row)[2]["on_date"] == today().isoformat()
+
+
+def test_only_an_officer_of_the_organisation_moves_a_loan(db_session):
+    officer = make_officer()
+    product = make_product(officer)
+    outsider = make_officer()  # a microcredit officer of another organisation
+    submitted = make_loan(officer, make_member(officer), product, state="submitted")
+    approved = make_loan(officer, make_member(officer), product, state="approved")
+    active = make_loan(officer, make_member(officer), product, disbursed=days_ago(60))
+    entry = services.repay(active, D("10.00"), days_ago(1), officer)
+    trail = {loan.id: loan_audit(loan) for loan in (submitted, approved, active)}
+    attempts = [
+        lambda: services.submit_loan(
+            make_member(officer), product, D("500.00"), 12, today(), "", None, outsider
+        ),
+        lambda: services.approve(submitted, today(), outsider),
+        lambda: services.reject(submitted, today(), outsider, "no"),
+        lambda: services.withdraw(submitted, today(), outsider, "no"),
+        lambda: services.undo_approval(approved, outsider),
+        lambda: services.disburse(approved, today(), outsider),
+        lambda: services.repay(active, D("10.00"), today(), outsider),
+        lambda: services.prepay(active, today(), outsider),
+        lambda: services.reverse(entry, outsider, "no"),
+        lambda: services.write_off(active, today(), outsider, "no"),
+        lambda: services.reschedule(active, today(), 12, outsider, "no"),
+    ]
+    for attempt in attempts:
+        with pytest.raises(McError) as error:
+            attempt()
+        assert error.value.fields == {
+            "actor": _("Only a microcredit officer of the loan's organisation can do this.")
+        }
+    assert (submitted.status, approved.status, active.status) == (SUBMITTED, APPROVED, ACTIVE)
+    assert {loan.id: loan_audit(loan) for loan in (submitted, approved, active)} == trail
+    assert kinds(active) == [("disbursement", 1), ("repayment", 1)]
+
+
+def test_a_member_who_joins_a_recognised_group_trains_before_the_first_loan(db_session):
+    officer = make_officer()
+    product = make_product(officer, group_lending=True, enforce_221=False)
+    group, members = make_group(officer, make_centre(officer))
+    services.leave_group(members[4], days_ago(20), officer)
+    newcomer = make_member(officer, group, joined=days_ago(20))
+    with pytest.raises(McError) as error:
+        make_loan(officer, newcomer, product, state="submitted")
+    assert error.value.fields["member"] == _(
+        "The member has not attended the compulsory group training."
+    )
+    required = services.policy().training_sessions_required
+    for k in range(required - 1):
+        services.record_training(group, days_ago(19 - k), "Sessione", [newcomer.id], officer)
+    with pytest.raises(McError):  # one session short
+        make_loan(officer, newcomer, product, state="submitted")
+    services.record_training(group, days_ago(5), "Sessione", [newcomer.id], officer)
+    loan = make_loan(officer, newcomer, product, state="submitted")
+    assert loan.status == SUBMITTED and loan.group_id == group.id
+
+
+def test_a_member_is_linked_to_a_candidate_record_only_with_consent_to_sharing(db_session):
+    from tests.brokerage.factories import make_candidate
+
+    officer = make_officer()
+    without = make_candidate(consent=("matching", "pathway"))
+    with pytest.raises(McError) as error:
+        make_member(officer, candidate_pseudonym=without.pseudonym)
+    assert "candidate" in error.value.fields
+    with pytest.raises(McError) as error:
+        make_member(officer, candidate_pseudonym="NON-ESISTE")
+    assert error.value.fields["candidate"] == _("No candidate record has this code.")
+    sharing = make_candidate(consent=("data_sharing",))
+    member = make_member(officer, candidate_pseudonym=sharing.pseudonym)
+    assert member.candidate_id == sharing.id

@@ -98,13 +98,20 @@ def oracle(
     multiple: Decimal | None = None,
     start: date = date(2026, 1, 15),
     days_in_year: int = 364,
+    by_days: bool = False,
 ) -> list[tuple[date, Decimal, Decimal]]:
     rate = period_fraction(annual, frequency, days_in_year)
     dates = oracle_dates(start, frequency, n)
+    # "By days": each period's interest uses its actual days ÷ days-in-year (the level
+    # instalment is still found at the nominal period rate, as Fineract does).
+    rates = [
+        Fraction(annual) / 100 * (due - previous).days / days_in_year if by_days else rate
+        for previous, due in zip([start, *dates], dates, strict=False)
+    ]
     rows: list[tuple[date, Decimal, Decimal]] = []
     paying = n - grace
     if method == "flat":
-        total_interest = cents(Fraction(principal) * rate * n)
+        total_interest = cents(Fraction(principal) * sum(rates))
         each_interest = cents(Fraction(total_interest) / n)
         each_principal = cents(Fraction(principal) / paying)
         if multiple is not None:
@@ -130,7 +137,7 @@ def oracle(
         level = to_multiple(raw, multiple) if multiple else cents(raw)
     balance = principal
     for k, due in enumerate(dates, start=1):
-        interest = cents(Fraction(balance) * rate)
+        interest = cents(Fraction(balance) * rates[k - 1])
         if k <= grace:
             part = D(0)
         elif k == n:
@@ -151,13 +158,15 @@ def schedule_rows(**terms: object) -> list[tuple[date, Decimal, Decimal]]:
     ]  # type: ignore[arg-type]
 
 
-# --- Table tests: every method × amortisation × frequency ---------------------------------------
+# --- Table tests: every method × amortisation × frequency × interest period --------------------
 
 COMBINATIONS = list(
     itertools.product(
         ("declining_balance", "flat"),
         ("equal_installments", "equal_principal"),
         ("weekly", "fortnightly", "monthly"),
+        # Weekly and fortnightly periods priced as rate × 7/364 (14/364), or by days.
+        ((364, "same_as_repayment_period"), (365, "daily"), (360, "daily")),
         (
             (D("1000.00"), D("12"), 12, 0, None),
             (D("2500.00"), D("9.5"), 26, 2, None),
@@ -168,11 +177,27 @@ COMBINATIONS = list(
 )
 
 
-@pytest.mark.parametrize("method,amortization,frequency,case", COMBINATIONS)
-def test_schedule_matches_the_independent_oracle(method, amortization, frequency, case):
+@pytest.mark.parametrize("method,amortization,frequency,interest_period,case", COMBINATIONS)
+def test_schedule_matches_the_independent_oracle(
+    method, amortization, frequency, interest_period, case
+):
     principal, annual, n, grace, multiple = case
-    expected = oracle(principal, annual, n, frequency, method, amortization, grace, multiple)
+    days_in_year, calculation = interest_period
+    expected = oracle(
+        principal,
+        annual,
+        n,
+        frequency,
+        method,
+        amortization,
+        grace,
+        multiple,
+        days_in_year=days_in_year,
+        by_days=calculation == "daily",
+    )
     got = schedule_rows(
+        days_in_year=days_in_year,
+        interest_calculation=calculation,
         principal=principal,
         interest_rate=annual,
         repayments=n,
@@ -297,6 +322,26 @@ def test_period_rates_follow_fineract():
     assert per_month.period_rate() == D("0.01")
     by_365 = Terms(D("1000"), D("36.5"), 10, date(2026, 1, 1), frequency="weekly", days_in_year=365)
     assert by_365.period_rate() == D("0.007")
+
+
+def test_weekly_rate_7_364_or_by_days():
+    # 10,000 at 36.4 % a year, two weekly repayments, equal principal: 7/364 of 36.4 % is
+    # exactly 0.7 % a week (70.00, then 35.00); by days over 365 it is 7/365 of it.
+    common = {
+        "principal": D("10000.00"),
+        "interest_rate": D("36.4"),
+        "repayments": 2,
+        "frequency": "weekly",
+        "amortization": "equal_principal",
+    }
+    by_364 = schedule_rows(**common)
+    assert [(p, i) for _d, p, i in by_364] == [
+        (D("5000.00"), D("70.00")),
+        (D("5000.00"), D("35.00")),
+    ]
+    by_days = schedule_rows(**common, interest_calculation="daily", days_in_year=365)
+    # 10000 × 0.364 × 7/365 = 69.808… → 69.81; 5000 × 0.364 × 7/365 = 34.904… → 34.90
+    assert [i for _d, _p, i in by_days] == [D("69.81"), D("34.90")]
 
 
 def test_interest_by_days():

@@ -139,6 +139,7 @@ def test_demo_seed_if_empty_does_nothing_on_a_used_database(app, db_session):
 EXPECTED_DAILY = [
     "employers expire",
     "tenders remind",
+    "microcredit penalties",
     "microcredit reconcile",
     "shop expire",
     "shop transfers",
