@@ -3,6 +3,7 @@ timeline, matches empty state, ESCO labels in Italian pages."""
 
 from __future__ import annotations
 
+import math
 import re
 
 import pytest
@@ -156,3 +157,107 @@ def test_caseload_shows_five_overdue_items_and_folds_the_rest(client, db_session
     assert shown.count("<li>") == 5
     assert "Show 9 more overdue items</summary>" in folded  # 7 cases x 2 follow-ups
     assert folded.count("<li>") == 9
+
+
+# --- Item 5: ESCO labels in Italian, English ones marked lang="en" ----------------------
+
+
+def test_italian_pages_mark_english_only_esco_labels(client, setting):  # noqa: F811
+    from markupsafe import escape
+
+    from portal import db
+    from portal.taxonomy import Skill
+
+    service, broker, vacancy, occupation, required = setting
+    candidate = make_candidate(
+        service, broker, skills=required[:2], occupation_id=occupation.id, months=6
+    )
+    skills = [db.session.get(Skill, s) for s in required[:2]]
+    skills[0].label_it = "competenza in italiano"
+    skills[1].label_it = None
+    db.session.flush()
+    assert occupation.label_it
+    login(client, broker)
+    page = client.get(f"/brokerage/candidates/{candidate.id}?lang=it").get_data(as_text=True)
+    assert f'<span lang="en">{escape(skills[1].label_en)}</span>' in page
+    assert "competenza in italiano" in page and skills[0].label_en not in page
+    assert str(escape(occupation.label_it)) in page
+    english = client.get(f"/brokerage/candidates/{candidate.id}?lang=en").get_data(as_text=True)
+    assert 'lang="en">' not in english.split("<main", 1)[1]
+    proposal = proposals.propose(candidate, vacancy, broker, "", utcnow().date())
+    login(client, vacancy.organisation.memberships[0].user)
+    card = client.get(f"/employer/proposals/{proposal.id}?lang=it").get_data(as_text=True)
+    assert f'<span lang="en">{escape(skills[1].label_en)}</span>' in card
+    assert "competenza in italiano" in card
+
+
+# --- Item 3: why no vacancy matches ------------------------------------------------------
+
+
+def town_between(origin, low_km: float, high_km: float) -> str:
+    from sqlalchemy import select
+
+    from portal import db
+    from portal.models import Municipality
+    from portal.municipalities import distance_km
+
+    for code, lat, lon in db.session.execute(
+        select(Municipality.istat_code, Municipality.lat, Municipality.lon).where(
+            Municipality.lat.between(origin.lat - 0.5, origin.lat + 0.5),
+            Municipality.lon.between(origin.lon - 0.6, origin.lon + 0.6),
+        )
+    ):
+        if lat is not None and low_km < distance_km(origin.lat, origin.lon, lat, lon) < high_km:
+            return code
+    raise AssertionError("no town at that distance")
+
+
+def test_no_match_page_explains_a_commute_too_short(client, setting):  # noqa: F811
+    from brokerage import matching
+    from portal import db
+    from portal.models import Municipality
+    from portal.municipalities import distance_km
+
+    service, broker, vacancy, occupation, required = setting
+    there = vacancy.municipality
+    town = town_between(there, 15, 40)
+    candidate = make_candidate(service, broker, comune=town, commute=5, needed=["quiet_place"])
+    home = db.session.get(Municipality, town)
+    assert matching.vacancies_for_candidate(candidate, utcnow().date()) == []
+    reasons = matching.why_no_match(candidate, utcnow().date())
+    km = distance_km(home.lat, home.lon, there.lat, there.lon)
+    assert (reasons.public, reasons.too_far, reasons.other_hours) == (1, 1, 0)
+    assert reasons.missing_adjustments == 0  # the vacancy offers a quiet place
+    assert reasons.nearest_fitting_km == math.ceil(km) and reasons.nearby_hours is None
+    login(client, broker)
+    page = client.get(f"/brokerage/candidates/{candidate.id}/matches?lang=en").get_data(
+        as_text=True
+    )
+    assert "No open vacancy fits this candidate." in page
+    assert "Of the 1 public vacancy open now:" in page
+    assert "1 is beyond the commute of 5 km" in page
+    assert "0 ask for hours outside 10–40 a week" in page
+    assert "0 do not offer every workplace adjustment the person needs" in page
+    assert f"about {math.ceil(km)} km from home: widening the commute" in page
+    assert f"/brokerage/candidates/{candidate.id}/edit" in page
+    italian = client.get(f"/brokerage/candidates/{candidate.id}/matches?lang=it").get_data(
+        as_text=True
+    )
+    assert f"circa {math.ceil(km)} km da casa" in italian
+
+
+def test_no_match_page_suggests_other_hours(client, setting):  # noqa: F811
+    from brokerage import matching
+
+    service, broker, vacancy, occupation, required = setting
+    candidate = make_candidate(service, broker, commute=1, hours=(10, 20))
+    reasons = matching.why_no_match(candidate, utcnow().date())
+    assert (reasons.public, reasons.too_far, reasons.other_hours) == (1, 0, 1)
+    assert reasons.nearby_hours == (30, 30) and reasons.nearest_fitting_km is None
+    login(client, broker)
+    page = client.get(f"/brokerage/candidates/{candidate.id}/matches?lang=en").get_data(
+        as_text=True
+    )
+    assert "1 asks for hours outside 10–20 a week" in page
+    assert "vacancies ask for 30 to 30 hours a week: widening the hours" in page
+    assert "adjustment" not in page  # the person needs none: not mentioned
