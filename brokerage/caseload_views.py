@@ -88,6 +88,8 @@ from portal.views import page_arg
 
 bp.record_once(lambda s: portal.demo.register_seeder(s.app, seed))
 
+#: Overdue items listed on the caseload before "show more" (the rest fold away).
+OVERDUE_SHOWN = 5
 STATUS_LABELS = {ACTIVE: _l("Active"), PLACED: _l("Placed"), CLOSED: _l("Closed")}
 ACTION_LABELS = {
     "candidate.create": _l("Record created"),
@@ -205,6 +207,7 @@ def caseload_page() -> Any:
         stage_labels=STAGES,
         open_cases=total,
         reminders=pathway.overdue_for(current_user, today(), limit=50),
+        overdue_shown=OVERDUE_SHOWN,
         today=today(),
         consent_status=caseload.consent_status,
     )
@@ -831,12 +834,15 @@ def pathway_timeline(candidate_id: int) -> Any:
     stages = pathway.stages_of(candidate)
     labs = {s.id: pathway.observations(s) for s in stages if pathway.is_lab(s)}
     due = {s.id: pathway.observation_due(s, today()) for s in stages if pathway.is_lab(s)}
+    allowed = pathway.allowed_next(stages)
     return render_template(
         "brokerage/pathway_timeline.html",
         candidate=candidate,
         items=pathway.timeline(candidate),
         follow_ups=pathway.follow_ups(stages),
-        allowed=pathway.allowed_next(stages),
+        allowed=allowed,
+        likely=pathway.likely_next(stages, allowed),
+        states=PROPOSAL_STATES,
         stage_labels=STAGES,
         labs=labs,
         due=due,

@@ -399,6 +399,89 @@ def candidates_for_vacancy(
     return matches[:limit]
 
 
+def _offers_all(needed: Iterable[str]) -> list:  # type: ignore[type-arg]
+    """SQL conditions: the vacancy offers every adjustment in ``needed``."""
+    conditions = []
+    for code in sorted(needed):
+        offered = exists().where(
+            VacancyAdjustment.vacancy_id == Vacancy.id, VacancyAdjustment.code == code
+        )
+        conditions.append(
+            offered | Vacancy.onsite_tutor.is_(True) if code == "onsite_tutor" else offered
+        )
+    return conditions
+
+
+def _public_vacancies(today: date):  # type: ignore[no-untyped-def]
+    return (
+        select(Vacancy)
+        .join(Organisation, Vacancy.organisation_id == Organisation.id)
+        .where(
+            Vacancy.status == PUBLISHED,
+            Vacancy.expires_on >= today,
+            Organisation.verified_at.is_not(None),
+        )
+    )
+
+
+@dataclass
+class NoMatchReasons:
+    """Why no public vacancy passes a candidate's hard filters: how many of the open
+    public vacancies fail on each (one vacancy may fail on several), and what would
+    widen the search. Counts of public vacancies and the candidate's own profile only."""
+
+    public: int
+    too_far: int
+    other_hours: int
+    missing_adjustments: int
+    #: Distance to the nearest vacancy whose hours and adjustments fit (rounded up).
+    nearest_fitting_km: int | None
+    #: The hours a week asked by vacancies within the commute that offer the adjustments.
+    nearby_hours: tuple[int, int] | None
+
+
+def why_no_match(candidate: Candidate, today: date) -> NoMatchReasons:
+    base = _public_vacancies(today)
+    needed = set(candidate.adjustments or ())
+    place = candidate.municipality
+    near = Vacancy.comune_code.in_(within_radius(place, candidate.max_commute_km))
+    hours_fit = Vacancy.hours_per_week.between(candidate.hours_min, candidate.hours_max)
+    adjustments_fit = and_(true(), *_offers_all(needed))
+
+    def count(*where) -> int:  # type: ignore[no-untyped-def]
+        stmt = base.where(*where).with_only_columns(db.func.count(Vacancy.id))
+        return int(db.session.execute(stmt).scalar_one())
+
+    public = count()
+    nearest = None
+    if place.lat is not None and place.lon is not None:
+        rows = db.session.execute(
+            base.where(hours_fit, adjustments_fit, not_(near))
+            .join(Municipality, Vacancy.comune_code == Municipality.istat_code)
+            .with_only_columns(Municipality.lat, Municipality.lon)
+            .distinct()
+        ).all()
+        distances = [
+            distance_km(place.lat, place.lon, lat, lon)
+            for lat, lon in rows
+            if lat is not None and lon is not None
+        ]
+        nearest = math.ceil(min(distances)) if distances else None
+    hours = db.session.execute(
+        base.where(near, adjustments_fit).with_only_columns(
+            db.func.min(Vacancy.hours_per_week), db.func.max(Vacancy.hours_per_week)
+        )
+    ).one()
+    return NoMatchReasons(
+        public=public,
+        too_far=public - count(near),
+        other_hours=public - count(hours_fit),
+        missing_adjustments=public - count(adjustments_fit) if needed else 0,
+        nearest_fitting_km=nearest if nearest is not None and nearest <= MAX_COMMUTE_KM else None,
+        nearby_hours=(int(hours[0]), int(hours[1])) if hours[0] is not None else None,
+    )
+
+
 def vacancies_for_candidate(candidate: Candidate, today: date, limit: int = 50) -> list[Match]:
     """Ranked public vacancies for ``candidate`` (empty without valid consent)."""
     if not candidate.has_matching_consent(today) or candidate.status != ACTIVE:
@@ -428,13 +511,7 @@ def vacancies_for_candidate(candidate: Candidate, today: date, limit: int = 50) 
             Vacancy.hours_per_week.between(c.hours_min, c.hours_max),
         )
     )
-    for code in c.needed:
-        offered = exists().where(
-            VacancyAdjustment.vacancy_id == Vacancy.id, VacancyAdjustment.code == code
-        )
-        stmt = stmt.where(
-            offered | Vacancy.onsite_tutor.is_(True) if code == "onsite_tutor" else offered
-        )
+    stmt = stmt.where(*_offers_all(c.needed))
     # The municipalities within the commute first, then their vacancies by the comune_code
     # index: a box over the joined municipality let SQLite walk all public vacancies.
     stmt = stmt.where(Vacancy.comune_code.in_(within_radius(place, c.max_commute_km)))

@@ -85,6 +85,18 @@ def seed_indicators(year: int) -> list[Section]:
     return sections
 
 
+def _division_label(code: str) -> str:
+    """ "Companies, ATECO division 31 – Fabbricazione di mobili": the division's official
+    (Italian) title from the ``ateco`` package, the code alone when it has none."""
+    import ateco
+
+    for edition in ("2025", "2022"):
+        node = ateco.lookup(code, edition=edition)
+        if node is not None and node.level == "division" and node.title:
+            return _("Companies, ATECO division %(code)s – %(title)s", code=code, title=node.title)
+    return _("Companies, ATECO division %(code)s", code=code)
+
+
 def _sector_rows(year: int) -> list[Row]:
     """Placements started in the year by kind of employer (companies by ATECO division),
     small cells suppressed."""
@@ -114,14 +126,15 @@ def _sector_rows(year: int) -> list[Row]:
         for org_id, kind in orgs:
             code = (atecos.get(org_id) or "")[:2]
             sector_of[org_id] = (
-                _("Companies, ATECO division %(code)s", code=code)
+                _division_label(code)
                 if kind == "company" and code.isdigit()
                 else str(ORG_KIND_LABELS.get(kind, kind))
             )
     placements: dict[str, int] = defaultdict(int)
     people: dict[str, set[int]] = defaultdict(set)
+    unknown = _("Employer not recorded")
     for candidate_id, details in stages:
-        sector = sector_of.get(details.get("employer_org_id"), _("Employer not recorded"))
+        sector = sector_of.get(details.get("employer_org_id"), unknown)
         placements[sector] += 1
         people[sector].add(candidate_id)
     rows = [
@@ -133,7 +146,8 @@ def _sector_rows(year: int) -> list[Row]:
                 )["n"]
             ],
         )
-        for sector in sorted(placements, key=lambda s: -placements[s])
+        # Largest first, by name among equals; the unknown employer always last.
+        for sector in sorted(placements, key=lambda s: (s == unknown, -placements[s], s))
     ]
     return rows
 

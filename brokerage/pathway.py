@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from flask_babel import format_date
+from flask_babel import format_date, to_user_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -39,8 +39,9 @@ from brokerage.models import (
     Candidate,
     CaseHolding,
     PathwayStage,
+    Proposal,
 )
-from employers.models import CONTRACT_TYPES
+from employers.models import CONTRACT_TYPES, Vacancy
 from portal import audit, db
 from portal.crypto import fernet
 from portal.models import (
@@ -306,22 +307,63 @@ class StageInput:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+#: Stages that may follow themselves: another course, another work experience, a new job.
+REPEATABLE = ("training", "work_experience", "hiring")
+
+
+def job_ended(stages: list[PathwayStage], today: date | None = None) -> bool:
+    """Whether the latest hiring is over: ended, or a later follow-up found the person
+    no longer employed."""
+    hiring = latest(stages, "hiring")
+    if hiring is None:
+        return False
+    if hiring.ended_on is not None and (today is None or hiring.ended_on <= today):
+        return True
+    checks = [
+        s
+        for s in stages
+        if s.stage == "follow_up" and s.started_on >= hiring.started_on and s.id is not None
+    ]
+    return bool(checks) and not (checks[-1].details or {}).get("still_employed", True)
+
+
 def allowed_next(stages: list[PathwayStage]) -> list[str]:
-    """Stages that may be recorded now: nothing before the referral, nothing after
-    closing, training after a training plan, follow-ups after a hiring."""
+    """Stages that may be recorded now. The pathway moves forward from its current stage
+    (training, work experience and hiring may repeat): nothing before the referral,
+    nothing after closing, training after a training plan, follow-ups after a hiring.
+    Once a job has ended, a new training plan or work experience may start."""
     if not stages:
         return ["referral"]
     names = {s.stage for s in stages}
     if "closed" in names:
         return []
-    allowed = ["intake", "training_plan"]
-    if "training_plan" in names:
-        allowed.append("training")
-    allowed += ["work_experience", "hiring"]
+    current = current_stage(stages)
+    position = STAGE_ORDER.index(current.stage) if current else 0
+    allowed = set(STAGE_ORDER[position + 1 :]) - {"follow_up"}
+    if current is not None and current.stage in REPEATABLE:
+        allowed.add(current.stage)
+    if current is not None and current.stage == "hiring" and job_ended(stages):
+        allowed |= {"training_plan", "training", "work_experience"}
+    if "training_plan" not in names:
+        allowed.discard("training")
     if any(f.done_on is None for f in follow_ups(stages)):
-        allowed.append("follow_up")
-    allowed.append("closed")
+        allowed.add("follow_up")
     return [s for s in STAGE_ORDER if s in allowed]
+
+
+def likely_next(stages: list[PathwayStage], allowed: list[str]) -> str | None:
+    """The step most likely to come next, offered first: the next stage in order (a
+    training after its plan), a follow-up or the closing after a hiring."""
+    if not allowed:
+        return None
+    current = current_stage(stages)
+    if current is not None and current.stage == "hiring":
+        return "follow_up" if "follow_up" in allowed else "closed"
+    if current is not None:
+        for name in STAGE_ORDER[STAGE_ORDER.index(current.stage) + 1 :]:
+            if name in allowed and name != "closed":
+                return name
+    return "closed" if "closed" in allowed else allowed[0]
 
 
 def brokers_of(service_ids: set[int]) -> list[User]:
@@ -549,22 +591,35 @@ def update_stage(
 @dataclass
 class TimelineItem:
     on: date
-    kind: str  # a stage name, or "holding_start" / "holding_end"
+    kind: str  # a stage name, "holding_start" / "holding_end", or "proposal"
     stage: PathwayStage | None = None
     holding: CaseHolding | None = None
+    proposal: Proposal | None = None
+    vacancy: Vacancy | None = None
 
 
 def timeline(candidate: Candidate) -> list[TimelineItem]:
-    """Stages and changes of service, in date order."""
+    """Stages, changes of service and proposals to employers, in date order."""
     items = [TimelineItem(s.started_on, s.stage, stage=s) for s in stages_of(candidate)]
+    for proposal, vacancy in db.session.execute(
+        select(Proposal, Vacancy)
+        .join(Vacancy, Vacancy.id == Proposal.vacancy_id)
+        .where(Proposal.candidate_id == candidate.id)
+    ):
+        when = to_user_timezone(proposal.created_at).date()
+        items.append(TimelineItem(when, "proposal", proposal=proposal, vacancy=vacancy))
     holdings = sorted(candidate.holdings, key=lambda h: (h.since, h.id or 0))
     for i, holding in enumerate(holdings):
         if i > 0:
             items.append(TimelineItem(holding.since, "holding_start", holding=holding))
         if holding.until is not None:
             items.append(TimelineItem(holding.until, "holding_end", holding=holding))
-    order = {"holding_end": -2, "holding_start": -1}
+    order = {"holding_end": -2, "holding_start": -1, "proposal": 1}
     items.sort(
-        key=lambda i: (i.on, order.get(i.kind, 0), i.stage.id if i.stage and i.stage.id else 0)
+        key=lambda i: (
+            i.on,
+            order.get(i.kind, 0),
+            i.stage.id if i.stage and i.stage.id else (i.proposal.id if i.proposal else 0),
+        )
     )
     return items

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 from brokerage import access, matching, proposals
 from brokerage.forms import DeclineForm, HireForm, InterviewForm, OutcomeForm, ProposeForm
-from brokerage.models import PROPOSAL_STATES, PROPOSED, Candidate, Proposal
+from brokerage.models import ACTIVE, PROPOSAL_STATES, PROPOSED, Candidate, Proposal
 from employers.models import Vacancy
 from employers.services import VACANCY_ROLES, owner_organisations
 from portal import db
@@ -128,6 +128,9 @@ def candidate_matches(candidate_id: int) -> Any:
         matches=matches,
         vacancies=vacancies,
         consent_ok=candidate.has_matching_consent(today()),
+        reasons=matching.why_no_match(candidate, today())
+        if not matches and candidate.has_matching_consent(today()) and candidate.status == ACTIVE
+        else None,
     )
 
 

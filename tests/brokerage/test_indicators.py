@@ -335,3 +335,14 @@ def test_placements_by_sector_are_protected_against_the_total(app, network):
     assert coop.suppressed and not coop.withheld
     assert labs.withheld and labs.value is None
     assert company.value == 6 and not company.suppressed
+    # The unknown employer comes last, whatever its size (5 people, before the 2).
+    assert [r.label for r in section.rows][-1] == gettext("Employer not recorded")
+    assert section.rows[0].label == str(ORG_KIND_LABELS["company"])
+
+
+def test_company_sectors_are_named_after_their_ateco_division(app):
+    from brokerage.network_indicators import _division_label
+
+    with app.test_request_context("/?lang=it"):
+        assert _division_label("31") == "Imprese, divisione ATECO 31 – Fabbricazione di mobili"
+        assert _division_label("00") == "Imprese, divisione ATECO 00"  # no such division

@@ -95,3 +95,20 @@ def test_broker_proposes_a_candidate_that_the_employer_then_sees(page, t):
     page.get_by_role("link", name=pseudonym).first.click()
     expect(page.get_by_text("Affidabile e puntuale.")).to_be_visible()
     expect(page.get_by_role("heading", level=1)).to_contain_text(pseudonym)
+
+
+def test_case_and_pathway_pages_are_accessible(page, t, axe):
+    sign_in(page, t, "broker@ponte.demo")
+    page.goto("/brokerage/caseload")
+    axe(page)
+    page.locator("main table a[href^='/brokerage/candidates/']").first.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(
+        t("Case %(pseudonym)s", pseudonym="").strip()
+    )
+    axe(page)
+    page.get_by_role("link", name=t("Open the timeline")).click()
+    expect(page.get_by_role("heading", level=2, name=t("Next step"))).to_be_visible()
+    edits = page.get_by_role("link", name=re.compile("^" + re.escape(t("Edit the stage"))))
+    names = [edits.nth(i).evaluate("e => e.textContent.trim()") for i in range(edits.count())]
+    assert names and len(set(names)) == len(names), "each edit link says which stage"
+    axe(page)

@@ -130,3 +130,48 @@ def test_network_life_counts_events_practices_and_agreements(db_session):
     )
     assert practices.cells[0].value >= 1
     assert any(r.cells[0].value >= 1 for r in sections["agreements"].rows)
+
+
+def long_label_provider(year: int):
+    long = "Imprese, divisione ATECO 31 – Fabbricazione di mobili e di parti di essi"
+    return [
+        Section(
+            key="sectors",
+            title="Inserimenti per settore",
+            columns=["Inserimenti"],
+            rows=[
+                Row(long, [Cell(12, people=12)]),
+                Row("Cooperative sociali di tipo B", [Cell(2, people=2)]),
+                Row("Datore di lavoro non registrato", [Cell(None, withheld=True)]),
+            ],
+        ),
+        Section(
+            key="plain",
+            title="Senza celle nascoste",
+            columns=["Eventi"],
+            rows=[Row("Pordenone", [Cell(8, people=8)])],
+        ),
+    ]
+
+
+def test_long_labels_wrap_and_hidden_cells_are_explained(app, client, db_session):
+    saved = list(app.extensions.get(EXTENSION, []))
+    indicators.register_provider(app, long_label_provider)
+    try:
+        html = client.get("/indicators?year=2026&lang=en").text
+    finally:
+        app.extensions[EXTENSION] = saved
+    long = "Imprese, divisione ATECO 31 – Fabbricazione di mobili e di parti di essi"
+    # The chart wraps the label on several lines and keeps the whole text in a <title>.
+    assert f"<title>{long}</title>" in html
+    assert (
+        "<tspan" in html and "…" not in html.split('id="chart-sectors-title"')[1].split("</svg>")[0]
+    )
+    sectors = html.split('id="section-sectors"')[1].split("</section>")[0]
+    assert 'aria-describedby="section-sectors-legend"' in sectors
+    legend = sectors.split('id="section-sectors-legend"')[1]
+    assert "fewer than 5 people" in legend and "derivable by subtraction" in legend
+    assert "<strong>c</strong>" in legend and "<strong>&lt;5</strong>" in legend
+    plain = html.split('id="section-plain"')[1].split("</section>")[0]
+    assert "legend" not in plain  # nothing hidden, no legend
+    assert 'class="col-xl-6"' not in html  # tables no longer squeezed beside the chart
