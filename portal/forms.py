@@ -92,7 +92,7 @@ class FiniteDecimalField(DecimalField):
             return str(self.raw_data[0])
         if self.data is None:
             return ""
-        value = self.data
+        value = self.data if isinstance(self.data, Decimal) else Decimal(str(self.data))
         if self.places is not None:
             value = value.quantize(Decimal(1).scaleb(-self.places), rounding=self.rounding)
         return format_decimal(value, format="0.##########", locale=_locale())
@@ -141,6 +141,11 @@ def options(pairs: object) -> list[SelectChoice]:
     """Choices for a SelectField from (value, label) pairs."""
     return [SelectChoice(value, label) for value, label in pairs]  # type: ignore[attr-defined]
 
+
+#: The empty first option of a select a person must choose in (no silent default), and the
+#: message when they do not.
+CHOOSE = _l("— choose —")
+CHOOSE_MESSAGE = _l("Choose one of the options.")
 
 LANGUAGE_CHOICES = options([("it", "Italiano"), ("en", "English")])
 
@@ -198,8 +203,9 @@ class RegistrationForm(FlaskForm):
     )
     role = SelectField(
         _l("I register as"),
-        choices=options((r, ROLE_LABELS[r]) for r in SELF_SERVICE_ROLES),
-        validators=[InputRequired()],
+        choices=options([("", CHOOSE), *((r, ROLE_LABELS[r]) for r in SELF_SERVICE_ROLES)]),
+        default="",
+        validators=[InputRequired(message=CHOOSE_MESSAGE)],
     )
     org_name = StringField(
         _l("Organisation name"),

@@ -129,3 +129,5 @@ def test_finite_decimal_field_shows_a_value_in_the_language(app):
         with app.test_request_context(f"/?lang={locale}"):
             form = AmountForm(data={"amount": Decimal("1234.50")}, meta={"csrf": False})
             assert f'value="{shown}"' in form.amount()
+            # A default given as an int or a float (as some forms do) shows too.
+            assert 'value="3"' in AmountForm(data={"amount": 3}, meta={"csrf": False}).amount()
