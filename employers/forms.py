@@ -20,7 +20,7 @@ from wtforms.validators import Email, InputRequired, Length, NumberRange, Option
 
 from employers.models import CLOSE_REASONS, CONTRACT_TYPES, PAY_PERIODS, SHIFT_PATTERNS
 from employers.validators import fiscal_code_is_valid, vat_number_is_valid
-from portal.forms import FiniteDecimalField, MunicipalityField, options
+from portal.forms import CHOOSE, CHOOSE_MESSAGE, FiniteDecimalField, MunicipalityField, options
 from portal.taxonomy import ADJUSTMENTS
 
 
@@ -38,7 +38,12 @@ class VacancyForm(FlaskForm):
     )
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=8000)])
     comune = MunicipalityField(_l("Workplace municipality"), validators=[InputRequired()])
-    contract_type = SelectField(_l("Contract type"), choices=options(CONTRACT_TYPES.items()))
+    contract_type = SelectField(
+        _l("Contract type"),
+        choices=options([("", CHOOSE), *CONTRACT_TYPES.items()]),
+        default="",
+        validators=[InputRequired(message=CHOOSE_MESSAGE)],
+    )
     hours_per_week = IntegerField(
         _l("Hours per week"), validators=[InputRequired(), NumberRange(1, 48)]
     )
@@ -73,7 +78,11 @@ class VacancyForm(FlaskForm):
 class CloseForm(FlaskForm):
     reason = SelectField(
         _l("Why is it closed?"),
-        choices=options((k, v) for k, v in CLOSE_REASONS.items() if k != "expired"),
+        choices=options(
+            [("", CHOOSE), *((k, v) for k, v in CLOSE_REASONS.items() if k != "expired")]
+        ),
+        default="",
+        validators=[InputRequired(message=CHOOSE_MESSAGE)],
     )
     submit = SubmitField(_l("Close the vacancy"))
 

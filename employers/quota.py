@@ -277,6 +277,9 @@ class QuotaResult:
     art18_explanation: Any
     articles: tuple[Article, ...]
     notes: tuple[Any, ...]
+    #: The rules applied in words, with their article (``rule_description``).
+    rule_text: Any = ""
+    art18_rule_text: Any = ""
 
     @property
     def complete(self) -> bool:
@@ -642,8 +645,8 @@ def compute_quota(figures: QuotaFigures, policy: QuotaPolicy) -> QuotaResult:
         )
         notes.append(
             _l(
-                "Without the suspension the quota would be: disabled workers "
-                "%(disabled)s, art. 18 category workers %(art18)s. With CIGS the "
+                "Without the suspension the quota would be: disabled workers (art. 3): "
+                "%(disabled)s; art. 18 categories: %(art18)s. With CIGS the "
                 "suspension is "
                 "in proportion to the work actually suspended: check it with the "
                 "targeted placement office.",
@@ -686,7 +689,63 @@ def compute_quota(figures: QuotaFigures, policy: QuotaPolicy) -> QuotaResult:
         art18_explanation=art18_explanation,
         articles=tuple(articles),
         notes=tuple(notes),
+        rule_text=rule_description(rule, policy),
+        art18_rule_text=rule_description(art18_rule, policy, art18=True),
     )
+
+
+def rule_description(code: str, policy: QuotaPolicy, *, art18: bool = False) -> Any:
+    """The rule ``code`` (``RULE_*``, ``ART18_*``) in words, citing its article and the
+    policy's figures, e.g. "art. 3, paragraph 1, letter a): 7% of the computable workers
+    above 50". ``art18`` tells which obligation a suspension (``RULE_SUSPENDED``) is about."""
+    if code == RULE_SUSPENDED:
+        if art18:
+            return _l("art. 3, paragraph 5: the art. 18 obligation is suspended as well")
+        return _l(
+            "art. 3, paragraph 5: obligations suspended during a redundancy procedure or CIGS"
+        )
+    if code == RULE_BELOW_THRESHOLD:
+        return _l(
+            "art. 3, paragraph 1: no obligation below %(min)s computable workers",
+            min=_Number(policy.minimum_employees),
+        )
+    if code == RULE_ONE:
+        return _l(
+            "art. 3, paragraph 1, letter c): one worker from %(min)s to %(max)s computable workers",
+            min=_Number(policy.minimum_employees),
+            max=_Number(policy.one_worker_up_to),
+        )
+    if code == RULE_TWO:
+        return _l(
+            "art. 3, paragraph 1, letter b): two workers from %(min)s to %(max)s computable "
+            "workers",
+            min=_Number(policy.one_worker_up_to + 1),
+            max=_Number(policy.two_workers_up_to),
+        )
+    if code == RULE_PERCENT:
+        return _l(
+            "art. 3, paragraph 1, letter a): %(percent)s%% of the computable workers above %(max)s",
+            percent=_Number(policy.disabled_percent),
+            max=_Number(policy.two_workers_up_to),
+        )
+    if code == ART18_NONE:
+        return _l(
+            "art. 18, paragraph 2: no obligation up to %(max)s computable workers",
+            max=_Number(policy.two_workers_up_to),
+        )
+    if code == ART18_FIXED:
+        return _l(
+            "art. 18, paragraph 2: one worker from %(min)s to %(max)s computable workers",
+            min=_Number(policy.two_workers_up_to + 1),
+            max=_Number(policy.art18_fixed_up_to),
+        )
+    if code == ART18_PERCENT:
+        return _l(
+            "art. 18, paragraph 2: %(percent)s%% of the computable workers above %(max)s",
+            percent=_Number(policy.art18_percent),
+            max=_Number(policy.art18_fixed_up_to),
+        )
+    return code
 
 
 def check_order_value(order_value: Any) -> Decimal:

@@ -11,7 +11,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from employers import services
 from employers.forms import CloseForm, CompanyProfileForm, VacancyForm
@@ -25,7 +25,7 @@ from portal import audit, db
 from portal.db import utcnow
 from portal.forms import ConfirmForm
 from portal.permissions import public, require, roles_required
-from portal.taxonomy import ADJUSTMENTS, Occupation, suggested_skills
+from portal.taxonomy import ADJUSTMENTS, Occupation, resolve_occupation, suggested_skills
 from portal.views import page_arg
 
 bp = Blueprint("employers", __name__, template_folder="templates")
@@ -237,14 +237,23 @@ def dashboard() -> Any:
 
 
 def occupation_from_text(text: str | None) -> Occupation | None:
-    if not text:
-        return None
-    text = text.strip()
-    return db.session.execute(
-        select(Occupation)
-        .where(or_(Occupation.label_it == text, Occupation.label_en == text))
-        .limit(1)
-    ).scalar_one_or_none()
+    """The occupation typed or picked (label in either language, ISCO code, or the start
+    of a single label); None when there is none or it is not clear which."""
+    return resolve_occupation(text)[0]
+
+
+def occupation_error(text: str, close: list[Occupation]) -> str:
+    if close:
+        return _(
+            "No single occupation matches “%(text)s”. Choose one from the list, for "
+            "example: %(options)s.",
+            text=text,
+            options="; ".join(o.label for o in close[:5]),
+        )
+    return _(
+        "No occupation matches “%(text)s”: type a few letters of the job and choose from the list.",
+        text=text,
+    )
 
 
 def fill_skill_choices(
@@ -304,14 +313,20 @@ def show_errors(form: VacancyForm, error: VacancyError) -> None:
 
 
 def save_vacancy_form(form: VacancyForm, vacancy: Vacancy | None) -> Vacancy | None:
-    occupation = occupation_from_text(form.occupation.data)
+    typed = " ".join((form.occupation.data or "").split())
+    occupation, close = resolve_occupation(typed)
+    if occupation is not None and request.method == "POST":
+        form.occupation.data = occupation.label  # as the list shows it
     fill_skill_choices(form, occupation, vacancy)
+    unknown = bool(typed) and occupation is None and request.method == "POST"
     if form.suggest.data or not form.validate_on_submit():
-        if form.occupation.data and occupation is None and request.method == "POST":
-            form.occupation.errors = [_("Choose an occupation from the list.")]
+        if unknown:
+            form.occupation.errors = [occupation_error(typed, close)]
+        elif form.suggest.data and occupation is None and request.method == "POST":
+            form.occupation.errors = [_("Choose an occupation first.")]
         return None
-    if form.occupation.data and occupation is None:
-        form.occupation.errors = [_("Choose an occupation from the list.")]
+    if unknown:
+        form.occupation.errors = [occupation_error(typed, close)]
         return None
     data = vacancy_data(form, occupation)
     try:

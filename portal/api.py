@@ -231,6 +231,66 @@ def _municipality_json(m: Municipality) -> dict[str, Any]:
     }
 
 
+@bp.route("/occupations")
+@public
+@doc(
+    "ESCO occupations whose Italian or English label starts with (then contains) q, or "
+    "whose ISCO-08 code starts with q: the occupation picker's look-up. ``label`` is in the "
+    "reader's language (the session's, else Accept-Language).",
+    parameters=[query_param("q", "At least two letters of the label, or digits of the code.")],
+    responses={
+        "200": {
+            "description": "Up to 12 occupations, the closest first.",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["items"],
+                        "properties": {
+                            "items": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "required": ["id", "uri", "isco_code", "label", "label_en"],
+                                    "properties": {
+                                        "id": {"type": "integer"},
+                                        "uri": {"type": "string"},
+                                        "isco_code": {"type": "string"},
+                                        "label": {"type": "string"},
+                                        "label_it": {"type": "string", "nullable": True},
+                                        "label_en": {"type": "string"},
+                                    },
+                                },
+                            }
+                        },
+                    }
+                }
+            },
+        }
+    },
+    tags=["reference"],
+)
+def occupation_suggestions() -> Any:
+    from portal.taxonomy import suggest_occupations
+
+    found = suggest_occupations(request.args.get("q", ""))
+    return jsonify(
+        {
+            "items": [
+                {
+                    "id": o.id,
+                    "uri": o.uri,
+                    "isco_code": o.isco_code,
+                    "label": o.label,
+                    "label_it": o.label_it,
+                    "label_en": o.label_en,
+                }
+                for o in found
+            ]
+        }
+    )
+
+
 @bp.route("/openapi.json")
 @public
 @doc("This document.", tags=["meta"])

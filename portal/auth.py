@@ -36,7 +36,18 @@ from portal.forms import (
     RegistrationForm,
     TwoFactorForm,
 )
-from portal.models import BUYER, User
+from portal.i18n import LANG_CHOSEN
+from portal.models import (
+    ADMIN,
+    BROKER,
+    BUYER,
+    COOPERATIVE,
+    EMPLOYER,
+    MICROCREDIT_OFFICER,
+    PUBLIC_OFFICER,
+    SOCIAL_FARM,
+    User,
+)
 from portal.permissions import login_required, needs_2fa_setup, public
 
 bp = Blueprint("auth", __name__)
@@ -56,12 +67,37 @@ def init_login(app: Flask, manager: LoginManager) -> None:
         return user if user is not None and user.active else None
 
 
-def _safe_next(target: str | None) -> str:
+#: Where each role lands after signing in without a ``next``: the first endpoint that
+#: exists (modules may be disabled), roles in this order for people with several.
+ROLE_HOMES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (ADMIN, ("admin.dashboard",)),
+    (BROKER, ("brokerage.caseload",)),
+    (PUBLIC_OFFICER, ("tenders.officer_dashboard",)),
+    (MICROCREDIT_OFFICER, ("microcredit.dashboard",)),
+    (EMPLOYER, ("employers.dashboard",)),
+    (COOPERATIVE, ("employers.dashboard", "tenders.supplier_dashboard", "ethical_products.manage")),
+    (SOCIAL_FARM, ("employers.dashboard", "tenders.supplier_dashboard", "ethical_products.manage")),
+    (BUYER, ("ethical_products.catalogue",)),
+)
+
+
+def role_home(user: User) -> str:
+    """The URL of ``user``'s own area, or the home page."""
+    roles = user.roles
+    for role, endpoints in ROLE_HOMES:
+        if role in roles:
+            for endpoint in endpoints:
+                if endpoint in current_app.view_functions:
+                    return url_for(endpoint)
+    return url_for("portal.home")
+
+
+def _safe_next(target: str | None, user: User | None = None) -> str:
     if target:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/"):
             return target
-    return url_for("portal.home")
+    return role_home(user) if user is not None else url_for("portal.home")
 
 
 def _ip() -> str:
@@ -72,7 +108,11 @@ def _finish_login(user: User, remember: bool) -> Any:
     session.pop(PENDING_2FA, None)
     login_user(user, remember=remember)
     user.last_login_at = utcnow()
-    if user.locale:
+    chosen = session.get("lang")
+    if session.pop(LANG_CHOSEN, False) and chosen in current_app.config["LANGUAGES"]:
+        # Chosen on this visit before signing in (?lang=): it wins and becomes the setting.
+        user.locale = chosen
+    elif user.locale:
         session["lang"] = user.locale
     accounts.record_login_attempt(user.email, _ip(), success=True)
     audit.record("login", user, actor=user)
@@ -81,7 +121,7 @@ def _finish_login(user: User, remember: bool) -> Any:
         flash(_("Your role requires two-factor authentication: set it up now."), "warning")
         return redirect(url_for("auth.two_factor_setup"))
     flash(_("Welcome, %(name)s.", name=user.display_name), "success")
-    return redirect(_safe_next(request.args.get("next")))
+    return redirect(_safe_next(request.args.get("next"), user))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -146,6 +186,7 @@ def logout() -> Any:
     db.session.commit()
     logout_user()
     session.pop("lang", None)
+    session.pop(LANG_CHOSEN, None)
     flash(_("You have signed out."), "info")
     return redirect(url_for("portal.home"))
 

@@ -36,6 +36,9 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "MAIL_SERVER": env("MAIL_SERVER") or "",
         "MAIL_PORT": int(env("MAIL_PORT") or 25),
         "MAIL_FROM": env("MAIL_FROM") or "Ponte <noreply@ponte.localhost>",
+        # Where people write to the portal's managers, and about accessibility barriers
+        # (the AgID feedback mechanism of the accessibility statement).
+        "CONTACT_EMAIL": env("CONTACT_EMAIL") or "info@ponte.localhost",
         "BABEL_DEFAULT_LOCALE": "it",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Rome",
         "LANGUAGES": ("it", "en"),
@@ -68,6 +71,9 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "LOG_JSON": env("LOG_JSON", "1") != "0",
     }
     config.update(overrides)
+    config.setdefault(
+        "ACCESSIBILITY_CONTACT", env("ACCESSIBILITY_CONTACT") or config["CONTACT_EMAIL"]
+    )
     if "SECRET_KEY" not in config:
         config["SECRET_KEY"] = _secret_key(instance_path)
     return config

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
+from babel.numbers import NumberFormatError, format_decimal, parse_decimal
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -20,7 +23,16 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import (
+    Email,
+    EqualTo,
+    InputRequired,
+    Length,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
+from wtforms.widgets import TextInput
 
 from portal.models import (
     BROKER,
@@ -38,18 +50,79 @@ from portal.municipalities import resolve_municipality
 
 
 class FiniteDecimalField(DecimalField):
-    """A DecimalField that refuses NaN and infinities.
+    """A DecimalField typed the way people write numbers in the current language.
 
-    WTForms' DecimalField accepts "NaN", "sNaN" and "Infinity" (``Decimal`` parses them),
-    and comparing a signalling NaN, as ``NumberRange`` does, raises: a 500 instead of a
-    field error. Every decimal field of the portal uses this one (a test checks).
+    Italian: "75.000" is seventy-five thousand, "1.234,56" and "2,5" are decimals;
+    English: "75,000" and "2.5". The plain machine form "1234.56" is accepted in both
+    (what scripts and ``<input type=number>`` send) when the locale's reading fails, so
+    "1.234" in Italian is one thousand two hundred and thirty-four. Rendered as a text
+    input (``inputmode=decimal``): a number input would let the browser re-read the digits
+    by its own locale. NaN and infinities are refused (``Decimal`` parses them, and
+    comparing a signalling NaN, as ``NumberRange`` does, raises). Every decimal field of
+    the portal uses this one (a test checks).
     """
 
+    widget = TextInput()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        render_kw = dict(kwargs.pop("render_kw", None) or {})
+        render_kw.setdefault("inputmode", "decimal")
+        super().__init__(*args, render_kw=render_kw, **kwargs)
+
     def process_formdata(self, valuelist: list[Any]) -> None:
-        super().process_formdata(valuelist)
-        if isinstance(self.data, Decimal) and not self.data.is_finite():
-            self.data = None
-            raise ValueError(self.gettext("Not a valid decimal value."))
+        self.data = None
+        if not valuelist:
+            return
+        text = str(valuelist[0]).strip().replace("\u00a0", "").replace(" ", "")
+        if not text:
+            return
+        number = parse_user_decimal(text)
+        if number is None:
+            raise ValueError(_l("Enter a number, for example %(example)s.", example=_example()))
+        self.data = number
+
+    def pre_validate(self, form: FlaskForm) -> None:
+        # One message per field: not "Enter a number" followed by NumberRange's complaint
+        # about the missing value.
+        if self.process_errors:
+            raise StopValidation()
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        if self.data is None:
+            return ""
+        value = self.data if isinstance(self.data, Decimal) else Decimal(str(self.data))
+        if self.places is not None:
+            value = value.quantize(Decimal(1).scaleb(-self.places), rounding=self.rounding)
+        return format_decimal(value, format="0.##########", locale=_locale())
+
+
+_MACHINE_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+
+
+def _locale() -> str:
+    try:
+        return str(get_locale() or "it")
+    except RuntimeError:  # outside a request
+        return "it"
+
+
+def _example() -> str:
+    return format_decimal(Decimal("1234.5"), format="#,##0.00", locale=_locale())
+
+
+def parse_user_decimal(text: str, locale: str | None = None) -> Decimal | None:
+    """A finite ``Decimal`` from a number as typed in ``locale`` (default: the current one),
+    else from the machine form ``1234.56``; None when it is neither."""
+    number: Decimal | None
+    try:
+        number = parse_decimal(text, locale=locale or _locale(), strict=True)
+    except (NumberFormatError, ValueError):
+        number = Decimal(text) if _MACHINE_DECIMAL.match(text) else None
+    if number is None or not number.is_finite():
+        return None
+    return number
 
 
 #: Roles a person may choose when registering (administrators are appointed).
@@ -68,6 +141,11 @@ def options(pairs: object) -> list[SelectChoice]:
     """Choices for a SelectField from (value, label) pairs."""
     return [SelectChoice(value, label) for value, label in pairs]  # type: ignore[attr-defined]
 
+
+#: The empty first option of a select a person must choose in (no silent default), and the
+#: message when they do not.
+CHOOSE = _l("— choose —")
+CHOOSE_MESSAGE = _l("Choose one of the options.")
 
 LANGUAGE_CHOICES = options([("it", "Italiano"), ("en", "English")])
 
@@ -125,8 +203,9 @@ class RegistrationForm(FlaskForm):
     )
     role = SelectField(
         _l("I register as"),
-        choices=options((r, ROLE_LABELS[r]) for r in SELF_SERVICE_ROLES),
-        validators=[InputRequired()],
+        choices=options([("", CHOOSE), *((r, ROLE_LABELS[r]) for r in SELF_SERVICE_ROLES)]),
+        default="",
+        validators=[InputRequired(message=CHOOSE_MESSAGE)],
     )
     org_name = StringField(
         _l("Organisation name"),

@@ -12,6 +12,10 @@ from flask_login import current_user
 
 from portal.extensions import babel
 
+#: Session flag: the language in the session was chosen by the person (``?lang=``), not
+#: copied from their settings; signing in then saves it to their profile.
+LANG_CHOSEN = "lang_chosen"
+
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
 
 
@@ -23,6 +27,7 @@ def select_locale() -> str:
     chosen = request.args.get("lang")
     if chosen in languages:
         session["lang"] = chosen
+        session[LANG_CHOSEN] = True
         return chosen
     if session.get("lang") in languages:
         return session["lang"]

@@ -6,6 +6,8 @@ so matching compares like with like.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, String, func, or_, select
@@ -102,6 +104,122 @@ def search_occupations(text: str, limit: int = 20) -> list[Occupation]:
             .limit(limit)
         ).scalars()
     )
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _starts_with(text: str) -> Any:
+    """Occupations whose Italian or English label, or the feminine form after the "/" of
+    the Italian one ("magazziniere/magazziniera"), starts with ``text`` (any case)."""
+    pattern = _like_escape(text.lower())
+    return or_(
+        func.lower(Occupation.label_it).like(pattern + "%", escape="\\"),
+        func.lower(Occupation.label_it).like("%/" + pattern + "%", escape="\\"),
+        func.lower(Occupation.label_en).like(pattern + "%", escape="\\"),
+    )
+
+
+def suggest_occupations(text: str, limit: int = 12) -> list[Occupation]:
+    """The picker's look-up: labels starting with ``text`` first (shortest first, in the
+    reader's language), then labels containing it; an ISCO code gives its group."""
+    text = " ".join(text.split())
+    if len(text) < 2:
+        return []
+    if text.isdigit():
+        return list(
+            db.session.execute(
+                select(Occupation)
+                .where(Occupation.isco_code.startswith(text))
+                .order_by(Occupation.isco_code, Occupation.label_en)
+                .limit(limit)
+            ).scalars()
+        )
+    label = localized_column()
+    found = list(
+        db.session.execute(
+            select(Occupation)
+            .where(_starts_with(text))
+            .order_by(func.length(label), label)
+            .limit(limit)
+        ).scalars()
+    )
+    if len(found) < limit:
+        pattern = "%" + _like_escape(text.lower()) + "%"
+        found += db.session.execute(
+            select(Occupation)
+            .where(
+                or_(
+                    func.lower(Occupation.label_it).like(pattern, escape="\\"),
+                    func.lower(Occupation.label_en).like(pattern, escape="\\"),
+                ),
+                Occupation.id.not_in([o.id for o in found]),
+            )
+            .order_by(func.length(label), label)
+            .limit(limit - len(found))
+        ).scalars()
+    return found
+
+
+def localized_column() -> Any:
+    """The label column of the reader's language (Italian falls back to English)."""
+    try:
+        lang = str(get_locale() or "it")
+    except RuntimeError:
+        lang = "it"
+    if lang == "it":
+        return func.coalesce(Occupation.label_it, Occupation.label_en)
+    return Occupation.label_en
+
+
+def resolve_occupation(text: str | None) -> tuple[Occupation | None, list[Occupation]]:
+    """The occupation a person meant by ``text``, else None and a few close matches.
+
+    Accepted: the exact label in Italian or English (any case, either gender form of the
+    Italian one), a four-digit ISCO code with a single occupation in it, or the start of a
+    label that only one occupation has.
+    """
+    text = " ".join((text or "").split())
+    if not text:
+        return None, []
+    if text.isdigit():
+        group = list(
+            db.session.execute(
+                select(Occupation)
+                .where(Occupation.isco_code == text)
+                .order_by(Occupation.label_en)
+                .limit(6)
+            ).scalars()
+        )
+        return (group[0], []) if len(group) == 1 else (None, group[:5])
+    low = text.lower()
+    pattern = _like_escape(low)
+    exact = list(
+        db.session.execute(
+            select(Occupation)
+            .where(
+                or_(
+                    func.lower(Occupation.label_it) == low,
+                    func.lower(Occupation.label_en) == low,
+                    func.lower(Occupation.label_it).like(pattern + "/%", escape="\\"),
+                    func.lower(Occupation.label_it).like("%/" + pattern, escape="\\"),
+                )
+            )
+            .order_by(Occupation.id)
+        ).scalars()
+    )
+    if exact:
+        whole = [o for o in exact if low in ((o.label_it or "").lower(), o.label_en.lower())]
+        return (whole or exact)[0], []
+    starting = list(
+        db.session.execute(
+            select(Occupation).where(_starts_with(text)).order_by(Occupation.id).limit(6)
+        ).scalars()
+    )
+    if len(starting) == 1:
+        return starting[0], []
+    return None, suggest_occupations(text, limit=5)
 
 
 def search_skills(text: str, limit: int = 20) -> list[Skill]:

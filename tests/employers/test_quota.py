@@ -233,7 +233,8 @@ def test_suspension_sets_the_quota_to_zero_with_a_note():
     assert result.rule == "art3_c5_suspended"
     assert (result.disabled_required_unsuspended, result.art18_required_unsuspended) == (4, 1)
     assert "L. 68/1999, art. 3 c.5" in [a.ref for a in result.articles]
-    assert any("disabled workers 4" in str(n) for n in result.notes)
+    note = "disabled workers (art. 3): 4; art. 18 categories: 1"
+    assert any(note in str(n) for n in result.notes)
 
 
 def test_suspension_may_leave_the_art18_quota():

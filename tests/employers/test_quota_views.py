@@ -216,7 +216,10 @@ def test_results_gap_and_nearby_cooperatives(client):
     response = client.get("/employer/quota?employees=60&disabled_employed=1&excluded_l68_hires=1")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert "art3_c1_a" in html
+    # The rules in words with their article, not the internal codes.
+    assert "art. 3, comma 1, lett. a): 7% dei lavoratori computabili oltre 50" in html
+    assert "art. 18, comma 2: un lavoratore da 51 a 150 lavoratori computabili" in html
+    assert "art3_c1_a" not in html and "art18_c2" not in html
     # 59 computable: 7% = 4.13 → 4, one employed: three to hire.
     rows = re.findall(r"<tr>\s*<th scope=\"row\">.*?</tr>", html, re.S)
     assert re.findall(r"<td>(?:<strong>)?(\d+)", rows[0]) == ["4", "1", "3"]
@@ -287,14 +290,17 @@ def test_part_time_hours_in_the_form(client):
         client, "/employer/quota?employees=16&part_time_hours=26/40%0A26/40%0A26/40%3B26,0/40"
     )
     # 12 full-time + round(4 × 0.65 = 2.60 → 3) = 15 → one worker.
-    assert "art3_c1_c" in html and "add up to 2.6 full-time equivalents, counted as 3" in html
+    assert "art. 3, paragraph 1, letter c): one worker from 15 to 35 computable workers" in html
+    assert "art. 18, paragraph 2: no obligation up to 50 computable workers" in html
+    assert "art3_c1_c" not in html and "add up to 2.6 full-time equivalents, counted as 3" in html
 
 
 def test_suspension_in_the_form(client):
     user, _org = employer_with_profile()
     login(client, user)
     html = client.get("/employer/quota?employees=60&suspended=y").get_data(as_text=True)
-    assert "art3_c5_suspended" in html and "Coop" not in html
+    assert "art. 3, comma 5: obblighi sospesi durante" in html and "Coop" not in html
+    assert "art3_c5_suspended" not in html
 
 
 # --- The dashboard widget ------------------------------------------------------------------
@@ -313,8 +319,8 @@ def test_widget_shows_the_estimate(client):
     login(client, user)
     html = page(client, "/employer")
     assert re.search(
-        r"With 60 employees the quota is: disabled workers 4, art. 18 category "
-        r"workers 1\.",
+        r"With 60 employees the quota is: disabled workers \(art\. 3\): 4; "
+        r"art\. 18 categories: 1\.",
         html,
     )
 

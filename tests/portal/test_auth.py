@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 
 import pyotp
+import pytest
 
 from portal import db
 from portal.models import AuditLog, Organisation, User
@@ -185,3 +186,67 @@ def test_audit_log_is_append_only(db_session):
     with pytest.raises(PermissionError):
         db.session.flush()
     db.session.rollback()
+
+
+@pytest.mark.parametrize(
+    ("role", "area"),
+    [
+        ("admin", "/admin/"),
+        ("employer", "/employer"),
+        ("cooperative", "/employer"),
+        ("social_farm", "/employer"),
+        ("broker", "/brokerage/caseload"),
+        ("public_officer", "/tenders/officer"),
+        ("microcredit_officer", "/microcredit/"),
+        ("buyer", "/shop"),
+    ],
+)
+def test_signing_in_lands_in_the_role_s_own_area(client, db_session, role, area):
+    user = make_user(role)
+    response = sign_in(client, user.email)
+    assert response.status_code == 302
+    assert response.headers["Location"] == area
+    assert client.get(area).status_code == 200
+
+
+def test_signing_in_follows_a_safe_next_and_not_an_open_redirect(client, db_session):
+    user = make_user("employer")
+    response = client.post(
+        "/login?next=/vacancies", data={"email": user.email, "password": PASSWORD}
+    )
+    assert response.headers["Location"] == "/vacancies"
+    client.post("/logout")
+    response = client.post(
+        "/login?next=https://evil.example/", data={"email": user.email, "password": PASSWORD}
+    )
+    assert response.headers["Location"] == "/employer"
+
+
+def test_role_home_skips_a_disabled_module(app, db_session, monkeypatch):
+    from portal.auth import role_home
+
+    user = make_user("broker")
+    with app.test_request_context():
+        monkeypatch.delitem(app.view_functions, "brokerage.caseload")
+        assert role_home(user) == "/"
+
+
+def test_a_language_chosen_before_signing_in_is_kept_and_saved(client, db_session):
+    user = make_user("employer", locale="it")
+    client.get("/?lang=en")
+    response = sign_in(client, user.email)
+    assert response.status_code == 302
+    assert user.locale == "en"
+    assert '<html lang="en"' in client.get("/employer").get_data(as_text=True)
+    client.post("/logout")
+    # Next time, without choosing, the saved setting applies.
+    sign_in(client, user.email)
+    assert '<html lang="en"' in client.get("/employer").get_data(as_text=True)
+
+
+def test_without_a_choice_the_profile_language_applies(client, db_session):
+    user = make_user("employer", locale="en")
+    client.get("/")  # no ?lang=
+    sign_in(client, user.email)
+    assert user.locale == "en"
+    assert '<html lang="en"' in client.get("/employer").get_data(as_text=True)

@@ -9,6 +9,7 @@ import pytest
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import DecimalField
+from wtforms.validators import NumberRange, Optional
 
 from portal.forms import FiniteDecimalField
 
@@ -54,3 +55,79 @@ def test_finite_decimal_field_gives_a_field_error(app, raw):
         form = AmountForm(formdata=MultiDict({"amount": raw}), meta={"csrf": False})
         assert not form.validate()
         assert form.amount.errors and form.amount.data is None
+
+
+LOCALE_NUMBERS = [
+    ("it", "75.000", "75000"),
+    ("it", "1.234,56", "1234.56"),
+    ("it", "2,5", "2.5"),
+    ("it", "1234,56", "1234.56"),
+    ("it", "1234.56", "1234.56"),  # the machine form
+    ("it", "2.5", "2.5"),  # the machine form: "2.5" is no Italian thousands
+    ("it", "75000", "75000"),
+    ("it", " 1.234,56 ", "1234.56"),
+    ("it", "-2,5", "-2.5"),
+    ("en", "75,000", "75000"),
+    ("en", "1,234.56", "1234.56"),
+    ("en", "2.5", "2.5"),
+    ("en", "1234.56", "1234.56"),
+    ("en", "75000", "75000"),
+]
+
+
+def _amount_form(app, locale, raw):
+    from flask import session
+
+    class AmountForm(FlaskForm):
+        amount = FiniteDecimalField("Amount", validators=[Optional(), NumberRange(min=-(10**9))])
+
+    with app.test_request_context(f"/?lang={locale}"):
+        session["lang"] = locale
+        form = AmountForm(formdata=MultiDict({"amount": raw}), meta={"csrf": False})
+        valid = form.validate()
+        return valid, form.amount.data, list(form.amount.errors), form.amount()
+
+
+@pytest.mark.parametrize(("locale", "raw", "expected"), LOCALE_NUMBERS)
+def test_finite_decimal_field_reads_numbers_as_written_in_the_language(app, locale, raw, expected):
+    from decimal import Decimal
+
+    valid, data, errors, html = _amount_form(app, locale, raw)
+    assert valid and errors == []
+    assert data == Decimal(expected)
+    # A text input: a number input would let the browser re-read the digits.
+    assert 'type="text"' in html and 'inputmode="decimal"' in html
+
+
+@pytest.mark.parametrize(
+    ("locale", "raw"),
+    [
+        ("it", "1,5.0"),
+        ("it", "1.2.3"),
+        ("it", "abc"),
+        ("en", "2,5"),  # Italian decimals in English: ambiguous, refused
+        ("en", "1.234,56"),
+        ("it", "Infinity"),
+        ("en", "NaN"),
+    ],
+)
+def test_finite_decimal_field_gives_one_message_for_a_bad_number(app, locale, raw):
+    valid, data, errors, _html = _amount_form(app, locale, raw)
+    assert not valid and data is None
+    assert len(errors) == 1
+    example = "1.234,50" if locale == "it" else "1,234.50"
+    assert example in errors[0]
+
+
+def test_finite_decimal_field_shows_a_value_in_the_language(app):
+    from decimal import Decimal
+
+    class AmountForm(FlaskForm):
+        amount = FiniteDecimalField("Amount", places=2)
+
+    for locale, shown in (("it", "1234,5"), ("en", "1234.5")):
+        with app.test_request_context(f"/?lang={locale}"):
+            form = AmountForm(data={"amount": Decimal("1234.50")}, meta={"csrf": False})
+            assert f'value="{shown}"' in form.amount()
+            # A default given as an int or a float (as some forms do) shows too.
+            assert 'value="3"' in AmountForm(data={"amount": 3}, meta={"csrf": False}).amount()
