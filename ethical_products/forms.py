@@ -23,6 +23,7 @@ from wtforms import (
     widgets,
 )
 from wtforms.validators import (
+    DataRequired,
     Email,
     InputRequired,
     Length,
@@ -246,4 +247,21 @@ class PhotoForm(FlaskForm):
 
 class ReasonForm(FlaskForm):
     reason = StringField(_l("Reason"), validators=[Optional(), Length(max=500)])
+    submit = SubmitField(_l("Confirm"))
+
+
+class ConfirmReasonForm(FlaskForm):
+    """A step that cannot be undone (a producer cancels or refunds its part): the reason
+    is required (the buyer receives it, the audit log keeps it) and so is an explicit
+    confirmation."""
+
+    reason = TextAreaField(
+        _l("Reason"),
+        validators=[DataRequired(_l("Give the reason: the buyer receives it.")), Length(max=500)],
+        description=_l("The buyer receives it by e-mail; it is kept in the order's history."),
+    )
+    confirm = BooleanField(
+        _l("I confirm: this cannot be undone"),
+        validators=[DataRequired(_l("Tick the box to confirm."))],
+    )
     submit = SubmitField(_l("Confirm"))

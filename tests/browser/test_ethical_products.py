@@ -81,7 +81,11 @@ def test_guest_buys_from_two_producers_and_each_sees_its_lines(page, t, axe, sho
     heading = page.get_by_role("heading", level=1)
     expect(heading).to_have_text(re.compile(r"#\d+"))
     reference = heading.inner_text().split("#")[1].strip()
-    expect(page.get_by_role("status")).to_contain_text(t("Thank you: your order is confirmed."))
+    # Nothing is paid yet: the order is placed, not confirmed.
+    expect(page.get_by_role("status")).to_contain_text(
+        t("Order placed: awaiting your bank transfer. The producers' bank details are below.")
+    )
+    expect(page.get_by_role("status")).not_to_contain_text(t("Thank you: your order is confirmed."))
     main = page.get_by_role("main")
     expect(main).to_contain_text("IBAN")
     expect(main).to_contain_text(COOPERATIVE[2])
