@@ -115,6 +115,33 @@ class CheckoutForm(FlaskForm):
     payment_method = RadioField(_l("Payment"), choices=[], validate_choice=False)
     submit = SubmitField(_l("Confirm the order"))
 
+    #: Fields that belong to one buyer type only: shown, kept and checked only for it.
+    TYPE_FIELDS = {
+        "gas": ("gas_name",),
+        "canteen": (
+            "invoice_entity",
+            "invoice_tax_code",
+            "invoice_sdi_code",
+            "invoice_pec",
+            "invoice_cig",
+        ),
+    }
+
+    def other_types_fields(self) -> list[str]:
+        return [
+            name
+            for buyer_type, names in self.TYPE_FIELDS.items()
+            if buyer_type != self.buyer_type.data
+            for name in names
+        ]
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        super().validate(extra_validators)
+        # What a buyer typed for another buyer type, then left, is neither checked nor kept.
+        for name in self.other_types_fields():
+            self[name].errors = []
+        return not any(field.errors for field in self) and not self.form_errors
+
 
 class ProfileForm(FlaskForm):
     active = BooleanField(_l("The shop is open"), default=True)

@@ -306,6 +306,8 @@ def cart_members() -> Any:
 
 
 def _checkout_data(form: CheckoutForm) -> services.CheckoutData:
+    for name in form.other_types_fields():
+        form[name].data = ""
     return services.CheckoutData(
         idempotency_key=form.idempotency_key.data or "",
         fingerprint=form.fingerprint.data or None,

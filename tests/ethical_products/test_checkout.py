@@ -545,3 +545,44 @@ def test_catalogue_facets_and_capped_count(app, client, db_session, monkeypatch)
     html = client.get(f"/shop?producer={farm.id}").get_data(as_text=True)
     message = gettext("More than %(num)s products found: add a filter to narrow them down.")
     assert message % {"num": "2"} in html
+
+
+def test_checkout_checks_only_the_chosen_buyer_types_fields(client, db_session):
+    farm, _u = make_producer()
+    _p, variant = make_product(farm, stock=5)
+    client.post("/shop/cart/add", data={"variant_id": variant.id, "quantity": 1})
+    page = client.get("/shop/checkout").get_data(as_text=True)
+    # Without JavaScript every group shows; the script hides the other types'.
+    assert 'data-buyer-type="gas"' in page and 'data-buyer-type="canteen"' in page
+    assert "hidden" not in page.split('data-buyer-type="gas"')[1].split(">")[0]
+    # A private buyer who typed in a canteen field and left it: neither checked nor kept.
+    form = checkout_form(client, invoice_pec="not-an-address", gas_name="GAS Borgo")
+    response = client.post("/shop/checkout", data=form)
+    assert response.status_code == 303
+    order = db.session.execute(select(Order)).scalar_one()
+    assert order.buyer_type == "person" and order.gas_name == "" and order.invoice_pec == ""
+
+
+def test_checkout_errors_are_summarised_at_the_top(client, db_session):
+    farm, _u = make_producer()
+    _p, variant = make_product(farm, stock=5)
+    client.post("/shop/cart/add", data={"variant_id": variant.id, "quantity": 1})
+    form = checkout_form(client, name="", email="", buyer_type="canteen", invoice_pec="x")
+    html = client.post("/shop/checkout", data=form).get_data(as_text=True)
+    summary = html.split('data-error-summary="1"')[1].split("</div>")[0]
+    assert html.index('data-error-summary="1"') < html.index("<h1>")
+    for anchor in ("#name", "#email", "#invoice_entity", "#invoice_tax_code", "#invoice_pec"):
+        assert f'href="{anchor}"' in summary, anchor
+    assert 'tabindex="-1"' in html and orders_count() == 0
+
+
+def test_cart_tables_are_responsive_with_captions_on_top(client, db_session):
+    farm, _u = make_producer()
+    coop, _c = make_producer("cooperative_b")
+    _p1, a = make_product(farm)
+    _p2, b = make_product(coop)
+    client.post("/shop/cart/add", data={"variant_id": a.id, "quantity": 1})
+    client.post("/shop/cart/add", data={"variant_id": b.id, "quantity": 1})
+    html = client.get("/shop/cart").get_data(as_text=True)
+    assert html.count('<div class="table-responsive">') == 2
+    assert html.count('<table class="table caption-top') == 3
