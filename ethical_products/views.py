@@ -41,7 +41,7 @@ from ethical_products.forms import (
     ReasonForm,
     VariantForm,
 )
-from ethical_products.label import label_facts
+from ethical_products.label import label_facts, label_summary
 from ethical_products.models import (
     ART2_ACTIVITIES,
     BANK_TRANSFER,
@@ -139,7 +139,7 @@ def catalogue() -> Any:
         ),
         comune_label=request.args.get("comune", ""),
         lang=lang(),
-        facts=label_facts,
+        summary=label_summary,
     )
 
 
