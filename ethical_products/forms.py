@@ -23,6 +23,7 @@ from wtforms import (
     widgets,
 )
 from wtforms.validators import (
+    DataRequired,
     Email,
     InputRequired,
     Length,
@@ -113,6 +114,33 @@ class CheckoutForm(FlaskForm):
     )
     payment_method = RadioField(_l("Payment"), choices=[], validate_choice=False)
     submit = SubmitField(_l("Confirm the order"))
+
+    #: Fields that belong to one buyer type only: shown, kept and checked only for it.
+    TYPE_FIELDS = {
+        "gas": ("gas_name",),
+        "canteen": (
+            "invoice_entity",
+            "invoice_tax_code",
+            "invoice_sdi_code",
+            "invoice_pec",
+            "invoice_cig",
+        ),
+    }
+
+    def other_types_fields(self) -> list[str]:
+        return [
+            name
+            for buyer_type, names in self.TYPE_FIELDS.items()
+            if buyer_type != self.buyer_type.data
+            for name in names
+        ]
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        super().validate(extra_validators)
+        # What a buyer typed for another buyer type, then left, is neither checked nor kept.
+        for name in self.other_types_fields():
+            self[name].errors = []
+        return not any(field.errors for field in self) and not self.form_errors
 
 
 class ProfileForm(FlaskForm):
@@ -246,4 +274,21 @@ class PhotoForm(FlaskForm):
 
 class ReasonForm(FlaskForm):
     reason = StringField(_l("Reason"), validators=[Optional(), Length(max=500)])
+    submit = SubmitField(_l("Confirm"))
+
+
+class ConfirmReasonForm(FlaskForm):
+    """A step that cannot be undone (a producer cancels or refunds its part): the reason
+    is required (the buyer receives it, the audit log keeps it) and so is an explicit
+    confirmation."""
+
+    reason = TextAreaField(
+        _l("Reason"),
+        validators=[DataRequired(_l("Give the reason: the buyer receives it.")), Length(max=500)],
+        description=_l("The buyer receives it by e-mail; it is kept in the order's history."),
+    )
+    confirm = BooleanField(
+        _l("I confirm: this cannot be undone"),
+        validators=[DataRequired(_l("Tick the box to confirm."))],
+    )
     submit = SubmitField(_l("Confirm"))

@@ -12,7 +12,9 @@ scientific or verifiable data. So :func:`label_facts` never states anything that
 declared: a missing fact is left out, never assumed, and nothing about the workers
 (categories, conditions) is ever shown.
 
-Cards, product pages and the JSON API all render the output of :func:`label_facts`.
+Product pages and the JSON API render the output of :func:`label_facts` in full;
+catalogue cards render :func:`label_summary`, a short form of the same facts (register,
+inclusion share, organic), so a card can never say more than the full label.
 """
 
 from __future__ import annotations
@@ -136,3 +138,31 @@ def label_facts(product: Product) -> list[Fact]:
 
 def label_json(product: Product) -> list[dict[str, Any]]:
     return [asdict(fact) for fact in label_facts(product)]
+
+
+#: The facts a catalogue card summarises, in the label's order.
+SUMMARY_CODES = ("register", "inclusion_hours_share", "organic")
+
+
+def label_summary(product: Product) -> list[Fact]:
+    """Short texts for a card, made only from :func:`label_facts` (same codes and data):
+    a fact missing from the full label is missing here too."""
+    summary: list[Fact] = []
+    for fact in label_facts(product):
+        if fact.code == "register":
+            text = (
+                _("Social farm in the regional register")
+                if fact.data["register"] == "regional_social_agriculture"
+                else _("Registered type-B social cooperative")
+            )
+        elif fact.code == "inclusion_hours_share":
+            text = _(
+                "%(share)s%% of work hours by people in inclusion pathways (declared)",
+                share=format_decimal(Decimal(fact.data["percent"]), format="#,##0.#"),
+            )
+        elif fact.code == "organic":
+            text = _("Certified organic")
+        else:
+            continue
+        summary.append(Fact(fact.code, text, fact.data))
+    return summary

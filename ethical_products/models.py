@@ -112,7 +112,7 @@ STATUS_LABELS = {
     PAID: _l("Paid"),
     READY: _l("Ready"),
     DELIVERED: _l("Delivered"),
-    COLLECTED: _l("Collected"),
+    COLLECTED: _l("Picked up"),
     CANCELLED: _l("Cancelled"),
     REFUNDED: _l("Refunded"),
 }

@@ -33,6 +33,7 @@ from ethical_products import payments, photos, services
 from ethical_products.forms import (
     AddToCartForm,
     CheckoutForm,
+    ConfirmReasonForm,
     MembersForm,
     PhotoForm,
     ProductForm,
@@ -40,9 +41,10 @@ from ethical_products.forms import (
     ReasonForm,
     VariantForm,
 )
-from ethical_products.label import label_facts
+from ethical_products.label import label_facts, label_summary
 from ethical_products.models import (
     ART2_ACTIVITIES,
+    BANK_TRANSFER,
     BUYER_TYPES,
     CATEGORIES,
     PAYMENT_METHODS,
@@ -137,7 +139,7 @@ def catalogue() -> Any:
         ),
         comune_label=request.args.get("comune", ""),
         lang=lang(),
-        facts=label_facts,
+        summary=label_summary,
     )
 
 
@@ -304,6 +306,8 @@ def cart_members() -> Any:
 
 
 def _checkout_data(form: CheckoutForm) -> services.CheckoutData:
+    for name in form.other_types_fields():
+        form[name].data = ""
     return services.CheckoutData(
         idempotency_key=form.idempotency_key.data or "",
         fingerprint=form.fingerprint.data or None,
@@ -420,6 +424,18 @@ def _after_checkout(order: Order, fresh: bool = False) -> Any:
                 ),
                 "danger",
             )
+    elif fresh and order.status == "pending_payment":
+        # Placed, not confirmed: nothing is paid yet (bank transfer or payment on pickup).
+        if order.payment_method == BANK_TRANSFER:
+            flash(
+                _(
+                    "Order placed: awaiting your bank transfer. The producers' bank "
+                    "details are below."
+                ),
+                "info",
+            )
+        else:
+            flash(_("Order placed: you pay on pickup. The pickup details are below."), "info")
     elif fresh:
         flash(_("Thank you: your order is confirmed."), "success")
     return redirect(url_for("ethical_products.order_detail", reference=order.reference), code=303)
@@ -849,16 +865,33 @@ def producer_order(sub_id: int) -> Any:
     )
 
 
-@bp.route("/shop/manage/orders/<int:sub_id>/<action>", methods=["POST"])
+#: Producer actions that cannot be undone: a confirmation step with a required reason.
+CONFIRMED_ACTIONS = ("cancel", "refund")
+
+
+@bp.route("/shop/manage/orders/<int:sub_id>/<action>", methods=["GET", "POST"])
 @roles_required(*PRODUCER_ROLES)
 def producer_order_action(sub_id: int, action: str) -> Any:
     sub = my_sub_order(sub_id)
-    form = ReasonForm()
-    if action not in services.PRODUCER_ACTIONS or not form.validate_on_submit():
+    if action not in services.PRODUCER_ACTIONS:
         abort(400)
+    confirmed = action in CONFIRMED_ACTIONS
+    if request.method == "GET" and not confirmed:
+        abort(405)
+    form = ConfirmReasonForm() if confirmed else ReasonForm()
+    if not form.validate_on_submit():
+        if not confirmed:
+            abort(400)
+        return render_template(
+            "ethical_products/producer_order_confirm.html",
+            sub=sub,
+            order=sub.order,
+            action=action,
+            form=form,
+        )
     services.lock_order(sub.order_id)
     try:
-        services.producer_action(sub, action, current_user, form.reason.data or "")
+        services.producer_action(sub, action, current_user, (form.reason.data or "").strip())
     except ShopError as error:
         db.session.rollback()
         for message in error.fields.values():

@@ -4,6 +4,7 @@ reports, the public transparency page of each buyer."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from flask import Flask
@@ -29,6 +30,7 @@ def init_app(app: Flask) -> None:
     add_nav(app, _l("Tenders area"), "tenders.officer_dashboard", (PUBLIC_OFFICER,))
     add_nav(app, _l("Tenders for you"), "tenders.supplier_dashboard", SUPPLIER_ROLES)
     app.jinja_env.filters["tender_money"] = _money
+    app.jinja_env.filters["tender_when"] = when
     schemas = app.extensions.setdefault("ponte_openapi_schemas", {})
     schemas.update(
         {
@@ -43,6 +45,20 @@ def init_app(app: Flask) -> None:
 
     demo.register_seeder(app, seed_demo)
     _register_cli(app)
+
+
+def when(value: datetime | None) -> str:
+    """A deadline, the same everywhere in tenders: the medium date and the time without
+    seconds, joined as the locale does ("12 gen 2026, 12:00")."""
+    if value is None:
+        return ""
+    from babel.dates import get_datetime_format
+    from flask_babel import format_date, format_time, get_locale
+
+    glue = get_datetime_format("medium", locale=get_locale() or "it")
+    return glue.replace("{1}", format_date(value, "medium")).replace(
+        "{0}", format_time(value, "short")
+    )
 
 
 def _money(amount: Decimal | None, currency: str = "EUR") -> str:

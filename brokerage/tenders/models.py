@@ -14,6 +14,7 @@ from decimal import ROUND_DOWN, Decimal
 from functools import lru_cache
 from typing import Any
 
+from flask_babel import format_percent
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
@@ -44,11 +45,13 @@ CLAUSE_TYPES = {
     PREMIUM: _l("Premium measures"),
     NONE: _l("No social clause"),
 }
-LEGAL_BASIS = {
-    RESERVED: "D.Lgs. 36/2023 art. 61; Directive 2014/24/EU art. 20",
-    SOCIAL_CLAUSE: "D.Lgs. 36/2023 art. 57",
-    CONVENTION: "L. 381/1991 art. 5",
-    PREMIUM: "D.Lgs. 36/2023 art. 57 c. 2, art. 108 c. 7",
+#: Shown in the page's language (and in OCDS in the release's language); never an empty
+#: msgid, which gettext would answer with the catalogue header.
+LEGAL_BASIS: dict[str, Any] = {
+    RESERVED: _l("D.Lgs. 36/2023 art. 61; Directive 2014/24/EU art. 20"),
+    SOCIAL_CLAUSE: _l("D.Lgs. 36/2023 art. 57"),
+    CONVENTION: _l("L. 381/1991 art. 5"),
+    PREMIUM: _l("D.Lgs. 36/2023 art. 57 c. 2, art. 108 c. 7"),
     NONE: "",
 }
 #: Minimum share of disabled or disadvantaged workers (percent): art. 61, L. 381 art. 4.
@@ -107,10 +110,12 @@ def percent(numerator: Decimal, denominator: Decimal) -> Decimal | None:
 
 
 def shown_percent(value: Decimal | None) -> str:
-    """A share for people: one decimal, rounded down so 29.96% never shows as 30.0%."""
+    """A share for people: one decimal, rounded down so 29.96% never shows as 30.0%, in
+    the page's language ("29,9%" in Italian, "29.9%" in English)."""
     if value is None:
         return "—"
-    return f"{value.quantize(Decimal('0.1'), rounding=ROUND_DOWN)}%"
+    shown = Decimal(value).quantize(Decimal("0.1"), rounding=ROUND_DOWN)
+    return format_percent(shown / 100, "#,##0.0%")
 
 
 # --- Suppliers ----------------------------------------------------------------------------
@@ -325,7 +330,7 @@ class Tender(TimestampMixin, Base):
 
     @property
     def legal_basis(self) -> str:
-        return LEGAL_BASIS.get(self.clause_type, "")
+        return str(LEGAL_BASIS.get(self.clause_type, ""))
 
     @property
     def required_share(self) -> Decimal | None:

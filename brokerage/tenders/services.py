@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import current_app, has_request_context, url_for
+from flask_babel import format_percent, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import and_, false, func, insert, or_, select
 
@@ -911,9 +912,10 @@ def evaluate(
                 "cpv",
                 True,
                 say(
-                    lambda: _(
-                        "Declared capabilities cover %(n)d of %(total)d CPV codes: %(codes)s.",
-                        n=len(covered),
+                    lambda: ngettext(
+                        "Declared capabilities cover %(num)d CPV code of %(total)d: %(codes)s.",
+                        "Declared capabilities cover %(num)d CPV codes of %(total)d: %(codes)s.",
+                        len(covered),
                         total=len(matches),
                         codes=", ".join(
                             f"{code} ({via})" if via != code else code for code, _s, via in covered
@@ -982,7 +984,12 @@ def _fit(
             "cpv",
             round(50 * coverage, 2),
             50,
-            say(lambda: _("CPV coverage %(pct)d%%.", pct=round(coverage * 100))),
+            say(
+                lambda: _(
+                    "CPV coverage %(pct)s.",
+                    pct=format_percent(round(coverage * 100) / 100),
+                )
+            ),
         )
     ]
     factors.append(

@@ -22,7 +22,7 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_babel import get_locale
+from flask_babel import format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -376,7 +376,11 @@ def tender_publish(tender_id: int) -> Any:
     else:
         db.session.commit()
         flash(
-            _("The tender is published; %(n)d eligible suppliers have been told.", n=told),
+            ngettext(
+                "The tender is published; %(num)d eligible supplier has been told.",
+                "The tender is published; %(num)d eligible suppliers have been told.",
+                told,
+            ),
             "success",
         )
     return redirect(url_for("tenders.tender_detail", tender_id=tender.id))
@@ -466,7 +470,11 @@ def tender_award(tender_id: int) -> Any:
     form.supplier.choices = [
         (
             r.supplier.org_id,
-            _("%(name)s (eligible, fit %(score)s)", name=r.supplier.name, score=r.score),
+            _(
+                "%(name)s (eligible, fit %(score)s)",
+                name=r.supplier.name,
+                score=format_decimal(r.score),
+            ),
         )
         for r in ranked
     ] + [(o.id, o.name) for o in others]

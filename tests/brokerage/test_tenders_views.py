@@ -4,6 +4,7 @@ forms, eligible suppliers, notifications, reviews, the transparency page."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -142,7 +143,7 @@ def test_eligible_suppliers_api_ranks_with_reasons(client, db_session):
     ).json
     reasons = {i["id"]: i for i in everything["items"]}
     share = next(c for c in reasons[below.id]["criteria"] if c["name"] == "share")
-    assert not share["passed"] and "29.9%" in share["explanation"]
+    assert not share["passed"] and "29,9%" in share["explanation"]
     assert (
         client.get(
             f"/api/v1/tenders/{tender.id}/eligible-suppliers?limit=0",
@@ -229,7 +230,7 @@ def test_supplier_profile_and_declaration_forms(client, db_session):
     assert response.status_code == 302
     declaration = db.session.execute(select(WorkforceDeclaration)).scalar_one()
     assert declaration.l381_share == Decimal("29.9")
-    assert "29.9%" in client.get("/tenders/supplier/declarations").get_data(as_text=True)
+    assert "29,9%" in client.get("/tenders/supplier/declarations").get_data(as_text=True)
 
 
 def test_the_cpv_picker_serves_the_tender_and_the_profile_forms(client, db_session):
@@ -416,3 +417,62 @@ def test_pages_render_for_every_side(client, db_session):
         f"/tenders/{tender.id}",
     ):
         assert client.get(path).status_code == 200, path
+
+
+def test_publishing_tells_how_many_suppliers_in_the_right_number(client, db_session):
+    officer, _body = make_officer()
+    make_supplier(codes=("90910000",), total="10", art4="3")
+    login(client, officer)
+    client.post("/tenders/new", data=TENDER_FORM)
+    tender = db.session.execute(select(Tender)).scalar_one()
+    html = client.post(f"/tenders/{tender.id}/publish", follow_redirects=True).get_data(
+        as_text=True
+    )
+    assert "è stato avvisato 1 fornitore idoneo" in html
+    assert "1 fornitori" not in html
+
+
+def test_tender_pages_speak_italian_numbers_dates_and_agreement(client, db_session):
+    from datetime import UTC, datetime
+
+    officer, body = make_officer()
+    supplier, _user = make_supplier(codes=("77310000",), total="10", art4="4")
+    tender = make_tender(
+        body, officer, title="Verde pubblico", deadline=datetime(2030, 3, 12, 11, 0, 0, tzinfo=UTC)
+    )
+    login(client, officer)
+    detail = client.get(f"/tenders/{tender.id}").get_data(as_text=True)
+    # Bootstrap Italia breadcrumbs need their separator element.
+    assert '<span class="separator" aria-hidden="true">/</span></li>' in detail
+    # The legal basis in Italian; the deadline in one medium format, without seconds.
+    assert "Direttiva 2014/24/UE art. 20" in detail and "Directive" not in detail
+    assert "12 mar 2030, 12:00" in detail and "12:00:00" not in detail
+    listing = client.get("/tenders").get_data(as_text=True)
+    assert "12 mar 2030, 12:00" in listing
+    suppliers = client.get(f"/tenders/{tender.id}/suppliers").get_data(as_text=True)
+    assert supplier.name in suppliers
+    assert suppliers.count('class="separator" aria-hidden="true"') == 2
+    assert "40,0%" in suppliers and "40.0%" not in suppliers
+    assert re.search(r"Compatibilità \d+(,\d)? su 100", suppliers)
+    assert not re.search(r"Compatibilità \d+\.\d", suppliers)
+    assert "coprono 1 codice CPV su 1" in suppliers
+    dashboard = client.get("/tenders/officer").get_data(as_text=True)
+    assert "Nessuna relazione da esaminare." in dashboard
+    assert "Nessuna relazione in ritardo." in dashboard and "Nessuno." not in dashboard
+
+
+def test_every_breadcrumb_container_has_separators():
+    """Bootstrap Italia hides the CSS divider inside .breadcrumb-container: every linked
+    item needs its own (aria-hidden) separator, in every template of the repository."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    checked = 0
+    for path in root.glob("*/**/templates/**/*.html"):
+        text = path.read_text(encoding="utf-8")
+        if "breadcrumb-container" not in text:
+            continue
+        for item in re.findall(r'<li class="breadcrumb-item">(.*?)</li>', text, re.S):
+            checked += 1
+            assert '<span class="separator" aria-hidden="true">/</span>' in item, path
+    assert checked >= 6

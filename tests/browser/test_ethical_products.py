@@ -81,7 +81,11 @@ def test_guest_buys_from_two_producers_and_each_sees_its_lines(page, t, axe, sho
     heading = page.get_by_role("heading", level=1)
     expect(heading).to_have_text(re.compile(r"#\d+"))
     reference = heading.inner_text().split("#")[1].strip()
-    expect(page.get_by_role("status")).to_contain_text(t("Thank you: your order is confirmed."))
+    # Nothing is paid yet: the order is placed, not confirmed.
+    expect(page.get_by_role("status")).to_contain_text(
+        t("Order placed: awaiting your bank transfer. The producers' bank details are below.")
+    )
+    expect(page.get_by_role("status")).not_to_contain_text(t("Thank you: your order is confirmed."))
     main = page.get_by_role("main")
     expect(main).to_contain_text("IBAN")
     expect(main).to_contain_text(COOPERATIVE[2])
@@ -102,3 +106,59 @@ def test_guest_buys_from_two_producers_and_each_sees_its_lines(page, t, axe, sho
         expect(page.get_by_role("main")).not_to_contain_text(other)
         page.get_by_role("button", name=t("Payment received")).click()
         expect(page.get_by_role("status")).to_contain_text(t("Paid"))
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def test_cart_and_checkout_fit_a_phone(page, t, axe, shops):
+    page.set_viewport_size(PHONE)
+    add_to_cart(page, t, shops[COOPERATIVE[0]], COOPERATIVE[2])
+    add_to_cart(page, t, shops[FARM[0]], FARM[2])
+    page.goto("/shop/cart")
+    overflow = page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"/shop/cart is {overflow}px wider than a 390px phone"
+    removes = page.get_by_role("main").get_by_role("button", name=re.compile(t("Remove")))
+    expect(removes).to_have_count(2)
+    for i in range(2):
+        box = removes.nth(i).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    # The checkout button keeps its distance from the GAS heading below it.
+    button = page.get_by_role("link", name=t("Go to checkout")).bounding_box()
+    heading = page.get_by_role(
+        "heading", name=t("Buying for a solidarity purchasing group (GAS)?")
+    ).bounding_box()
+    assert button is not None and heading is not None
+    assert heading["y"] - (button["y"] + button["height"]) >= 24
+    # Every table's caption sits above it.
+    sides = page.evaluate(
+        "() => [...document.querySelectorAll('main caption')]"
+        ".map(c => getComputedStyle(c).captionSide)"
+    )
+    assert sides and set(sides) == {"top"}
+    axe(page)
+
+    # Checkout: with JavaScript only the chosen buyer type's fields show.
+    page.get_by_role("link", name=t("Go to checkout")).click()
+    gas = page.get_by_role("group", name=t("Solidarity purchasing groups (GAS) only"))
+    canteen = page.get_by_role("group", name=t("Public canteens only: invoice details"))
+    expect(gas).to_be_hidden()
+    expect(canteen).to_be_hidden()
+    page.locator("label", has_text=t("Public canteen")).click()
+    expect(page.get_by_label(t("Public canteen"), exact=True)).to_be_checked()
+    expect(canteen).to_be_visible()
+    expect(gas).to_be_hidden()
+    overflow = page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0
+    # Errors: a summary at the top, focused, linking to each field.
+    page.get_by_role("button", name=t("Confirm the order")).click()
+    summary = page.locator("[data-error-summary]")
+    expect(summary).to_be_focused()
+    expect(canteen).to_be_visible()
+    summary.get_by_role("link", name=re.compile(t("Full name"))).click()
+    expect(page.get_by_label(t("Full name"), exact=True)).to_be_focused()
+    axe(page)

@@ -132,6 +132,18 @@ def test_a_group_applies_at_once(page, t, axe):
     ).to_be_visible()
     axe(page)
 
+    # Each apply checkbox: the whole cell is its label, a large hit area.
+    applies = page.get_by_role("checkbox", name=prefix(t, "Apply"))
+    expect(applies).to_have_count(5)
+    label = page.locator(f"label[for='{applies.first.get_attribute('id')}']")
+    box = label.bounding_box()
+    assert box is not None and box["width"] >= 44 and box["height"] >= 44
+    expect(applies.first).to_be_checked()
+    label.click(position={"x": box["width"] - 4, "y": box["height"] - 4})
+    expect(applies.first).not_to_be_checked()
+    label.click(position={"x": 4, "y": 4})
+    expect(applies.first).to_be_checked()
+
     amounts = page.get_by_role("textbox", name=prefix(t, "Amount for %(who)s (EUR)", who=""))
     expect(amounts).to_have_count(5)
     for k in range(5):

@@ -15,6 +15,7 @@ from ethical_products import services
 from ethical_products.models import Order, Product, SubOrder, Variant
 from portal import db
 from portal.db import utcnow
+from portal.models import AuditLog
 from tests.conftest import login
 from tests.ethical_products.factories import make_producer, make_product, place
 from tests.factories import make_user
@@ -280,8 +281,74 @@ def test_producers_see_and_fulfil_only_their_lines(client, db_session):
     assert theirs.status == "pending_payment" and order.status == "paid"
     assert client.post(f"/shop/manage/orders/{mine.id}/explode").status_code == 400
     login(client, coop_user)
-    client.post(f"/shop/manage/orders/{theirs.id}/cancel", data={"reason": "Finito"})
+    client.post(
+        f"/shop/manage/orders/{theirs.id}/cancel", data={"reason": "Finito", "confirm": "y"}
+    )
     assert theirs.status == "cancelled"
+
+
+def test_an_offline_order_is_placed_not_confirmed(client, db_session):
+    farm, _u = make_producer()
+    _p, variant = make_product(farm, price="6.50")
+    client.post("/shop/cart/add", data={"variant_id": variant.id, "quantity": 2})
+    html = client.post(
+        "/shop/checkout", data=checkout_form(client), follow_redirects=True
+    ).get_data(as_text=True)
+    assert "Ordine inviato: in attesa del tuo bonifico" in html
+    assert "ordine è confermato" not in html
+    assert "IBAN" in html and "13,00" in html
+    client.post("/shop/cart/add", data={"variant_id": variant.id, "quantity": 1})
+    html = client.post(
+        "/shop/checkout",
+        data=checkout_form(client, payment_method="pay_on_pickup"),
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "Ordine inviato: paghi al ritiro" in html and "ordine è confermato" not in html
+    assert "Paga 6,50" in html and f"a {farm.name} al ritiro." in html
+
+
+def test_cancelling_or_refunding_a_part_asks_for_a_reason_and_a_confirmation(client, db_session):
+    farm, farm_user = make_producer()
+    _p, variant = make_product(farm, stock=10, name="Miele della fattoria")
+    order = place({variant.id: 2}, method="pay_on_pickup")
+    sub = order.sub_orders[0]
+    login(client, farm_user)
+    detail = client.get(f"/shop/manage/orders/{sub.id}").get_data(as_text=True)
+    # No one-click form: a link to the confirmation page.
+    confirm_url = f"/shop/manage/orders/{sub.id}/cancel"
+    assert f'href="{confirm_url}"' in detail and f'action="{confirm_url}"' not in detail
+    page = client.get(confirm_url).get_data(as_text=True)
+    assert "<textarea" in page and 'name="reason"' in page and 'name="confirm"' in page
+    # Neither a reason nor the confirmation: nothing happens, an error summary links both.
+    response = client.post(confirm_url, data={"reason": "  "})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and sub.status == "pending_payment"
+    assert 'data-error-summary="1"' in html
+    assert 'href="#reason"' in html and 'href="#confirm"' in html
+    assert str(escape(gettext("Give the reason: the buyer receives it."))) in html
+    client.post(confirm_url, data={"reason": "Grandinata"})
+    assert sub.status == "pending_payment"
+    client.post(confirm_url, data={"reason": "Grandinata sul campo", "confirm": "y"})
+    assert sub.status == "cancelled" and stock_of(variant) == 10
+    entry = db.session.execute(
+        select(AuditLog).where(AuditLog.action == "shop.sub_order.cancel")
+    ).scalar_one()
+    assert entry.reason == "Grandinata sul campo"
+
+
+def test_the_picked_up_state_and_its_button_say_the_same(client, db_session):
+    farm, farm_user = make_producer()
+    _p, variant = make_product(farm)
+    order = place({variant.id: 1}, method="pay_on_pickup")
+    sub = order.sub_orders[0]
+    login(client, farm_user)
+    client.post(f"/shop/manage/orders/{sub.id}/ready")
+    html = client.get(f"/shop/manage/orders/{sub.id}").get_data(as_text=True)
+    assert "Segna come ritirato" in html
+    client.post(f"/shop/manage/orders/{sub.id}/complete")
+    html = client.get(f"/shop/manage/orders/{sub.id}").get_data(as_text=True)
+    assert sub.status == "collected" and "<strong>Ritirato</strong>" in html
+    assert "Incassato" not in html
 
 
 def test_bank_transfer_flow_and_reports_with_csv(client, db_session):
@@ -349,7 +416,7 @@ def test_producer_creates_a_product_with_variants(client, db_session):
     product_id = int(response.headers["Location"].rsplit("/", 1)[1])
     bad = client.post(
         f"/shop/manage/products/{product_id}/variants",
-        data={"label": "Vasetto", "unit": "jar", "price": "4.999", "vat_rate": "10.00"},
+        data={"label": "Vasetto", "unit": "jar", "price": "4,999", "vat_rate": "10.00"},
     )
     assert bad.status_code == 422
     ok = client.post(
@@ -478,3 +545,44 @@ def test_catalogue_facets_and_capped_count(app, client, db_session, monkeypatch)
     html = client.get(f"/shop?producer={farm.id}").get_data(as_text=True)
     message = gettext("More than %(num)s products found: add a filter to narrow them down.")
     assert message % {"num": "2"} in html
+
+
+def test_checkout_checks_only_the_chosen_buyer_types_fields(client, db_session):
+    farm, _u = make_producer()
+    _p, variant = make_product(farm, stock=5)
+    client.post("/shop/cart/add", data={"variant_id": variant.id, "quantity": 1})
+    page = client.get("/shop/checkout").get_data(as_text=True)
+    # Without JavaScript every group shows; the script hides the other types'.
+    assert 'data-buyer-type="gas"' in page and 'data-buyer-type="canteen"' in page
+    assert "hidden" not in page.split('data-buyer-type="gas"')[1].split(">")[0]
+    # A private buyer who typed in a canteen field and left it: neither checked nor kept.
+    form = checkout_form(client, invoice_pec="not-an-address", gas_name="GAS Borgo")
+    response = client.post("/shop/checkout", data=form)
+    assert response.status_code == 303
+    order = db.session.execute(select(Order)).scalar_one()
+    assert order.buyer_type == "person" and order.gas_name == "" and order.invoice_pec == ""
+
+
+def test_checkout_errors_are_summarised_at_the_top(client, db_session):
+    farm, _u = make_producer()
+    _p, variant = make_product(farm, stock=5)
+    client.post("/shop/cart/add", data={"variant_id": variant.id, "quantity": 1})
+    form = checkout_form(client, name="", email="", buyer_type="canteen", invoice_pec="x")
+    html = client.post("/shop/checkout", data=form).get_data(as_text=True)
+    summary = html.split('data-error-summary="1"')[1].split("</div>")[0]
+    assert html.index('data-error-summary="1"') < html.index("<h1>")
+    for anchor in ("#name", "#email", "#invoice_entity", "#invoice_tax_code", "#invoice_pec"):
+        assert f'href="{anchor}"' in summary, anchor
+    assert 'tabindex="-1"' in html and orders_count() == 0
+
+
+def test_cart_tables_are_responsive_with_captions_on_top(client, db_session):
+    farm, _u = make_producer()
+    coop, _c = make_producer("cooperative_b")
+    _p1, a = make_product(farm)
+    _p2, b = make_product(coop)
+    client.post("/shop/cart/add", data={"variant_id": a.id, "quantity": 1})
+    client.post("/shop/cart/add", data={"variant_id": b.id, "quantity": 1})
+    html = client.get("/shop/cart").get_data(as_text=True)
+    assert html.count('<div class="table-responsive">') == 2
+    assert html.count('<table class="table caption-top') == 3

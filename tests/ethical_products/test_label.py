@@ -6,7 +6,7 @@ import re
 from datetime import date
 from decimal import Decimal
 
-from ethical_products.label import label_facts, label_json
+from ethical_products.label import label_facts, label_json, label_summary
 from ethical_products.models import ProducerProfile
 from portal import db
 from tests.ethical_products.factories import make_producer, make_product
@@ -60,18 +60,43 @@ def test_unknown_activity_codes_are_ignored(db_session):
     assert label_json(product)[1]["data"] == {"activities": ["a"]}
 
 
-def test_the_label_is_the_same_on_card_page_and_json(client, db_session):
+def shown_items(html, attribute):
+    return [
+        re.sub(r"\s+", " ", s).replace("&#39;", "'").replace("&amp;", "&").strip()
+        for s in re.findall(rf'<li {attribute}="[a-z0-9_]+">(.*?)</li>', html, re.S)
+    ]
+
+
+def test_the_label_is_the_same_on_page_and_json_and_cards_summarise_it(client, db_session):
     org, _user = make_producer("social_farm", art2_activities=["a", "c"])
-    product, _v = make_product(org, name="Passata solidale")
+    product, _v = make_product(
+        org, name="Passata solidale", organic_body="IT-BIO-006", organic_number="B1"
+    )
     db.session.get(ProducerProfile, org.id).inclusion_declared_on = date(2026, 2, 1)
     expected = [f["text"] for f in label_json(product)]
     api = client.get(f"/api/v1/products/{product.id}").json
     assert [f["text"] for f in api["label"]] == expected
     page = client.get(f"/shop/products/{product.id}").get_data(as_text=True)
+    assert shown_items(page, "data-fact") == expected
+    # The card: a short form of the same facts, never the full label.
     card = client.get(f"/shop?producer={org.id}").get_data(as_text=True)
-    for html in (page, card):
-        shown = re.findall(r'<li data-fact="[a-z0-9_]+">(.*?)</li>', html, re.S)
-        assert [
-            re.sub(r"\s+", " ", s).replace("&#39;", "'").replace("&amp;", "&").strip()
-            for s in shown
-        ] == expected
+    assert shown_items(card, "data-fact") == []
+    assert shown_items(card, "data-fact-summary") == [f.text for f in label_summary(product)]
+    assert re.findall(r'data-fact-summary="([a-z0-9_]+)"', card) == [
+        "register",
+        "inclusion_hours_share",
+        "organic",
+    ]
+    assert "35% delle ore di lavoro" in card and "Biologico certificato" in card
+
+
+def test_a_card_summary_states_nothing_undeclared(db_session):
+    org, _user = make_producer(
+        "cooperative_b", art2_activities=[], inclusion_hours_share=None, inclusion_declared_on=None
+    )
+    product, _v = make_product(org, organic_body="IT-BIO-006", organic_number="")
+    summary = label_summary(product)
+    assert [f.code for f in summary] == ["register"]
+    assert summary[0].data == label_facts(product)[0].data
+    org.register_number = ""
+    assert label_summary(product) == []

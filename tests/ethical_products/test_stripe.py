@@ -245,7 +245,8 @@ def test_refund_one_producer_line_reverses_its_transfer(app, client, db_session,
     farm_user = make_user("social_farm", org=farm)
     login(client, farm_user)
     response = client.post(
-        f"/shop/manage/orders/{farm_sub.id}/refund", data={"reason": "Vasetto rotto"}
+        f"/shop/manage/orders/{farm_sub.id}/refund",
+        data={"reason": "Vasetto rotto", "confirm": "y"},
     )
     assert response.status_code == 302
     [refund] = fake_stripe.calls("POST", "/v1/refunds")

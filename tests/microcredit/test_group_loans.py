@@ -4,6 +4,7 @@ disbursement through the single-loan rules."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -410,3 +411,53 @@ def test_the_api_hides_other_organisations_groups(client, crew):
     assert client.post(url, json=api_body(product, members), headers=broker).status_code == 403
     assert client.post(url, json=api_body(product, members)).status_code == 401
     assert loan_count() == 0
+
+
+def test_the_plan_says_what_has_happened_and_what_will(client, crew):
+    officer, product, group, members = crew
+    login(client, officer)
+    html = client.get(f"/microcredit/groups/{group.id}/loans/new").get_data(as_text=True)
+    # Nobody has a loan yet: every tranche is ahead, "1 membro" in the singular.
+    assert "fino a 2 membri, prevista dal" in html and "fino a 1 membro, prevista dal" in html
+    assert "1 membri" not in html and "erogat" not in html.split('<form method="post"')[0]
+    assert re.search(r"tasso di interesse \d+(,\d+)?%\.", html) and " %." not in html
+    # The whole cell is the checkbox's label, its visible text part of the name.
+    member = members[1]
+    assert re.search(
+        rf'<label for="include-{member.id}" class="d-flex[^"]*p-3"[^>]*>\s*<input type="checkbox"',
+        html,
+    )
+    assert f'<span>Domanda<span class="visually-hidden"> {member.full_name}' in html
+    # The first tranche goes out: it is history, the others are still ahead.
+    loans = services.submit_group_loans(
+        group,
+        product,
+        rows_for(members),
+        days_ago(65),
+        None,
+        ["household_budget", "financial_education"],
+        officer,
+        days_ago(70),
+    )
+    services.approve_group_loans(group, [loan.id for loan in loans], days_ago(65), officer)
+    first = [loan.id for loan in loans if loan.member_id in (members[1].id, members[2].id)]
+    services.disburse_group_loans(group, first, days_ago(60), officer)
+    html = client.get(f"/microcredit/groups/{group.id}/loans/new").get_data(as_text=True)
+    plan = html.split('id="tranches-title"')[1].split("</section>")[0]
+    assert "Tranche 1, 2 membri: primi prestiti erogati." in plan
+    assert f"{members[1].full_name} (primo prestito erogato)" in plan
+    assert f"{members[3].full_name} (domanda presentata, non ancora erogato)" in plan
+    assert "Tranche 2, fino a 2 membri, prevista dal" in plan
+    assert plan.count("prevista dal") == 2
+
+
+def test_weekdays_are_written_the_italian_way(client, db_session):
+    from datetime import date
+
+    officer = make_officer()
+    centre = make_centre(officer, date(2026, 11, 1))  # a Sunday
+    login(client, officer)
+    detail = client.get(f"/microcredit/centres/{centre.id}").get_data(as_text=True)
+    listing = client.get("/microcredit/centres").get_data(as_text=True)
+    for html in (detail, listing):
+        assert "Settimanale, domenica" in html and "Domenica" not in html
