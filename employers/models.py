@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import Date, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -15,9 +16,18 @@ from portal.models import Municipality, Organisation, User
 from portal.taxonomy import ADJUSTMENTS, Occupation, Skill
 
 DRAFT, PUBLISHED, CLOSED = "draft", "published", "closed"
-STATUS_LABELS = {DRAFT: _l("Draft"), PUBLISHED: _l("Published"), CLOSED: _l("Closed")}
+# "vacancy" context: Italian agrees them with "offerta" (feminine).
+STATUS_LABELS = {
+    DRAFT: lazy_pgettext("vacancy", "Draft"),
+    PUBLISHED: lazy_pgettext("vacancy", "Published"),
+    CLOSED: lazy_pgettext("vacancy", "Closed"),
+}
 FILLED, WITHDRAWN, EXPIRED = "filled", "withdrawn", "expired"
-CLOSE_REASONS = {FILLED: _l("Filled"), WITHDRAWN: _l("Withdrawn"), EXPIRED: _l("Expired")}
+CLOSE_REASONS = {
+    FILLED: lazy_pgettext("vacancy", "Filled"),
+    WITHDRAWN: lazy_pgettext("vacancy", "Withdrawn"),
+    EXPIRED: lazy_pgettext("vacancy", "Expired"),
+}
 
 CONTRACT_TYPES = {
     "internship": _l("Internship (tirocinio)"),
