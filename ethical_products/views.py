@@ -1084,19 +1084,25 @@ def admin_orders() -> Any:
     )
 
 
-@bp.route("/shop/admin/orders/<int:order_id>/refund", methods=["POST"])
+@bp.route("/shop/admin/orders/<int:order_id>/refund", methods=["GET", "POST"])
 @roles_required(ADMIN)
 def admin_refund(order_id: int) -> Any:
-    form = ReasonForm()
+    """Refunding cannot be undone: a confirmation page with a required reason first."""
+    order = db.session.get(Order, order_id)
+    if order is None:
+        abort(404)
+    form = ConfirmReasonForm()
     if not form.validate_on_submit():
-        abort(400)
+        return render_template(
+            "ethical_products/admin_refund_confirm.html", order=order, form=form
+        ), (422 if request.method == "POST" else 200)
     order = services.lock_order(order_id)
     if order is None:
         abort(404)
     sub_id = request.form.get("sub_order", type=int)
     subs = [s for s in order.sub_orders if sub_id is None or s.id == sub_id]
     try:
-        amount = services.refund(order, subs, current_user, form.reason.data or "")
+        amount = services.refund(order, subs, current_user, form.reason.data.strip())
     except ShopError as error:
         db.session.rollback()
         for message in error.fields.values():

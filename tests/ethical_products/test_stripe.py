@@ -283,7 +283,14 @@ def test_admin_refunds_the_whole_order(app, client, db_session, fake_stripe):
     post_event(client, completed(order))
     login(client, make_user("admin"))
     assert client.get("/shop/admin/orders").status_code == 200
-    client.post(f"/shop/admin/orders/{order.id}/refund", data={"reason": "Annullato"})
+    # A confirmation page first; without the reason and the tick, nothing is refunded.
+    assert client.get(f"/shop/admin/orders/{order.id}/refund").status_code == 200
+    refused = client.post(f"/shop/admin/orders/{order.id}/refund", data={"reason": "Annullato"})
+    assert refused.status_code == 422 and fake_stripe.calls("POST", "/v1/refunds") == []
+    assert order.status == "paid"
+    client.post(
+        f"/shop/admin/orders/{order.id}/refund", data={"reason": "Annullato", "confirm": "y"}
+    )
     [refund] = fake_stripe.calls("POST", "/v1/refunds")
     assert refund.params["amount"] == "1699"
     assert (
@@ -298,7 +305,9 @@ def test_admin_refunds_the_whole_order(app, client, db_session, fake_stripe):
     )
     assert order.status == "refunded"
     # Refunding again is refused: nothing is left.
-    client.post(f"/shop/admin/orders/{order.id}/refund")
+    client.post(
+        f"/shop/admin/orders/{order.id}/refund", data={"reason": "Di nuovo", "confirm": "y"}
+    )
     assert len(fake_stripe.calls("POST", "/v1/refunds")) == 1
 
 
