@@ -82,6 +82,7 @@ from portal.taxonomy import (
     Skill,
     search_occupations,
     search_skills,
+    skill_options,
     suggested_skills,
 )
 from portal.views import page_arg
@@ -344,7 +345,7 @@ def read_profile_form(
             form.skill_search.errors = [
                 _("Press “Find skills” and tick the right one, or empty this field.")
             ]
-    form.skills.choices = options(sorted(choices.items(), key=lambda kv: kv[1].lower()))
+    form.skills.choices = options(skill_options(choices))
     form.skills.data = selected
     if request.method != "POST" or refresh:
         return None, refresh

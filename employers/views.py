@@ -25,7 +25,13 @@ from portal import audit, db
 from portal.db import utcnow
 from portal.forms import ConfirmForm
 from portal.permissions import public, require, roles_required
-from portal.taxonomy import ADJUSTMENTS, Occupation, resolve_occupation, suggested_skills
+from portal.taxonomy import (
+    ADJUSTMENTS,
+    Occupation,
+    resolve_occupation,
+    skill_options,
+    suggested_skills,
+)
 from portal.views import page_arg
 
 bp = Blueprint("employers", __name__, template_folder="templates")
@@ -269,8 +275,8 @@ def fill_skill_choices(
     if vacancy is not None:
         for row in vacancy.skills:
             choices.setdefault(row.skill_id, row.skill.label)
-    form.required_skills.choices = list(choices.items())
-    form.preferred_skills.choices = list(choices.items())
+    form.required_skills.choices = skill_options(choices, sort=False)
+    form.preferred_skills.choices = skill_options(choices, sort=False)
     if form.suggest.data:  # fresh suggestion: essential ones required, none preferred
         form.required_skills.data = essential_ids
         form.preferred_skills.data = []

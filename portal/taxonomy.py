@@ -10,6 +10,7 @@ from typing import Any
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 from sqlalchemy import ForeignKey, String, func, or_, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -66,13 +67,38 @@ class OccupationSkill(Base):
     skill: Mapped[Skill] = relationship(lazy="joined")
 
 
+def _locale() -> str:
+    try:
+        return str(get_locale() or "it")
+    except RuntimeError:  # outside a request
+        return "it"
+
+
+def skill_options(skill_ids: Any, sort: bool = True) -> list[tuple[int, Markup]]:
+    """(id, label) choices for skill checkboxes (sorted by label, or in the given order);
+    a skill shown in English
+    on a page in another language is marked ``lang="en"`` so screen readers say it right
+    (WCAG 3.1.2, language of parts)."""
+    ids = list(skill_ids)
+    if not ids:
+        return []
+    found = {s.id: s for s in db.session.execute(select(Skill).where(Skill.id.in_(ids))).scalars()}
+    skills = [found[i] for i in ids if i in found]
+    if sort:
+        skills.sort(key=lambda s: s.label.lower())
+    english_fallback = _locale() != "en"
+    choices = []
+    for skill in skills:
+        if english_fallback and not skill.label_it:
+            choices.append((skill.id, Markup('<span lang="en">%s</span>') % skill.label_en))
+        else:
+            choices.append((skill.id, Markup.escape(skill.label)))
+    return choices
+
+
 def localized(italian: str | None, english: str) -> str:
     """The Italian label in Italian when there is one, else the English one."""
-    try:
-        lang = str(get_locale() or "it")
-    except RuntimeError:  # outside a request
-        lang = "it"
-    return italian if lang == "it" and italian else english
+    return italian if _locale() == "it" and italian else english
 
 
 def suggested_skills(occupation: Occupation) -> tuple[list[Skill], list[Skill]]:

@@ -131,3 +131,26 @@ def test_finite_decimal_field_shows_a_value_in_the_language(app):
             assert f'value="{shown}"' in form.amount()
             # A default given as an int or a float (as some forms do) shows too.
             assert 'value="3"' in AmountForm(data={"amount": 3}, meta={"csrf": False}).amount()
+
+
+def test_skill_choices_mark_english_labels_on_italian_pages(app, db_session):
+    from flask import g
+    from sqlalchemy import select
+
+    from portal import db
+    from portal.taxonomy import Skill, skill_options
+
+    english_only = db.session.execute(
+        select(Skill).where(Skill.label_it.is_(None)).limit(1)
+    ).scalar_one()
+    italian = db.session.execute(
+        select(Skill).where(Skill.label_it.is_not(None)).limit(1)
+    ).scalar_one()
+    with app.test_request_context("/?lang=it"):
+        g.pop("_flask_babel", None)
+        labels = dict(skill_options([english_only.id, italian.id]))
+        assert labels[english_only.id] == f'<span lang="en">{english_only.label_en}</span>'
+        assert labels[italian.id] == italian.label_it
+    with app.test_request_context("/?lang=en"):
+        g.pop("_flask_babel", None)  # the locale cached in the test's shared app context
+        assert dict(skill_options([english_only.id]))[english_only.id] == english_only.label_en
