@@ -32,7 +32,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from portal.forms import MunicipalityField, options
+from portal.forms import CHOOSE, CHOOSE_MESSAGE, MunicipalityField, options
 from portal.network.models import (
     AGREEMENT_KINDS,
     AGREEMENT_STATUSES,
@@ -115,7 +115,11 @@ class ReviewForm(FlaskForm):
 class EventForm(FlaskForm):
     organisation_id = SelectField(_l("Organiser"), coerce=int)
     title = StringField(_l("Title"), validators=[InputRequired(), Length(max=200)])
-    kind = SelectField(_l("Kind of event"), choices=options(EVENT_KINDS.items()))
+    kind = SelectField(
+        _l("Kind of event"),
+        choices=options([("", CHOOSE), *EVENT_KINDS.items()]),
+        validators=[InputRequired(message=CHOOSE_MESSAGE)],
+    )
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=10000)])
     starts_at = DateTimeLocalField(
         _l("Starts"),
@@ -197,7 +201,11 @@ class UserRegistrationForm(FlaskForm):
 class AgreementForm(FlaskForm):
     organisation_id = SelectField(_l("Recorded by"), coerce=int)
     title = StringField(_l("Title"), validators=[InputRequired(), Length(max=200)])
-    kind = SelectField(_l("Type of agreement"), choices=options(AGREEMENT_KINDS.items()))
+    kind = SelectField(
+        _l("Type of agreement"),
+        choices=options([("", CHOOSE), *AGREEMENT_KINDS.items()]),
+        validators=[InputRequired(message=CHOOSE_MESSAGE)],
+    )
     description = TextAreaField(
         _l("Purpose and content"), validators=[Optional(), Length(max=10000)]
     )

@@ -274,6 +274,10 @@ def test_member_creates_and_publishes_an_event(client, db_session):
     assert "The end must come after the start." in bad.text
     assert "Give the link to join online." in bad.text
     assert "Choose the municipality where the event takes place." in bad.text
+    unchosen = client.post(
+        "/events/new", data={"organisation_id": org.id, "title": "Tavolo", "starts_at": start}
+    )
+    assert unchosen.status_code == 200 and "Choose one of the options." in unchosen.text
     ok = client.post(
         "/events/new",
         data={
