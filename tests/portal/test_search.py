@@ -457,6 +457,18 @@ def test_reindex_rebuilds_everything(word: str) -> None:
     assert search.query(word).total == 3
 
 
+def test_a_parallel_rebuild_finds_the_same(app: Flask, word: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Large rebuilds analyse in two processes, one segment each; results are the same."""
+    for n in range(30):
+        make_org(name=f"Parallela {n} {word}")
+    db.session.commit()
+    monkeypatch.setitem(app.config, "SEARCH_REINDEX_PROCS", 2)
+    total = search.reindex()
+    assert total >= 30 and search.query(word).total == 30
+    monkeypatch.setitem(app.config, "SEARCH_REINDEX_PROCS", 1)
+    assert search.reindex() == total and search.query(word).total == 30
+
+
 def test_healthy_creates_a_missing_index(app: Flask, db_session: object, tmp_path: Path) -> None:
     app.config["SEARCH_INDEX_DIR"] = str(tmp_path / "new-node")
     assert search.healthy()
