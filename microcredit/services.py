@@ -210,6 +210,20 @@ class CentreData:
     patron_day: str | None = None
 
 
+def _name_taken(model: Any, org: Organisation, name: str, current: Any | None) -> bool:
+    """Whether another row of ``model`` in ``org`` has ``name`` (case-insensitive)."""
+    return (
+        db.session.execute(
+            select(model.id).where(
+                model.organisation_id == org.id,
+                func.lower(model.name) == name.lower(),
+                model.id != (current.id if current is not None else -1),
+            )
+        ).first()
+        is not None
+    )
+
+
 def save_centre(
     org: Organisation, data: CentreData, actor: User, centre: Centre | None = None
 ) -> Centre:
@@ -217,13 +231,7 @@ def save_centre(
     name = (data.name or "").strip()
     if not name:
         errors["name"] = _("Give the centre a name.")
-    elif db.session.execute(
-        select(Centre.id).where(
-            Centre.organisation_id == org.id,
-            func.lower(Centre.name) == name.lower(),
-            Centre.id != (centre.id if centre else -1),
-        )
-    ).first():
+    elif _name_taken(Centre, org, name, centre):
         errors["name"] = _("Another centre has this name.")
     if data.first_meeting_on is None:
         errors["first_meeting_on"] = _("Give the date of the first meeting.")
@@ -513,13 +521,7 @@ def save_group(
     name = (name or "").strip()
     if not name:
         errors["name"] = _("Give the group a name.")
-    elif db.session.execute(
-        select(Group.id).where(
-            Group.organisation_id == org.id,
-            func.lower(Group.name) == name.lower(),
-            Group.id != (group.id if group else -1),
-        )
-    ).first():
+    elif _name_taken(Group, org, name, group):
         errors["name"] = _("Another group has this name.")
     if centre is not None and centre.organisation_id != org.id:
         errors["centre"] = _("Choose a centre of your organisation.")
@@ -852,13 +854,7 @@ def save_product(
     name = (data.name or "").strip()
     if not name:
         errors["name"] = _("Give the product a name.")
-    elif db.session.execute(
-        select(LoanProduct.id).where(
-            LoanProduct.organisation_id == org.id,
-            func.lower(LoanProduct.name) == name.lower(),
-            LoanProduct.id != (product.id if product else -1),
-        )
-    ).first():
+    elif _name_taken(LoanProduct, org, name, product):
         errors["name"] = _("Another product has this name.")
     if data.kind not in KINDS:
         errors["kind"] = _("Choose social or business microcredit.")
