@@ -22,7 +22,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from flask import current_app, url_for
+from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.exceptions import NotFound
@@ -46,7 +46,7 @@ from brokerage.models import (
     Proposal,
     SensitiveRecord,
 )
-from portal import audit, db
+from portal import audit, db, uploads
 from portal.db import utcnow
 from portal.models import BROKER, SERVICE, AuditLog, Membership, Municipality, Organisation, User
 from portal.notifications import notify
@@ -442,7 +442,7 @@ class StoredDocument:
 
 
 def uploads_dir() -> Path:
-    return Path(current_app.instance_path) / "uploads" / "consents"
+    return uploads.upload_dir("consents")
 
 
 def document_kind(head: bytes, filename: str) -> str | None:

@@ -8,9 +8,10 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import current_app
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from portal import uploads
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_SIDE = 1600
@@ -38,12 +39,7 @@ class StoredPhoto:
 
 
 def upload_dir() -> Path:
-    path = Path(
-        current_app.config.get("SHOP_UPLOAD_DIR")
-        or Path(current_app.instance_path) / "uploads" / "products"
-    )
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return uploads.upload_dir("products", "SHOP_UPLOAD_DIR")
 
 
 def sniff(head: bytes) -> str | None:

@@ -15,13 +15,12 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from brokerage.tenders.models import ComplianceReport, EvidenceDocument, WorkforceDeclaration
 from brokerage.tenders.services import can_edit, supplier_orgs
-from portal import audit, db
+from portal import audit, db, uploads
 from portal.models import Organisation, User
 from portal.network.documents import DocumentError, check, read_limited, safe_filename
 from portal.permissions import is_admin
@@ -45,12 +44,7 @@ class Upload:
 
 
 def upload_dir() -> Path:
-    path = Path(
-        current_app.config.get("TENDERS_UPLOAD_DIR")
-        or Path(current_app.instance_path) / "uploads" / "tenders"
-    )
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return uploads.upload_dir("tenders", "TENDERS_UPLOAD_DIR")
 
 
 def read_upload(storage: Any) -> Upload | None:

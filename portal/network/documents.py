@@ -11,9 +11,9 @@ import unicodedata
 from pathlib import Path
 from typing import IO
 
-from flask import current_app
 from flask_babel import gettext as _
 
+from portal import uploads
 from portal.models import User
 from portal.network.models import Document
 
@@ -27,12 +27,7 @@ class DocumentError(ValueError):
 
 
 def upload_dir() -> Path:
-    path = Path(
-        current_app.config.get("NETWORK_UPLOAD_DIR")
-        or Path(current_app.instance_path) / "uploads" / "network"
-    )
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return uploads.upload_dir("network", "NETWORK_UPLOAD_DIR")
 
 
 def is_pdf(head: bytes) -> bool:
