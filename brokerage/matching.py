@@ -28,9 +28,10 @@ from brokerage.models import (
     CaseHolding,
     Experience,
 )
-from employers.models import PUBLISHED, Vacancy, VacancyAdjustment, VacancySkill
+from employers.models import Vacancy, VacancyAdjustment, VacancySkill
+from employers.services import public_vacancy_select
 from portal import db
-from portal.models import Municipality, Organisation
+from portal.models import Municipality
 from portal.municipalities import distance_km, within_radius
 from portal.taxonomy import Occupation
 
@@ -412,18 +413,6 @@ def _offers_all(needed: Iterable[str]) -> list:  # type: ignore[type-arg]
     return conditions
 
 
-def _public_vacancies(today: date):  # type: ignore[no-untyped-def]
-    return (
-        select(Vacancy)
-        .join(Organisation, Vacancy.organisation_id == Organisation.id)
-        .where(
-            Vacancy.status == PUBLISHED,
-            Vacancy.expires_on >= today,
-            Organisation.verified_at.is_not(None),
-        )
-    )
-
-
 @dataclass
 class NoMatchReasons:
     """Why no public vacancy passes a candidate's hard filters: how many of the open
@@ -441,7 +430,7 @@ class NoMatchReasons:
 
 
 def why_no_match(candidate: Candidate, today: date) -> NoMatchReasons:
-    base = _public_vacancies(today)
+    base = public_vacancy_select(today)
     needed = set(candidate.adjustments or ())
     place = candidate.municipality
     near = Vacancy.comune_code.in_(within_radius(place, candidate.max_commute_km))
@@ -500,18 +489,9 @@ def vacancies_for_candidate(candidate: Candidate, today: date, limit: int = 50) 
             )
         ]
     )
-    stmt = (
-        select(Vacancy)
-        .join(Organisation, Vacancy.organisation_id == Organisation.id)
-        .join(Municipality, Vacancy.comune_code == Municipality.istat_code)
-        .where(
-            Vacancy.status == PUBLISHED,
-            Vacancy.expires_on >= today,
-            Organisation.verified_at.is_not(None),
-            Vacancy.hours_per_week.between(c.hours_min, c.hours_max),
-        )
+    stmt = public_vacancy_select(today).where(
+        Vacancy.hours_per_week.between(c.hours_min, c.hours_max), *_offers_all(c.needed)
     )
-    stmt = stmt.where(*_offers_all(c.needed))
     # The municipalities within the commute first, then their vacancies by the comune_code
     # index: a box over the joined municipality let SQLite walk all public vacancies.
     stmt = stmt.where(Vacancy.comune_code.in_(within_radius(place, c.max_commute_km)))

@@ -373,11 +373,10 @@ def ranked_vacancy_ids(q: str, limit: int = 1000) -> list[int] | None:
     return [int(h.doc_id) for h in search.query(q, doc_types=["vacancy"], per_page=limit).hits]
 
 
-def public_vacancies(
-    filters: VacancyFilters, today: date, ranked_ids: Iterable[int] | None = None
-) -> Select:
-    """The public listing: published, not expired, of verified organisations."""
-    stmt = (
+def public_vacancy_select(today: date) -> Select:
+    """Every vacancy anyone may see: published, not expired, of a verified organisation
+    (the SQL twin of ``Vacancy.is_public``; listing, search and matching share it)."""
+    return (
         select(Vacancy)
         .join(Organisation, Vacancy.organisation_id == Organisation.id)
         .where(
@@ -386,6 +385,13 @@ def public_vacancies(
             Organisation.verified_at.is_not(None),
         )
     )
+
+
+def public_vacancies(
+    filters: VacancyFilters, today: date, ranked_ids: Iterable[int] | None = None
+) -> Select:
+    """The public listing, filtered and in its order."""
+    stmt = public_vacancy_select(today)
     if filters.comune:
         origin = municipalities.get(filters.comune)
         if origin is not None and filters.radius_km:
