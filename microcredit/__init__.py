@@ -1,6 +1,6 @@
 """Microcredit: Grameen-style solidarity groups and centres, loan products within the
 limits of art. 111 TUB and DM 176/2014, Fineract-compatible schedules, an append-only
-ledger, collection sheets and portfolio quality (issue 6)."""
+ledger, collection sheets and portfolio quality."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Social-clause tenders (issue 5): supplier profiles and workforce declarations, tenders
-created in the portal or imported from OCDS 1.1, eligible suppliers, awards and compliance
-reports, the public transparency page of each buyer."""
+"""Social-clause tenders (L. 381/1991 art. 5; D.Lgs. 36/2023 art. 61): supplier profiles and
+workforce declarations, tenders created in the portal or imported from OCDS 1.1, eligible
+suppliers, awards and compliance reports, the public transparency page of each buyer."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Evidence documents of suppliers (issue 5, points 1 and 5): a PDF for the register
+"""Evidence documents of suppliers: a PDF for the register
 enrolment, for a workforce declaration or for a compliance report.
 
 The file is checked like the network's attachments (``portal.network.documents``: a PDF by

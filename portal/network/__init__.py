@@ -1,4 +1,4 @@
-"""Network life (issue 8): good practices, events, agreements, the public indicators page
+"""Network life: good practices, events, agreements, the public indicators page
 and the open data catalogue. Part of the core: it imports no domain package; those add
 indicator sections and datasets through :func:`indicators.register_provider` and
 :func:`open_data.register_dataset`."""

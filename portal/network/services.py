@@ -1,7 +1,7 @@
 """Rules of network life: who may see, edit and publish; event seats and the waiting list;
 guest confirmations; reminders; agreement renewals.
 
-Publication of good practices (issue 8: "published by an editor role or admin"): the
+Publication of good practices (an editor or an administrator publishes them): the
 publishers are the administrators and the users an administrator lists as content
 editors (:class:`~portal.network.models.ContentEditor`). Drafts are private to the
 author organisation: not even publishers see them until they are submitted.

@@ -254,7 +254,7 @@ def test_erasure_deletes_the_signed_forms(app, client, db_session):
     assert all(c.document_sha256 == "" and c.revoked_at for c in caseload.consents_of(candidate))
 
 
-# --- Each purpose gates its own processing (issue 4: "revocation stops everything") ------
+# --- Each purpose gates its own processing (GDPR art. 7(3): revocation stops it) ------
 
 
 def lab_case(broker, candidate):

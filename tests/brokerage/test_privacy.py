@@ -1,4 +1,4 @@
-"""The marker test (PRODUCT.md privacy rules; issue 4).
+"""The marker test (PRODUCT.md privacy rules).
 
 The real demo data are seeded (``portal.demo.seed``: a few hundred candidates with
 consents, pathways at every stage and proposals), then a marker is planted — through the

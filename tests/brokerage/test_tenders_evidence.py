@@ -1,4 +1,4 @@
-"""Evidence documents of suppliers (issue 5, points 1 and 5): PDFs for the register
+"""Evidence documents of suppliers: PDFs for the register
 enrolment, workforce declarations and compliance reports; refused files leave nothing
 saved; only the supplier, the buyer's officers (a report's) and administrators open them,
 and every read is audited."""

@@ -1,4 +1,4 @@
-"""Lots in the officer's tender form (issue 5, point 2): added, edited and removed in the
+"""Lots in the officer's tender form: added, edited and removed in the
 portal, bad input shown next to the field and nothing saved, imported lots keep what the
 form does not edit and are removed only on purpose."""
 

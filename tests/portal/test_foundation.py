@@ -1,4 +1,4 @@
-"""The foundation (issue 2): migrations and search through the CLI, the persisted secret
+"""The foundation: migrations and search through the CLI, the persisted secret
 key, JSON log lines, the 500 page in both languages, the language order, the
 directory's filters."""
 
