@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import importlib
-import os
 import uuid
-from pathlib import Path
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask, g, request
 from werkzeug.routing import IntegerConverter as WerkzeugIntegerConverter
 
 from portal import config as config_module
@@ -17,11 +15,7 @@ from portal import config as config_module
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application; ``config`` overrides what the environment says."""
     config = dict(config or {})
-    instance_path = Path(
-        config.pop("INSTANCE_PATH", None)
-        or os.environ.get("PONTE_INSTANCE_PATH")
-        or Path(__file__).resolve().parent.parent / "instance"
-    )
+    instance_path = config_module.instance_path(config)
     app = Flask(__name__, instance_path=str(instance_path))
     app.url_map.converters["int"] = IntegerConverter
     app.config.update(config_module.load(instance_path, config))
@@ -37,6 +31,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         jobs,
         notifications,
         permissions,
+        production,
         search,
         views,
     )
@@ -44,6 +39,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from portal.extensions import csrf, login_manager
 
     ponte_logging.init_app(app)
+    production.check(app)  # PONTE_ENV=production: refuse unsafe configuration, exit 1
+    production.init_app(app)
     db.init_app(app)
     csrf.init_app(app)
     auth.init_login(app, login_manager)
@@ -73,6 +70,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     @app.before_request
     def assign_request_id() -> None:
         g.request_id = uuid.uuid4().hex[:12]
+        # gunicorn's access log (gunicorn.conf.py) prints it beside the request's line.
+        request.environ["ponte.request_id"] = g.request_id
 
     from portal.layout import init_app as init_layout
 

@@ -1,0 +1,180 @@
+"""``make serve`` for real: gunicorn with production settings on PostgreSQL, and the
+refusal of an unsafe configuration (exit status non-zero, the variable named)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = ROOT / ".venv" / "bin"
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def production_env(tmp_path: Path, database_url: str, port: int, **extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PONTE_", "STRIPE_", "MAIL_", "PYTEST", "PROMETHEUS_"))
+        and k not in ("SECRET_KEY", "DATA_ENCRYPTION_KEY", "DATABASE_URL", "CONTACT_EMAIL")
+    }
+    env.update(
+        PONTE_ENV="production",
+        PONTE_INSTANCE_PATH=str(tmp_path / "instance"),
+        SECRET_KEY="k" * 48,
+        DATA_ENCRYPTION_KEY=Fernet.generate_key().decode(),
+        DATABASE_URL=database_url,
+        MAIL_SERVER="127.0.0.1",
+        CONTACT_EMAIL="portale@asl.example.it",
+        PORT=str(port),
+        WEB_CONCURRENCY="2",
+        PROXY_FIX="1",
+        PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}",
+    )
+    env.update(extra)
+    return env
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return None
+
+
+OPENER = urllib.request.build_opener(NoRedirect)
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    """One request, redirects not followed."""
+    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310 - loopback
+    try:
+        with OPENER.open(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def wait_for(url: str, process: subprocess.Popen, seconds: float) -> None:  # type: ignore[type-arg]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the server exited with status {process.returncode}")
+        try:
+            get(url)
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"{url} did not answer within {seconds} s")
+
+
+@pytest.fixture
+def served(tmp_path, postgres_database) -> Iterator[tuple[str, subprocess.Popen, Path]]:  # type: ignore[no-untyped-def,type-arg]
+    """``make serve`` (its install step taken as done: the suite runs in the installed
+    checkout) with production variables and a new PostgreSQL database."""
+    port = free_port()
+    env = production_env(tmp_path, postgres_database("ponte_serve"), port)
+    out = tmp_path / "serve.out"
+    err = tmp_path / "serve.err"
+    with open(out, "wb") as stdout, open(err, "wb") as stderr:
+        process = subprocess.Popen(
+            ["make", "--no-print-directory", "-o", "install", "serve"],
+            cwd=ROOT,
+            env=env,
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(base + "/healthz", process, 120)
+        yield base, process, tmp_path
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+
+
+def test_make_serve_runs_gunicorn_in_production(served):
+    base, process, tmp_path = served
+    status, headers, body = get(base + "/healthz")
+    assert status == 200 and json.loads(body)["status"] == "ok"
+    # Behind nginx (PROXY_FIX=1): HSTS, Secure cookies, https links.
+    status, headers, _ = get(
+        base + "/lang/en?next=/",
+        headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"},
+    )
+    assert headers["Strict-Transport-Security"].startswith("max-age=")
+    assert "Secure" in headers["Set-Cookie"] and "SameSite=Lax" in headers["Set-Cookie"]
+    assert headers["Location"] == "/" or headers["Location"].startswith("https://")
+    # gunicorn's own processes, several workers
+    children = subprocess.run(
+        ["pgrep", "-f", "-s", str(process.pid), "gunicorn"], capture_output=True, text=True
+    ).stdout.split()
+    assert len(children) >= 3, children  # the master and two workers
+    # The access log is JSON lines, with the client address nginx passed on.
+    time.sleep(0.5)
+    lines = [
+        json.loads(line)
+        for line in (tmp_path / "serve.out").read_text().splitlines()
+        if line.startswith("{")
+    ]
+    access = [line for line in lines if line.get("name") == "gunicorn.access"]
+    assert any(a["path"] == "/healthz" and a["status"] == 200 for a in access)
+    lang = next(a for a in access if a["path"] == "/lang/en")
+    assert lang["request_id"] and lang["query"] == "next=/"
+    # SIGTERM: graceful stop, exit status of gunicorn's own choosing but prompt.
+    os.killpg(process.pid, signal.SIGTERM)
+    assert process.wait(timeout=40) is not None
+
+
+def test_serve_without_secret_key_exits_naming_it(tmp_path, postgres_database):
+    port = free_port()
+    env = production_env(tmp_path, postgres_database("ponte_refused"), port)
+    del env["SECRET_KEY"]
+    # gunicorn itself: the master refuses before any worker starts
+    result = subprocess.run(
+        [str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    refusal = [line for line in result.stderr.splitlines() if "refuses to start" in line]
+    assert len(refusal) == 1 and "SECRET_KEY is unset" in refusal[0], result.stderr
+    assert "Booting worker" not in result.stderr
+    # make serve: stops at its first step, with the same line
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-o", "install", "serve"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY is unset" in result.stderr
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
