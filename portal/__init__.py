@@ -27,8 +27,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         cli,
         db,
         errors,
+        health,
         i18n,
         jobs,
+        metrics,
         notifications,
         permissions,
         production,
@@ -41,6 +43,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     ponte_logging.init_app(app)
     production.check(app)  # PONTE_ENV=production: refuse unsafe configuration, exit 1
     production.init_app(app)
+    metrics.init_app(app)  # first before_request hook: the latency covers the whole request
     db.init_app(app)
     csrf.init_app(app)
     auth.init_login(app, login_manager)
@@ -57,6 +60,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(notifications.bp)
     notifications.init_app(app)
     app.register_blueprint(api.bp)
+    health.init_app(app)
     api.init_app(app)
     from portal import network
 

@@ -143,6 +143,26 @@ def test_make_serve_runs_gunicorn_in_production(served):
     assert any(a["path"] == "/healthz" and a["status"] == 200 for a in access)
     lang = next(a for a in access if a["path"] == "/lang/en")
     assert lang["request_id"] and lang["query"] == "next=/"
+    # Ready: migrations at head (make serve ran them), the index up to date.
+    status, _, body = get(base + "/readyz")
+    assert status == 200, body
+    # /metrics adds up every worker's counters (prometheus_client multiprocess mode).
+    for _ in range(20):
+        assert get(base + "/robots.txt")[0] == 200
+    status, headers, body = get(base + "/metrics")
+    assert status == 200 and headers["Content-Type"].startswith("text/plain")
+    text = body.decode()
+    line = next(
+        line
+        for line in text.splitlines()
+        if line.startswith("ponte_http_requests_total{")
+        and 'endpoint="portal.robots"' in line
+        and 'status="200"' in line
+    )
+    assert float(line.rsplit(" ", 1)[1]) == 20
+    # From outside the allowed addresses (nginx passes the client on): refused.
+    status, _, _ = get(base + "/metrics", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert status == 403
     # SIGTERM: graceful stop, exit status of gunicorn's own choosing but prompt.
     os.killpg(process.pid, signal.SIGTERM)
     assert process.wait(timeout=40) is not None
