@@ -24,6 +24,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         admin,
         api,
         auth,
+        backup,
         cli,
         db,
         errors,
@@ -52,6 +53,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     search.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
+    backup.init_app(app)
     jobs.init_app(app)
 
     app.register_blueprint(views.bp)
