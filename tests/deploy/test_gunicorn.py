@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -198,3 +199,74 @@ def test_serve_without_secret_key_exits_naming_it(tmp_path, postgres_database):
     assert "SECRET_KEY is unset" in result.stderr
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+def test_nginx_in_front_of_gunicorn(served, tmp_path_factory):
+    """The shipped nginx site in front of `make serve`: HTTPS with the application seeing
+    the scheme and client through ProxyFix, static files from nginx with a year of
+    caching, HTTP redirected, an oversized body refused before it reaches a worker."""
+    import shutil
+    import ssl
+
+    from tests.deploy.test_nginx import site_for_test
+
+    base, _process, tmp_path = served
+    app_port = int(base.rsplit(":", 1)[1])
+    http_port, https_port = free_port(), free_port()
+    folder = tmp_path_factory.mktemp("nginx")
+    main = site_for_test(folder, http_port, https_port, app_port)
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    started = subprocess.run(
+        [nginx, "-p", str(folder), "-c", str(main)], capture_output=True, text=True, timeout=30
+    )
+    assert started.returncode == 0, started.stderr
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # the test's self-signed certificate
+    opener = urllib.request.build_opener(NoRedirect, urllib.request.HTTPSHandler(context=context))
+
+    def fetch(url: str, data: bytes | None = None):  # type: ignore[no-untyped-def]
+        request = urllib.request.Request(url, data=data)  # noqa: S310 - loopback
+        try:
+            with opener.open(request, timeout=15) as response:
+                return response.status, response.headers, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers, error.read()
+
+    try:
+        https = f"https://127.0.0.1:{https_port}"
+        status, headers, _ = fetch(f"http://127.0.0.1:{http_port}/vacancies?page=2")
+        assert status == 301
+        assert headers["Location"] == "https://127.0.0.1/vacancies?page=2"
+        status, headers, _ = fetch(https + "/lang/en?next=/")
+        assert status == 302
+        assert headers["Strict-Transport-Security"].startswith("max-age=")
+        assert "Secure" in headers["Set-Cookie"]
+        # ProxyFix: the application sees the scheme, host and port the client used.
+        status, _, body = fetch(https + "/api/v1/openapi.json")
+        assert json.loads(body)["servers"] == [{"url": f"https://127.0.0.1:{https_port}"}]
+        status, headers, body = fetch(https + "/")
+        assert status == 200
+        css = re.search(rb'href="(/static/css/ponte\.css\?v=[0-9a-f]+)"', body)
+        assert css, "no versioned stylesheet link"
+        status, headers, _ = fetch(https + css.group(1).decode())
+        assert status == 200
+        assert "max-age=31536000" in headers["Cache-Control"]
+        status, _, _ = fetch(https + "/login", data=b"x" * (11 * 1024 * 1024))
+        assert status == 413
+        time.sleep(0.5)
+        access = [
+            json.loads(line)
+            for line in (tmp_path / "serve.out").read_text().splitlines()
+            if line.startswith("{") and '"gunicorn.access"' in line
+        ]
+        lang = [a for a in access if a["path"] == "/lang/en"]
+        assert lang and lang[-1]["remote_addr"] == "127.0.0.1"
+        assert not [a for a in access if a["path"].startswith("/static/")]  # nginx served them
+        assert not [a for a in access if a["path"] == "/login" and a["method"] == "POST"]
+    finally:
+        subprocess.run(
+            [nginx, "-p", str(folder), "-c", str(main), "-s", "stop"],
+            capture_output=True,
+            timeout=30,
+        )
