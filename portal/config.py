@@ -140,9 +140,14 @@ def stripe_test_key(key: str) -> bool:
 def production_problems(config: dict[str, Any]) -> tuple[list[str], list[str]]:
     """What makes ``config`` unsafe to serve in production: (problems, warnings).
 
-    Empty lists outside production. Each entry names the variable to set.
+    Empty lists in development; an unknown PONTE_ENV is a problem. Each entry names the
+    variable to set.
     """
-    if config.get("PONTE_ENV") != PRODUCTION:
+    environment = config.get("PONTE_ENV")
+    if environment not in (DEVELOPMENT, PRODUCTION):
+        # A typo ("prod") must not silently turn the production rules off.
+        return [f"PONTE_ENV is {environment!r}: use production or development"], []
+    if environment != PRODUCTION:
         return [], []
     problems: list[str] = []
     warnings: list[str] = []
@@ -193,7 +198,5 @@ def _valid_fernet_keys(keys: str) -> bool:
 def refusal_line(problems: list[str]) -> str:
     """The one line printed when production start-up is refused."""
     return (
-        "Ponte refuses to start with PONTE_ENV=production: "
-        + "; ".join(problems)
-        + ". See README, Production."
+        "Ponte refuses to start in production: " + "; ".join(problems) + ". See README, Production."
     )

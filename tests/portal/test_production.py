@@ -129,6 +129,11 @@ def test_live_keys_with_stripe_live_start(tmp_path, production_url):
     assert app.config["PONTE_ENV"] == "production"
 
 
+def test_an_unknown_environment_is_refused(tmp_path):
+    error = refusal(tmp_path, PONTE_ENV="prod", DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}")
+    assert error.problems == ["PONTE_ENV is 'prod': use production or development"]
+
+
 def test_development_is_unchanged(tmp_path):
     app = start(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'dev.db'}")
     assert app.config["PONTE_ENV"] == "development"
