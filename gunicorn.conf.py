@@ -28,13 +28,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # --- Metrics: every worker writes its own files, /metrics adds them up -------------------
 # prometheus_client picks multiprocess mode when this variable is set before it is first
 # imported, i.e. here in the master, before any worker imports the application.
-if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    _METRICS_DIR = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
-    _OWN_METRICS_DIR = False
-else:
-    _METRICS_DIR = Path(tempfile.mkdtemp(prefix="ponte-metrics-"))
-    _OWN_METRICS_DIR = True
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_METRICS_DIR)
+# A folder this file made (not the operator's) is removed when gunicorn exits; the marker
+# survives the re-reading of this file on SIGHUP.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="ponte-metrics-")
+    os.environ["PONTE_OWN_METRICS_DIR"] = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+_METRICS_DIR = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+_OWN_METRICS_DIR = os.environ.get("PONTE_OWN_METRICS_DIR") == str(_METRICS_DIR)
 
 # --- Server socket and workers -----------------------------------------------------------
 bind = [os.environ.get("BIND") or f"127.0.0.1:{os.environ.get('PORT') or 5000}"]
@@ -64,6 +64,11 @@ worker_tmp_dir = _SHM if os.path.isdir(_SHM) else None
 # queue on the node's search lock. Unsafe configuration is still refused once, by the
 # master, before any worker starts (on_starting below).
 preload_app = False
+
+# gunicorn's control socket ($XDG_RUNTIME_DIR or ~/.gunicorn/gunicorn.ctl) would be one
+# path for every gunicorn of the user; Ponte is controlled by signals (systemctl reload:
+# HUP, stop: TERM) instead.
+control_socket_disable = True
 
 # The proxy headers are trusted by the application (PROXY_FIX hops, Werkzeug's ProxyFix)
 # and only there: gunicorn itself trusts no X-Forwarded-Proto.
@@ -142,6 +147,7 @@ def on_starting(server):  # type: ignore[no-untyped-def]
         server.log.warning("configuration: %s", warning)
     if problems:
         print(config_module.refusal_line(problems), file=sys.stderr, flush=True)
+        on_exit(server)
         sys.exit(1)
     _METRICS_DIR.mkdir(parents=True, exist_ok=True)
     for stale in _METRICS_DIR.glob("*.db"):

@@ -4,7 +4,9 @@ HSTS; the reverse proxy is trusted for exactly PROXY_FIX hops."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 import pytest
 from cryptography.fernet import Fernet
@@ -185,7 +187,9 @@ def test_session_and_remember_cookies_are_secure(production_app):
         assert "; SameSite=Lax" in header
     remember = cookie_header(response, "remember_token")
     assert production_app.config["REMEMBER_COOKIE_DURATION"] == timedelta(days=14)
-    assert "Max-Age=1209600" in remember or "Expires=" in remember
+    expires = re.search(r"Expires=([^;]+)", remember).group(1)  # type: ignore[union-attr]
+    lifetime = parsedate_to_datetime(expires) - datetime.now(UTC)
+    assert timedelta(days=13, hours=23) < lifetime <= timedelta(days=14)
 
 
 def test_hsts_and_https_links(production_app):
