@@ -7,13 +7,23 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 VENDOR := portal/static/vendor
 
-.PHONY: run test bench lint format install assets translations chromium clean extract-messages
+.PHONY: run serve dev test bench lint format install lock assets translations chromium deploy-tools clean extract-messages
 
-$(BIN)/activate: pyproject.toml
+# Exactly what CI tested: every runtime and test dependency pinned with its hashes in
+# requirements.lock (`make lock` refreshes it), then Ponte itself without dependencies.
+$(BIN)/activate: pyproject.toml requirements.lock
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(BIN)/activate
+
+# Re-resolve pyproject.toml (dependencies and the test extra) for Python 3.11 on every
+# platform, with the hashes of every file; commit the result.
+lock:
+	test -x $(BIN)/uv || { test -d $(VENV) || $(PYTHON) -m venv $(VENV); $(BIN)/pip install --quiet uv; }
+	$(BIN)/uv pip compile pyproject.toml --extra test --generate-hashes --universal \
+	  --python-version 3.11 --quiet --output-file requirements.lock
 
 install: $(BIN)/activate assets translations
 
@@ -38,12 +48,33 @@ chromium:
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# The demo, served by gunicorn as in production (gunicorn.conf.py).
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo seed --if-empty
-	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+	PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-test: install chromium
+# Production: the environment names the database, keys and mail (README, Production);
+# with PONTE_ENV=production an unsafe configuration stops here, naming every problem.
+serve: install
+	$(FLASK) db upgrade
+	PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+# Flask's development server, reloading on every change, with the debugger.
+dev: install
+	$(FLASK) db upgrade
+	$(FLASK) demo seed --if-empty
+	$(FLASK) run --debug --host 127.0.0.1 --port $(PORT)
+
+# systemd-analyze and nginx, for the tests that check deploy/systemd/ and deploy/nginx/
+# (RUNLEVEL=1: the package installs nginx without starting it).
+deploy-tools:
+	@command -v systemd-analyze >/dev/null 2>&1 && command -v nginx >/dev/null 2>&1 || { \
+	  echo "Installing Debian's systemd and nginx for the deployment tests"; \
+	  apt-get update -qq && RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq systemd nginx-light >/dev/null; }
+
+test: install chromium deploy-tools
 	$(BIN)/pytest
 
 bench: install

@@ -13,7 +13,7 @@ from ethical_products import payments, services
 from ethical_products.label import label_json
 from ethical_products.models import ART2_ACTIVITIES, CATEGORIES, Product
 from ethical_products.services import CatalogueFilters
-from portal import db
+from portal import db, metrics
 from portal.api import (
     PAGE_PARAM,
     UPDATED_SINCE_PARAM,
@@ -211,17 +211,26 @@ def product(product_id: int) -> Any:
     },
 )
 def stripe_webhook() -> Any:
+    outcome, response = _stripe_webhook()
+    metrics.stripe_webhook(outcome)
+    return response
+
+
+def _stripe_webhook() -> tuple[str, Any]:
+    """(the outcome counted in /metrics, the response)."""
     if not payments.webhook_secret():
-        return json_error(400, "not_configured", "Stripe webhooks are not configured.")
+        return "not_configured", json_error(
+            400, "not_configured", "Stripe webhooks are not configured."
+        )
     payload = request.get_data()
     signature = request.headers.get("Stripe-Signature", "")
     try:
         payments.construct_event(payload, signature)
         event = json.loads(payload)
     except (ValueError, stripe.SignatureVerificationError):
-        return json_error(400, "bad_signature", "The signature does not verify.")
+        return "bad_signature", json_error(400, "bad_signature", "The signature does not verify.")
     if not isinstance(event, dict):
-        return json_error(400, "invalid", "The event must be a JSON object.")
+        return "invalid", json_error(400, "invalid", "The event must be a JSON object.")
     try:
         outcome = services.handle_event(event)
         db.session.commit()
@@ -231,14 +240,14 @@ def stripe_webhook() -> Any:
         outcome = "duplicate"
     except services.ShopError as error:
         db.session.rollback()
-        return json_error(400, "invalid", "The event cannot be applied.", error.fields)
+        return "invalid", json_error(400, "invalid", "The event cannot be applied.", error.fields)
     except payments.PaymentError:
         # Stripe retries the event later: nothing of it was kept.
         db.session.rollback()
         current_app.logger.warning("stripe webhook %s: Stripe call failed", event.get("id"))
-        return json_error(503, "unavailable", "Try again later.")
+        return "unavailable", json_error(503, "unavailable", "Try again later.")
     current_app.logger.info("stripe webhook %s %s: %s", event.get("id"), event.get("type"), outcome)
-    return jsonify({"received": True, "outcome": outcome})
+    return str(outcome), jsonify({"received": True, "outcome": outcome})
 
 
 PRODUCT_SCHEMA = {

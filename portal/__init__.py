@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import importlib
-import os
 import uuid
-from pathlib import Path
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask, g, request
 from werkzeug.routing import IntegerConverter as WerkzeugIntegerConverter
 
 from portal import config as config_module
@@ -17,11 +15,7 @@ from portal import config as config_module
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application; ``config`` overrides what the environment says."""
     config = dict(config or {})
-    instance_path = Path(
-        config.pop("INSTANCE_PATH", None)
-        or os.environ.get("PONTE_INSTANCE_PATH")
-        or Path(__file__).resolve().parent.parent / "instance"
-    )
+    instance_path = config_module.instance_path(config)
     app = Flask(__name__, instance_path=str(instance_path))
     app.url_map.converters["int"] = IntegerConverter
     app.config.update(config_module.load(instance_path, config))
@@ -30,13 +24,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         admin,
         api,
         auth,
+        backup,
         cli,
         db,
         errors,
+        health,
         i18n,
         jobs,
+        metrics,
         notifications,
         permissions,
+        production,
         search,
         views,
     )
@@ -44,6 +42,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from portal.extensions import csrf, login_manager
 
     ponte_logging.init_app(app)
+    production.check(app)  # PONTE_ENV=production: refuse unsafe configuration, exit 1
+    production.init_app(app)
+    metrics.init_app(app)  # first before_request hook: the latency covers the whole request
     db.init_app(app)
     csrf.init_app(app)
     auth.init_login(app, login_manager)
@@ -52,6 +53,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     search.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
+    backup.init_app(app)
     jobs.init_app(app)
 
     app.register_blueprint(views.bp)
@@ -60,6 +62,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(notifications.bp)
     notifications.init_app(app)
     app.register_blueprint(api.bp)
+    health.init_app(app)
     api.init_app(app)
     from portal import network
 
@@ -73,6 +76,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     @app.before_request
     def assign_request_id() -> None:
         g.request_id = uuid.uuid4().hex[:12]
+        # gunicorn's access log (gunicorn.conf.py) prints it beside the request's line.
+        request.environ["ponte.request_id"] = g.request_id
 
     from portal.layout import init_app as init_layout
 

@@ -24,7 +24,7 @@ from flask_login import LoginManager, current_user, login_user, logout_user
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from markupsafe import Markup
 
-from portal import accounts, audit, db, mail
+from portal import accounts, audit, db, mail, metrics
 from portal.db import utcnow
 from portal.forms import (
     AccountForm,
@@ -136,6 +136,7 @@ def login() -> Any:
         if accounts.is_throttled(
             email, _ip(), cfg["LOGIN_MAX_FAILURES"], cfg["LOGIN_WINDOW_MINUTES"]
         ):
+            metrics.rate_limit_hit("login")
             form.email.errors.append(
                 _(
                     "Too many failed attempts. Wait %(minutes)d minutes and try again.",
@@ -147,6 +148,7 @@ def login() -> Any:
         if user is None:
             accounts.record_login_attempt(email, _ip(), success=False)
             db.session.commit()
+            metrics.login_failure("password")
             form.password.errors.append(_("E-mail or password is not correct."))
             return render_template("auth/login.html", form=form), 200
         if user.totp_enabled:
@@ -169,12 +171,14 @@ def login_two_factor() -> Any:
         if accounts.is_throttled(
             user.email, _ip(), cfg["LOGIN_MAX_FAILURES"], cfg["LOGIN_WINDOW_MINUTES"]
         ):
+            metrics.rate_limit_hit("2fa")
             form.code.errors.append(_("Too many failed attempts. Try again later."))
             return render_template("auth/two_factor.html", form=form), 429
         if pyotp.TOTP(user.totp_secret or "").verify(form.code.data or "", valid_window=1):
             return _finish_login(user, pending.get("remember", False))
         accounts.record_login_attempt(user.email, _ip(), success=False)
         db.session.commit()
+        metrics.login_failure("2fa")
         form.code.errors.append(_("The code is not valid."))
     return render_template("auth/two_factor.html", form=form)
 

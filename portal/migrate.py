@@ -23,6 +23,7 @@ def import_all_models(app: Flask) -> None:
     importlib.import_module("portal.search.models")
     importlib.import_module("portal.taxonomy")
     importlib.import_module("portal.notifications")
+    importlib.import_module("portal.jobs")
     importlib.import_module("portal.network.models")
     for name in app.config["PONTE_MODULES"]:
         try:

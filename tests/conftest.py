@@ -60,6 +60,26 @@ def postgres_url() -> Iterator[str]:
     shutil.rmtree(data_dir, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def postgres_database(postgres_url: str):  # type: ignore[no-untyped-def]
+    """A factory of new, empty databases on the test PostgreSQL server: ``create(name)``
+    drops any database of that name, creates it and returns its URL."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(postgres_url)
+    admin = create_engine(base.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+
+    def create(name: str) -> str:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        return base.set(database=name).render_as_string(hide_password=False)
+
+    yield create
+    admin.dispose()
+
+
 def make_test_app(database_url: str, instance: Path, **extra: object) -> Flask:
     config = {
         "TESTING": True,

@@ -11,7 +11,7 @@ from tests.factories import make_user
 
 def test_the_favicon_is_linked_and_served(client):
     html = client.get("/").get_data(as_text=True)
-    assert '<link rel="icon" type="image/svg+xml" href="/static/favicon.svg">' in html
+    assert '<link rel="icon" type="image/svg+xml" href="/static/favicon.svg?v=' in html
     response = client.get("/static/favicon.svg")
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"
     assert response.get_data(as_text=True).startswith("<svg")
