@@ -40,6 +40,7 @@ from ethical_products.models import (
     UNITS,
     VAT_RATES,
 )
+from portal.concurrency import VersionedForm
 from portal.forms import FiniteDecimalField, MunicipalityField, options
 
 MONTHS = [("", "—")] + [(str(m), str(m)) for m in range(1, 13)]
@@ -237,7 +238,7 @@ class ProductForm(FlaskForm):
         return ok
 
 
-class VariantForm(FlaskForm):
+class VariantForm(VersionedForm, FlaskForm):
     label = StringField(
         _l("Variant"),
         validators=[InputRequired(), Length(max=120)],

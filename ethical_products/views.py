@@ -59,7 +59,7 @@ from ethical_products.models import (
     Variant,
 )
 from ethical_products.services import PRODUCER_ROLES, CatalogueFilters, ShopError
-from portal import audit, db
+from portal import audit, concurrency, db
 from portal.db import utcnow
 from portal.models import ADMIN, Organisation
 from portal.permissions import login_required, public, require, roles_required
@@ -687,8 +687,41 @@ def _apply_variant(variant: Variant, form: VariantForm) -> None:
     variant.weight_grams = form.weight_grams.data
     variant.price = form.price.data
     variant.vat_rate = Decimal(form.vat_rate.data)
-    variant.stock = form.stock.data
     variant.active = bool(form.active.data)
+
+
+def _variant_form(variant: Variant, **kwargs: Any) -> VariantForm:
+    form = VariantForm(obj=variant, **kwargs)
+    if request.method == "GET" or "formdata" in kwargs:
+        form.vat_rate.data = f"{variant.vat_rate:.2f}"
+    return form
+
+
+def _save_variant_stock(variant: Variant, form: VariantForm) -> bool:
+    """Stock is what buyers decrement: it is written only when the producer changed it,
+    and only if it is still what the form showed (services.set_stock)."""
+    if not concurrency.changed_by_user(form, "stock"):
+        return True
+    opened = concurrency.opened_values(form)
+    expected = variant.stock if opened is None else opened.get("stock")
+    if opened is not None and expected is not None:
+        expected = int(expected)
+    if opened is None and form.stock.data == variant.stock:
+        return True
+    if services.set_stock(variant, form.stock.data, expected):
+        return True
+    current = db.session.get(Variant, variant.id)
+    form.stock.errors = [
+        *form.stock.errors,
+        _(
+            "The stock changed to %(n)s since you opened this form (orders or another edit): "
+            "enter the new figure again.",
+            n=_("on demand") if current.stock is None else current.stock,
+        ),
+    ]
+    form.stock.process(None, data=current.stock)
+    concurrency.stamp_version(form, variant)
+    return False
 
 
 @bp.route("/shop/manage/products/<int:product_id>/variants", methods=["POST"])
@@ -697,7 +730,7 @@ def variant_new(product_id: int) -> Any:
     product = my_product(product_id)
     form = VariantForm()
     if form.validate_on_submit():
-        variant = Variant(product=product)
+        variant = Variant(product=product, stock=form.stock.data)
         _apply_variant(variant, form)
         db.session.add(variant)
         audit.record("shop.variant.create", product)
@@ -721,16 +754,25 @@ def variant_edit(variant_id: int) -> Any:
     if variant is None:
         abort(404)
     my_product(variant.product_id)
-    form = VariantForm(obj=variant)
+    form = _variant_form(variant)
     if request.method == "GET":
-        form.vat_rate.data = f"{variant.vat_rate:.2f}"
-    if form.validate_on_submit():
+        concurrency.stamp(form, variant)
+    if form.validate_on_submit() and concurrency.unchanged_since(
+        form, variant, lambda: _variant_form(variant, formdata=None)
+    ):
         _apply_variant(variant, form)
-        audit.record("shop.variant.update", variant.product, variant=variant.id)
-        db.session.commit()
-        flash(_("The variant is saved."), "success")
-        return redirect(url_for("ethical_products.product_edit", product_id=variant.product_id))
-    return render_template("ethical_products/variant_form.html", form=form, variant=variant)
+        if _save_variant_stock(variant, form):
+            audit.record("shop.variant.update", variant.product, variant=variant.id)
+            db.session.commit()
+            flash(_("The variant is saved."), "success")
+            return redirect(url_for("ethical_products.product_edit", product_id=variant.product_id))
+        db.session.rollback()
+        return render_template(
+            "ethical_products/variant_form.html", form=form, variant=variant
+        ), 409
+    return render_template(
+        "ethical_products/variant_form.html", form=form, variant=variant
+    ), concurrency.status()
 
 
 def _store_photo(form: PhotoForm) -> photos.StoredPhoto | None:
