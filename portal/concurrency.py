@@ -29,6 +29,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Integer
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 from wtforms import BooleanField, Field, FileField, HiddenField, SubmitField
 from wtforms.fields.choices import SelectFieldBase
@@ -84,12 +85,17 @@ def editable_fields(form: Any) -> Iterable[Field]:
 
 
 def values(form: Any) -> dict[str, Any]:
-    return {f.name: _plain(f.data) for f in editable_fields(form)}
+    return {f.name: _comparable(f) for f in editable_fields(form)}
+
+
+def _comparable(f: Field) -> Any:
+    own = getattr(f, "comparable_value", None)
+    return _plain(own() if callable(own) else f.data)
 
 
 def stamp(form: Any, record: Any) -> None:
     """Write the record's version and the form's current values into its hidden fields."""
-    form.version.data = str(record.version)
+    form.version.data = "" if record.version is None else str(record.version)
     form.snapshot.data = _serializer().dumps(values(form))
 
 
@@ -120,7 +126,7 @@ def opened_values(form: Any) -> dict[str, Any] | None:
 def changed_by_user(form: Any, name: str) -> bool:
     """Whether the user changed this field (True when it cannot be known)."""
     opened = opened_values(form)
-    return opened is None or opened.get(name) != _plain(form[name].data)
+    return opened is None or opened.get(name) != _comparable(form[name])
 
 
 def _shown(f: Field) -> str:
@@ -188,6 +194,8 @@ def unchanged_since(form: Any, record: Any, current_form: Callable[[], Any]) -> 
 
     ``current_form`` builds the same form filled from the record as the edit page shows
     it (``formdata=None``), so that both sides are compared field by field."""
+    if sa_inspect(record).persistent is False:
+        return True  # a record being created (a first profile): nobody else has it yet
     lock(record)
     version = submitted_version(form)
     if version == record.version:
@@ -224,6 +232,22 @@ def unchanged_since(form: Any, record: Any, current_form: Callable[[], Any]) -> 
     form.snapshot.data = _serializer().dumps(now)
     g.edit_conflict = conflict
     return False
+
+
+def edit_form(build: Callable[..., Any], record: Any) -> Any:
+    """The edit form of ``record``: ``build(**kwargs)`` makes it (choices, values shown on
+    GET); on GET it is stamped with the record's version and values."""
+    form = build()
+    if request.method == "GET":
+        stamp(form, record)
+    return form
+
+
+def may_save(form: Any, build: Callable[..., Any], record: Any) -> bool:
+    """The form is valid and based on the record's current version (see unchanged_since)."""
+    return bool(form.validate_on_submit()) and unchanged_since(
+        form, record, lambda: build(formdata=None)
+    )
 
 
 def status(default: int = 200) -> int:

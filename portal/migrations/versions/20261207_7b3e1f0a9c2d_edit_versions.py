@@ -46,9 +46,7 @@ def _existing() -> list[str]:
 
 def upgrade() -> None:
     for table in _existing():
-        op.add_column(
-            table, sa.Column("version", sa.Integer(), nullable=False, server_default="1")
-        )
+        op.add_column(table, sa.Column("version", sa.Integer(), nullable=False, server_default="1"))
 
 
 def downgrade() -> None:
