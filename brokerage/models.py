@@ -16,8 +16,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.crypto import EncryptedText
 from portal.concurrency import Versioned
+from portal.crypto import EncryptedText
 from portal.db import Base, TimestampMixin, utcnow
 from portal.models import Municipality, Organisation, User
 from portal.taxonomy import Occupation, Skill

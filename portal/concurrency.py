@@ -196,8 +196,12 @@ def unchanged_since(form: Any, record: Any, current_form: Callable[[], Any]) -> 
     it (``formdata=None``), so that both sides are compared field by field."""
     if sa_inspect(record).persistent is False:
         return True  # a record being created (a first profile): nobody else has it yet
-    lock(record)
     version = submitted_version(form)
+    if version is None:
+        # Every edit page sends its version; a post without one is not from the page (a
+        # script posting the fields directly), and is saved as it says.
+        return True
+    lock(record)
     if version == record.version:
         return True
     opened = opened_values(form)
