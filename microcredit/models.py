@@ -27,8 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.crypto import EncryptedText
 from portal.concurrency import Versioned
+from portal.crypto import EncryptedText
 from portal.db import Base, TimestampMixin, utcnow
 from portal.models import Municipality, Organisation, User
 

@@ -254,6 +254,12 @@ def may_save(form: Any, build: Callable[..., Any], record: Any) -> bool:
     )
 
 
+def current_or_new(form: Any, build: Callable[..., Any], record: Any | None) -> bool:
+    """For a page that creates or edits: a new record always saves, an edited one only
+    when based on its current version (unchanged_since)."""
+    return record is None or unchanged_since(form, record, lambda: build(formdata=None))
+
+
 def status(default: int = 200) -> int:
     """The status of an edit page: 409 when it shows a conflict."""
     return 409 if g.get("edit_conflict") is not None else default
