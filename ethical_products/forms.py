@@ -144,7 +144,7 @@ class CheckoutForm(FlaskForm):
         return not any(field.errors for field in self) and not self.form_errors
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(VersionedForm, FlaskForm):
     active = BooleanField(_l("The shop is open"), default=True)
     story = TextAreaField(_l("Our story (Italian)"), validators=[Optional(), Length(max=8000)])
     story_en = TextAreaField(_l("Our story (English)"), validators=[Optional(), Length(max=8000)])
@@ -193,7 +193,7 @@ class ProfileForm(FlaskForm):
         return ok
 
 
-class ProductForm(FlaskForm):
+class ProductForm(VersionedForm, FlaskForm):
     name = StringField(_l("Name (Italian)"), validators=[InputRequired(), Length(max=200)])
     name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=200)])
     description = TextAreaField(

@@ -577,12 +577,17 @@ def manage() -> Any:
 def manage_profile() -> Any:
     org = my_producer()
     profile = db.session.get(ProducerProfile, org.id)
-    form = ProfileForm(obj=profile)
+
+    def build(**kwargs: Any) -> ProfileForm:
+        form = ProfileForm(obj=profile, **kwargs)
+        if request.method == "GET" and profile is None:
+            form.accepts_bank_transfer.data = False
+            form.accepts_pay_on_pickup.data = True
+        return form
+
+    form = concurrency.edit_form(build, profile) if profile else build()
     photo_form = PhotoForm()
-    if request.method == "GET" and profile is None:
-        form.accepts_bank_transfer.data = False
-        form.accepts_pay_on_pickup.data = True
-    if form.validate_on_submit():
+    if form.validate_on_submit() and concurrency.current_or_new(form, build, profile):
         profile = services.profile_for(org)
         for name in (
             "active",
@@ -619,7 +624,7 @@ def manage_profile() -> Any:
         org=org,
         photo_form=photo_form,
         photos=shop_photos,
-    )
+    ), concurrency.status()
 
 
 def _apply_product(product: Product, form: ProductForm) -> None:
@@ -658,12 +663,17 @@ def product_new() -> Any:
 @roles_required(*PRODUCER_ROLES)
 def product_edit(product_id: int) -> Any:
     product = my_product(product_id)
-    form = ProductForm(obj=product)
-    if request.method == "GET":
-        form.comune.data = product.municipality.label if product.municipality else ""
-        form.season_from.data = str(product.season_from or "")
-        form.season_to.data = str(product.season_to or "")
-    if form.validate_on_submit():
+
+    def build(**kwargs: Any) -> ProductForm:
+        form = ProductForm(obj=product, **kwargs)
+        if request.method == "GET" or kwargs:
+            form.comune.data = product.municipality.label if product.municipality else ""
+            form.season_from.data = str(product.season_from or "")
+            form.season_to.data = str(product.season_to or "")
+        return form
+
+    form = concurrency.edit_form(build, product)
+    if concurrency.may_save(form, build, product):
         _apply_product(product, form)
         audit.record("shop.product.update", product)
         db.session.commit()
@@ -676,7 +686,7 @@ def product_edit(product_id: int) -> Any:
         product=product,
         variant_form=VariantForm(formdata=None),
         photo_form=PhotoForm(formdata=None),
-    )
+    ), concurrency.status()
 
 
 def _apply_variant(variant: Variant, form: VariantForm) -> None:
