@@ -730,6 +730,7 @@ def _save_variant_stock(variant: Variant, form: VariantForm) -> bool:
         ),
     ]
     form.stock.process(None, data=current.stock)
+    form.stock.raw_data = []
     concurrency.stamp_version(form, variant)
     return False
 

@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app, g, request
+from flask_babel import format_date, format_datetime, format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -141,6 +142,12 @@ def _shown(f: Field) -> str:
             return ", ".join(labels)
     if data is None or data == "" or data == []:
         return "—"
+    if isinstance(data, Decimal):
+        return format_decimal(data, format="#,##0.00###")
+    if isinstance(data, datetime):
+        return format_datetime(data, "short")
+    if isinstance(data, date):
+        return format_date(data, "short")
     if isinstance(data, list | tuple):
         return ", ".join(str(v) for v in data)
     return str(data)
@@ -231,6 +238,7 @@ def unchanged_since(form: Any, record: Any, current_form: Callable[[], Any]) -> 
         else:
             yours = _shown(f)
             f.process(None, data=theirs.data)  # keep the other person's change
+            f.raw_data = []  # render the value, not what was typed
             conflict.fields.append(ChangedField(f.name, str(f.label.text), yours, _shown(f), False))
     form.version.data = str(record.version)
     form.snapshot.data = _serializer().dumps(now)

@@ -99,7 +99,9 @@ def test_two_producers_editing_one_variant_see_each_others_change_before_it_is_s
     theirs_client = app.test_client()
     login(theirs_client, colleague)
     theirs = opened_form(theirs_client, url)
-    assert theirs_client.post(url, data=variant_post(variant, theirs, price="4.20")).status_code == 302
+    assert (
+        theirs_client.post(url, data=variant_post(variant, theirs, price="4.20")).status_code == 302
+    )
     db.session.expire_all()
 
     # I change the label on a form opened at 3.80: the price change is shown, not undone.
