@@ -31,6 +31,7 @@ from brokerage.models import (
     WORK_EXPERIENCE_KINDS,
 )
 from employers.models import CONTRACT_TYPES
+from portal.concurrency import VersionedForm
 from portal.forms import MunicipalityField, options
 from portal.taxonomy import ADJUSTMENTS
 
@@ -48,7 +49,7 @@ class ExperienceForm(Form):
     description = StringField(_l("What the person did"), validators=[Optional(), Length(max=500)])
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(VersionedForm, FlaskForm):
     full_name = StringField(
         _l("Full name"),
         validators=[InputRequired(), Length(max=200)],
@@ -228,7 +229,7 @@ class StageForm(FlaskForm):
     submit = SubmitField(_l("Record the stage"))
 
 
-class StageEditForm(FlaskForm):
+class StageEditForm(VersionedForm, FlaskForm):
     ended_on = DateField(_l("End date"), validators=[Optional()])
     broker = SelectField(_l("Responsible broker"), coerce=int, choices=[], validate_choice=False)
     tutor = StringField(_l("Tutor"), validators=[Optional(), Length(max=200)])

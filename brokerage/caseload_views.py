@@ -70,7 +70,7 @@ from brokerage.models import (
 )
 from brokerage.views import bp
 from employers.models import CONTRACT_TYPES, Vacancy
-from portal import db
+from portal import concurrency, db
 from portal.db import utcnow
 from portal.forms import options
 from portal.models import BROKER, SERVICE, Organisation
@@ -486,12 +486,18 @@ def candidate_new() -> Any:
 @no_store
 def candidate_edit(candidate_id: int) -> Any:
     candidate = held(candidate_id, "update")
-    form = (
-        ProfileForm(data=profile_form_data(candidate)) if request.method == "GET" else ProfileForm()
-    )
+
+    def build(**kwargs: Any) -> ProfileForm:
+        if request.method == "GET" or kwargs:
+            return ProfileForm(data=profile_form_data(candidate), **kwargs)
+        return ProfileForm()
+
+    form = concurrency.edit_form(build, candidate)
     extra: dict[str, list[str]] = {}
     profile, _refresh = read_profile_form(form, candidate, extra)
-    if profile is not None:
+    if profile is not None and concurrency.unchanged_since(
+        form, candidate, lambda: build(formdata=None)
+    ):
         try:
             caseload.update_profile(candidate, user(), profile)
         except CaseloadError as error:
@@ -509,7 +515,7 @@ def candidate_edit(candidate_id: int) -> Any:
         extra=extra,
         create=False,
         show_service=False,
-    )
+    ), concurrency.status()
 
 
 @bp.route("/brokerage/candidates/<int:candidate_id>")
@@ -991,11 +997,17 @@ def held_stage(stage_id: int, purpose: str) -> tuple[PathwayStage, Candidate]:
 @no_store
 def pathway_stage_edit(stage_id: int) -> Any:
     stage, candidate = held_stage(stage_id, "pathway")
-    form = StageEditForm(obj=stage) if request.method == "GET" else StageEditForm()
-    form.broker.choices = broker_choices(candidate, stage.service_id)
-    if request.method == "GET":
-        form.broker.data = stage.broker_id
-    if form.validate_on_submit():
+
+    def build(**kwargs: Any) -> StageEditForm:
+        fresh = request.method == "GET" or kwargs
+        form = StageEditForm(obj=stage, **kwargs) if fresh else StageEditForm()
+        form.broker.choices = broker_choices(candidate, stage.service_id)
+        if fresh:
+            form.broker.data = stage.broker_id
+        return form
+
+    form = concurrency.edit_form(build, stage)
+    if concurrency.may_save(form, build, stage):
         try:
             pathway.update_stage(
                 stage,
@@ -1019,7 +1031,7 @@ def pathway_stage_edit(stage_id: int) -> Any:
         stage=stage,
         form=form,
         stage_labels=STAGES,
-    )
+    ), concurrency.status()
 
 
 @bp.route("/brokerage/pathway/<int:stage_id>/observations/new", methods=["GET", "POST"])

@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.concurrency import Versioned
 from portal.crypto import EncryptedText
 from portal.db import Base, TimestampMixin, utcnow
 from portal.models import Municipality, Organisation, User
@@ -45,7 +46,7 @@ EDUCATION_LEVELS = {
 ACTIVE, PLACED, CLOSED = "active", "placed", "closed"
 
 
-class Candidate(TimestampMixin, Base):
+class Candidate(Versioned, TimestampMixin, Base):
     """A job seeker followed by the network. The profile part: no special-category data."""
 
     __tablename__ = "candidate"
@@ -296,7 +297,7 @@ CLOSE_REASONS = {
 }
 
 
-class PathwayStage(Base):
+class PathwayStage(Versioned, Base):
     """One stage of a candidate's placement pathway, with dates, broker, tutor, notes."""
 
     __tablename__ = "pathway_stage"

@@ -29,6 +29,7 @@ def init_app(app: Flask) -> None:
         {
             "Vacancy": api.VACANCY_SCHEMA,
             "VacancyInput": api.VACANCY_INPUT_SCHEMA,
+            "VacancyPatch": api.VACANCY_PATCH_SCHEMA,
             "VacancyPage": page_schema("Vacancy"),
         }
     )

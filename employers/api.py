@@ -11,7 +11,7 @@ from flask import Blueprint, g, jsonify, request, url_for
 from employers import services
 from employers.models import CONTRACT_TYPES, PAY_PERIODS, SHIFT_PATTERNS, Vacancy
 from employers.services import VACANCY_ROLES, VacancyData, VacancyError, VacancyFilters
-from portal import db
+from portal import concurrency, db
 from portal.api import (
     PAGE_PARAM,
     UPDATED_SINCE_PARAM,
@@ -97,6 +97,7 @@ def vacancy_json(v: Vacancy) -> dict[str, Any]:
         "published_at": v.published_at.isoformat() if v.published_at else None,
         "expires_on": v.expires_on.isoformat() if v.expires_on else None,
         "updated_at": v.updated_at.isoformat(),
+        "version": v.version,
     }
 
 
@@ -178,7 +179,9 @@ def vacancy(vacancy_id: int) -> Any:
     user = g.get("api_user")
     if v is None or not (v.is_public(utcnow().date()) or services.can_manage(user, v)):
         raise ApiError(404, "not_found", "No such vacancy.")
-    return jsonify(vacancy_json(v))
+    response = jsonify(vacancy_json(v))
+    response.headers["ETag"] = concurrency.etag(v)
+    return response
 
 
 def _int(
@@ -331,6 +334,81 @@ def create_vacancy() -> Any:
     return response
 
 
+def vacancy_input(v: Vacancy) -> dict[str, Any]:
+    """The vacancy as the API takes it (VacancyInput): what a partial update starts from."""
+    return {
+        "title": v.title,
+        "description": v.description,
+        "comune": v.comune_code,
+        "contract_type": v.contract_type,
+        "hours_per_week": v.hours_per_week,
+        "positions": v.positions,
+        "shift_pattern": v.shift_pattern,
+        "occupation": v.occupation.uri if v.occupation else None,
+        "pay_min": money(v.pay_min),
+        "pay_max": money(v.pay_max),
+        "pay_period": v.pay_period,
+        "expires_on": v.expires_on.isoformat() if v.expires_on else None,
+        "onsite_tutor": v.onsite_tutor,
+        "inclusion_open": v.inclusion_open,
+        "counts_toward_quota": v.counts_toward_quota,
+        "adjustments": list(v.adjustments),
+        "required_skills": [s.skill.uri for s in v.skills if s.required],
+        "preferred_skills": [s.skill.uri for s in v.skills if not s.required],
+    }
+
+
+@bp.route("/vacancies/<int:vacancy_id>", methods=["PATCH"])
+@roles_required(*VACANCY_ROLES)
+@doc(
+    "Change some fields of one of the caller's vacancies. Send If-Match with the ETag of the "
+    "version read: an update based on an older version is refused with 412, one without "
+    "If-Match with 428 (no lost updates).",
+    tags=["vacancies"],
+    parameters=[
+        {"name": "If-Match", "in": "header", **concurrency.PRECONDITION_HEADERS["If-Match"]}
+    ],
+    request_body={
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/VacancyPatch"}}},
+    },
+    responses={
+        "200": {
+            "description": "Updated.",
+            "headers": {"ETag": {"schema": {"type": "string"}}},
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Vacancy"}}},
+        },
+        "400": {"$ref": "#/components/responses/Error"},
+        "404": {"$ref": "#/components/responses/Error"},
+        "412": {"$ref": "#/components/responses/Error"},
+        "422": {"$ref": "#/components/responses/Error"},
+        "428": {"$ref": "#/components/responses/Error"},
+    },
+)
+def update_vacancy(vacancy_id: int) -> Any:
+    user = g.api_user
+    vacancy = db.session.get(Vacancy, vacancy_id)
+    if vacancy is None or not services.can_manage(user, vacancy):
+        raise ApiError(404, "not_found", "No such vacancy.")
+    data = json_body()
+    concurrency.check_if_match(vacancy)
+    unknown = sorted(set(data) - set(vacancy_input(vacancy)))
+    if unknown:
+        raise ApiError(
+            422, "invalid", "The vacancy is not valid.", {k: "unknown field" for k in unknown}
+        )
+    parsed = parse_vacancy({**vacancy_input(vacancy), **data})
+    try:
+        services.update_vacancy(vacancy, user, parsed, utcnow().date())
+    except VacancyError as error:
+        db.session.rollback()
+        raise ApiError(422, "invalid", "The vacancy is not valid.", error.fields) from error
+    db.session.commit()
+    response = jsonify(vacancy_json(vacancy))
+    response.headers["ETag"] = concurrency.etag(vacancy)
+    return response
+
+
 VACANCY_SCHEMA = {
     "type": "object",
     "required": ["id", "url", "title", "status"],
@@ -368,6 +446,7 @@ VACANCY_SCHEMA = {
         "published_at": {"type": "string", "format": "date-time", "nullable": True},
         "expires_on": {"type": "string", "format": "date", "nullable": True},
         "updated_at": {"type": "string", "format": "date-time"},
+        "version": {"type": "integer", "description": "Changes with every saved edit."},
     },
 }
 VACANCY_INPUT_SCHEMA = {
@@ -394,5 +473,17 @@ VACANCY_INPUT_SCHEMA = {
         "inclusion_open": {"type": "boolean"},
         "counts_toward_quota": {"type": "boolean"},
         "organization_id": {"type": "integer"},
+    },
+}
+
+#: A partial update: any VacancyInput field but the organisation and the status (which
+#: change through publish/close), none required.
+VACANCY_PATCH_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        name: schema
+        for name, schema in VACANCY_INPUT_SCHEMA["properties"].items()
+        if name not in ("status", "organization_id")
     },
 }

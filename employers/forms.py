@@ -20,6 +20,7 @@ from wtforms.validators import Email, InputRequired, Length, NumberRange, Option
 
 from employers.models import CLOSE_REASONS, CONTRACT_TYPES, PAY_PERIODS, SHIFT_PATTERNS
 from employers.validators import fiscal_code_is_valid, vat_number_is_valid
+from portal.concurrency import VersionedForm
 from portal.forms import CHOOSE, CHOOSE_MESSAGE, FiniteDecimalField, MunicipalityField, options
 from portal.taxonomy import ADJUSTMENTS
 
@@ -29,7 +30,7 @@ class CheckboxListField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-class VacancyForm(FlaskForm):
+class VacancyForm(VersionedForm, FlaskForm):
     title = StringField(_l("Job title"), validators=[InputRequired(), Length(max=200)])
     occupation = StringField(
         _l("Occupation (ESCO)"),
@@ -87,7 +88,7 @@ class CloseForm(FlaskForm):
     submit = SubmitField(_l("Close the vacancy"))
 
 
-class CompanyProfileForm(FlaskForm):
+class CompanyProfileForm(VersionedForm, FlaskForm):
     legal_name = StringField(_l("Legal name"), validators=[InputRequired(), Length(max=200)])
     vat_number = StringField(
         _l("VAT number (partita IVA)"), validators=[InputRequired(), Length(min=11, max=11)]

@@ -11,6 +11,7 @@ from flask_babel import lazy_pgettext
 from sqlalchemy import Date, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.concurrency import Versioned
 from portal.db import Base, TimestampMixin, touches_parent
 from portal.models import Municipality, Organisation, User
 from portal.taxonomy import ADJUSTMENTS, Occupation, Skill
@@ -49,7 +50,7 @@ SHIFT_PATTERNS = {
 PAY_PERIODS = {"hour": _l("per hour"), "month": _l("per month"), "year": _l("per year")}
 
 
-class CompanyProfile(TimestampMixin, Base):
+class CompanyProfile(Versioned, TimestampMixin, Base):
     """What an employer tells the network about itself (one per organisation)."""
 
     __tablename__ = "company_profile"
@@ -73,7 +74,7 @@ class CompanyProfile(TimestampMixin, Base):
     organisation: Mapped[Organisation] = relationship(lazy="joined")
 
 
-class Vacancy(TimestampMixin, Base):
+class Vacancy(Versioned, TimestampMixin, Base):
     __tablename__ = "vacancy"
     __search_type__ = "vacancy"
     __table_args__ = (

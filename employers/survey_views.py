@@ -55,7 +55,8 @@ from employers.surveys import (
     SurveyRound,
 )
 from employers.views import bp, my_organisation, today
-from portal import db
+from portal import concurrency, db
+from portal.concurrency import VersionedForm
 from portal.forms import MunicipalityField, options
 from portal.models import BROKER, Organisation
 from portal.permissions import require, roles_required
@@ -127,7 +128,7 @@ class VisitSurveyForm(SurveyForm):
     visit_on = DateField(_l("Date of the visit"), validators=[Optional()])
 
 
-class RoundForm(FlaskForm):
+class RoundForm(VersionedForm, FlaskForm):
     title = StringField(_l("Title"), validators=[InputRequired(), Length(max=200)])
     year = IntegerField(
         _l("Year surveyed"),
@@ -415,7 +416,14 @@ def survey_rounds() -> Any:
 
 
 def _round_form_page(form: RoundForm, current: SurveyRound | None) -> Any:
-    if form.validate_on_submit():
+    def build(**kwargs: Any) -> RoundForm:
+        return RoundForm(obj=current, **kwargs)
+
+    if current is not None and request.method == "GET":
+        concurrency.stamp(form, current)
+    if form.validate_on_submit() and (
+        current is None or concurrency.unchanged_since(form, current, lambda: build(formdata=None))
+    ):
         data = RoundData(
             title=form.title.data or "",
             year=form.year.data,
@@ -433,7 +441,9 @@ def _round_form_page(form: RoundForm, current: SurveyRound | None) -> Any:
             db.session.commit()
             flash(_("The survey round has been saved."), "success")
             return redirect(url_for("employers.survey_rounds"))
-    return render_template("employers/survey_round_form.html", form=form, survey_round=current)
+    return render_template(
+        "employers/survey_round_form.html", form=form, survey_round=current
+    ), concurrency.status()
 
 
 @bp.route("/surveys/rounds/new", methods=["GET", "POST"])

@@ -44,6 +44,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from employers.models import CONTRACT_TYPES
 from portal import audit, db, municipalities
+from portal.concurrency import Versioned
 from portal.db import Base, TimestampMixin, utcnow
 from portal.models import (
     ADMIN,
@@ -166,7 +167,7 @@ OCCUPATION_LEVELS = {
 # --- Models ----------------------------------------------------------------------------
 
 
-class SurveyRound(TimestampMixin, Base):
+class SurveyRound(Versioned, TimestampMixin, Base):
     """One edition of the questionnaire (e.g. "Needs of the companies 2027")."""
 
     __tablename__ = "survey_round"

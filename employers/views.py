@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,7 +22,7 @@ from employers.models import (
     Vacancy,
 )
 from employers.services import VACANCY_ROLES, VacancyData, VacancyError, VacancyFilters
-from portal import audit, db
+from portal import audit, concurrency, db
 from portal.db import utcnow
 from portal.forms import ConfirmForm
 from portal.permissions import public, require, roles_required
@@ -318,7 +319,11 @@ def show_errors(form: VacancyForm, error: VacancyError) -> None:
         getattr(form, target, form.title).errors = [*getattr(form, target).errors, message]
 
 
-def save_vacancy_form(form: VacancyForm, vacancy: Vacancy | None) -> Vacancy | None:
+def save_vacancy_form(
+    form: VacancyForm,
+    vacancy: Vacancy | None,
+    current_form: Callable[[], VacancyForm] | None = None,
+) -> Vacancy | None:
     typed = " ".join((form.occupation.data or "").split())
     occupation, close = resolve_occupation(typed)
     if occupation is not None and request.method == "POST":
@@ -333,6 +338,9 @@ def save_vacancy_form(form: VacancyForm, vacancy: Vacancy | None) -> Vacancy | N
         return None
     if unknown:
         form.occupation.errors = [occupation_error(typed, close)]
+        return None
+    stale = vacancy is not None and current_form is not None
+    if stale and not concurrency.unchanged_since(form, vacancy, current_form):
         return None
     data = vacancy_data(form, occupation)
     try:
@@ -373,20 +381,29 @@ def vacancy_edit(vacancy_id: int) -> Any:
     if refusal:
         flash(refusal, "danger")
         return redirect(url_for("employers.vacancy_detail", vacancy_id=vacancy.id))
-    form = VacancyForm(obj=vacancy)
+
+    def build(**kwargs: Any) -> VacancyForm:
+        form = VacancyForm(obj=vacancy, **kwargs)
+        if request.method == "GET" or kwargs:
+            form.comune.data = vacancy.municipality.label
+            form.occupation.data = vacancy.occupation.label if vacancy.occupation else ""
+            form.adjustments.data = vacancy.adjustments
+            form.required_skills.data = [s.skill_id for s in vacancy.skills if s.required]
+            form.preferred_skills.data = [s.skill_id for s in vacancy.skills if not s.required]
+        if kwargs:
+            fill_skill_choices(form, vacancy.occupation, vacancy)
+        return form
+
+    form = build()
+    saved = save_vacancy_form(form, vacancy, lambda: build(formdata=None))
     if request.method == "GET":
-        form.comune.data = vacancy.municipality.label
-        form.occupation.data = vacancy.occupation.label if vacancy.occupation else ""
-        form.adjustments.data = vacancy.adjustments
-        form.required_skills.data = [s.skill_id for s in vacancy.skills if s.required]
-        form.preferred_skills.data = [s.skill_id for s in vacancy.skills if not s.required]
-    saved = save_vacancy_form(form, vacancy)
+        concurrency.stamp(form, vacancy)
     if saved is not None:
         flash(_("The vacancy has been saved."), "success")
         return redirect(url_for("employers.vacancy_detail", vacancy_id=vacancy.id))
     return render_template(
         "employers/vacancy_form.html", form=form, org=vacancy.organisation, vacancy=vacancy
-    )
+    ), concurrency.status()
 
 
 def _transition(vacancy_id: int, action: Any, done: str) -> Any:
@@ -451,10 +468,15 @@ def company_profile() -> Any:
     profile = db.session.get(CompanyProfile, org.id) or CompanyProfile(
         organisation_id=org.id, legal_name=org.name
     )
-    form = CompanyProfileForm(obj=profile)
-    if request.method == "GET" and org.municipality:
-        form.comune.data = org.municipality.label
-    if form.validate_on_submit():
+
+    def build(**kwargs: Any) -> CompanyProfileForm:
+        form = CompanyProfileForm(obj=profile, **kwargs)
+        if (request.method == "GET" or kwargs) and org.municipality:
+            form.comune.data = org.municipality.label
+        return form
+
+    form = concurrency.edit_form(build, profile)
+    if concurrency.may_save(form, build, profile):
         form.populate_obj(profile)
         profile.vat_number = profile.vat_number.strip()
         profile.fiscal_code = (profile.fiscal_code or "").strip().upper()
@@ -465,4 +487,4 @@ def company_profile() -> Any:
         db.session.commit()
         flash(_("The company profile has been saved."), "success")
         return redirect(url_for("employers.dashboard"))
-    return render_template("employers/profile.html", form=form, org=org)
+    return render_template("employers/profile.html", form=form, org=org), concurrency.status()

@@ -40,6 +40,7 @@ from ethical_products.models import (
     UNITS,
     VAT_RATES,
 )
+from portal.concurrency import VersionedForm
 from portal.forms import FiniteDecimalField, MunicipalityField, options
 
 MONTHS = [("", "—")] + [(str(m), str(m)) for m in range(1, 13)]
@@ -143,7 +144,7 @@ class CheckoutForm(FlaskForm):
         return not any(field.errors for field in self) and not self.form_errors
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(VersionedForm, FlaskForm):
     active = BooleanField(_l("The shop is open"), default=True)
     story = TextAreaField(_l("Our story (Italian)"), validators=[Optional(), Length(max=8000)])
     story_en = TextAreaField(_l("Our story (English)"), validators=[Optional(), Length(max=8000)])
@@ -192,7 +193,7 @@ class ProfileForm(FlaskForm):
         return ok
 
 
-class ProductForm(FlaskForm):
+class ProductForm(VersionedForm, FlaskForm):
     name = StringField(_l("Name (Italian)"), validators=[InputRequired(), Length(max=200)])
     name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=200)])
     description = TextAreaField(
@@ -237,7 +238,7 @@ class ProductForm(FlaskForm):
         return ok
 
 
-class VariantForm(FlaskForm):
+class VariantForm(VersionedForm, FlaskForm):
     label = StringField(
         _l("Variant"),
         validators=[InputRequired(), Length(max=120)],

@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.concurrency import Versioned
 from portal.db import Base, TimestampMixin, touches_parent, utcnow
 from portal.models import COOPERATIVE_B, SOCIAL_FARM_KIND, Municipality, Organisation, User
 
@@ -120,7 +121,7 @@ STATUS_LABELS = {
 SOLD_STATES = (PAID, READY, DELIVERED, COLLECTED)
 
 
-class ProducerProfile(TimestampMixin, Base):
+class ProducerProfile(Versioned, TimestampMixin, Base):
     """A producer's shop: story, pickup, delivery, payment methods and the declared facts
     of the ethical label (one per organisation)."""
 
@@ -167,7 +168,7 @@ class ProducerProfile(TimestampMixin, Base):
         return bool(self.stripe_account_id and self.stripe_charges_enabled)
 
 
-class Product(TimestampMixin, Base):
+class Product(Versioned, TimestampMixin, Base):
     __tablename__ = "ep_product"
     __search_type__ = "product"
     __table_args__ = (
@@ -293,7 +294,7 @@ touches_parent(Product, "organisation_id", parent_key="producer_id")(ProducerPro
 
 
 @touches_parent(Product, "product_id")  # its changes show in Product.updated_at
-class Variant(Base):
+class Variant(Versioned, Base):
     """What is sold: a unit, weight and a price in euros including VAT."""
 
     __tablename__ = "ep_variant"

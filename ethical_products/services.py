@@ -597,6 +597,20 @@ def reserve_stock(order: Order) -> None:
     _expire_variants(order)
 
 
+def set_stock(variant: Variant, units: int | None, expected: int | None) -> bool:
+    """A producer's "set the stock to N", valid only while the stock is still what the
+    producer saw (``expected``): a sale or another edit in between refuses it, so units sold
+    meanwhile are never put back on sale. One conditional UPDATE, like the reservation."""
+    table = Variant.__table__
+    result = db.session.execute(
+        update(table)
+        .where(table.c.id == variant.id, table.c.stock.is_not_distinct_from(expected))
+        .values(stock=units)
+    )
+    db.session.expire(variant, ["stock"])
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
 def _expire_variants(order: Order) -> None:
     """The UPDATEs bypassed the identity map: reload stock when next read."""
     ids = {line.variant_id for line in order.lines}

@@ -59,7 +59,7 @@ from ethical_products.models import (
     Variant,
 )
 from ethical_products.services import PRODUCER_ROLES, CatalogueFilters, ShopError
-from portal import audit, db
+from portal import audit, concurrency, db
 from portal.db import utcnow
 from portal.models import ADMIN, Organisation
 from portal.permissions import login_required, public, require, roles_required
@@ -577,12 +577,17 @@ def manage() -> Any:
 def manage_profile() -> Any:
     org = my_producer()
     profile = db.session.get(ProducerProfile, org.id)
-    form = ProfileForm(obj=profile)
+
+    def build(**kwargs: Any) -> ProfileForm:
+        form = ProfileForm(obj=profile, **kwargs)
+        if request.method == "GET" and profile is None:
+            form.accepts_bank_transfer.data = False
+            form.accepts_pay_on_pickup.data = True
+        return form
+
+    form = concurrency.edit_form(build, profile) if profile else build()
     photo_form = PhotoForm()
-    if request.method == "GET" and profile is None:
-        form.accepts_bank_transfer.data = False
-        form.accepts_pay_on_pickup.data = True
-    if form.validate_on_submit():
+    if form.validate_on_submit() and concurrency.current_or_new(form, build, profile):
         profile = services.profile_for(org)
         for name in (
             "active",
@@ -619,7 +624,7 @@ def manage_profile() -> Any:
         org=org,
         photo_form=photo_form,
         photos=shop_photos,
-    )
+    ), concurrency.status()
 
 
 def _apply_product(product: Product, form: ProductForm) -> None:
@@ -658,12 +663,17 @@ def product_new() -> Any:
 @roles_required(*PRODUCER_ROLES)
 def product_edit(product_id: int) -> Any:
     product = my_product(product_id)
-    form = ProductForm(obj=product)
-    if request.method == "GET":
-        form.comune.data = product.municipality.label if product.municipality else ""
-        form.season_from.data = str(product.season_from or "")
-        form.season_to.data = str(product.season_to or "")
-    if form.validate_on_submit():
+
+    def build(**kwargs: Any) -> ProductForm:
+        form = ProductForm(obj=product, **kwargs)
+        if request.method == "GET" or kwargs:
+            form.comune.data = product.municipality.label if product.municipality else ""
+            form.season_from.data = str(product.season_from or "")
+            form.season_to.data = str(product.season_to or "")
+        return form
+
+    form = concurrency.edit_form(build, product)
+    if concurrency.may_save(form, build, product):
         _apply_product(product, form)
         audit.record("shop.product.update", product)
         db.session.commit()
@@ -676,7 +686,7 @@ def product_edit(product_id: int) -> Any:
         product=product,
         variant_form=VariantForm(formdata=None),
         photo_form=PhotoForm(formdata=None),
-    )
+    ), concurrency.status()
 
 
 def _apply_variant(variant: Variant, form: VariantForm) -> None:
@@ -687,8 +697,42 @@ def _apply_variant(variant: Variant, form: VariantForm) -> None:
     variant.weight_grams = form.weight_grams.data
     variant.price = form.price.data
     variant.vat_rate = Decimal(form.vat_rate.data)
-    variant.stock = form.stock.data
     variant.active = bool(form.active.data)
+
+
+def _variant_form(variant: Variant, **kwargs: Any) -> VariantForm:
+    form = VariantForm(obj=variant, **kwargs)
+    if request.method == "GET" or "formdata" in kwargs:
+        form.vat_rate.data = f"{variant.vat_rate:.2f}"
+    return form
+
+
+def _save_variant_stock(variant: Variant, form: VariantForm) -> bool:
+    """Stock is what buyers decrement: it is written only when the producer changed it,
+    and only if it is still what the form showed (services.set_stock)."""
+    if not concurrency.changed_by_user(form, "stock"):
+        return True
+    opened = concurrency.opened_values(form)
+    expected = variant.stock if opened is None else opened.get("stock")
+    if opened is not None and expected is not None:
+        expected = int(expected)
+    if opened is None and form.stock.data == variant.stock:
+        return True
+    if services.set_stock(variant, form.stock.data, expected):
+        return True
+    current = db.session.get(Variant, variant.id)
+    form.stock.errors = [
+        *form.stock.errors,
+        _(
+            "The stock changed to %(n)s since you opened this form (orders or another edit): "
+            "enter the new figure again.",
+            n=_("on demand") if current.stock is None else current.stock,
+        ),
+    ]
+    form.stock.process(None, data=current.stock)
+    form.stock.raw_data = []
+    concurrency.stamp_version(form, variant)
+    return False
 
 
 @bp.route("/shop/manage/products/<int:product_id>/variants", methods=["POST"])
@@ -697,7 +741,7 @@ def variant_new(product_id: int) -> Any:
     product = my_product(product_id)
     form = VariantForm()
     if form.validate_on_submit():
-        variant = Variant(product=product)
+        variant = Variant(product=product, stock=form.stock.data)
         _apply_variant(variant, form)
         db.session.add(variant)
         audit.record("shop.variant.create", product)
@@ -721,16 +765,25 @@ def variant_edit(variant_id: int) -> Any:
     if variant is None:
         abort(404)
     my_product(variant.product_id)
-    form = VariantForm(obj=variant)
+    form = _variant_form(variant)
     if request.method == "GET":
-        form.vat_rate.data = f"{variant.vat_rate:.2f}"
-    if form.validate_on_submit():
+        concurrency.stamp(form, variant)
+    if form.validate_on_submit() and concurrency.unchanged_since(
+        form, variant, lambda: _variant_form(variant, formdata=None)
+    ):
         _apply_variant(variant, form)
-        audit.record("shop.variant.update", variant.product, variant=variant.id)
-        db.session.commit()
-        flash(_("The variant is saved."), "success")
-        return redirect(url_for("ethical_products.product_edit", product_id=variant.product_id))
-    return render_template("ethical_products/variant_form.html", form=form, variant=variant)
+        if _save_variant_stock(variant, form):
+            audit.record("shop.variant.update", variant.product, variant=variant.id)
+            db.session.commit()
+            flash(_("The variant is saved."), "success")
+            return redirect(url_for("ethical_products.product_edit", product_id=variant.product_id))
+        db.session.rollback()
+        return render_template(
+            "ethical_products/variant_form.html", form=form, variant=variant
+        ), 409
+    return render_template(
+        "ethical_products/variant_form.html", form=form, variant=variant
+    ), concurrency.status()
 
 
 def _store_photo(form: PhotoForm) -> photos.StoredPhoto | None:

@@ -30,6 +30,7 @@ from microcredit.models import (
     SERVICES,
 )
 from microcredit.money import AmountError, parse_amount
+from portal.concurrency import VersionedForm
 from portal.forms import MunicipalityField, options
 
 AMOUNT_MESSAGES = {
@@ -123,7 +124,7 @@ class CheckboxListField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-class CentreForm(FlaskForm):
+class CentreForm(VersionedForm, FlaskForm):
     name = StringField(_l("Name of the centre"), validators=[InputRequired(), Length(max=120)])
     meeting_place = StringField(
         _l("Meeting place"),
@@ -153,7 +154,7 @@ class CentreForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-class GroupForm(FlaskForm):
+class GroupForm(VersionedForm, FlaskForm):
     name = StringField(_l("Name of the group"), validators=[InputRequired(), Length(max=120)])
     centre = SelectField(
         _l("Centre"), coerce=int, choices=[], description=_l("Where the group meets.")
@@ -161,7 +162,7 @@ class GroupForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-class MemberForm(FlaskForm):
+class MemberForm(VersionedForm, FlaskForm):
     full_name = StringField(_l("Full name"), validators=[InputRequired(), Length(max=200)])
     fiscal_code = StringField(_l("Fiscal code"), validators=[Optional(), Length(max=16)])
     phone = StringField(_l("Telephone"), validators=[Optional(), Length(max=40)])
@@ -211,7 +212,7 @@ class SavingsForm(FlaskForm):
     submit = SubmitField(_l("Record"))
 
 
-class ProductForm(FlaskForm):
+class ProductForm(VersionedForm, FlaskForm):
     name = StringField(_l("Name"), validators=[InputRequired(), Length(max=120)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)])
     kind = SelectField(_l("Kind"), choices=options(KIND_LABELS.items()))

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.concurrency import Versioned
 from portal.crypto import EncryptedText
 from portal.db import Base, TimestampMixin, utcnow
 from portal.models import Municipality, Organisation, User
@@ -147,7 +148,7 @@ DEPOSIT, WITHDRAWAL = "deposit", "withdrawal"
 SAVINGS_KINDS = {DEPOSIT: _l("Deposit"), WITHDRAWAL: _l("Withdrawal")}
 
 
-class Centre(TimestampMixin, Base):
+class Centre(Versioned, TimestampMixin, Base):
     """A centre: several groups meeting together at a fixed place and time."""
 
     __tablename__ = "mc_centre"
@@ -192,7 +193,7 @@ class Centre(TimestampMixin, Base):
         return str(FREQUENCY_LABELS.get(self.meeting_frequency, self.meeting_frequency))
 
 
-class Group(TimestampMixin, Base):
+class Group(Versioned, TimestampMixin, Base):
     """A solidarity group (Grameen: five self-selected members, joint responsibility)."""
 
     __tablename__ = "mc_group"
@@ -231,7 +232,7 @@ class Group(TimestampMixin, Base):
         return next((m for m in self.members if m.group_role == role), None)
 
 
-class Member(TimestampMixin, Base):
+class Member(Versioned, TimestampMixin, Base):
     """A borrower: a person of a group, or an individual borrower without one.
 
     Personal data (name, fiscal code, telephone) is encrypted at rest and shown only to
@@ -380,7 +381,7 @@ class SavingsTransaction(Base):
         return self.sign * (self.amount if self.kind == DEPOSIT else -self.amount)
 
 
-class LoanProduct(TimestampMixin, Base):
+class LoanProduct(Versioned, TimestampMixin, Base):
     """A configurable loan product; a loan copies its terms when it is submitted."""
 
     __tablename__ = "mc_product"

@@ -74,7 +74,7 @@ from microcredit.money import AmountError, parse_amount
 from microcredit.policy import policy
 from microcredit.schedule import TermsError, build_schedule, parse_terms
 from microcredit.services import McError
-from portal import audit, db
+from portal import audit, concurrency, db
 from portal.db import Page
 from portal.models import MICROCREDIT_OFFICER, Organisation
 from portal.permissions import public, roles_required
@@ -320,16 +320,21 @@ def centre_list() -> Any:
 
 def _centre_form_page(centre: Centre | None) -> Any:
     org = db.session.get(Organisation, centre.organisation_id) if centre else current_org()
-    form = CentreForm(obj=centre)
-    form.officer.choices = officer_choices(org.id)
-    if request.method == "GET":
-        if centre is not None:
-            form.comune.data = centre.municipality.label if centre.municipality else ""
-            form.officer.data = centre.officer_id or 0
-        else:
-            form.officer.data = current_user.id
+
+    def build(**kwargs: Any) -> CentreForm:
+        form = CentreForm(obj=centre, **kwargs)
+        form.officer.choices = officer_choices(org.id)
+        if request.method == "GET" or kwargs:
+            if centre is not None:
+                form.comune.data = centre.municipality.label if centre.municipality else ""
+                form.officer.data = centre.officer_id or 0
+            else:
+                form.officer.data = current_user.id
+        return form
+
+    form = concurrency.edit_form(build, centre) if centre else build()
     problems: list[str] = []
-    if form.validate_on_submit():
+    if form.validate_on_submit() and concurrency.current_or_new(form, build, centre):
         data = services.CentreData(
             name=form.name.data or "",
             first_meeting_on=form.first_meeting_on.data,
@@ -352,7 +357,7 @@ def _centre_form_page(centre: Centre | None) -> Any:
             return redirect(url_for("microcredit.centre_detail", centre_id=saved.id))
     return render_template(
         "microcredit/centre_form.html", form=form, centre=centre, problems=problems
-    )
+    ), concurrency.status()
 
 
 @bp.route("/centres/new", methods=["GET", "POST"])
@@ -552,12 +557,18 @@ def centre_choices(org_id: int) -> list[tuple[int, str]]:
 
 def _group_form_page(group: Group | None) -> Any:
     org = db.session.get(Organisation, group.organisation_id) if group else current_org()
-    form = GroupForm(obj=group)
-    form.centre.choices = centre_choices(org.id)
-    if request.method == "GET":
-        form.centre.data = (group.centre_id if group else request.args.get("centre", type=int)) or 0
+
+    def build(**kwargs: Any) -> GroupForm:
+        form = GroupForm(obj=group, **kwargs)
+        form.centre.choices = centre_choices(org.id)
+        if request.method == "GET" or kwargs:
+            chosen = group.centre_id if group else request.args.get("centre", type=int)
+            form.centre.data = chosen or 0
+        return form
+
+    form = concurrency.edit_form(build, group) if group else build()
     problems: list[str] = []
-    if form.validate_on_submit():
+    if form.validate_on_submit() and concurrency.current_or_new(form, build, group):
         centre = db.session.get(Centre, form.centre.data) if form.centre.data else None
         try:
             saved = services.save_group(
@@ -570,7 +581,9 @@ def _group_form_page(group: Group | None) -> Any:
             db.session.commit()
             flash(_("The group has been saved."), "success")
             return redirect(url_for("microcredit.group_detail", group_id=saved.id))
-    return render_template("microcredit/group_form.html", form=form, group=group, problems=problems)
+    return render_template(
+        "microcredit/group_form.html", form=form, group=group, problems=problems
+    ), concurrency.status()
 
 
 @bp.route("/groups/new", methods=["GET", "POST"])
@@ -784,23 +797,28 @@ def _member_form_page(member: Member | None, group: Group | None) -> Any:
         if group
         else current_org()
     )
-    form = MemberForm(obj=member)
-    in_group = (member.group_id if member else group) is not None
-    if request.method == "GET":
-        if member is not None:
-            form.comune.data = member.municipality.label if member.municipality else ""
-            from brokerage.models import Candidate
 
-            candidate = (
-                db.session.get(Candidate, member.candidate_id) if member.candidate_id else None
-            )
-            form.candidate.data = candidate.pseudonym if candidate else ""
-            form.consent.data = member.has_consent(today())
-        else:
-            form.consent_on.data = today()
-            form.joined_on.data = today()
+    def build(**kwargs: Any) -> MemberForm:
+        form = MemberForm(obj=member, **kwargs)
+        if request.method == "GET" or kwargs:
+            if member is not None:
+                form.comune.data = member.municipality.label if member.municipality else ""
+                from brokerage.models import Candidate
+
+                candidate = (
+                    db.session.get(Candidate, member.candidate_id) if member.candidate_id else None
+                )
+                form.candidate.data = candidate.pseudonym if candidate else ""
+                form.consent.data = member.has_consent(today())
+            else:
+                form.consent_on.data = today()
+                form.joined_on.data = today()
+        return form
+
+    form = concurrency.edit_form(build, member) if member else build()
+    in_group = (member.group_id if member else group) is not None
     problems: list[str] = []
-    if form.validate_on_submit():
+    if form.validate_on_submit() and concurrency.current_or_new(form, build, member):
         consent_on = form.consent_on.data or today() if form.consent.data else None
         if member is not None and not form.consent.data:
             consent_on = None  # keeps the consent recorded before
@@ -835,7 +853,7 @@ def _member_form_page(member: Member | None, group: Group | None) -> Any:
         group=group,
         in_group=in_group,
         problems=problems,
-    )
+    ), concurrency.status()
 
 
 @bp.route("/members/new", methods=["GET", "POST"])
@@ -930,11 +948,16 @@ def product_list() -> Any:
 
 def _product_form_page(product: LoanProduct | None) -> Any:
     org = db.session.get(Organisation, product.organisation_id) if product else current_org()
-    form = ProductForm(obj=product)
-    if request.method == "GET" and product is not None:
-        form.days_in_year.data = str(product.days_in_year)
+
+    def build(**kwargs: Any) -> ProductForm:
+        form = ProductForm(obj=product, **kwargs)
+        if (request.method == "GET" or kwargs) and product is not None:
+            form.days_in_year.data = str(product.days_in_year)
+        return form
+
+    form = concurrency.edit_form(build, product) if product else build()
     problems: list[str] = []
-    if form.validate_on_submit():
+    if form.validate_on_submit() and concurrency.current_or_new(form, build, product):
         data = services.ProductData(
             name=form.name.data or "",
             kind=form.kind.data,
@@ -977,7 +1000,7 @@ def _product_form_page(product: LoanProduct | None) -> Any:
         product=product,
         problems=problems,
         rules=policy(),
-    )
+    ), concurrency.status()
 
 
 @bp.route("/products/new", methods=["GET", "POST"])

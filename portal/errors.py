@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask, abort, jsonify, render_template, request
 from flask_babel import gettext as _
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from portal.permissions import is_api_endpoint
@@ -96,8 +97,21 @@ def reject_nul_bytes() -> None:
                 abort(400)
 
 
+def handle_stale_data(error: StaleDataError):
+    """Two saves of one record at the same instant: the later one is refused, not lost
+    silently (portal.concurrency); the version check on the form catches the usual case."""
+    from portal import db
+    from portal.concurrency import STALE_MESSAGE
+
+    db.session.rollback()
+    if wants_json():
+        return json_error(412, "precondition_failed", str(STALE_MESSAGE))
+    return render_template("errors/generic.html", status=409, message=STALE_MESSAGE), 409
+
+
 def init_app(app: Flask) -> None:
     app.before_request(reject_nul_bytes)
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(StaleDataError, handle_stale_data)
     if not app.testing or app.config.get("HANDLE_ERRORS_IN_TESTS", True):
         app.register_error_handler(Exception, handle_unexpected)

@@ -34,6 +34,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import TextInput
 
+from portal.concurrency import VersionedForm
 from portal.models import (
     BROKER,
     BUYER,
@@ -167,6 +168,13 @@ class MunicipalityField(StringField):
             raise ValidationError(_l("Choose a municipality from the list."))
         self.data = municipality.istat_code
 
+    def comparable_value(self) -> str | None:
+        """The ISTAT code, whether the field holds a typed label or the code already
+        (what portal.concurrency compares)."""
+        text = (self.data or "").strip()
+        municipality = resolve_municipality(text) if text else None
+        return municipality.istat_code if municipality else (text or None)
+
 
 class PasswordRules:
     def __call__(self, form: FlaskForm, field: PasswordField) -> None:
@@ -290,7 +298,7 @@ class TwoFactorPolicyForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-class OrganisationForm(FlaskForm):
+class OrganisationForm(VersionedForm, FlaskForm):
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)])
     comune = MunicipalityField(_l("Municipality"), validators=[Optional()])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=200)])

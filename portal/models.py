@@ -15,6 +15,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from portal.concurrency import Versioned
 from portal.db import Base, TimestampMixin, utcnow
 
 # Roles, as INTERFACES.md names them.
@@ -112,7 +113,7 @@ class Municipality(Base):
         return f"{self.name} ({self.province_code})"
 
 
-class Organisation(TimestampMixin, Base):
+class Organisation(Versioned, TimestampMixin, Base):
     __tablename__ = "organisation"
     __search_type__ = "organisation"
 

@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select, text
 
-from portal import audit, db, municipalities, search
+from portal import audit, concurrency, db, municipalities, search
 from portal.forms import OrganisationForm
 from portal.models import (
     COOPERATIVE_B,
@@ -142,10 +142,15 @@ def organisation_edit(org_id: int) -> Any:
     if org is None:
         abort(404)
     require(org in current_user.organisations())
-    form = OrganisationForm(obj=org)
-    if request.method == "GET" and org.municipality:
-        form.comune.data = org.municipality.label
-    if form.validate_on_submit():
+
+    def build(**kwargs: Any) -> OrganisationForm:
+        form = OrganisationForm(obj=org, **kwargs)
+        if (request.method == "GET" or kwargs) and org.municipality:
+            form.comune.data = org.municipality.label
+        return form
+
+    form = concurrency.edit_form(build, org)
+    if concurrency.may_save(form, build, org):
         for field in (
             "description",
             "address",
@@ -161,7 +166,9 @@ def organisation_edit(org_id: int) -> Any:
         db.session.commit()
         flash(_("The organisation profile has been saved."), "success")
         return redirect(url_for("portal.organisation_detail", org_id=org.id, slug=org.slug))
-    return render_template("portal/organisation_edit.html", form=form, org=org)
+    return render_template(
+        "portal/organisation_edit.html", form=form, org=org
+    ), concurrency.status()
 
 
 @bp.route("/search")

@@ -146,6 +146,7 @@ class PonteClient(FlaskClient):
         g.pop("_login_user", None)
         g.pop("api_user", None)
         g.pop("_flask_babel", None)  # the locale (and timezone) each request chooses
+        g.pop("edit_conflict", None)  # a refused stale save (portal.concurrency)
         # What the test set up is "committed" (a savepoint released), as it would be
         # in production, so a rollback inside the request undoes only the request's work.
         ponte_db.session.commit()

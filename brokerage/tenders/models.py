@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.concurrency import Versioned
 from portal.db import Base, TimestampMixin, touches_parent, utcnow
 from portal.models import Municipality, Organisation, User
 
@@ -121,7 +122,7 @@ def shown_percent(value: Decimal | None) -> str:
 # --- Suppliers ----------------------------------------------------------------------------
 
 
-class SupplierProfile(TimestampMixin, Base):
+class SupplierProfile(Versioned, TimestampMixin, Base):
     """What a type-B cooperative or social farm declares as a supplier (one per org)."""
 
     __tablename__ = "tender_supplier_profile"
@@ -258,7 +259,7 @@ class WorkforceDeclaration(TimestampMixin, Base):
 # --- Tenders ------------------------------------------------------------------------------
 
 
-class Tender(TimestampMixin, Base):
+class Tender(Versioned, TimestampMixin, Base):
     __tablename__ = "tender"
     __search_type__ = "tender"
     __table_args__ = (

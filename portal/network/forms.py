@@ -32,6 +32,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from portal.concurrency import VersionedForm
 from portal.forms import CHOOSE, CHOOSE_MESSAGE, MunicipalityField, options
 from portal.network.models import (
     AGREEMENT_KINDS,
@@ -60,7 +61,7 @@ def to_local(value: datetime | None) -> datetime | None:
     return value.astimezone(ROME).replace(tzinfo=None)
 
 
-class PracticeForm(FlaskForm):
+class PracticeForm(VersionedForm, FlaskForm):
     organisation_id = SelectField(_l("Author organisation"), coerce=int)
     title = StringField(_l("Title"), validators=[InputRequired(), Length(max=200)])
     summary = TextAreaField(
@@ -112,7 +113,7 @@ class ReviewForm(FlaskForm):
     send_back = SubmitField(_l("Send back for changes"))
 
 
-class EventForm(FlaskForm):
+class EventForm(VersionedForm, FlaskForm):
     organisation_id = SelectField(_l("Organiser"), coerce=int)
     title = StringField(_l("Title"), validators=[InputRequired(), Length(max=200)])
     kind = SelectField(
@@ -198,7 +199,7 @@ class UserRegistrationForm(FlaskForm):
     submit = SubmitField(_l("Register"))
 
 
-class AgreementForm(FlaskForm):
+class AgreementForm(VersionedForm, FlaskForm):
     organisation_id = SelectField(_l("Recorded by"), coerce=int)
     title = StringField(_l("Title"), validators=[InputRequired(), Length(max=200)])
     kind = SelectField(

@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.concurrency import Versioned
 from portal.db import Base, TimestampMixin, utcnow
 from portal.models import Municipality, Organisation, User
 
@@ -116,7 +117,7 @@ class ContentEditor(Base):
 # --- Good practices ----------------------------------------------------------------------------
 
 
-class GoodPractice(TimestampMixin, Base):
+class GoodPractice(Versioned, TimestampMixin, Base):
     __tablename__ = "good_practice"
     __search_type__ = "good_practice"
     __table_args__ = (
@@ -259,7 +260,7 @@ class Document(Base):
 # --- Events ----------------------------------------------------------------------------------
 
 
-class Event(TimestampMixin, Base):
+class Event(Versioned, TimestampMixin, Base):
     __tablename__ = "network_event"
     __table_args__ = (
         Index("ix_network_event_public", "status", "starts_at"),
@@ -357,7 +358,7 @@ class Registration(TimestampMixin, Base):
 # --- Agreements -------------------------------------------------------------------------------
 
 
-class Agreement(TimestampMixin, Base):
+class Agreement(Versioned, TimestampMixin, Base):
     """A network agreement (protocol, convention, partnership) and its parties."""
 
     __tablename__ = "agreement"

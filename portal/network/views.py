@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
 
-from portal import audit, db, municipalities
+from portal import audit, concurrency, db, municipalities
 from portal.db import utcnow
 from portal.forms import ConfirmForm
 from portal.models import ADMIN, Organisation, User
@@ -185,13 +185,18 @@ def practice_edit(practice_id: int) -> Any:
     practice = _practice_or_404(practice_id)
     require(services.can_edit_practice(current_user, practice))
     orgs = services.member_orgs(current_user)
-    form = PracticeForm(obj=practice)
-    _org_choices(form, orgs or [practice.organisation])
-    form.region.choices = _region_choices()
-    if request.method == "GET":
-        form.themes.data = practice.themes
-        form.target_groups.data = practice.target_groups
-    if form.validate_on_submit():
+
+    def build(**kwargs: Any) -> PracticeForm:
+        form = PracticeForm(obj=practice, **kwargs)
+        _org_choices(form, orgs or [practice.organisation])
+        form.region.choices = _region_choices()
+        if request.method == "GET" or kwargs:
+            form.themes.data = practice.themes
+            form.target_groups.data = practice.target_groups
+        return form
+
+    form = concurrency.edit_form(build, practice)
+    if concurrency.may_save(form, build, practice):
         require(form.organisation_id.data in {o.id for o in orgs})
         _fill_practice(practice, form)
         audit.record("good_practice.update", practice)
@@ -205,7 +210,7 @@ def practice_edit(practice_id: int) -> Any:
         orgs=orgs,
         document_form=DocumentForm(),
         confirm_form=ConfirmForm(),
-    )
+    ), concurrency.status()
 
 
 def _upload(owner_field: str, owner: Any, redirect_to: str) -> Any:
@@ -569,13 +574,18 @@ def event_edit(event_id: int) -> Any:
     event = _event_or_404(event_id)
     require(services.can_manage_event(current_user, event))
     orgs = services.member_orgs(current_user)
-    form = EventForm(obj=event)
-    _org_choices(form, orgs if event.organisation in orgs else [event.organisation, *orgs])
-    if request.method == "GET":
-        form.starts_at.data = to_local(event.starts_at)
-        form.ends_at.data = to_local(event.ends_at)
-        form.comune.data = event.municipality.label if event.municipality else ""
-    if form.validate_on_submit():
+
+    def build(**kwargs: Any) -> EventForm:
+        form = EventForm(obj=event, **kwargs)
+        _org_choices(form, orgs if event.organisation in orgs else [event.organisation, *orgs])
+        if request.method == "GET" or kwargs:
+            form.starts_at.data = to_local(event.starts_at)
+            form.ends_at.data = to_local(event.ends_at)
+            form.comune.data = event.municipality.label if event.municipality else ""
+        return form
+
+    form = concurrency.edit_form(build, event)
+    if concurrency.may_save(form, build, event):
         require(
             form.organisation_id.data == event.organisation_id
             or form.organisation_id.data in {o.id for o in orgs}
@@ -590,7 +600,9 @@ def event_edit(event_id: int) -> Any:
         if promoted:
             flash(_("%(n)d people moved from the waiting list to a seat.", n=len(promoted)), "info")
         return redirect(url_for("network.event_detail", event_id=event.id, slug=locked.slug))
-    return render_template("network/event_form.html", form=form, event=event, orgs=orgs)
+    return render_template(
+        "network/event_form.html", form=form, event=event, orgs=orgs
+    ), concurrency.status()
 
 
 @bp.route("/events/<int:event_id>/publish", methods=["POST"])
@@ -934,19 +946,25 @@ def agreement_edit(agreement_id: int) -> Any:
     agreement = _agreement_or_404(agreement_id)
     require(services.can_manage_agreement(current_user, agreement))
     orgs = services.member_orgs(current_user)
-    form = AgreementForm(obj=agreement)
-    _org_choices(form, orgs if agreement.organisation in orgs else [agreement.organisation, *orgs])
-    _party_choices(form)
-    if request.method == "GET":
-        form.party_ids.data = [
-            p.organisation_id
-            for p in agreement.parties
-            if p.organisation_id and p.organisation_id != agreement.organisation_id
-        ]
-        form.other_parties.data = "\n".join(
-            p.name for p in agreement.parties if p.organisation_id is None
-        )
-    if form.validate_on_submit():
+
+    def build(**kwargs: Any) -> AgreementForm:
+        form = AgreementForm(obj=agreement, **kwargs)
+        parties = orgs if agreement.organisation in orgs else [agreement.organisation, *orgs]
+        _org_choices(form, parties)
+        _party_choices(form)
+        if request.method == "GET" or kwargs:
+            form.party_ids.data = [
+                p.organisation_id
+                for p in agreement.parties
+                if p.organisation_id and p.organisation_id != agreement.organisation_id
+            ]
+            form.other_parties.data = "\n".join(
+                p.name for p in agreement.parties if p.organisation_id is None
+            )
+        return form
+
+    form = concurrency.edit_form(build, agreement)
+    if concurrency.may_save(form, build, agreement):
         require(
             form.organisation_id.data == agreement.organisation_id
             or form.organisation_id.data in {o.id for o in orgs}
@@ -956,7 +974,9 @@ def agreement_edit(agreement_id: int) -> Any:
         db.session.commit()
         flash(_("The agreement has been saved."), "success")
         return redirect(url_for("network.agreement_detail", agreement_id=agreement.id))
-    return render_template("network/agreement_form.html", form=form, agreement=agreement)
+    return render_template(
+        "network/agreement_form.html", form=form, agreement=agreement
+    ), concurrency.status()
 
 
 @bp.route("/agreements/<int:agreement_id>/documents", methods=["POST"])

@@ -11,51 +11,19 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import func, select
 
 from ethical_products import services
 from ethical_products.models import Order, ProducerProfile, Product, Variant
 from portal import db
 from portal.accounts import create_organisation
-from portal.db import make_engine, utcnow
-from tests.conftest import make_test_app
+from portal.db import utcnow
 
 BUYERS = 20
 UNITS = 5
 
 
 pytestmark = pytest.mark.postgresql_only
-
-
-@pytest.fixture
-def race_app(app, postgres_url, tmp_path):
-    from portal.migrate import upgrade
-
-    base = make_url(postgres_url)
-    if base.drivername == "postgresql":
-        base = base.set(drivername="postgresql+psycopg")
-    name = f"ponte_race_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = base.set(database=name).render_as_string(hide_password=False)
-        race = make_test_app(url, tmp_path / "race")
-        # One connection per buyer: a pool as large as the crowd.
-        state = race.extensions["ponte_db"]
-        state.engine.dispose()
-        state.engine = make_engine(url, pool_size=BUYERS + 2, max_overflow=0)
-        state.sessionmaker = sessionmaker(bind=state.engine, expire_on_commit=False)
-        with race.app_context():
-            upgrade()
-        yield race
-        race.extensions["ponte_db"].engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_twenty_buyers_race_for_five_units(race_app):
