@@ -5,7 +5,7 @@ every ORM UPDATE (``version_id_col``). Tables of modules that this installation 
 load are skipped.
 
 Revision ID: 7b3e1f0a9c2d
-Revises: c6e9ffea6dad
+Revises: 5b1e0c2d7a91
 Create Date: 2026-12-07 12:50:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "7b3e1f0a9c2d"
-down_revision = "c6e9ffea6dad"
+down_revision = "5b1e0c2d7a91"
 branch_labels = None
 depends_on = None
 
