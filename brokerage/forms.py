@@ -5,15 +5,17 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     DateTimeLocalField,
+    EmailField,
     IntegerField,
     SelectField,
     StringField,
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
 
 from employers.models import CONTRACT_TYPES
 from portal.forms import options
@@ -56,3 +58,30 @@ class HireForm(FlaskForm):
 class DeclineForm(FlaskForm):
     reason = TextAreaField(_l("Why not?"), validators=[InputRequired(), Length(max=500)])
     submit = SubmitField(_l("Decline"))
+
+
+class ReferralRequestForm(FlaskForm):
+    """'Apply through the network': who to contact and how, nothing about health or
+    social conditions (the desk asks, with the caseload's consent, at the interview)."""
+
+    desk = SelectField(_l("Service desk"), coerce=int, validators=[InputRequired()])
+    full_name = StringField(
+        _l("Name and surname"),
+        validators=[InputRequired(), Length(max=120)],
+        render_kw={"autocomplete": "name", "maxlength": 120},
+    )
+    email = EmailField(
+        _l("E-mail"),
+        validators=[InputRequired(), Email(), Length(max=254)],
+        render_kw={"autocomplete": "email", "maxlength": 254},
+    )
+    phone = StringField(
+        _l("Telephone (optional)"),
+        validators=[Optional(), Length(max=40)],
+        render_kw={"autocomplete": "tel", "maxlength": 40, "type": "tel"},
+    )
+    consent = BooleanField(
+        _l("I agree to be contacted by the service desk about this vacancy"),
+        validators=[InputRequired()],
+    )
+    submit = SubmitField(_l("Send the request"))

@@ -47,11 +47,23 @@ def today() -> date:
 def init_app(app: Flask) -> None:
     add_nav(app, _l("Caseload"), "brokerage.caseload", (BROKER,))
     add_nav(app, _l("Proposals received"), "brokerage.inbox", VACANCY_ROLES)
+    add_nav(app, _l("Requests from vacancies"), "brokerage.referral_inbox", (BROKER,))
+    app.extensions["ponte_vacancy_apply"] = vacancy_apply_url
     app.extensions.setdefault("ponte_employer_widgets", []).append(inbox_widget)
 
     @app.context_processor
     def matching_labels() -> dict[str, Any]:
         return {"factor_labels": lambda: FACTOR_LABELS}
+
+
+def vacancy_apply_url(vacancy: Vacancy) -> str | None:
+    """Where a person applies for a public vacancy through the network (None: nowhere on
+    the portal, no desk takes candidacies for it)."""
+    from brokerage import referrals
+
+    if not referrals.accepts_referrals(vacancy):
+        return None
+    return url_for("brokerage.vacancy_apply", vacancy_id=vacancy.id)
 
 
 FACTOR_LABELS = {
@@ -319,4 +331,4 @@ def _apply_employer_action(action: str, form: Any, proposal: Proposal, vacancy: 
         proposals.decline(proposal, vacancy, user, form.reason.data or "")
 
 
-from brokerage import caseload_views  # noqa: E402,F401
+from brokerage import caseload_views, referral_views  # noqa: E402,F401

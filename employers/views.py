@@ -102,12 +102,15 @@ def vacancy_detail(vacancy_id: int) -> Any:
     manager = services.can_manage(current_user, vacancy)
     if not (vacancy.is_public(today()) or manager):
         abort(404)
+    public = vacancy.is_public(today())
+    apply_url = apply_url_for(vacancy) if public else None
     return render_template(
         "employers/vacancy_detail.html",
         vacancy=vacancy,
         manager=manager,
         edit_refusal=services.edit_refusal(vacancy, today()) if manager else None,
-        json_ld=job_posting_json_ld(vacancy) if vacancy.is_public(today()) else None,
+        json_ld=job_posting_json_ld(vacancy, apply_url) if public else None,
+        apply_url=apply_url,
         adjustments=ADJUSTMENTS,
     )
 
@@ -132,8 +135,18 @@ def valid_through(expires_on: date) -> str:
     return datetime.combine(expires_on, time(23, 59, 59), tzinfo=ROME).isoformat()
 
 
-def job_posting_json_ld(vacancy: Vacancy) -> Markup:
-    """schema.org JobPosting, with Google's required and recommended properties."""
+def apply_url_for(vacancy: Vacancy) -> str | None:
+    """Where a person applies for ``vacancy`` on the portal: the brokerage module's "apply
+    through the network" page when it is loaded and a desk takes candidacies, else None."""
+    provider = current_app.extensions.get("ponte_vacancy_apply")
+    return provider(vacancy) if provider else None
+
+
+def job_posting_json_ld(vacancy: Vacancy, apply_url: str | None = None) -> Markup:
+    """schema.org JobPosting, with Google's required and recommended properties.
+
+    ``directApply`` is true only when the portal itself takes the candidacy (``apply_url``):
+    the network's request form, not a redirect elsewhere."""
     place = vacancy.municipality
     employment = list(EMPLOYMENT_TYPES.get(vacancy.contract_type, ["OTHER"]))
     if vacancy.hours_per_week < 30 and "PART_TIME" not in employment:
@@ -172,6 +185,7 @@ def job_posting_json_ld(vacancy: Vacancy) -> Markup:
         },
         "workHours": f"{vacancy.hours_per_week} h/week",
         "url": url_for("employers.vacancy_detail", vacancy_id=vacancy.id, _external=True),
+        "directApply": apply_url is not None,
     }
     if vacancy.occupation:
         data["occupationalCategory"] = vacancy.occupation.isco_code
