@@ -72,7 +72,7 @@ def vacancy_apply_sent(vacancy_id: int) -> Any:
     return render_template("brokerage/vacancy_apply_sent.html", vacancy=vacancy, desk=desk)
 
 
-@bp.route("/caseload/referrals")
+@bp.route("/brokerage/referrals")
 @roles_required(BROKER)
 def referral_inbox() -> Any:
     services = access.broker_service_ids(current_user)
@@ -100,7 +100,7 @@ def referral_inbox() -> Any:
     )
 
 
-@bp.route("/caseload/referrals/<int:referral_id>/status", methods=["POST"])
+@bp.route("/brokerage/referrals/<int:referral_id>/status", methods=["POST"])
 @roles_required(BROKER)
 def referral_status(referral_id: int) -> Any:
     referral = db.session.get(ReferralRequest, referral_id)

@@ -167,7 +167,7 @@ def acknowledgement(request: ReferralRequest, vacancy: Vacancy, desk: Desk) -> s
         "",
         _(
             "%(desk)s received your request to be put forward for the vacancy “%(title)s” "
-            "at %(employer)s. The desk will contact you to arrange a meeting.",
+            "(%(employer)s). The desk will contact you to arrange a meeting.",
             desk=desk.organisation.name,
             title=vacancy.title,
             employer=vacancy.organisation.name,

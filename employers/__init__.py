@@ -23,7 +23,14 @@ def init_app(app: Flask) -> None:
         {"vacancy": _l("Vacancy"), **CONTRACT_TYPES}
     )
     add_nav(app, _l("Vacancies"), "employers.vacancy_list")
-    add_nav(app, _l("Employer area"), "employers.dashboard", api.VACANCY_ROLES)
+    from portal.layout import add_home_actions
+    from portal.models import COOPERATIVE, EMPLOYER, SOCIAL_FARM
+
+    # Cooperatives and social farms post vacancies too: for them it is one area among others.
+    add_nav(app, _l("Employer area"), "employers.dashboard", (EMPLOYER,))
+    add_nav(app, _l("My vacancies"), "employers.dashboard", (COOPERATIVE, SOCIAL_FARM))
+    add_home_actions(app, (EMPLOYER,), views.home_actions, order=10)
+    add_home_actions(app, (COOPERATIVE, SOCIAL_FARM), views.home_actions, order=60)
     schemas = app.extensions.setdefault("ponte_openapi_schemas", {})
     schemas.update(
         {

@@ -17,6 +17,7 @@ from employers import services
 from employers.forms import CloseForm, CompanyProfileForm, VacancyForm
 from employers.models import (
     CONTRACT_TYPES,
+    PUBLISHED,
     CompanyProfile,
     Vacancy,
 )
@@ -24,6 +25,7 @@ from employers.services import VACANCY_ROLES, VacancyData, VacancyError, Vacancy
 from portal import audit, db
 from portal.db import utcnow
 from portal.forms import ConfirmForm
+from portal.layout import HomeAction
 from portal.permissions import public, require, roles_required
 from portal.taxonomy import (
     ADJUSTMENTS,
@@ -254,6 +256,22 @@ def dashboard() -> Any:
         form=ConfirmForm(),
         today=today(),
     )
+
+
+def home_actions(user: Any) -> list[HomeAction]:
+    """Next steps of an organisation that posts vacancies."""
+    orgs = services.owner_organisations(user)
+    if not orgs:
+        return []
+    published = db.session.execute(
+        select(func.count())
+        .select_from(Vacancy)
+        .where(Vacancy.organisation_id == orgs[0].id, Vacancy.status == PUBLISHED)
+    ).scalar_one()
+    return [
+        HomeAction(_("Your published vacancies"), url_for("employers.dashboard"), published),
+        HomeAction(_("Post a vacancy"), url_for("employers.vacancy_new")),
+    ]
 
 
 def occupation_from_text(text: str | None) -> Occupation | None:

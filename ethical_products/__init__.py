@@ -16,8 +16,8 @@ def init_app(app: Flask) -> None:
     from ethical_products.services import PRODUCER_ROLES
     from portal import demo, search
     from portal.api import page_schema
-    from portal.layout import add_nav
-    from portal.models import ADMIN
+    from portal.layout import add_home_actions, add_nav
+    from portal.models import ADMIN, BUYER
 
     env = os.environ.get
     # Percent of each producer's subtotal kept by the platform (Decimal string; default 0).
@@ -35,6 +35,9 @@ def init_app(app: Flask) -> None:
     add_nav(app, _l("Ethical products"), "ethical_products.catalogue")
     add_nav(app, _l("My shop"), "ethical_products.manage", PRODUCER_ROLES)
     add_nav(app, _l("Shop orders"), "ethical_products.admin_orders", (ADMIN,))
+    add_nav(app, _l("My orders"), "ethical_products.my_orders", (BUYER,))
+    add_home_actions(app, PRODUCER_ROLES, views.producer_home_actions, order=20)
+    add_home_actions(app, (BUYER,), views.buyer_home_actions, order=10)
     schemas = app.extensions.setdefault("ponte_openapi_schemas", {})
     schemas.update({"Product": api.PRODUCT_SCHEMA, "ProductPage": page_schema("Product")})
 

@@ -47,6 +47,7 @@ from ethical_products.models import (
     BANK_TRANSFER,
     BUYER_TYPES,
     CATEGORIES,
+    PAID,
     PAYMENT_METHODS,
     PRODUCER_KINDS,
     STATUS_LABELS,
@@ -61,6 +62,7 @@ from ethical_products.models import (
 from ethical_products.services import PRODUCER_ROLES, CatalogueFilters, ShopError
 from portal import audit, db
 from portal.db import utcnow
+from portal.layout import HomeAction
 from portal.models import ADMIN, Organisation
 from portal.permissions import login_required, public, require, roles_required
 from portal.views import page_arg
@@ -1111,3 +1113,38 @@ def admin_refund(order_id: int) -> Any:
         db.session.commit()
         flash(_("%(amount)s EUR refunded.", amount=f"{amount:.2f}"), "success")
     return redirect(url_for("ethical_products.admin_orders"))
+
+
+# --- Next steps on the roles' homes --------------------------------------------------------
+
+
+def producer_home_actions(user: Any) -> list[HomeAction]:
+    """A producer's next steps: paid orders to prepare, its shop, a new product."""
+    orgs = services.producer_organisations(user)
+    if not orgs:
+        return []
+    to_prepare = db.session.execute(
+        select(func.count())
+        .select_from(SubOrder)
+        .where(SubOrder.producer_id == orgs[0].id, SubOrder.status == PAID)
+    ).scalar_one()
+    return [
+        HomeAction(
+            _("Orders to prepare"),
+            url_for("ethical_products.producer_orders", status=PAID),
+            to_prepare,
+        ),
+        HomeAction(_("Your shop"), url_for("ethical_products.manage")),
+        HomeAction(_("Add a product"), url_for("ethical_products.product_new")),
+    ]
+
+
+def buyer_home_actions(user: Any) -> list[HomeAction]:
+    """A buyer's next steps: the catalogue and the orders placed with this account."""
+    placed = db.session.execute(
+        select(func.count()).select_from(Order).where(Order.buyer_id == user.id)
+    ).scalar_one()
+    return [
+        HomeAction(_("Your orders"), url_for("ethical_products.my_orders"), placed),
+        HomeAction(_("Browse the ethical products"), url_for("ethical_products.catalogue")),
+    ]

@@ -17,7 +17,7 @@ def init_app(app: Flask) -> None:
     from brokerage.tenders.services import DEFAULT_EU_THRESHOLDS, SUPPLIER_ROLES
     from portal import demo, search
     from portal.api import page_schema
-    from portal.layout import add_nav
+    from portal.layout import add_home_actions, add_nav
     from portal.models import PUBLIC_OFFICER
 
     app.config.setdefault("TENDERS_EU_THRESHOLDS", dict(DEFAULT_EU_THRESHOLDS))
@@ -29,6 +29,8 @@ def init_app(app: Flask) -> None:
     add_nav(app, _l("Tenders"), "tenders.tender_list")
     add_nav(app, _l("Tenders area"), "tenders.officer_dashboard", (PUBLIC_OFFICER,))
     add_nav(app, _l("Tenders for you"), "tenders.supplier_dashboard", SUPPLIER_ROLES)
+    add_home_actions(app, SUPPLIER_ROLES, views.supplier_home_actions, order=10)
+    add_home_actions(app, (PUBLIC_OFFICER,), views.officer_home_actions, order=10)
     app.jinja_env.filters["tender_money"] = _money
     app.jinja_env.filters["tender_when"] = when
     schemas = app.extensions.setdefault("ponte_openapi_schemas", {})

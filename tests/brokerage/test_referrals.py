@@ -106,18 +106,18 @@ def test_a_person_applies_and_the_desk_receives_it(app, client, db_session):
     assert len(ack) == 1 and "SIL di prova" in ack[0].get_content()
 
     login(client, broker)
-    inbox = client.get("/caseload/referrals")
+    inbox = client.get("/brokerage/referrals")
     assert "Anna Rossi" in inbox.text and "anna@example.it" in inbox.text
-    client.post(f"/caseload/referrals/{request.id}/status", data={"status": "contacted"})
+    client.post(f"/brokerage/referrals/{request.id}/status", data={"status": "contacted"})
     assert db.session.get(ReferralRequest, request.id).status == "contacted"
 
     # Another service's broker neither sees it nor changes it.
     other = make_user("broker", org=make_org(SERVICE))
     login(client, other)
-    assert "Anna Rossi" not in client.get("/caseload/referrals").text
+    assert "Anna Rossi" not in client.get("/brokerage/referrals").text
     assert (
         client.post(
-            f"/caseload/referrals/{request.id}/status", data={"status": "closed"}
+            f"/brokerage/referrals/{request.id}/status", data={"status": "closed"}
         ).status_code
         == 404
     )
@@ -130,7 +130,7 @@ def test_no_desk_no_form_and_direct_apply_false(app, client, db_session):
     assert json_ld(page.text)["directApply"] is False
     assert f"/vacancies/{vacancy.id}/apply" not in page.text
     form = client.get(f"/vacancies/{vacancy.id}/apply")
-    assert "<form method=\"post\"" not in form.text
+    assert '<form method="post"' not in form.text
 
 
 def test_unpublished_vacancy_has_no_apply_page(app, client, db_session):

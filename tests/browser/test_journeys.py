@@ -1,0 +1,163 @@
+"""Journeys a newcomer takes from start to end, in Italian and in English, by keyboard:
+applying for a vacancy through the network, landing on one's own home after signing in,
+skipping to the content, reaching scrollable tables."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from tests.browser.support import sign_in
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def pordenone_vacancy(live_app) -> dict:
+    """A public demo vacancy in the province of Pordenone, where the SIL desk takes
+    candidacies."""
+    from employers.models import PUBLISHED, Vacancy
+    from portal import db
+    from portal.models import Municipality
+
+    with live_app.app_context():
+        vacancy = db.session.execute(
+            select(Vacancy)
+            .join(Municipality, Municipality.istat_code == Vacancy.comune_code)
+            .where(Vacancy.status == PUBLISHED, Municipality.province_code == "PN")
+            .order_by(Vacancy.id)
+            .limit(1)
+        ).scalar_one()
+        return {"id": vacancy.id, "title": vacancy.title}
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_a_reader_applies_through_the_network(page, t, axe, live_app, pordenone_vacancy, lang):
+    page.goto(f"/vacancies/{pordenone_vacancy['id']}?lang={lang}")
+    posting = json.loads(page.locator('script[type="application/ld+json"]').text_content())
+    assert posting["directApply"] is True
+    page.get_by_role("link", name=t("Apply through the network", lang)).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Apply through the network", lang))
+    main = page.get_by_role("main")
+    # The desk: name, address, hours and telephone, before the form.
+    sil = "SIL Pordenone – Servizio Inserimento Lavorativo"
+    expect(main.get_by_role("heading", name=sil)).to_be_visible()
+    expect(main).to_contain_text("Via Vittorio Veneto 21, 33170 Pordenone")
+    expect(main).to_contain_text("lunedì e mercoledì 9:00–12:30")
+    phone = main.get_by_role("link", name="0434 392 611")
+    expect(phone).to_have_attribute("href", "tel:0434392611")
+    axe(page)
+
+    # Sent without the consent: the error is next to the checkbox, nothing is sent.
+    page.get_by_label(t("Name and surname", lang), exact=True).fill("Anna Rossi")
+    page.get_by_label(t("E-mail", lang), exact=True).fill(f"anna.{lang}@example.org")
+    page.get_by_role("button", name=t("Send the request", lang)).click()
+    expect(page.locator("#consent-error")).to_be_visible()
+    axe(page)
+
+    page.get_by_label(
+        t("I agree to be contacted by the service desk about this vacancy", lang)
+    ).check(force=True)
+    page.get_by_role("button", name=t("Send the request", lang)).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Request sent", lang))
+    expect(page.get_by_role("status")).to_contain_text(pordenone_vacancy["title"])
+    axe(page)
+    outbox = live_app.extensions.get("mail_outbox", [])
+    assert any(m["To"] == f"anna.{lang}@example.org" for m in outbox)
+
+    # The SIL's broker finds the request in the desk's inbox, from the home's next steps.
+    page.context.clear_cookies()
+    sign_in(page, t, "broker@ponte.demo", lang)
+    page.get_by_role("link", name=t("Requests from public vacancies to contact", lang)).click()
+    row = page.get_by_role("row").filter(has_text=f"anna.{lang}@example.org")
+    expect(row).to_contain_text("Anna Rossi")
+    expect(row).to_contain_text(pordenone_vacancy["title"])
+    axe(page)
+
+
+HOMES = [
+    # (demo user, where they land, a next step on that home, menu entries only they have)
+    ("cooperative@ponte.demo", "/tenders/supplier", "Your supplier profile", "Tenders for you"),
+    ("farm@ponte.demo", "/shop/manage", "Orders to prepare", "My shop"),
+    ("buyer@ponte.demo", "/shop/my-orders", "Browse the ethical products", "My orders"),
+    ("officer@ponte.demo", "/tenders/officer", "Compliance reports to review", "Tenders area"),
+    ("microcredit@ponte.demo", "/microcredit/", "Loans in arrears", "Microcredit"),
+]
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+@pytest.mark.parametrize(("email", "home", "action", "entry"), HOMES)
+def test_each_role_lands_on_its_own_home(page, t, axe, email, home, action, entry, lang):
+    sign_in(page, t, email, lang)
+    expect(page).to_have_url(re.compile(re.escape(home) + "$"))
+    steps = page.get_by_role("region", name=t("What you can do now", lang))
+    expect(steps.get_by_role("link", name=t(action, lang))).to_be_visible()
+    nav = page.get_by_role("navigation", name=t("Main menu", lang))
+    mine = nav.get_by_role("button", name=t("My area", lang), exact=True)
+    mine.click()
+    links = nav.locator(".dropdown-menu").last.get_by_role("link")
+    expect(links.first).to_have_text(t(entry, lang))  # the role's own home first
+    # Areas of other roles are not offered.
+    texts = links.all_inner_texts()
+    for other in ("Employer area", "Caseload", "Administration", "Microcredit", "Tenders area"):
+        if other != entry:
+            assert t(other, lang) not in texts, (email, other)
+    page.keyboard.press("Escape")
+    expect(mine).to_have_attribute("aria-expanded", "false")
+    axe(page)
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+@pytest.mark.parametrize(
+    "path", ["/", "/vacancies", "/shop", "/tenders", "/directory", "/search?q=pane", "/register"]
+)
+def test_the_first_tab_reaches_the_skip_link(page, t, path, lang):
+    page.goto(path + ("&" if "?" in path else "?") + f"lang={lang}")
+    page.keyboard.press("Tab")
+    focused = page.locator(":focus")
+    expect(focused).to_have_text(t("Skip to main content", lang))
+    expect(focused).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(page.locator("main#main")).to_be_focused()
+
+
+def test_skip_link_reads_vai_al_contenuto_principale(page):
+    page.goto("/")
+    expect(page.locator("a.skiplink")).to_have_text("Vai al contenuto principale")
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_the_login_form_starts_in_the_email_field(page, t, axe, lang):
+    page.goto(f"/login?lang={lang}")
+    expect(page.get_by_label(t("E-mail", lang), exact=True)).to_be_focused()
+    page.keyboard.type("nobody@example.org")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label(t("Password", lang), exact=True)).to_be_focused()
+    axe(page)
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_scrollable_tables_are_reached_and_scrolled_by_keyboard(page, t, axe, lang):
+    sign_in(page, t, "microcredit@ponte.demo", lang)
+    page.set_viewport_size({"width": 480, "height": 900})
+    page.goto(f"/microcredit/portfolio?lang={lang}")
+    regions = page.locator(".table-responsive")
+    assert regions.count() >= 1
+    for i in range(regions.count()):
+        region = regions.nth(i)
+        expect(region).to_have_attribute("tabindex", "0")
+        expect(region).to_have_attribute("role", "region")
+        expect(region).to_have_attribute("aria-label", re.compile(r"\S"))
+    first = regions.first
+    first.focus()
+    expect(first).to_be_focused()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    scrolled = first.evaluate("el => [el.scrollWidth > el.clientWidth, el.scrollLeft]")
+    if scrolled[0]:
+        assert scrolled[1] > 0
+    axe(page)
