@@ -85,3 +85,29 @@ class ReferralRequestForm(FlaskForm):
         validators=[InputRequired()],
     )
     submit = SubmitField(_l("Send the request"))
+
+
+class ServiceDeskForm(FlaskForm):
+    """The public desk of a SIL or job centre, shown to people applying for vacancies."""
+
+    accepts_candidacies = BooleanField(_l("The desk takes candidacies from public vacancies"))
+    address = StringField(
+        _l("Desk address"),
+        validators=[InputRequired(), Length(max=200)],
+        render_kw={"maxlength": 200},
+    )
+    opening_hours = StringField(
+        _l("Opening hours"),
+        validators=[InputRequired(), Length(max=300)],
+        render_kw={"maxlength": 300},
+        description=_l("For example: Monday and Wednesday 9:00–12:30; Thursday 14:30–17:00"),
+    )
+    phone = StringField(
+        _l("Telephone"), validators=[InputRequired(), Length(max=40)], render_kw={"maxlength": 40}
+    )
+    email = EmailField(
+        _l("Desk e-mail"),
+        validators=[Optional(), Email(), Length(max=254)],
+        render_kw={"maxlength": 254},
+    )
+    submit = SubmitField(_l("Save"))

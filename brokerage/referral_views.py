@@ -10,11 +10,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from brokerage import access, referrals
-from brokerage.forms import ReferralRequestForm
-from brokerage.models import REFERRAL_STATES, ReferralRequest
+from brokerage.forms import ReferralRequestForm, ServiceDeskForm
+from brokerage.models import REFERRAL_STATES, ReferralRequest, ServiceDesk
 from brokerage.views import bp, today
 from employers.models import Vacancy
-from portal import db
+from portal import audit, db
 from portal.forms import ConfirmForm
 from portal.models import BROKER
 from portal.permissions import public, roles_required
@@ -97,6 +97,10 @@ def referral_inbox() -> Any:
         states=REFERRAL_STATES,
         status=status,
         form=ConfirmForm(),
+        has_desk=any(
+            o.service_type in referrals.CANDIDACY_SERVICE_TYPES
+            for o in current_user.organisations(BROKER)
+        ),
     )
 
 
@@ -113,3 +117,35 @@ def referral_status(referral_id: int) -> Any:
     referrals.set_status(referral, status, current_user)
     flash(_("Request marked “%(status)s”.", status=referral.status_label), "success")
     return redirect(url_for("brokerage.referral_inbox", _anchor=f"referral-{referral.id}"))
+
+
+@bp.route("/brokerage/desk", methods=["GET", "POST"])
+@roles_required(BROKER)
+def desk_edit() -> Any:
+    """The public desk of the broker's SIL or job centre: where people apply from vacancies."""
+    services = [
+        o
+        for o in current_user.organisations(BROKER)
+        if o.service_type in referrals.CANDIDACY_SERVICE_TYPES
+    ]
+    if not services:
+        abort(404)
+    service = services[0]
+    desk = db.session.get(ServiceDesk, service.id)
+    form = ServiceDeskForm(obj=desk)
+    if desk is None and request.method == "GET":
+        form.accepts_candidacies.data = True
+        form.address.data = service.address
+        form.phone.data = service.phone
+        form.email.data = service.email
+    if form.validate_on_submit():
+        if desk is None:
+            desk = ServiceDesk(organisation_id=service.id)
+            db.session.add(desk)
+        form.populate_obj(desk)
+        desk.email = desk.email or ""
+        audit.record("service_desk.update", service, actor=current_user)
+        db.session.commit()
+        flash(_("The desk's details are saved."), "success")
+        return redirect(url_for("brokerage.referral_inbox"))
+    return render_template("brokerage/desk_form.html", form=form, service=service)

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 def init_app(app: Flask) -> None:
     from employers import api, quota_views, survey_views, views  # noqa: F401 (routes)
     from employers.models import Vacancy
-    from portal import demo, search
+    from portal import demo, search, sitemap
     from portal.api import page_schema
     from portal.layout import add_nav
 
@@ -23,6 +23,7 @@ def init_app(app: Flask) -> None:
         {"vacancy": _l("Vacancy"), **CONTRACT_TYPES}
     )
     add_nav(app, _l("Vacancies"), "employers.vacancy_list")
+    sitemap.register(app, "vacancies", views.sitemap_rows, views.sitemap_url)
     from portal.layout import add_home_actions
     from portal.models import COOPERATIVE, EMPLOYER, SOCIAL_FARM
 

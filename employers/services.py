@@ -28,7 +28,7 @@ from employers.models import (
 )
 from portal import audit, db, mail, municipalities
 from portal.db import utcnow
-from portal.models import COOPERATIVE, EMPLOYER, SOCIAL_FARM, Organisation, User
+from portal.models import COOPERATIVE, EMPLOYER, SOCIAL_FARM, Municipality, Organisation, User
 from portal.notifications import notify
 from portal.taxonomy import ADJUSTMENTS, Occupation, Skill
 
@@ -357,6 +357,7 @@ class VacancyFilters:
     q: str = ""
     comune: str | None = None
     radius_km: float | None = None
+    province: str | None = None
     occupation_id: int | None = None
     contract_type: str | None = None
     min_hours: int | None = None
@@ -400,6 +401,14 @@ def public_vacancies(
             )
         else:
             stmt = stmt.where(Vacancy.comune_code == filters.comune)
+    if filters.province:
+        stmt = stmt.where(
+            Vacancy.comune_code.in_(
+                select(Municipality.istat_code).where(
+                    Municipality.province_code == filters.province
+                )
+            )
+        )
     if filters.occupation_id:
         stmt = stmt.where(Vacancy.occupation_id == filters.occupation_id)
     if filters.contract_type:

@@ -14,7 +14,7 @@ def init_app(app: Flask) -> None:
     from ethical_products import api, network_indicators, views
     from ethical_products.models import Product
     from ethical_products.services import PRODUCER_ROLES
-    from portal import demo, search
+    from portal import demo, search, sitemap
     from portal.api import page_schema
     from portal.layout import add_home_actions, add_nav
     from portal.models import ADMIN, BUYER
@@ -33,6 +33,8 @@ def init_app(app: Flask) -> None:
     network_indicators.register(app)
     app.extensions.setdefault("ponte_search_labels", {})["product"] = _l("Product")
     add_nav(app, _l("Ethical products"), "ethical_products.catalogue")
+    sitemap.register(app, "products", views.sitemap_products, views.sitemap_product_url)
+    sitemap.register(app, "producers", views.sitemap_producers, views.sitemap_producer_url)
     add_nav(app, _l("My shop"), "ethical_products.manage", PRODUCER_ROLES)
     add_nav(app, _l("Shop orders"), "ethical_products.admin_orders", (ADMIN,))
     add_nav(app, _l("My orders"), "ethical_products.my_orders", (BUYER,))

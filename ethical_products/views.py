@@ -1148,3 +1148,27 @@ def buyer_home_actions(user: Any) -> list[HomeAction]:
         HomeAction(_("Your orders"), url_for("ethical_products.my_orders"), placed),
         HomeAction(_("Browse the ethical products"), url_for("ethical_products.catalogue")),
     ]
+
+
+# --- Sitemaps ------------------------------------------------------------------------------
+
+
+def sitemap_products() -> Any:
+    """Every product anyone may see, with its last change."""
+    visible = services.visible_products().subquery()
+    return select(visible.c.id, visible.c.updated_at)
+
+
+def sitemap_product_url(row: Any) -> str:
+    return url_for("ethical_products.product_detail", product_id=row[0], _external=True)
+
+
+def sitemap_producers() -> Any:
+    """Every producer with a public shop, with the shop's last change."""
+    return select(ProducerProfile.organisation_id, ProducerProfile.updated_at).where(
+        ProducerProfile.organisation_id.in_(services.visible_producer_ids())
+    )
+
+
+def sitemap_producer_url(row: Any) -> str:
+    return url_for("ethical_products.producer_shop", org_id=row[0], _external=True)

@@ -38,6 +38,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         notifications,
         permissions,
         search,
+        sitemap,
         views,
     )
     from portal import logging as ponte_logging
@@ -58,6 +59,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(notifications.bp)
+    sitemap.init_app(app)
     notifications.init_app(app)
     app.register_blueprint(api.bp)
     api.init_app(app)

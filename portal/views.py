@@ -233,5 +233,13 @@ def accessibility() -> Any:
 @public
 def robots() -> Any:
     """Crawlers may index the public pages; private areas are behind sign-in anyway."""
-    lines = ["User-agent: *", "Disallow: /admin/", "Disallow: /my/", "Disallow: /account", ""]
+    lines = [
+        "User-agent: *",
+        "Disallow: /admin/",
+        "Disallow: /my/",
+        "Disallow: /account",
+        "",
+        "Sitemap: " + url_for("sitemap.index", _external=True),
+        "",
+    ]
     return current_app.response_class("\n".join(lines), mimetype="text/plain")

@@ -15,7 +15,7 @@ def init_app(app: Flask) -> None:
     from brokerage.tenders import api, views
     from brokerage.tenders.models import Tender
     from brokerage.tenders.services import DEFAULT_EU_THRESHOLDS, SUPPLIER_ROLES
-    from portal import demo, search
+    from portal import demo, search, sitemap
     from portal.api import page_schema
     from portal.layout import add_home_actions, add_nav
     from portal.models import PUBLIC_OFFICER
@@ -27,6 +27,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api.bp)
     search.register(Tender)
     add_nav(app, _l("Tenders"), "tenders.tender_list")
+    sitemap.register(app, "tenders", views.sitemap_rows, views.sitemap_url)
     add_nav(app, _l("Tenders area"), "tenders.officer_dashboard", (PUBLIC_OFFICER,))
     add_nav(app, _l("Tenders for you"), "tenders.supplier_dashboard", SUPPLIER_ROLES)
     add_home_actions(app, SUPPLIER_ROLES, views.supplier_home_actions, order=10)

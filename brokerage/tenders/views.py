@@ -842,3 +842,19 @@ def officer_home_actions(user: Any) -> list[HomeAction]:
         HomeAction(_("Publish a tender"), url_for("tenders.tender_new")),
         HomeAction(_("Import tenders (OCDS)"), url_for("tenders.tender_import")),
     ]
+
+
+# --- Sitemap -------------------------------------------------------------------------------
+
+
+def sitemap_rows() -> Any:
+    """Every public tender (published, awarded or closed, of a verified buyer)."""
+    return (
+        select(Tender.id, Tender.updated_at)
+        .join(Organisation, Organisation.id == Tender.buyer_org_id)
+        .where(Tender.status.in_(PUBLIC_STATUSES), Organisation.verified_at.is_not(None))
+    )
+
+
+def sitemap_url(row: Any) -> str:
+    return url_for("tenders.tender_detail", tender_id=row[0], _external=True)

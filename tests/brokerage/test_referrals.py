@@ -136,3 +136,28 @@ def test_no_desk_no_form_and_direct_apply_false(app, client, db_session):
 def test_unpublished_vacancy_has_no_apply_page(app, client, db_session):
     vacancy = make_vacancy(make_user("employer"), publish=False)
     assert client.get(f"/vacancies/{vacancy.id}/apply").status_code == 404
+
+
+def test_a_broker_of_a_sil_keeps_the_desk_details(app, client, db_session):
+    sil = make_org(SERVICE, service_type="sil", address="Via Mazzini 3", phone="0434 1")
+    broker = make_user("broker", org=sil)
+    login(client, broker)
+    form = client.get("/brokerage/desk")
+    assert 'value="Via Mazzini 3"' in form.text
+    missing = client.post("/brokerage/desk", data={"address": "Via Mazzini 3", "phone": "0434 1"})
+    assert 'id="opening_hours-error"' in missing.text
+    assert db.session.get(ServiceDesk, sil.id) is None
+    saved = client.post(
+        "/brokerage/desk",
+        data={
+            "accepts_candidacies": "y",
+            "address": "Via Mazzini 3",
+            "opening_hours": "martedì 9–13",
+            "phone": "0434 1",
+        },
+    )
+    assert saved.status_code == 302
+    assert db.session.get(ServiceDesk, sil.id).opening_hours == "martedì 9–13"
+    # A broker of a health service has no public desk for candidacies.
+    login(client, make_user("broker", org=make_org(SERVICE, service_type="dsm")))
+    assert client.get("/brokerage/desk").status_code == 404

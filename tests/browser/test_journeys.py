@@ -161,3 +161,26 @@ def test_scrollable_tables_are_reached_and_scrolled_by_keyboard(page, t, axe, la
     if scrolled[0]:
         assert scrolled[1] > 0
     axe(page)
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_vacancies_by_province_and_their_feed(page, t, axe, lang):
+    page.goto(f"/vacancies?lang={lang}")
+    page.get_by_label(t("Province", lang), exact=True).select_option(label="Pordenone")
+    page.get_by_role("button", name=t("Apply filters", lang)).click()
+    expect(page).to_have_url(re.compile(r"province=PN"))
+    axe(page)
+    feed_link = page.get_by_role(
+        "link",
+        name=t("Follow these vacancies: Atom feed of new vacancies with these filters", lang),
+    )
+    href = feed_link.get_attribute("href")
+    assert href.startswith("/vacancies/feed.atom?") and "province=PN" in href
+    feed = page.request.get(href)
+    assert feed.ok and feed.headers["content-type"].startswith("application/atom+xml")
+    assert "<entry>" in feed.text()
+    robots = page.request.get("/robots.txt").text()
+    sitemap = re.search(r"^Sitemap: (\S+)$", robots, re.M).group(1)
+    index = page.request.get(sitemap).text()
+    for kind in ("vacancies", "products", "producers", "tenders", "events", "good-practices"):
+        assert f"/sitemaps/{kind}-1.xml" in index
