@@ -464,6 +464,11 @@ def _seed_proposals(services: dict[str, Organisation], today: date) -> int:
             ((v, *hit) for v in turn if (hit := _proposable(v, service_ids, used, today))),
             None,
         )
+        if found is None and _fit_a_candidate(turn[0], service_ids, used, today):
+            # The small demo caseload is random: let the nearest person whose availability
+            # almost fits be the one who fits, then rank as the portal does.
+            hit = _proposable(turn[0], service_ids, used, today)
+            found = (turn[0], *hit) if hit else None
         if found is None:
             continue
         vacancy, candidate, match = found
@@ -504,6 +509,47 @@ def _proposable(
     if match is None:
         return None
     return db.session.get(Candidate, match.candidate_id), match
+
+
+def _fit_a_candidate(vacancy: Any, service_ids: set[int], used: set[int], today: date) -> bool:
+    """Make the nearest active candidate of ``service_ids`` with consent, not proposed yet,
+    available for ``vacancy``: its hours, a commute that reaches it, only adjustments it
+    offers. Demo data only."""
+    from portal.municipalities import distance_between
+
+    held = select(CaseHolding.candidate_id).where(
+        CaseHolding.service_id.in_(service_ids), CaseHolding.until.is_(None)
+    )
+    candidates = (
+        db.session.execute(
+            select(Candidate).where(
+                Candidate.id.in_(held),
+                Candidate.id.not_in(used or {0}),
+                Candidate.status == ACTIVE,
+                Candidate.erased_at.is_(None),
+                Candidate.matching_consent_until >= today,
+            )
+        )
+        .scalars()
+        .all()
+    )
+    place = vacancy.municipality
+    near = sorted(
+        (d, c.id, c)
+        for c in candidates
+        if (d := distance_between(c.municipality, place)) is not None and d <= 40
+    )
+    if not near:
+        return False
+    distance, _id, candidate = near[0]
+    hours = vacancy.hours_per_week
+    candidate.hours_min = min(candidate.hours_min, hours)
+    candidate.hours_max = max(candidate.hours_max, hours)
+    candidate.max_commute_km = max(candidate.max_commute_km, int(distance) + 5)
+    offered = set(vacancy.adjustments) | ({"onsite_tutor"} if vacancy.onsite_tutor else set())
+    candidate.adjustments = [a for a in candidate.adjustments if a in offered]
+    db.session.flush()
+    return True
 
 
 def _seed_small(services: dict[str, Organisation], today: date) -> int:

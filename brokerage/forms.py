@@ -17,7 +17,9 @@ from wtforms import (
 )
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
 
+from brokerage.models import ReferralRequest, ServiceDesk
 from employers.models import CONTRACT_TYPES
+from portal.bounds import column_length, length
 from portal.forms import options
 
 
@@ -67,18 +69,18 @@ class ReferralRequestForm(FlaskForm):
     desk = SelectField(_l("Service desk"), coerce=int, validators=[InputRequired()])
     full_name = StringField(
         _l("Name and surname"),
-        validators=[InputRequired(), Length(max=120)],
-        render_kw={"autocomplete": "name", "maxlength": 120},
+        validators=[InputRequired(), length(column_length(ReferralRequest.full_name))],
+        render_kw={"autocomplete": "name"},
     )
     email = EmailField(
         _l("E-mail"),
-        validators=[InputRequired(), Email(), Length(max=254)],
-        render_kw={"autocomplete": "email", "maxlength": 254},
+        validators=[InputRequired(), Email(), length(column_length(ReferralRequest.email))],
+        render_kw={"autocomplete": "email"},
     )
     phone = StringField(
         _l("Telephone (optional)"),
-        validators=[Optional(), Length(max=40)],
-        render_kw={"autocomplete": "tel", "maxlength": 40, "type": "tel"},
+        validators=[Optional(), length(column_length(ReferralRequest.phone))],
+        render_kw={"autocomplete": "tel", "type": "tel"},
     )
     consent = BooleanField(
         _l("I agree to be contacted by the service desk about this vacancy"),
@@ -93,21 +95,19 @@ class ServiceDeskForm(FlaskForm):
     accepts_candidacies = BooleanField(_l("The desk takes candidacies from public vacancies"))
     address = StringField(
         _l("Desk address"),
-        validators=[InputRequired(), Length(max=200)],
-        render_kw={"maxlength": 200},
+        validators=[InputRequired(), length(column_length(ServiceDesk.address))],
     )
     opening_hours = StringField(
         _l("Opening hours"),
-        validators=[InputRequired(), Length(max=300)],
-        render_kw={"maxlength": 300},
+        validators=[InputRequired(), length(column_length(ServiceDesk.opening_hours))],
         description=_l("For example: Monday and Wednesday 9:00–12:30; Thursday 14:30–17:00"),
     )
     phone = StringField(
-        _l("Telephone"), validators=[InputRequired(), Length(max=40)], render_kw={"maxlength": 40}
+        _l("Telephone"),
+        validators=[InputRequired(), length(column_length(ServiceDesk.phone))],
     )
     email = EmailField(
         _l("Desk e-mail"),
-        validators=[Optional(), Email(), Length(max=254)],
-        render_kw={"maxlength": 254},
+        validators=[Optional(), Email(), length(column_length(ServiceDesk.email))],
     )
     submit = SubmitField(_l("Save"))

@@ -184,3 +184,39 @@ def test_vacancies_by_province_and_their_feed(page, t, axe, lang):
     index = page.request.get(sitemap).text()
     for kind in ("vacancies", "products", "producers", "tenders", "events", "good-practices"):
         assert f"/sitemaps/{kind}-1.xml" in index
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_the_vacancy_form_counts_characters_and_refuses_negative_pay(page, t, axe, lang):
+    sign_in(page, t, "employer@ponte.demo", lang)
+    page.goto(f"/employer/vacancies/new?lang={lang}")
+    title = page.get_by_label(t("Job title", lang), exact=True)
+    counter = page.locator("#title-count")
+    expect(counter).to_have_text(t("At most %(max)s characters.", lang, max="200"))
+    title.fill("M" * 190)
+    expect(counter).to_have_text(
+        t("{left} characters left of {max}", lang).format(left=10, max=200)
+    )
+    long_title = "M" * 205
+    title.fill(long_title)
+    expect(title).to_have_value(long_title)  # the browser does not cut it
+    expect(counter).to_have_text(
+        t("{over} characters too many: at most {max}", lang).format(over=5, max=200)
+    )
+    page.get_by_label(t("Pay from (EUR)", lang), exact=True).fill("-5")
+    page.get_by_role("button", name=t("Save", lang), exact=True).click()
+    expect(page.locator("#title-error")).to_contain_text("205")
+    expect(page.locator("#pay_min-error")).to_be_visible()
+    expect(page.get_by_label(t("Job title", lang), exact=True)).to_have_value(long_title)
+    axe(page)
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_every_demo_proposal_explains_its_match(page, t, axe, lang):
+    sign_in(page, t, "employer@ponte.demo", lang)
+    page.goto(f"/employer/proposals?lang={lang}")
+    rows = page.locator("tbody tr")
+    assert rows.count() >= 5
+    for i in range(rows.count()):
+        expect(rows.nth(i).locator("td").nth(2)).to_contain_text("/ 100")
+    axe(page)
