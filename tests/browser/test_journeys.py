@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 
 import pytest
 from playwright.sync_api import expect
@@ -219,4 +220,49 @@ def test_every_demo_proposal_explains_its_match(page, t, axe, lang):
     assert rows.count() >= 5
     for i in range(rows.count()):
         expect(rows.nth(i).locator("td").nth(2)).to_contain_text("/ 100")
+    axe(page)
+
+
+@pytest.fixture
+def guest_order_of_the_demo_buyer(live_app) -> int:
+    """An order placed without signing in with the demo buyer's e-mail."""
+    from ethical_products import services
+    from ethical_products.models import Variant
+    from portal import db
+
+    with live_app.test_request_context():
+        variant = db.session.execute(select(Variant).order_by(Variant.id).limit(1)).scalar_one()
+        priced = services.price_cart({variant.id: {"": 1}})
+        order = services.place_order(
+            services.CheckoutData(
+                idempotency_key=f"browser-guest-{uuid.uuid4().hex}",
+                name="Francesca Rinaldi",
+                email="buyer@ponte.demo",
+                payment_method="pay_on_pickup",
+            ),
+            priced,
+        )
+        db.session.commit()
+        return order.id
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_the_buyer_sees_own_orders_and_claims_guest_ones(
+    page, t, axe, live_app, guest_order_of_the_demo_buyer, lang
+):
+    sign_in(page, t, "buyer@ponte.demo", lang)
+    expect(page).to_have_url(re.compile(r"/shop/my-orders$"))
+    orders = page.get_by_role("table").locator("tbody tr")
+    expect(orders.first).to_contain_text("#")  # the demo order placed signed in
+    guest = f"#{guest_order_of_the_demo_buyer}"
+    expect(page.get_by_role("link", name=guest, exact=True)).to_have_count(0)
+    axe(page)
+    outbox = live_app.extensions.setdefault("mail_outbox", [])
+    before = len(outbox)
+    page.get_by_role("button", name=t("Send me a link to add them to my account", lang)).click()
+    expect(page.locator(".flashes")).to_contain_text("buyer@ponte.demo")
+    message = next(m for m in outbox[before:] if m["To"] == "buyer@ponte.demo")
+    link = re.search(r"/shop/my-orders/claim/\S+", message.get_content()).group(0)
+    page.goto(link)
+    expect(page.get_by_role("link", name=guest, exact=True)).to_be_visible()
     axe(page)
