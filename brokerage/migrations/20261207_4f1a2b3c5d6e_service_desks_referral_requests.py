@@ -25,8 +25,13 @@ def upgrade() -> None:
         sa.Column("phone", sa.String(length=40), nullable=False),
         sa.Column("email", sa.String(length=254), nullable=False),
         sa.Column("accepts_candidacies", sa.Boolean(), nullable=False),
-        sa.ForeignKeyConstraint(["organisation_id"], ["organisation.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("organisation_id"),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisation.id"],
+            name=op.f("fk_service_desk_organisation_id_organisation"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("organisation_id", name=op.f("pk_service_desk")),
     )
     op.create_table(
         "referral_request",
@@ -43,10 +48,21 @@ def upgrade() -> None:
         sa.Column("handled_at", portal.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", portal.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", portal.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["vacancy_id"], ["vacancy.id"], ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["service_id"], ["organisation.id"]),
-        sa.ForeignKeyConstraint(["handled_by_id"], ["user.id"]),
-        sa.PrimaryKeyConstraint("id"),
+        sa.ForeignKeyConstraint(
+            ["vacancy_id"],
+            ["vacancy.id"],
+            name=op.f("fk_referral_request_vacancy_id_vacancy"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["service_id"],
+            ["organisation.id"],
+            name=op.f("fk_referral_request_service_id_organisation"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["handled_by_id"], ["user.id"], name=op.f("fk_referral_request_handled_by_id_user")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_referral_request")),
     )
     with op.batch_alter_table("referral_request") as batch_op:
         batch_op.create_index("ix_referral_request_vacancy_id", ["vacancy_id"])

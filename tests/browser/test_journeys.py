@@ -266,3 +266,40 @@ def test_the_buyer_sees_own_orders_and_claims_guest_ones(
     page.goto(link)
     expect(page.get_by_role("link", name=guest, exact=True)).to_be_visible()
     axe(page)
+
+
+def test_english_esco_labels_on_italian_pages_are_counted_and_marked(page, live_app):
+    """On Italian vacancy pages, every ESCO skill or occupation without an Italian label is
+    shown in English inside lang="en" (screen readers switch voice); none is unmarked."""
+    from employers.models import PUBLISHED, Vacancy
+    from portal import db
+
+    with live_app.app_context():
+        vacancies = (
+            db.session.execute(
+                select(Vacancy).where(Vacancy.status == PUBLISHED).order_by(Vacancy.id).limit(12)
+            )
+            .unique()
+            .scalars()
+            .all()
+        )
+        expected = {
+            v.id: (
+                [s.skill.label_en for s in v.skills if not s.skill.label_it]
+                + ([v.occupation.label_en] if v.occupation and not v.occupation.label_it else []),
+                [s.skill.label_it for s in v.skills if s.skill.label_it],
+            )
+            for v in vacancies
+        }
+    english, marked = 0, 0
+    for vacancy_id, (in_english, in_italian) in expected.items():
+        page.goto(f"/vacancies/{vacancy_id}?lang=it")
+        main = page.get_by_role("main")
+        for label in in_english:
+            english += 1
+            if main.locator('[lang="en"]', has_text=label).count():
+                marked += 1
+        for label in in_italian:
+            expect(main).to_contain_text(label)
+    print(f"English ESCO labels on Italian vacancy pages: {english}, marked lang=en: {marked}")
+    assert marked == english
