@@ -31,7 +31,11 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api.webhook_bp)
     search.register(Product)
     network_indicators.register(app)
-    app.extensions.setdefault("ponte_search_labels", {})["product"] = _l("Product")
+    from ethical_products.models import CATEGORIES
+
+    app.extensions.setdefault("ponte_search_labels", {}).update(
+        {"product": _l("Product"), **CATEGORIES}
+    )
     add_nav(app, _l("Ethical products"), "ethical_products.catalogue")
     sitemap.register(app, "products", views.sitemap_products, views.sitemap_product_url)
     sitemap.register(app, "producers", views.sitemap_producers, views.sitemap_producer_url)

@@ -53,7 +53,7 @@ class ImportReport:
 
 
 def detect_kind(header: list[str]) -> str:
-    """"skill" or "occupation", from ESCO's columns (skills have ``skillType``,
+    """ "skill" or "occupation", from ESCO's columns (skills have ``skillType``,
     occupations ``iscoGroup``)."""
     if "conceptUri" not in header or "preferredLabel" not in header:
         raise click.ClickException(

@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select, text
 
-from portal import audit, db, municipalities, search
+from portal import audit, db, municipalities, provinces, search
 from portal.forms import OrganisationForm
 from portal.models import (
     COOPERATIVE_B,
@@ -34,6 +34,7 @@ from portal.models import (
     Organisation,
 )
 from portal.permissions import is_admin, login_required, public, require
+from portal.search.highlight import mark
 
 bp = Blueprint("portal", __name__)
 
@@ -192,6 +193,13 @@ def search_page() -> Any:
         "region": _("Region"),
         "province": _("Province"),
     }
+
+    def value_label(facet: str, value: str) -> str:
+        """A facet value as people read it: a translated label, a province by name."""
+        if facet == "province":
+            return provinces.name(value)
+        return str(labels.get(value, value))
+
     return render_template(
         "portal/search.html",
         q=q,
@@ -200,6 +208,8 @@ def search_page() -> Any:
         results=results,
         doc_type_labels=labels,
         facet_labels=facet_labels,
+        value_label=value_label,
+        mark=mark,
     )
 
 

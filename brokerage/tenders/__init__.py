@@ -26,6 +26,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     search.register(Tender)
+    from brokerage.tenders.models import CLAUSE_TYPES
+
+    app.extensions.setdefault("ponte_search_labels", {}).update(CLAUSE_TYPES)
     add_nav(app, _l("Tenders"), "tenders.tender_list")
     sitemap.register(app, "tenders", views.sitemap_rows, views.sitemap_url)
     add_nav(app, _l("Tenders area"), "tenders.officer_dashboard", (PUBLIC_OFFICER,))

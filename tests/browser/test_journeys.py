@@ -303,3 +303,29 @@ def test_english_esco_labels_on_italian_pages_are_counted_and_marked(page, live_
             expect(main).to_contain_text(label)
     print(f"English ESCO labels on Italian vacancy pages: {english}, marked lang=en: {marked}")
     assert marked == english
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_search_results_speak_the_page_s_language(page, t, axe, lang):
+    page.goto(f"/search?q=pane&lang={lang}")
+    facets = page.get_by_role("complementary").get_by_role("link")
+    texts = facets.all_inner_texts()
+    assert texts
+    codes = {"bakery", "dairy", "honey", "wine", "preserves", "PN", "TO", "MB", "FR", "company"}
+    assert not codes & {x.strip() for x in texts}, texts
+    expect(facets.filter(has_text="Pordenone")).to_have_attribute("href", re.compile("province=PN"))
+    expect(facets.filter(has_text="Monza e Brianza")).to_have_count(1)
+    # Snippets keep fields apart and mark the words searched for.
+    snippets = page.locator(".card-text")
+    expect(snippets.first).to_contain_text(" · ")
+    expect(page.locator(".card-text mark").first).to_have_text(re.compile("^pane$", re.I))
+    axe(page)
+
+
+def test_ateco_titles_are_marked_italian_on_english_pages(page, axe):
+    page.goto("/indicators?lang=en")
+    # The demo places people with companies of several ATECO divisions.
+    italian = page.locator('th[scope="row"] [lang="it"]')
+    expect(italian.first).to_be_visible()
+    expect(italian.first.locator("xpath=..")).to_contain_text("Companies, ATECO division")
+    axe(page)
