@@ -18,7 +18,13 @@ from wtforms import (
 )
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from employers.models import CLOSE_REASONS, CONTRACT_TYPES, PAY_PERIODS, SHIFT_PATTERNS
+from employers.models import (
+    CLOSE_REASONS,
+    CONTRACT_TYPES,
+    PAY_PERIODS,
+    SHIFT_PATTERNS,
+    CompanyProfile,
+)
 from employers.services import (
     DESCRIPTION_MAX,
     MAX_HOURS_PER_WEEK,
@@ -27,7 +33,7 @@ from employers.services import (
     TITLE_MAX,
 )
 from employers.validators import fiscal_code_is_valid, vat_number_is_valid
-from portal.bounds import length
+from portal.bounds import column_length, length
 from portal.forms import CHOOSE, CHOOSE_MESSAGE, FiniteDecimalField, MunicipalityField, options
 from portal.taxonomy import ADJUSTMENTS
 
@@ -102,7 +108,10 @@ class CloseForm(FlaskForm):
 
 
 class CompanyProfileForm(FlaskForm):
-    legal_name = StringField(_l("Legal name"), validators=[InputRequired(), Length(max=200)])
+    legal_name = StringField(
+        _l("Legal name"),
+        validators=[InputRequired(), length(column_length(CompanyProfile.legal_name))],
+    )
     vat_number = StringField(
         _l("VAT number (partita IVA)"), validators=[InputRequired(), Length(min=11, max=11)]
     )
@@ -114,9 +123,18 @@ class CompanyProfileForm(FlaskForm):
     )
     employees = IntegerField(_l("Employees"), validators=[Optional(), NumberRange(0, 1_000_000)])
     comune = MunicipalityField(_l("Municipality"), validators=[InputRequired()])
-    contact_name = StringField(_l("Contact person"), validators=[Optional(), Length(max=200)])
-    contact_email = EmailField(_l("Contact e-mail"), validators=[Optional(), Email()])
-    contact_phone = StringField(_l("Contact telephone"), validators=[Optional(), Length(max=40)])
+    contact_name = StringField(
+        _l("Contact person"),
+        validators=[Optional(), length(column_length(CompanyProfile.contact_name))],
+    )
+    contact_email = EmailField(
+        _l("Contact e-mail"),
+        validators=[Optional(), Email(), length(column_length(CompanyProfile.contact_email))],
+    )
+    contact_phone = StringField(
+        _l("Contact telephone"),
+        validators=[Optional(), length(column_length(CompanyProfile.contact_phone))],
+    )
     step_free_access = BooleanField(_l("Step-free access"))
     accessible_toilets = BooleanField(_l("Accessible toilets"))
     public_transport = BooleanField(_l("Public transport nearby"))
