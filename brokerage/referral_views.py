@@ -41,14 +41,25 @@ def vacancy_apply(vacancy_id: int) -> Any:
         form.desk.data = desks[0].organisation.id
     if desks and form.validate_on_submit():
         desk = next(d for d in desks if d.organisation.id == form.desk.data)
-        referrals.create_request(
-            vacancy,
-            desk,
-            form.full_name.data,
-            form.email.data,
-            form.phone.data or "",
-            str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"]),
-        )
+        try:
+            referrals.create_request(
+                vacancy,
+                desk,
+                form.full_name.data,
+                form.email.data,
+                form.phone.data or "",
+                str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"]),
+            )
+        except referrals.ReferralError as error:
+            for name, message in error.fields.items():
+                getattr(form, name).errors = [message]
+            return render_template(
+                "brokerage/vacancy_apply.html",
+                vacancy=vacancy,
+                desks=desks,
+                contact=referrals.employer_contact(vacancy),
+                form=form,
+            )
         return redirect(
             url_for(
                 "brokerage.vacancy_apply_sent", vacancy_id=vacancy.id, desk=desk.organisation.id

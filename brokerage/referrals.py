@@ -10,11 +10,12 @@ the rest under the caseload's rules. The request reaches the brokers of the chos
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import current_app, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from brokerage.models import (
     REFERRAL_CLOSED,
@@ -35,6 +36,14 @@ from portal.notifications import notify
 CANDIDACY_SERVICE_TYPES = ("sil", "job_centre")
 #: How many desks to offer when none is in the vacancy's province.
 NEAREST = 3
+#: Requests one e-mail address may send in a day (each one e-mails that address).
+DAILY_LIMIT = 5
+
+
+class ReferralError(ValueError):
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__("; ".join(fields.values()))
+        self.fields = fields
 
 
 @dataclass
@@ -126,7 +135,32 @@ def create_request(
     locale: str,
 ) -> ReferralRequest:
     """Record the request, tell the service's brokers, acknowledge to the person (one
-    transaction: nothing is half-written)."""
+    transaction: nothing is half-written). The same person asks once per vacancy, and an
+    address gets at most ``DAILY_LIMIT`` acknowledgements a day."""
+    address = email.strip().lower()
+    same = select(func.count()).where(func.lower(ReferralRequest.email) == address)
+    if db.session.execute(same.where(ReferralRequest.vacancy_id == vacancy.id)).scalar_one():
+        raise ReferralError(
+            {
+                "email": _(
+                    "You have already asked to be put forward for this vacancy: the desk "
+                    "will contact you."
+                )
+            }
+        )
+    since = utcnow() - timedelta(days=1)
+    if (
+        db.session.execute(same.where(ReferralRequest.created_at >= since)).scalar_one()
+        >= DAILY_LIMIT
+    ):
+        raise ReferralError(
+            {
+                "email": _(
+                    "Too many requests from this address today: try again tomorrow or call "
+                    "the desk."
+                )
+            }
+        )
     request = ReferralRequest(
         vacancy_id=vacancy.id,
         service_id=desk.organisation.id,

@@ -161,3 +161,16 @@ def test_a_broker_of_a_sil_keeps_the_desk_details(app, client, db_session):
     # A broker of a health service has no public desk for candidacies.
     login(client, make_user("broker", org=make_org(SERVICE, service_type="dsm")))
     assert client.get("/brokerage/desk").status_code == 404
+
+
+def test_the_same_person_asks_once_per_vacancy(app, client, db_session):
+    vacancy = make_vacancy(make_user("employer"))
+    sil = make_org(SERVICE, service_type="sil")
+    desk(sil)
+    data = {"desk": sil.id, "full_name": "Anna Rossi", "email": "anna@example.it", "consent": "y"}
+    assert client.post(f"/vacancies/{vacancy.id}/apply", data=data).status_code == 302
+    again = client.post(
+        f"/vacancies/{vacancy.id}/apply", data={**data, "email": "ANNA@example.it"}
+    )
+    assert again.status_code == 200 and 'id="email-error"' in again.text
+    assert len(db.session.execute(select(ReferralRequest)).all()) == 1
