@@ -822,7 +822,8 @@ def supplier_home_actions(user: Any) -> list[HomeAction]:
 
 
 def officer_home_actions(user: Any) -> list[HomeAction]:
-    """A public officer's next steps: compliance reports to review, tenders to publish."""
+    """A public officer's next steps: compliance reports to review, reports overdue (the
+    dashboard's own buttons create and import tenders)."""
     bodies = services.officer_bodies(user)
     if not bodies:
         return []
@@ -833,14 +834,18 @@ def officer_home_actions(user: Any) -> list[HomeAction]:
         .join(Tender, Tender.id == Contract.tender_id)
         .where(Tender.buyer_org_id == bodies[0].id, ComplianceReport.status == SUBMITTED)
     ).scalar_one()
+    overdue = len(services.overdue_reports(today(), buyer_ids=[bodies[0].id]))
     return [
         HomeAction(
             _("Compliance reports to review"),
             url_for("tenders.officer_dashboard", _anchor="waiting-title"),
             waiting,
         ),
-        HomeAction(_("Publish a tender"), url_for("tenders.tender_new")),
-        HomeAction(_("Import tenders (OCDS)"), url_for("tenders.tender_import")),
+        HomeAction(
+            _("Compliance reports overdue"),
+            url_for("tenders.officer_dashboard", _anchor="overdue-title"),
+            overdue,
+        ),
     ]
 
 

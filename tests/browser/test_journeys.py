@@ -17,6 +17,23 @@ from tests.browser.support import sign_in
 pytestmark = pytest.mark.browser
 
 
+@pytest.fixture(autouse=True)
+def demo_users_keep_italian(live_app):
+    """Signing in on an English page saves English as the demo user's language; the other
+    browser tests expect the demo users in Italian, as the demo data leaves them."""
+    yield
+    from sqlalchemy import update
+
+    from portal import db
+    from portal.models import User
+
+    with live_app.app_context():
+        db.session.execute(
+            update(User).where(User.email.like("%@ponte.demo")).values(locale="it")
+        )
+        db.session.commit()
+
+
 @pytest.fixture(scope="module")
 def pordenone_vacancy(live_app) -> dict:
     """A public demo vacancy in the province of Pordenone, where the SIL desk takes
