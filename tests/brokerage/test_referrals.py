@@ -169,8 +169,6 @@ def test_the_same_person_asks_once_per_vacancy(app, client, db_session):
     desk(sil)
     data = {"desk": sil.id, "full_name": "Anna Rossi", "email": "anna@example.it", "consent": "y"}
     assert client.post(f"/vacancies/{vacancy.id}/apply", data=data).status_code == 302
-    again = client.post(
-        f"/vacancies/{vacancy.id}/apply", data={**data, "email": "ANNA@example.it"}
-    )
+    again = client.post(f"/vacancies/{vacancy.id}/apply", data={**data, "email": "ANNA@example.it"})
     assert again.status_code == 200 and 'id="email-error"' in again.text
     assert len(db.session.execute(select(ReferralRequest)).all()) == 1

@@ -28,9 +28,7 @@ def demo_users_keep_italian(live_app):
     from portal.models import User
 
     with live_app.app_context():
-        db.session.execute(
-            update(User).where(User.email.like("%@ponte.demo")).values(locale="it")
-        )
+        db.session.execute(update(User).where(User.email.like("%@ponte.demo")).values(locale="it"))
         db.session.commit()
 
 
