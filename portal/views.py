@@ -120,6 +120,7 @@ def directory() -> Any:
         kinds=ORG_KIND_LABELS,
         service_types=SERVICE_TYPE_LABELS,
         regions=municipalities.regions(),
+        province_choices=provinces.choices(),
     )
 
 

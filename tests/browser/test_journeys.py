@@ -344,3 +344,13 @@ def test_ateco_titles_are_marked_italian_on_english_pages(page, axe):
     expect(italian.first).to_be_visible()
     expect(italian.first.locator("xpath=..")).to_contain_text("Companies, ATECO division")
     axe(page)
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_the_directory_filters_by_province_name(page, t, axe, lang):
+    page.goto(f"/directory?lang={lang}")
+    page.get_by_label(t("Province", lang), exact=True).select_option(label="Torino")
+    page.get_by_role("button", name=t("Apply filters", lang)).click()
+    expect(page).to_have_url(re.compile(r"province=TO"))
+    expect(page.get_by_role("main")).to_contain_text("Cooperativa Sociale La Fenice")
+    axe(page)

@@ -43,3 +43,9 @@ def test_the_search_page_shows_labels_not_codes(app, client, db_session):
     assert "Torino" in names and "TO" not in names
     assert "cooperative_b" not in names
     assert any("province=TO" in href for href, text in facet_texts if text == "Torino")
+
+
+def test_the_directory_filters_provinces_by_name(app, client, db_session):
+    html = client.get("/directory?province=PN").text
+    assert '<option value="PN" selected>Pordenone</option>' in html
+    assert 'name="province"' in html and "maxlength" not in html.split('id="dir-province"')[1][:80]
