@@ -15,9 +15,9 @@ def init_app(app: Flask) -> None:
     from brokerage.tenders import api, views
     from brokerage.tenders.models import Tender
     from brokerage.tenders.services import DEFAULT_EU_THRESHOLDS, SUPPLIER_ROLES
-    from portal import demo, search
+    from portal import demo, search, sitemap
     from portal.api import page_schema
-    from portal.layout import add_nav
+    from portal.layout import add_home_actions, add_nav
     from portal.models import PUBLIC_OFFICER
 
     app.config.setdefault("TENDERS_EU_THRESHOLDS", dict(DEFAULT_EU_THRESHOLDS))
@@ -26,9 +26,15 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     search.register(Tender)
+    from brokerage.tenders.models import CLAUSE_TYPES
+
+    app.extensions.setdefault("ponte_search_labels", {}).update(CLAUSE_TYPES)
     add_nav(app, _l("Tenders"), "tenders.tender_list")
+    sitemap.register(app, "tenders", views.sitemap_rows, views.sitemap_url)
     add_nav(app, _l("Tenders area"), "tenders.officer_dashboard", (PUBLIC_OFFICER,))
     add_nav(app, _l("Tenders for you"), "tenders.supplier_dashboard", SUPPLIER_ROLES)
+    add_home_actions(app, SUPPLIER_ROLES, views.supplier_home_actions, order=10)
+    add_home_actions(app, (PUBLIC_OFFICER,), views.officer_home_actions, order=10)
     app.jinja_env.filters["tender_money"] = _money
     app.jinja_env.filters["tender_when"] = when
     schemas = app.extensions.setdefault("ponte_openapi_schemas", {})

@@ -354,17 +354,12 @@ class Tender(Versioned, TimestampMixin, Base):
         place = self.municipality
         return {
             "title": self.title,
-            "body": " ".join(
-                filter(
-                    None,
-                    [
-                        self.description,
-                        self.buyer.name,
-                        place.name if place else "",
-                        ", ".join(label(c, "it") for c in self.cpv_codes),
-                    ],
-                )
-            ),
+            "body": [
+                self.description,
+                self.buyer.name,
+                place.name if place else "",
+                ", ".join(label(c, "it") for c in self.cpv_codes),
+            ],
             "title_en": self.title,
             "body_en": ", ".join(label(c, "en") for c in self.cpv_codes),
             "kind": self.clause_type,

@@ -25,7 +25,7 @@ from flask import (
 from flask_babel import format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from brokerage.tenders import cpv, evidence, ocds, services
 from brokerage.tenders.forms import (
@@ -67,6 +67,7 @@ from brokerage.tenders.services import (
 from portal import audit, db, municipalities, search
 from portal.db import Page, utcnow
 from portal.forms import ConfirmForm
+from portal.layout import HomeAction
 from portal.models import PUBLIC_BODY, PUBLIC_OFFICER, Organisation
 from portal.permissions import login_required, public, require, roles_required
 from portal.views import page_arg
@@ -800,3 +801,65 @@ def evidence_document(document_id: int) -> Any:
     response.headers["Content-Security-Policy"] = "sandbox"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+# --- Next steps on the roles' homes --------------------------------------------------------
+
+
+def supplier_home_actions(user: Any) -> list[HomeAction]:
+    """A cooperative's or social farm's next steps: tenders it may bid for, its profile."""
+    orgs = services.supplier_orgs(user)
+    if not orgs:
+        return []
+    eligible = services.eligible_tenders_for(orgs[0], today())
+    return [
+        HomeAction(
+            _("Tenders you are eligible for"), url_for("tenders.supplier_dashboard"), len(eligible)
+        ),
+        HomeAction(_("Your supplier profile"), url_for("tenders.supplier_profile")),
+        HomeAction(_("Workforce declarations"), url_for("tenders.supplier_declarations")),
+    ]
+
+
+def officer_home_actions(user: Any) -> list[HomeAction]:
+    """A public officer's next steps: compliance reports to review, reports overdue (the
+    dashboard's own buttons create and import tenders)."""
+    bodies = services.officer_bodies(user)
+    if not bodies:
+        return []
+    waiting = db.session.execute(
+        select(func.count())
+        .select_from(ComplianceReport)
+        .join(Contract)
+        .join(Tender, Tender.id == Contract.tender_id)
+        .where(Tender.buyer_org_id == bodies[0].id, ComplianceReport.status == SUBMITTED)
+    ).scalar_one()
+    overdue = len(services.overdue_reports(today(), buyer_ids=[bodies[0].id]))
+    return [
+        HomeAction(
+            _("Compliance reports to review"),
+            url_for("tenders.officer_dashboard", _anchor="waiting-title"),
+            waiting,
+        ),
+        HomeAction(
+            _("Compliance reports overdue"),
+            url_for("tenders.officer_dashboard", _anchor="overdue-title"),
+            overdue,
+        ),
+    ]
+
+
+# --- Sitemap -------------------------------------------------------------------------------
+
+
+def sitemap_rows() -> Any:
+    """Every public tender (published, awarded or closed, of a verified buyer)."""
+    return (
+        select(Tender.id, Tender.updated_at)
+        .join(Organisation, Organisation.id == Tender.buyer_org_id)
+        .where(Tender.status.in_(PUBLIC_STATUSES), Organisation.verified_at.is_not(None))
+    )
+
+
+def sitemap_url(row: Any) -> str:
+    return url_for("tenders.tender_detail", tender_id=row[0], _external=True)

@@ -55,3 +55,32 @@
     });
   });
 })();
+// Character counters (portal.bounds): how many characters are left once a text nears its
+// limit, and how many are too many; the server refuses an over-long text with a field error.
+(function () {
+  "use strict";
+  document.querySelectorAll("[data-counter-for]").forEach(function (counter) {
+    var field = document.getElementById(counter.getAttribute("data-counter-for"));
+    if (!field) { return; }
+    var max = parseInt(field.getAttribute("data-maxlength"), 10);
+    var initial = counter.textContent;
+    function update() {
+      var length = field.value.length;
+      if (length > max) {
+        counter.textContent = counter.getAttribute("data-over")
+          .replace("{over}", String(length - max)).replace("{max}", String(max));
+        counter.classList.add("text-danger");
+      } else if (length >= max * 0.8) {
+        counter.textContent = counter.getAttribute("data-left")
+          .replace("{left}", String(max - length)).replace("{max}", String(max));
+        counter.classList.remove("text-danger");
+      } else {
+        counter.textContent = initial;
+        counter.classList.remove("text-danger");
+      }
+    }
+    counter.setAttribute("aria-live", "polite");
+    field.addEventListener("input", update);
+    update();
+  });
+})();
