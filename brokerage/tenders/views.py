@@ -5,6 +5,7 @@ declarations, eligible tenders and compliance reports."""
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -394,24 +395,26 @@ def tender_import() -> Any:
     report = problems = None
     if form.validate_on_submit():
         upload = form.package.data
-        raw: bytes | str = (
-            upload.read() if upload and getattr(upload, "filename", "") else (form.text.data or "")
-        )
-        if not raw:
-            form.package.errors = [_("Choose a file or paste the JSON.")]
-        else:
-            try:
-                report = ocds.import_bytes(raw, body, current_user, today())
-            except ocds.ImportRejected as rejected:
-                db.session.rollback()
-                problems = rejected.problems
+        try:
+            if upload and getattr(upload, "filename", ""):
+                # Streamed: the upload is read a release at a time, never whole.
+                report = ocds.import_stream(upload.stream, body, current_user, today())
+            elif form.text.data:
+                report = ocds.import_bytes(form.text.data, body, current_user, today())
             else:
+                form.package.errors = [_("Choose a file or paste the JSON.")]
+        except ocds.ImportRejected as rejected:
+            db.session.rollback()
+            problems = rejected.problems
+        else:
+            if report is not None:
                 db.session.commit()
                 flash(
                     _(
-                        "Imported: %(created)d new, %(updated)d updated.",
+                        "Imported: %(created)d new, %(updated)d updated, %(unchanged)d unchanged.",
                         created=len(report.created),
                         updated=len(report.updated),
+                        unchanged=len(report.unchanged),
                     ),
                     "success",
                 )
@@ -419,6 +422,39 @@ def tender_import() -> Any:
     return render_template(
         "tenders/import.html", form=form, report=report, problems=problems, body=body
     ), status
+
+
+#: The files of Ponte's social-clause extension, as published.
+EXTENSION_FILES = {
+    "extension.json": "application/json",
+    "release-schema.json": "application/json",
+    "README.md": "text/markdown; charset=utf-8",
+    "README.it.md": "text/markdown; charset=utf-8",
+    "codelists/socialClauseType.csv": "text/csv; charset=utf-8",
+    "codelists/socialClauseMeasure.csv": "text/csv; charset=utf-8",
+    "codelists/socialClauseBase.csv": "text/csv; charset=utf-8",
+    "codelists/premiumMeasure.csv": "text/csv; charset=utf-8",
+}
+
+
+@bp.route("/ocds/extensions/social-clause/<version>/<path:name>")
+@public
+def ocds_extension_file(version: str, name: str) -> Any:
+    """Ponte's OCDS extension at a stable URL, as the extension registry expects."""
+    if version != ocds.EXTENSION_VERSION or name not in EXTENSION_FILES:
+        abort(404)
+    content = (ocds.EXTENSION_DIR / name).read_bytes()
+    if name == "extension.json":
+        meta = json.loads(content)
+        meta["documentationUrl"] = {
+            code: ocds.extension_url(doc) for code, doc in meta["documentationUrl"].items()
+        }
+        content = json.dumps(meta, ensure_ascii=False, indent=2).encode("utf-8")
+    response = Response(content, mimetype=EXTENSION_FILES[name])
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.cache_control.public = True
+    response.cache_control.max_age = 3600
+    return response
 
 
 @bp.route("/tenders/<int:tender_id>/suppliers")
