@@ -298,7 +298,7 @@ def tender_import() -> Any:
 def _spooled(stream: Any, limit: int) -> Any:
     """The request body in a temporary file (memory up to 1 MB, then disk): the import
     reads it as a stream and can point at a syntax error's line and column."""
-    spool = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)
+    spool = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115 (returned)
     copied = 0
     while chunk := stream.read(1024 * 1024):
         copied += len(chunk)

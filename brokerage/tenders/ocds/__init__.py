@@ -75,9 +75,9 @@ __all__ = [
     "record_package",
     "release",
     "release_package",
+    "release_schema",
     "releases",
     "repair",
-    "release_schema",
     "schema",
     "schema_problems",
 ]

@@ -34,6 +34,7 @@ from brokerage.tenders.models import (
     COMPILED,
     DRAFT,
     EMBEDDED,
+    LINKED,
     NONE,
     PUBLISHED,
     RESERVED_PARTICIPATION_OCDS,
@@ -457,9 +458,16 @@ def release(tender: Tender, lang: str = "it") -> dict[str, Any]:
 
 
 def record(tender: Tender, lang: str = "it") -> dict[str, Any]:
+    """The releases and the compiled release. A record's releases are all linked or all
+    embedded: a publisher that linked its releases keeps its links (Ponte's additions are
+    in the compiled release)."""
+    if tender.source_release is not None and any(r.kind == LINKED for r in tender.releases):
+        found = [copy.deepcopy(r.data) for r in tender.releases if r.kind == LINKED]
+    else:
+        found = releases(tender, lang)
     return {
         "ocid": tender.ocid,
-        "releases": releases(tender, lang, linked=True),
+        "releases": found,
         "compiledRelease": compiled_release(tender, lang),
     }
 

@@ -19,6 +19,7 @@ social-clause compliance monitoring, as contracts awarded in Ponte are.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Callable, Iterator
@@ -151,8 +152,8 @@ class Unit:
         if "version" in self.package:
             return str(self.package["version"])
         if self.package.get("_package"):
-            # The version may follow the releases in the file: releases with parties are 1.1.
-            return "1.1" if self._has_parties() else "1.0"
+            self.package["_read_as_1_0"] = True
+            return "1.0"
         return "1.1" if self._has_parties() else "1.0"
 
     def _has_parties(self) -> bool:
@@ -237,14 +238,16 @@ class Reader:
             ):
                 streamed = key
                 meta["_package"] = True
+                if "version" not in meta:
+                    found = self._version_ahead()
+                    if found is not None:
+                        meta["version"] = found
                 kind = "release" if key == "releases" else "record"
-                index = 0
-                for event, value in events:
+                for index, (event, value) in enumerate(events):
                     if event == "end_array":
                         break
                     item = _build(events, event, value, 2)
                     yield Unit(kind, item, base + pointer(key, index), meta)
-                    index += 1
                 meta[key] = []
             else:
                 meta[key] = _build(events, event, value, 1)
@@ -252,6 +255,33 @@ class Reader:
             yield from self._document(meta, base, {})
         else:
             self._check_package(meta, streamed, base)
+
+    def _version_ahead(self) -> Any:
+        """The package's ``version`` when it comes after its releases in the file (as some
+        publishers write it): the file is read ahead once, then the reading goes on where
+        it was. None: the package has no version (OCDS 1.0) or the stream cannot seek."""
+        raw = getattr(self.stream, "stream", self.stream)
+        try:
+            if not raw.seekable():
+                return None
+            position = raw.tell()
+        except (AttributeError, OSError, ValueError):
+            return None
+        try:
+            raw.seek(0)
+            values = 0
+            for prefix, event, value in ijson.parse(_Unbom(raw), multiple_values=True):
+                if prefix == "" and event in ("start_map", "start_array", "string", "number"):
+                    values += 1
+                elif values == self.values and prefix == "version" and event == "string":
+                    return value
+                elif values > self.values:
+                    break
+            return None
+        except ijson.JSONError:
+            return None  # the main reading says where
+        finally:
+            raw.seek(position)
 
     def _document(self, doc: Any, base: str, package: dict[str, Any]) -> Iterator[Unit]:
         """A value read whole: a package, a record or a release."""
@@ -282,6 +312,14 @@ class Reader:
     def _check_package(self, meta: dict[str, Any], key: str, base: str) -> None:
         """The package's own fields (uri, publisher, publishedDate…), without its items."""
         package = {k: v for k, v in meta.items() if not k.startswith("_")}
+        if meta.get("_read_as_1_0") and "version" in package:
+            self.report.warn(
+                base + "/version",
+                _(
+                    "The version comes after the releases: they were read as OCDS 1.0, as a "
+                    "package without version is. Put version before the releases."
+                ),
+            )
         if "version" not in package:
             package["version"] = "1.1"  # 1.0 packages are upgraded: the rest is checked
         kind = "release-package" if key == "releases" else "record-package"
@@ -422,9 +460,9 @@ def merger() -> ocdsmerge.Merger:
 def compile_release(
     rows: list[TenderRelease], given: dict[str, Any] | None, path: str, report: ImportReport
 ) -> dict[str, Any] | None:
+    if given is not None:
+        return given  # the record's own compiled release, as its publisher compiled it
     embedded = [r.data for r in rows if r.kind == EMBEDDED]
-    if given is not None and not embedded:
-        return given
     if not embedded:
         compiled = [r.data for r in rows if r.kind == COMPILED]
         return compiled[-1] if compiled else None
@@ -462,9 +500,13 @@ def _money(
     if not isinstance(value, dict):
         return None, "EUR"
     amount, currency = value.get("amount"), value.get("currency")
-    if amount is None:
+    if amount is None or amount == "":
         return None, str(currency or "EUR")
+    if isinstance(amount, bool) or not isinstance(amount, int | float | Decimal):
+        return None, str(currency or "EUR")  # the schema warning says it
     number = Decimal(str(amount))
+    if not number.is_finite():
+        return None, str(currency or "EUR")
     if number < 0:
         problems.append(Problem(path + "/amount", _("The amount cannot be negative.")))
         return None, "EUR"
@@ -891,10 +933,8 @@ class Importer:
 
     def _progress(self, stream: IO[bytes]) -> None:
         if self.progress is not None:
-            try:
+            with contextlib.suppress(OSError, ValueError):
                 self.progress(stream.tell())
-            except (OSError, ValueError):
-                pass
 
     def _other_body(self, name: str) -> int | None:
         """The id of the portal's public body named ``name``, if it is not the importer's."""
@@ -969,7 +1009,11 @@ class Importer:
                         if kind == EMBEDDED
                     ]
                 for problem in local:
-                    where = problem.path if given is not None else _where_in(problem.path, members, path)
+                    where = (
+                        problem.path
+                        if given is not None
+                        else _where_in(problem.path, members, path)
+                    )
                     report.warn(where, problem.message)
                 other = extracted.buyer_name and self._other_body(extracted.buyer_name)
                 if other:
@@ -1019,7 +1063,7 @@ class Importer:
                     newly_published.append(tender)
                 written.append((tender, extracted, path, created))
         db.session.flush()
-        for tender, extracted, path, created in written:
+        for tender, extracted, path, _created in written:
             if extracted.awards:
                 report.contracts += self._awards(tender, extracted, path)
             audit.record("tender.import", tender, actor=self.user, ocid=tender.ocid)
@@ -1258,6 +1302,9 @@ class _Unbom:
 
     def tell(self) -> int:
         return self.stream.tell()
+
+    def seekable(self) -> bool:
+        return self.stream.seekable()
 
 
 def import_stream(

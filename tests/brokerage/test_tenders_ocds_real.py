@@ -1,0 +1,308 @@
+"""Real OCDS data from five public publishers (``ocds_real/``, see its README): every file
+imports, the export gives back what was imported on the fields the standard defines, and
+every export is valid against OCDS 1.1 merged with every extension it declares, checked by
+an independent validator (jsonschema with schemas merged here with ``json_merge_patch``)."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import json_merge_patch
+import ocdsmerge
+import pytest
+from jsonschema import Draft4Validator
+from ocdskit.upgrade import upgrade_10_11
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT4
+from sqlalchemy import select
+
+from brokerage.tenders import ocds
+from brokerage.tenders.models import Tender, TenderRelease
+from portal import db
+from portal.accounts import issue_token
+from tests.brokerage.test_tenders_factories import make_officer, make_tender, today
+
+REAL = Path(__file__).resolve().parent / "ocds_real"
+FILES = sorted(p.relative_to(REAL).as_posix() for p in REAL.rglob("*.json"))
+SCHEMA = Path(ocds.SCHEMA_DIR)
+#: The extension each declared URL names, vendored in the repository.
+VENDORED = {
+    **{
+        url: SCHEMA / "extensions" / f"{name}.json"
+        for name, url in ocds.OFFICIAL_EXTENSIONS.items()
+    },
+}
+
+
+def load(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+
+
+def plain(value: Any) -> Any:
+    """JSON equality, whatever the number types (Decimal, float, int)."""
+    return json.loads(json.dumps(value, default=float))
+
+
+@lru_cache(maxsize=8)
+def validators(extensions: tuple[str, ...]) -> dict[str, Draft4Validator]:
+    """The 1.1 release-, release-package and record-package schemas, the release schema
+    merged with every declared extension (JSON Merge Patch, as OCDS applies them)."""
+    release = load(SCHEMA / "release-schema.json")
+    for url in extensions:
+        if url.endswith("/ocds/extensions/social-clause/v1.0/extension.json"):
+            patch = ocds.EXTENSION_DIR / "release-schema.json"
+        else:
+            assert url in VENDORED, f"{url}: not vendored"
+            patch = VENDORED[url]
+        release = json_merge_patch.merge(release, load(patch))
+    schemas = [
+        release,
+        load(SCHEMA / "release-package-schema.json"),
+        load(SCHEMA / "record-package-schema.json"),
+    ]
+    registry = Registry().with_resources(
+        (s["id"], Resource.from_contents(s, default_specification=DRAFT4)) for s in schemas
+    )
+    return {
+        name: Draft4Validator(s, registry=registry)
+        for name, s in zip(("release", "release-package", "record-package"), schemas, strict=True)
+    }
+
+
+def assert_valid(package: dict[str, Any], kind: str) -> None:
+    document = plain(package)
+    checks = validators(tuple(document["extensions"]))
+    found = [
+        f"/{'/'.join(map(str, e.absolute_path))}: {e.message[:200]}"
+        for e in checks[kind].iter_errors(document)
+    ]
+    assert found == [], found[:10]
+
+
+def expected_processes(document: Any) -> dict[str, dict[str, Any]]:
+    """What each process's compiled release should be, computed here with ocdskit and
+    ocdsmerge from the file: ocid -> compiled release."""
+    document = upgrade_10_11(copy.deepcopy(document), reorder=False)
+    merger = ocdsmerge.Merger(schema=ocds.release_schema())
+    if "records" in document:
+        found = {}
+        for record in document["records"]:
+            embedded = [r for r in record.get("releases", []) if "url" not in r]
+            found[record["ocid"]] = record.get("compiledRelease") or merger.create_compiled_release(
+                embedded
+            )
+        return found
+    releases = document.get("releases", [document])
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for release in releases:
+        groups.setdefault(release["ocid"], []).append(release)
+    return {ocid: merger.create_compiled_release(group) for ocid, group in groups.items()}
+
+
+def standard_fields(release: dict[str, Any]) -> dict[str, Any]:
+    tender = release.get("tender") or {}
+
+    def money(value: Any) -> Any:
+        if not isinstance(value, dict):
+            return None
+        return {"amount": value.get("amount"), "currency": value.get("currency")}
+
+    return plain(
+        {
+            "ocid": release.get("ocid"),
+            "buyer": release.get("buyer"),
+            "parties": sorted(
+                (str(p.get("id")), sorted(p.get("roles") or []))
+                for p in release.get("parties") or []
+            ),
+            "tender_value": money(tender.get("value")),
+            "items": [
+                {
+                    "description": i.get("description"),
+                    "classification": i.get("classification"),
+                    "quantity": i.get("quantity"),
+                }
+                for i in tender.get("items") or []
+            ],
+            "awards": [
+                {
+                    "suppliers": sorted(str(s.get("id")) for s in a.get("suppliers") or []),
+                    "value": money(a.get("value")),
+                }
+                for a in release.get("awards") or []
+            ],
+            "contracts": [
+                {"value": money(c.get("value")), "status": c.get("status")}
+                for c in release.get("contracts") or []
+            ],
+        }
+    )
+
+
+def import_file(client, name: str):
+    officer, body = make_officer()
+    raw = (REAL / name).read_bytes()
+    response = client.post(
+        "/api/v1/tenders/import",
+        data=raw,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {issue_token(officer)}"},
+    )
+    assert response.status_code in (200, 201), response.json
+    return response.json, load(REAL / name)
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_every_real_package_imports_and_round_trips(app, client, db_session, name):
+    report, document = import_file(client, name)
+    expected = expected_processes(document)
+    assert {t["ocid"] for t in report["created"]} == set(expected)
+    with app.test_request_context():
+        for ocid, compiled in expected.items():
+            tender = db.session.execute(select(Tender).where(Tender.ocid == ocid)).scalar_one()
+            exported = ocds.record(tender)["compiledRelease"]
+            # Ponte publishes valid data: values the schema rejects (import warnings) are
+            # repaired the documented way; everything else comes back as published.
+            want = ocds.repair(copy.deepcopy(plain(compiled)))
+            assert standard_fields(exported) == standard_fields(want), ocid
+            # Nothing the standard or a publisher defines is lost, modelled or not.
+            missing = set(plain(want)) - set(plain(exported))
+            assert not missing, (missing, [ocds.schema_problems(compiled, "release")[:5]])
+            for package, kind in (
+                (ocds.release_package([tender], "https://ponte.test/p.json"), "release-package"),
+                (ocds.record_package([tender], "https://ponte.test/r.json"), "record-package"),
+            ):
+                assert_valid(package, kind)
+
+
+def test_a_1_0_package_upgraded_by_ponte_equals_ocdskits_upgrade(app, client, db_session):
+    upgraded = 0
+    for name in FILES:
+        document = load(REAL / name)
+        if "version" in document or "records" in document:
+            continue
+        if "releases" not in document:
+            continue
+        db.session.rollback()
+        import_file(client, name)
+        reference = upgrade_10_11(copy.deepcopy(document), reorder=False)
+        for release in reference["releases"]:
+            stored = db.session.execute(
+                select(TenderRelease)
+                .join(Tender)
+                .where(Tender.ocid == release["ocid"], TenderRelease.release_id == release["id"])
+            ).scalar_one()
+            assert plain(stored.data) == plain(release), name
+            upgraded += 1
+    assert upgraded >= 30
+
+
+def test_reimport_is_idempotent_and_a_newer_release_updates_the_compiled_record(
+    app, client, db_session
+):
+    name = next(n for n in FILES if n.startswith("ukraine/") and "/releases/" in n)
+    report, document = import_file(client, name)
+    ocid = report["created"][0]["ocid"]
+    tender = db.session.execute(select(Tender).where(Tender.ocid == ocid)).scalar_one()
+    body = tender.buyer
+    raw = (REAL / name).read_bytes()
+    again = ocds.import_stream(io.BytesIO(raw), body, None, today())
+    assert (
+        again.created == [] and again.updated == [] and [t.ocid for t in again.unchanged] == [ocid]
+    )
+    assert len(tender.releases) == 1
+    newer = json.loads(raw)
+    release = newer["releases"][0] if "releases" in newer else newer
+    release = copy.deepcopy(release)
+    release["id"] = release["id"] + "-update"
+    release["date"] = "2030-01-01T00:00:00Z"
+    release["tag"] = ["tenderUpdate"]
+    release["tender"] = {"id": release["tender"]["id"], "title": "Titolo aggiornato dal publisher"}
+    for key in ("awards", "contracts", "bids"):
+        release.pop(key, None)
+    update = ocds.import_stream(
+        io.BytesIO(json.dumps({"version": "1.1", "releases": [release]}).encode()),
+        body,
+        None,
+        today(),
+    )
+    assert [t.ocid for t in update.updated] == [ocid]
+    tender = db.session.execute(select(Tender).where(Tender.ocid == ocid)).scalar_one()
+    assert [r.release_id for r in tender.releases][-1] == release["id"]
+    assert len(tender.releases) == 2
+    assert tender.title == "Titolo aggiornato dal publisher"
+    compiled = tender.source_release
+    assert compiled["tender"]["title"] == "Titolo aggiornato dal publisher"
+    assert compiled["date"] == "2030-01-01T00:00:00Z"
+    # Merged by ocdsmerge: the earlier release's items are still there.
+    first = upgrade_10_11(load(REAL / name), reorder=False)
+    first = first["releases"][0] if "releases" in first else first
+    assert len(compiled["tender"]["items"]) == len(first["tender"]["items"])
+
+
+def test_json_lines_of_releases_import_as_one_stream(app, client, db_session):
+    names = [n for n in FILES if n.startswith("uk-contracts-finder/") and "/releases/" in n][:6]
+    lines = []
+    for name in names:
+        document = json.loads((REAL / name).read_text(encoding="utf-8"))
+        for release in document.get("releases", [document]):
+            lines.append(json.dumps(release))
+    officer, body = make_officer()
+    report = ocds.import_stream(io.BytesIO("\n".join(lines).encode()), body, None, today())
+    assert report.releases == len(lines)
+    assert len(report.created) == len({json.loads(line)["ocid"] for line in lines})
+
+
+def test_items_without_cpv_import_and_are_marked(app, client, db_session):
+    name = next(
+        n
+        for n in FILES
+        if '"items"' in (REAL / n).read_text(encoding="utf-8")
+        and '"CPV"' not in (REAL / n).read_text(encoding="utf-8")
+    )
+    report, _document = import_file(client, name)
+    assert any("No CPV code" in w["message"] for w in report["warnings"])
+    tender = db.session.execute(
+        select(Tender).where(Tender.ocid == report["created"][0]["ocid"])
+    ).scalar_one()
+    assert tender.missing_cpv and tender.cpv_codes == []
+
+
+def test_ponte_exports_and_bulk_endpoints_are_valid(app, client, db_session):
+    officer, body = make_officer()
+    made = make_tender(body, officer, codes=("90911200",))
+    response = client.get("/api/v1/ocds/releases?per_page=10")
+    assert response.status_code == 200
+    package = json.loads(response.data)
+    for key in ("uri", "publishedDate", "publisher", "license", "publicationPolicy"):
+        assert package[key]
+    assert made.ocid in {r["ocid"] for r in package["releases"]}
+    assert_valid(package, "release-package")
+    records = json.loads(client.get("/api/v1/ocds/records").data)
+    assert_valid(records, "record-package")
+    assert records["records"][0]["compiledRelease"]["tender"]["socialClause"]["type"]
+    lines = client.get("/api/v1/ocds/bulk.jsonl").get_data(as_text=True).splitlines()
+    assert lines and all(json.loads(line)["ocid"] for line in lines)
+    assert client.get("/api/v1/ocds/releases?per_page=0").status_code == 400
+    # Ponte's extension is served where the packages say.
+    url = package["extensions"][-1]
+    extension = client.get(url.replace("http://ponte.test", ""))
+    assert extension.status_code == 200
+    meta = extension.json
+    assert meta["schemas"] == ["release-schema.json"] and "1.1" in meta["compatibility"]
+    for name in meta["codelists"]:
+        assert (
+            client.get(
+                url.replace("extension.json", f"codelists/{name}").replace("http://ponte.test", "")
+            ).status_code
+            == 200
+        )
+    for doc in meta["documentationUrl"].values():
+        assert client.get(doc.replace("http://ponte.test", "")).status_code == 200
+    assert client.get("/ocds/extensions/social-clause/v1.0/../../secret").status_code == 404
