@@ -732,16 +732,6 @@ def extract(release: dict[str, Any], base: str, warnings: list[Problem]) -> Extr
     if services._currency_error(currency):
         value, currency = None, "EUR"
     codes = _cpv_codes(tender, base, warnings, warnings) if tender else []
-    if not codes:
-        warnings.append(
-            Problem(
-                base + "/tender/items",
-                _(
-                    "No CPV code: eligible-supplier matching is unavailable until an officer "
-                    "adds one on the tender's edit page."
-                ),
-            )
-        )
     period = tender.get("tenderPeriod") if isinstance(tender.get("tenderPeriod"), dict) else {}
     start = _datetime(period.get("startDate"), base + "/tender/tenderPeriod/startDate", warnings)
     deadline = _datetime(period.get("endDate"), base + "/tender/tenderPeriod/endDate", warnings)
@@ -1068,7 +1058,7 @@ class Importer:
                 report.contracts += self._awards(tender, extracted, path)
             audit.record("tender.import", tender, actor=self.user, ocid=tender.ocid)
             for warning in services.tender_warnings(tender):
-                report.warn(path, warning)
+                report.warn(path + "/tender", str(warning))
         db.session.flush()
         if newly_published:
             index = services.SupplierIndex(self.today) if len(newly_published) > 1 else None

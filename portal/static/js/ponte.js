@@ -54,4 +54,37 @@
       }, 150);
     });
   });
+  // Large uploads (the OCDS import): show how much of the file has been sent, then that the
+  // server is importing; the answer replaces the page as a normal submit would.
+  document.querySelectorAll("form[data-upload-progress]").forEach(function (form) {
+    var box = document.getElementById(form.getAttribute("data-upload-progress"));
+    if (!box || !window.XMLHttpRequest || !window.FormData) { return; }
+    var bar = box.querySelector("progress");
+    var status = box.querySelector("[role=status]");
+    form.addEventListener("submit", function (event) {
+      var file = form.querySelector("input[type=file]");
+      if (!file || !file.files.length || file.files[0].size < 1024 * 1024) { return; }
+      event.preventDefault();
+      box.hidden = false;
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", form.action || window.location.href);
+      xhr.upload.addEventListener("progress", function (e) {
+        if (e.lengthComputable) {
+          bar.value = Math.round((e.loaded / e.total) * 100);
+          status.textContent = bar.value + "%";
+        }
+      });
+      xhr.upload.addEventListener("load", function () {
+        bar.removeAttribute("value");
+        status.textContent = status.getAttribute("data-uploaded");
+      });
+      xhr.addEventListener("load", function () {
+        document.open();
+        document.write(xhr.responseText);
+        document.close();
+      });
+      xhr.addEventListener("error", function () { form.submit(); });
+      xhr.send(new FormData(form));
+    });
+  });
 })();
