@@ -27,6 +27,7 @@ from brokerage.tenders.models import Tender, TenderRelease
 from portal import db
 from portal.accounts import issue_token
 from tests.brokerage.test_tenders_factories import make_officer, make_tender, today
+from tests.conftest import login
 
 REAL = Path(__file__).resolve().parent / "ocds_real"
 FILES = sorted(p.relative_to(REAL).as_posix() for p in REAL.rglob("*.json"))
@@ -260,18 +261,21 @@ def test_json_lines_of_releases_import_as_one_stream(app, client, db_session):
 
 
 def test_items_without_cpv_import_and_are_marked(app, client, db_session):
-    name = next(
-        n
-        for n in FILES
-        if '"items"' in (REAL / n).read_text(encoding="utf-8")
-        and '"CPV"' not in (REAL / n).read_text(encoding="utf-8")
-    )
+    # Jalisco classifies items with its own scheme: kept as published, no CPV.
+    name = "mexico/jalisco/sample/records/ocds-xs1qbl-SFIN-03-0001-00-2017.json"
     report, _document = import_file(client, name)
-    assert any("No CPV code" in w["message"] for w in report["warnings"])
+    assert any(
+        "CPV" in w["message"] and w["path"].endswith("/tender") for w in report["warnings"]
+    ), report["warnings"]
     tender = db.session.execute(
         select(Tender).where(Tender.ocid == report["created"][0]["ocid"])
     ).scalar_one()
     assert tender.missing_cpv and tender.cpv_codes == []
+    assert tender.source_release["tender"]["items"][0]["classification"]["scheme"] == "FAM-GOB-JAL"
+    login(client, make_officer(tender.buyer)[0])
+    page = client.get(f"/tenders/{tender.id}").get_data(as_text=True)
+    # The officer is told on the tender's page (Italian or English, the session's language).
+    assert "pagina di modifica della gara" in page or "tender's edit page" in page
 
 
 def test_ponte_exports_and_bulk_endpoints_are_valid(app, client, db_session):
@@ -306,3 +310,49 @@ def test_ponte_exports_and_bulk_endpoints_are_valid(app, client, db_session):
     for doc in meta["documentationUrl"].values():
         assert client.get(doc.replace("http://ponte.test", "")).status_code == 200
     assert client.get("/ocds/extensions/social-clause/v1.0/../../secret").status_code == 404
+
+
+def test_an_officers_additions_are_exported_in_ponte_release_and_stay_valid(
+    app, client, db_session
+):
+    """Officer adds a CPV code and a social clause to an imported process: the export keeps
+    the publisher's data and adds Ponte's in one release of its own."""
+    from brokerage.tenders import services
+    from brokerage.tenders.models import SOCIAL_CLAUSE
+
+    name = "mexico/jalisco/sample/releases/ocds-xs1qbl-SFIN-03-0001-00-2017-20180118T043951992Z-tender.json"  # no CPV
+    report, document = import_file(client, name)
+    ocid = report["created"][0]["ocid"]
+    tender = db.session.execute(select(Tender).where(Tender.ocid == ocid)).scalar_one()
+    before = copy.deepcopy(tender.source_release)
+    with app.test_request_context():
+        data = ocds.extract(tender.source_release, "", []).data
+        data.cpv_codes = ["90911200"]
+        data.clause_type, data.clause_measure = SOCIAL_CLAUSE, "share"
+        data.clause_target, data.clause_base = Decimal(30), "contract_workforce"
+        services.update_tender(tender, None, data)
+        db.session.commit()
+        assert not tender.missing_cpv
+        record = ocds.record(tender)
+        compiled = record["compiledRelease"]
+        items = compiled["tender"]["items"]
+        assert items[-1]["classification"] == {
+            "scheme": "CPV",
+            "id": "90911200",
+            "description": items[-1]["classification"]["description"],
+        }
+        assert len(items) == len(before["tender"]["items"]) + 1
+        assert compiled["tender"]["socialClause"]["type"] == SOCIAL_CLAUSE
+        ponte = record["releases"][-1]
+        assert ponte["id"].startswith("ponte-") and ponte["tag"] == ["tenderUpdate"]
+        # The publisher's own releases and fields are untouched.
+        assert [plain(r) for r in record["releases"][:-1]] == [
+            plain(ocds.repair(copy.deepcopy(r.data))) for r in tender.releases
+        ]
+        want = ocds.repair(copy.deepcopy(plain(before)))
+        assert standard_fields(
+            {**compiled, "tender": {**compiled["tender"], "items": items[:-1]}}
+        ) == (standard_fields(want))
+        assert tender.source_release == before  # the imported copy is not rewritten
+        assert_valid(ocds.record_package([tender], "https://ponte.test/r.json"), "record-package")
+        assert_valid(ocds.release_package([tender], "https://ponte.test/p.json"), "release-package")
