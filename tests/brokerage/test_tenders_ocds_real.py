@@ -320,7 +320,10 @@ def test_an_officers_additions_are_exported_in_ponte_release_and_stay_valid(
     from brokerage.tenders import services
     from brokerage.tenders.models import SOCIAL_CLAUSE
 
-    name = "mexico/jalisco/sample/releases/ocds-xs1qbl-SFIN-03-0001-00-2017-20180118T043951992Z-tender.json"  # no CPV
+    # A release package (embedded releases) whose items have no CPV code.
+    name = "mexico/jalisco/sample/releases/" + (
+        "ocds-xs1qbl-SFIN-03-0001-00-2017-20180118T043951992Z-tender.json"
+    )
     report, document = import_file(client, name)
     ocid = report["created"][0]["ocid"]
     tender = db.session.execute(select(Tender).where(Tender.ocid == ocid)).scalar_one()
