@@ -359,3 +359,29 @@ def test_an_officers_additions_are_exported_in_ponte_release_and_stay_valid(
         assert tender.source_release == before  # the imported copy is not rewritten
         assert_valid(ocds.record_package([tender], "https://ponte.test/r.json"), "record-package")
         assert_valid(ocds.release_package([tender], "https://ponte.test/p.json"), "release-package")
+
+
+def test_the_command_line_imports_json_lines_with_progress(app, db_session, tmp_path):
+    """``flask tenders import FILE --body NAME``: one release per line, 1.0 and 1.1 mixed."""
+    officer, body = make_officer()
+    db.session.commit()
+    lines = []
+    for name in [n for n in FILES if n.startswith("ukraine/") and "/releases/" in n][:3]:
+        release = json.loads((REAL / name).read_text(encoding="utf-8"))
+        lines.append(json.dumps(release))  # single 1.0 releases (no parties)
+    path = tmp_path / "bulk.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = app.test_cli_runner().invoke(
+        args=["tenders", "import", str(path), "--body", body.name]
+    )
+    assert result.exit_code == 0, result.output
+    assert "3 releases and 0 records read (3 upgraded from OCDS 1.0): 3 created" in result.output
+    again = app.test_cli_runner().invoke(
+        args=["tenders", "import", str(path), "--body", body.name, "--quiet"]
+    )
+    assert "0 created, 0 updated, 3 unchanged" in again.output
+    path.write_text('{"releases": [{"tag": ["tender"]}]}', encoding="utf-8")
+    refused = app.test_cli_runner().invoke(
+        args=["tenders", "import", str(path), "--body", body.name, "--quiet"]
+    )
+    assert refused.exit_code == 1 and "/releases/0/ocid" in refused.output

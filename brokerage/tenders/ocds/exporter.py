@@ -42,6 +42,7 @@ from brokerage.tenders.models import (
     Tender,
 )
 from brokerage.tenders.ocds.schema import EXTENSION_VERSION, OFFICIAL_EXTENSIONS, errors
+from brokerage.tenders.ocds.schema import jsonable as _jsonable
 from portal.db import utcnow
 from portal.models import Organisation
 
@@ -54,16 +55,6 @@ STATUS_TO_OCDS = {
 }
 #: What Italian public bodies publish open data under by default (AgID guidelines).
 DEFAULT_LICENSE = "https://creativecommons.org/licenses/by/4.0/"
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
 
 
 def _iso(value: datetime | date | None) -> str | None:

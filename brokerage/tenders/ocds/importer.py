@@ -65,6 +65,9 @@ from brokerage.tenders.ocds.schema import (
     release_schema,
     schema_problems,
 )
+from brokerage.tenders.ocds.schema import (
+    jsonable as _jsonable,
+)
 from brokerage.tenders.services import LotData, TenderData, TenderError
 from portal import audit, db, municipalities
 from portal.db import utcnow
@@ -1225,17 +1228,6 @@ def _supplier_org(ref: dict[str, Any], party: dict[str, Any]) -> Organisation | 
         .scalars()
         .first()
     )
-
-
-def _jsonable(value: Any) -> Any:
-    """For JSON columns: exact decimals as numbers (ints when whole)."""
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
 
 
 # --- Entry points -------------------------------------------------------------------------------
