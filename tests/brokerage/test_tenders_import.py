@@ -315,3 +315,76 @@ def test_upload_form_does_the_same_as_the_api(client, db_session):
     assert malformed.status_code == 422
     empty = client.post("/tenders/import", data={})
     assert empty.status_code == 200 and tender_count() == 3
+
+
+def test_imported_award_and_contract_get_compliance_monitoring(client, db_session):
+    """An award to a supplier of the portal on a tender with a social clause becomes a
+    contract followed like one awarded in Ponte: value and period from the OCDS contract."""
+    from brokerage.tenders import services
+    from tests.brokerage.test_tenders_factories import today
+
+    officer, body = make_officer()
+    supplier, _user = make_supplier(name="Cooperativa Sociale Importata")
+    release = {
+        "ocid": "ocds-test01-award-flow",
+        "id": "r1",
+        "date": "2026-04-01T10:00:00Z",
+        "tag": ["award", "contract"],
+        "initiationType": "tender",
+        "parties": [
+            {"id": "B1", "name": "Ente appaltante", "roles": ["buyer"]},
+            {"id": "S1", "name": supplier.name, "roles": ["supplier"]},
+        ],
+        "buyer": {"id": "B1", "name": "Ente appaltante"},
+        "tender": {
+            "id": "T1",
+            "title": "Pulizia degli uffici",
+            "status": "complete",
+            "items": [{"id": "1", "classification": {"scheme": "CPV", "id": "90911200"}}],
+            "socialClause": {
+                "type": "social_clause",
+                "measure": "share",
+                "target": 30,
+                "base": "contract_workforce",
+            },
+        },
+        "awards": [
+            {
+                "id": "A1",
+                "status": "active",
+                "value": {"amount": 100000, "currency": "EUR"},
+                "suppliers": [{"id": "S1", "name": supplier.name}],
+            }
+        ],
+        "contracts": [
+            {
+                "id": "C1",
+                "awardID": "A1",
+                "status": "active",
+                "value": {"amount": 98000.5, "currency": "EUR"},
+                "period": {"startDate": "2026-05-01T00:00:00Z", "endDate": "2027-04-30T23:59:00Z"},
+            }
+        ],
+    }
+    response = post(
+        client, issue_token(officer), json.dumps({"version": "1.1", "releases": [release]})
+    )
+    assert response.status_code == 201, response.json
+    assert response.json["contracts_created"] == 1
+    contract = db.session.execute(select(Contract)).scalar_one()
+    assert contract.supplier_org_id == supplier.id and contract.ocds_award_id == "A1"
+    assert contract.value_amount == Decimal("98000.50")
+    assert (contract.start_date.isoformat(), contract.end_date.isoformat()) == (
+        "2026-05-01",
+        "2027-04-30",
+    )
+    # Reports are due every period of the contract, as for one awarded in Ponte.
+    assert len(services.periods(contract)) == 4  # quarterly over a year
+    late = services.overdue_periods(contract, contract.end_date)
+    assert late and late[0][0] == contract.start_date
+    # The publisher's end of period stays as published in the export (not truncated to a day).
+    tender = by_ocid("ocds-test01-award-flow")
+    exported = ocds.record(tender)["compiledRelease"]
+    assert exported["contracts"][0]["period"]["endDate"] == "2027-04-30T23:59:00Z"
+    assert exported["buyer"] == {"id": "B1", "name": "Ente appaltante"}
+    assert [p["id"] for p in exported["parties"]] == ["B1", "S1"]
