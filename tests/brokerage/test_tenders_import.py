@@ -321,7 +321,6 @@ def test_imported_award_and_contract_get_compliance_monitoring(client, db_sessio
     """An award to a supplier of the portal on a tender with a social clause becomes a
     contract followed like one awarded in Ponte: value and period from the OCDS contract."""
     from brokerage.tenders import services
-    from tests.brokerage.test_tenders_factories import today
 
     officer, body = make_officer()
     supplier, _user = make_supplier(name="Cooperativa Sociale Importata")
