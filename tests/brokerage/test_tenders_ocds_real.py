@@ -385,3 +385,45 @@ def test_the_command_line_imports_json_lines_with_progress(app, db_session, tmp_
         args=["tenders", "import", str(path), "--body", body.name, "--quiet"]
     )
     assert refused.exit_code == 1 and "/releases/0/ocid" in refused.output
+
+
+def test_the_officer_adds_a_cpv_code_on_the_edit_page(app, client, db_session):
+    name = "mexico/jalisco/sample/records/ocds-xs1qbl-SFIN-03-0001-00-2017.json"
+    officer, body = make_officer()
+    raw = (REAL / name).read_bytes()
+    with app.test_request_context():
+        report = ocds.import_stream(io.BytesIO(raw), body, officer, today())
+    db.session.commit()
+    tender = db.session.get(Tender, report.created[0].id)
+    assert tender.missing_cpv
+    login(client, officer)
+    form = client.get(f"/tenders/{tender.id}/edit")
+    assert form.status_code == 200
+    page = form.get_data(as_text=True)
+    assert 'name="cpv_codes"' in page
+    data = {
+        "title": tender.title,
+        "description": tender.description,
+        "cpv_codes": "90911200",
+        "main_category": tender.main_category,
+        "value_amount": f"{tender.value_amount:.2f}" if tender.value_amount is not None else "",
+        "value_currency": tender.value_currency,
+        "comune": "",
+        "clause_type": "none",
+        "threshold": "",
+        "reserved_participation": "none",
+        "clause_measure": "",
+        "clause_base": "",
+    }
+    response = client.post(f"/tenders/{tender.id}/edit", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    db.session.expire_all()
+    tender = db.session.get(Tender, tender.id)
+    assert tender.cpv_codes == ["90911200"] and not tender.missing_cpv
+    # The publisher's items are untouched; the export adds Ponte's CPV item.
+    with app.test_request_context():
+        items = ocds.record(tender)["compiledRelease"]["tender"]["items"]
+    assert items[-1]["id"] == "ponte-cpv-90911200"
+    assert [i["id"] for i in items[:-1]] == [
+        i["id"] for i in tender.source_release["tender"]["items"]
+    ]
