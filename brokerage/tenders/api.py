@@ -18,6 +18,7 @@ from flask import (
     url_for,
 )
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from brokerage.tenders import cpv, ocds, services
 from brokerage.tenders.models import CLAUSE_TYPES, PUBLIC_STATUSES, Tender, TenderCpv
@@ -206,8 +207,9 @@ def tender(tender_id: int) -> Any:
 @bp.route("/tenders/<int:tender_id>/ocds")
 @public
 @doc(
-    "The tender as an OCDS 1.1 release package, with the lots, otherRequirements, "
-    "contractTerms and sustainability extensions and Ponte's socialClause.",
+    "The tender as an OCDS 1.1 release package: an imported process's releases as "
+    "published and Ponte's own; the official lots, otherRequirements, contractTerms, "
+    "sustainability and location extensions and Ponte's social-clause extension.",
     tags=["tenders"],
     responses={
         "200": {"description": "An OCDS release package."},
@@ -328,6 +330,7 @@ def _public_tenders() -> Any:
     """Public tenders of verified bodies, oldest change first (stable paging)."""
     return (
         select(Tender)
+        .options(selectinload(Tender.releases))
         .join(Organisation, Organisation.id == Tender.buyer_org_id)
         .where(Tender.status.in_(PUBLIC_STATUSES), Organisation.verified_at.is_not(None))
         .order_by(Tender.updated_at, Tender.id)
@@ -440,7 +443,12 @@ def ocds_bulk() -> Any:
         for start in range(0, len(ids), OCDS_PER_PAGE):
             chunk = ids[start : start + OCDS_PER_PAGE]
             tenders = (
-                db.session.execute(select(Tender).where(Tender.id.in_(chunk)).order_by(Tender.id))
+                db.session.execute(
+                    select(Tender)
+                    .options(selectinload(Tender.releases))
+                    .where(Tender.id.in_(chunk))
+                    .order_by(Tender.id)
+                )
                 .unique()
                 .scalars()
                 .all()

@@ -281,15 +281,30 @@ def test_items_without_cpv_import_and_are_marked(app, client, db_session):
 def test_ponte_exports_and_bulk_endpoints_are_valid(app, client, db_session):
     officer, body = make_officer()
     made = make_tender(body, officer, codes=("90911200",))
+    imported = set()
+    for name in (
+        "mexico/jalisco/sample/records/ocds-xs1qbl-SFIN-03-0001-00-2017.json",  # linked
+        next(n for n in FILES if n.startswith("ukraine/") and "/records/" in n),
+        next(n for n in FILES if n.startswith("moldova/") and "/releases/" in n),  # invalid
+    ):
+        with app.test_request_context():
+            found = ocds.import_stream(io.BytesIO((REAL / name).read_bytes()), body, None, today())
+        imported |= {t.ocid for t in found.created if t.status != "draft"}
+    db.session.commit()
+    assert imported
     response = client.get("/api/v1/ocds/releases?per_page=10")
     assert response.status_code == 200
     package = json.loads(response.data)
     for key in ("uri", "publishedDate", "publisher", "license", "publicationPolicy"):
         assert package[key]
-    assert made.ocid in {r["ocid"] for r in package["releases"]}
+    assert {made.ocid, *imported} <= {r["ocid"] for r in package["releases"]}
     assert_valid(package, "release-package")
     records = json.loads(client.get("/api/v1/ocds/records").data)
     assert_valid(records, "record-package")
+    assert {made.ocid, *imported} == {r["ocid"] for r in records["records"]}
+    first = client.get("/api/v1/ocds/records?per_page=1")
+    assert 'rel="next"' in first.headers["Link"]
+    assert len(json.loads(first.data)["records"]) == 1
     assert records["records"][0]["compiledRelease"]["tender"]["socialClause"]["type"]
     lines = client.get("/api/v1/ocds/bulk.jsonl").get_data(as_text=True).splitlines()
     assert lines and all(json.loads(line)["ocid"] for line in lines)
