@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
+import tempfile
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -21,6 +23,7 @@ from flask import (
     render_template,
     request,
     send_file,
+    stream_with_context,
     url_for,
 )
 from flask_babel import format_decimal, get_locale, ngettext
@@ -395,6 +398,12 @@ def tender_import() -> Any:
     report = problems = None
     if form.validate_on_submit():
         upload = form.package.data
+        if (
+            upload
+            and getattr(upload, "filename", "")
+            and request.accept_mimetypes.best == "application/x-ndjson"
+        ):
+            return _streamed_import(form, upload, body)
         try:
             if upload and getattr(upload, "filename", ""):
                 # Streamed: the upload is read a release at a time, never whole.
@@ -422,6 +431,40 @@ def tender_import() -> Any:
     return render_template(
         "tenders/import.html", form=form, report=report, problems=problems, body=body
     ), status
+
+
+def _streamed_import(form: ImportForm, upload: Any, body: Organisation) -> Any:
+    """The import page's script asks for this: one JSON line per batch written (how far
+    into the file the import is), then the page with the report. A large file shows its
+    progress while it is imported, not only while it is uploaded."""
+    # The request's files are closed when the view returns: the import reads its own copy
+    # (on disk past 1 MB, so memory stays bounded).
+    stream = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115 (closed below)
+    shutil.copyfileobj(upload.stream, stream, 1024 * 1024)
+    total = stream.tell()
+    stream.seek(0)
+    user = current_user._get_current_object()
+
+    def generate() -> Any:
+        report = problems = None
+        try:
+            for step in ocds.import_steps(stream, body, user, today()):
+                if isinstance(step, int):
+                    yield json.dumps({"done": step, "total": total}) + "\n"
+                else:
+                    report = step
+            db.session.commit()
+        except ocds.ImportRejected as rejected:
+            db.session.rollback()
+            problems = rejected.problems
+        finally:
+            stream.close()
+        page = render_template(
+            "tenders/import.html", form=form, report=report, problems=problems, body=body
+        )
+        yield json.dumps({"html": page}) + "\n"
+
+    return Response(stream_with_context(generate()), mimetype="application/x-ndjson")
 
 
 #: The files of Ponte's social-clause extension, as published.

@@ -442,3 +442,31 @@ def test_the_officer_adds_a_cpv_code_on_the_edit_page(app, client, db_session):
     assert [i["id"] for i in items[:-1]] == [
         i["id"] for i in tender.source_release["tender"]["items"]
     ]
+
+
+def test_the_import_page_streams_its_progress_for_the_pages_script(app, client, db_session):
+    """The import page's script asks for JSON lines: the position after each batch, then
+    the page with the report (the same page a plain form post gets)."""
+    officer, _body = make_officer()
+    login(client, officer)
+    lines = []
+    for name in [n for n in FILES if n.startswith("uk-contracts-finder/") and "/releases/" in n]:
+        document = json.loads((REAL / name).read_text(encoding="utf-8"))
+        lines.extend(json.dumps(r) for r in document.get("releases", [document]))
+    raw = ("\n".join(lines * 12) + "\n").encode()  # > 200 releases: several batches
+    response = client.post(
+        "/tenders/import",
+        data={"package": (io.BytesIO(raw), "bulk.jsonl")},
+        content_type="multipart/form-data",
+        headers={"Accept": "application/x-ndjson"},
+    )
+    assert response.status_code == 200 and response.mimetype == "application/x-ndjson"
+    steps = [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
+    progress = [s for s in steps if "done" in s]
+    assert len(progress) >= 2 and all(s["total"] == len(raw) for s in progress)
+    assert [s["done"] for s in progress] == sorted(s["done"] for s in progress)
+    assert progress[-1]["done"] == len(raw)
+    page = steps[-1]["html"]
+    assert 'id="report-title"' in page and 'id="problems-title"' not in page
+    tenders = db.session.execute(select(Tender)).scalars().all()
+    assert tenders and all(f"/tenders/{t.id}" in page for t in tenders)

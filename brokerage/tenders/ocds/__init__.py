@@ -23,6 +23,7 @@ from brokerage.tenders.ocds.importer import (
     extract,
     import_bytes,
     import_document,
+    import_steps,
     import_stream,
 )
 from brokerage.tenders.ocds.schema import (
@@ -66,6 +67,7 @@ __all__ = [
     "filename",
     "import_bytes",
     "import_document",
+    "import_steps",
     "import_stream",
     "json_lines",
     "merge_patch",

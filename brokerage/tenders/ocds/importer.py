@@ -19,7 +19,6 @@ social-clause compliance monitoring, as contracts awarded in Ponte are.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 from collections.abc import Callable, Iterator
@@ -880,14 +879,13 @@ class Importer:
         body: Organisation,
         user: User | None,
         today: date,
-        progress: Callable[[int], None] | None = None,
     ) -> None:
         self.body, self.user, self.today = body, user, today
-        self.progress = progress
         self.report = ImportReport()
         self._bodies: dict[str, int] = {}
 
-    def run(self, stream: IO[bytes]) -> ImportReport:
+    def steps(self, stream: IO[bytes]) -> Iterator[int]:
+        """Imports, yielding how far into the stream it is after each batch written."""
         reader = Reader(stream, self.report)
         with db.session.begin_nested():
             batch: list[Prepared] = []
@@ -901,10 +899,10 @@ class Importer:
                 if size >= BATCH:
                     self._write(batch)
                     batch, size = [], 0
-                    self._progress(stream)
+                    yield _position(stream)
             if batch:
                 self._write(batch)
-            self._progress(stream)
+            yield _position(stream)
         report = self.report
         if reader.values == 0:
             raise ImportRejected("invalid_json", [Problem("", _("The file is empty."))])
@@ -922,12 +920,6 @@ class Importer:
                     *report.warnings[:MAX_WARNINGS],
                 ],
             )
-        return report
-
-    def _progress(self, stream: IO[bytes]) -> None:
-        if self.progress is not None:
-            with contextlib.suppress(OSError, ValueError):
-                self.progress(stream.tell())
 
     def _other_body(self, name: str) -> int | None:
         """The id of the portal's public body named ``name``, if it is not the importer's."""
@@ -1289,19 +1281,17 @@ class _Unbom:
         return self.stream.seekable()
 
 
-def import_stream(
-    stream: IO[bytes],
-    body: Organisation,
-    user: User | None,
-    today: date,
-    progress: Callable[[int], None] | None = None,
-) -> ImportReport:
-    """Import every process of a binary stream; the caller commits.
+def import_steps(
+    stream: IO[bytes], body: Organisation, user: User | None, today: date
+) -> Iterator[int | ImportReport]:
+    """The import as it goes: the stream position after each batch, then the report.
 
-    Raises ImportRejected (malformed JSON, or no usable process); then nothing is written.
+    Raises ImportRejected (malformed JSON, or no usable process); then nothing is written
+    once the caller rolls back.
     """
+    importer = Importer(body, user, today)
     try:
-        return Importer(body, user, today, progress).run(_Unbom(stream))  # type: ignore[arg-type]
+        yield from importer.steps(_Unbom(stream))  # type: ignore[arg-type]
     except ijson.JSONError as error:
         located = None
         try:
@@ -1318,6 +1308,34 @@ def import_stream(
         raise ImportRejected(
             "invalid_json", [Problem("", _("The file is not UTF-8 text."))]
         ) from None
+    yield importer.report
+
+
+def import_stream(
+    stream: IO[bytes],
+    body: Organisation,
+    user: User | None,
+    today: date,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Import every process of a binary stream; the caller commits. ``progress`` is told
+    the stream position after each batch.
+
+    Raises ImportRejected (malformed JSON, or no usable process); then nothing is written.
+    """
+    for step in import_steps(stream, body, user, today):
+        if isinstance(step, ImportReport):
+            return step
+        if progress is not None:
+            progress(step)
+    raise AssertionError("the import ends with its report")
+
+
+def _position(stream: IO[bytes]) -> int:
+    try:
+        return stream.tell()
+    except (OSError, ValueError):
+        return 0
 
 
 def import_bytes(
