@@ -467,6 +467,15 @@ def _streamed_import(form: ImportForm, upload: Any, body: Organisation) -> Any:
     return Response(stream_with_context(generate()), mimetype="application/x-ndjson")
 
 
+@bp.route("/ocds/publication-policy.<any(md, it.md):variant>")
+@public
+def ocds_publication_policy(variant: str) -> Any:
+    """The publication policy every OCDS package of Ponte points to (English, Italian)."""
+    name = "publication-policy.it.md" if variant == "it.md" else "publication-policy.md"
+    content = (ocds.EXTENSION_DIR.parent / "policy" / name).read_bytes()
+    return Response(content, mimetype="text/markdown; charset=utf-8")
+
+
 #: The files of Ponte's social-clause extension, as published.
 EXTENSION_FILES = {
     "extension.json": "application/json",

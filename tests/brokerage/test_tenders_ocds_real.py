@@ -325,6 +325,10 @@ def test_ponte_exports_and_bulk_endpoints_are_valid(app, client, db_session):
     for doc in meta["documentationUrl"].values():
         assert client.get(doc.replace("http://ponte.test", "")).status_code == 200
     assert client.get("/ocds/extensions/social-clause/v1.0/../../secret").status_code == 404
+    policy = client.get(package["publicationPolicy"].replace("http://ponte.test", ""))
+    assert policy.status_code == 200 and b"publication policy" in policy.data
+    italian = client.get("/ocds/publication-policy.it.md")
+    assert b"politica di pubblicazione" in italian.data
 
 
 def test_an_officers_additions_are_exported_in_ponte_release_and_stay_valid(

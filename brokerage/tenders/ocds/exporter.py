@@ -128,7 +128,7 @@ def package_metadata(uri: str, tenders: Iterable[Tender] = ()) -> dict[str, Any]
         },
         "license": config.get("TENDERS_OCDS_LICENSE", DEFAULT_LICENSE),
         "publicationPolicy": config.get("TENDERS_OCDS_PUBLICATION_POLICY")
-        or extension_url("README.md"),
+        or url_for("tenders.ocds_publication_policy", variant="md", _external=True),
     }
 
 
