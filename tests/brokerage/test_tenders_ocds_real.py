@@ -474,3 +474,40 @@ def test_the_import_page_streams_its_progress_for_the_pages_script(app, client, 
     assert 'id="report-title"' in page and 'id="problems-title"' not in page
     tenders = db.session.execute(select(Tender)).scalars().all()
     assert tenders and all(f"/tenders/{t.id}" in page for t in tenders)
+
+
+def test_releases_of_one_process_far_apart_in_a_stream_merge_into_one(app, db_session):
+    officer, body = make_officer()
+
+    def release(ocid: str, rid: str, date: str, **extra: Any) -> str:
+        return json.dumps(
+            {
+                "ocid": ocid,
+                "id": rid,
+                "date": date,
+                "tag": ["tender"],
+                "initiationType": "tender",
+                "parties": [],
+                **extra,
+            }
+        )
+
+    lines = [
+        release("ocds-far-0", "a", "2026-01-01T00:00:00Z", tender={"id": "T", "title": "Primo"})
+    ]
+    lines += [release(f"ocds-far-{n}", "x", "2026-01-01T00:00:00Z") for n in range(1, 260)]
+    lines.append(
+        release(
+            "ocds-far-0",
+            "b",
+            "2026-02-01T00:00:00Z",
+            tender={"id": "T", "title": "Secondo", "value": {"amount": 10, "currency": "EUR"}},
+        )
+    )
+    with app.test_request_context():
+        report = ocds.import_stream(io.BytesIO("\n".join(lines).encode()), body, None, today())
+    assert len(report.created) == 260 and report.updated == []
+    tender = db.session.execute(select(Tender).where(Tender.ocid == "ocds-far-0")).scalar_one()
+    assert [r.release_id for r in tender.releases] == ["a", "b"]
+    assert tender.title == "Secondo" and tender.value_amount == Decimal(10)
+    assert tender.source_release["tender"]["value"] == {"amount": 10, "currency": "EUR"}

@@ -883,6 +883,8 @@ class Importer:
         self.body, self.user, self.today = body, user, today
         self.report = ImportReport()
         self._bodies: dict[str, int] = {}
+        #: Each process is reported once, however many batches its releases span.
+        self._reported: set[str] = set()
 
     def steps(self, stream: IO[bytes]) -> Iterator[int]:
         """Imports, yielding how far into the stream it is after each batch written."""
@@ -971,7 +973,9 @@ class Importer:
                 changed = self._history(tender, rows, items)
                 path = items[-1].path
                 if not created and not changed:
-                    report.unchanged.append(TenderRef.of(tender))
+                    if tender.ocid not in self._reported:
+                        self._reported.add(tender.ocid)
+                        report.unchanged.append(TenderRef.of(tender))
                     continue
                 given = next((p.compiled for p in reversed(items) if p.compiled), None)
                 if given is not None and any(
@@ -1060,6 +1064,9 @@ class Importer:
             report.notified += services.notify_many(newly_published, self.today, index)
         for tender, _extracted, _path, created in written:
             ref = TenderRef.of(tender)
+            if ref.ocid in self._reported:
+                continue
+            self._reported.add(ref.ocid)
             (report.created if created else report.updated).append(ref)
         # The batch leaves the session: memory stays bounded however long the file is.
         for tender in {t for t, *_rest in written} | set(existing.values()):
