@@ -160,7 +160,10 @@ class TenderForm(FlaskForm):
 
 class ImportForm(FlaskForm):
     package = FileField(
-        _l("OCDS file (JSON)"), description=_l("A release package or a record package, OCDS 1.1.")
+        _l("OCDS file (JSON or JSON Lines)"),
+        description=_l(
+            "Release or record packages, releases or records, OCDS 1.0 or 1.1; any size."
+        ),
     )
     text = TextAreaField(_l("…or paste the JSON here"), validators=[Optional()])
     submit = SubmitField(_l("Import"))

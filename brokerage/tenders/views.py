@@ -5,6 +5,9 @@ declarations, eligible tenders and compliance reports."""
 from __future__ import annotations
 
 import itertools
+import json
+import shutil
+import tempfile
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -20,6 +23,7 @@ from flask import (
     render_template,
     request,
     send_file,
+    stream_with_context,
     url_for,
 )
 from flask_babel import format_decimal, get_locale, ngettext
@@ -395,24 +399,32 @@ def tender_import() -> Any:
     report = problems = None
     if form.validate_on_submit():
         upload = form.package.data
-        raw: bytes | str = (
-            upload.read() if upload and getattr(upload, "filename", "") else (form.text.data or "")
-        )
-        if not raw:
-            form.package.errors = [_("Choose a file or paste the JSON.")]
-        else:
-            try:
-                report = ocds.import_bytes(raw, body, current_user, today())
-            except ocds.ImportRejected as rejected:
-                db.session.rollback()
-                problems = rejected.problems
+        if (
+            upload
+            and getattr(upload, "filename", "")
+            and request.accept_mimetypes.best == "application/x-ndjson"
+        ):
+            return _streamed_import(form, upload, body)
+        try:
+            if upload and getattr(upload, "filename", ""):
+                # Streamed: the upload is read a release at a time, never whole.
+                report = ocds.import_stream(upload.stream, body, current_user, today())
+            elif form.text.data:
+                report = ocds.import_bytes(form.text.data, body, current_user, today())
             else:
+                form.package.errors = [_("Choose a file or paste the JSON.")]
+        except ocds.ImportRejected as rejected:
+            db.session.rollback()
+            problems = rejected.problems
+        else:
+            if report is not None:
                 db.session.commit()
                 flash(
                     _(
-                        "Imported: %(created)d new, %(updated)d updated.",
+                        "Imported: %(created)d new, %(updated)d updated, %(unchanged)d unchanged.",
                         created=len(report.created),
                         updated=len(report.updated),
+                        unchanged=len(report.unchanged),
                     ),
                     "success",
                 )
@@ -420,6 +432,82 @@ def tender_import() -> Any:
     return render_template(
         "tenders/import.html", form=form, report=report, problems=problems, body=body
     ), status
+
+
+def _streamed_import(form: ImportForm, upload: Any, body: Organisation) -> Any:
+    """The import page's script asks for this: one JSON line per batch written (how far
+    into the file the import is), then the page with the report. A large file shows its
+    progress while it is imported, not only while it is uploaded."""
+    # The request's files are closed when the view returns: the import reads its own copy
+    # (on disk past 1 MB, so memory stays bounded).
+    stream = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115 (closed below)
+    shutil.copyfileobj(upload.stream, stream, 1024 * 1024)
+    total = stream.tell()
+    stream.seek(0)
+    user = current_user._get_current_object()
+
+    def generate() -> Any:
+        report = problems = None
+        try:
+            for step in ocds.import_steps(stream, body, user, today()):
+                if isinstance(step, int):
+                    yield json.dumps({"done": step, "total": total}) + "\n"
+                else:
+                    report = step
+            db.session.commit()
+        except ocds.ImportRejected as rejected:
+            db.session.rollback()
+            problems = rejected.problems
+        finally:
+            stream.close()
+        page = render_template(
+            "tenders/import.html", form=form, report=report, problems=problems, body=body
+        )
+        yield json.dumps({"html": page}) + "\n"
+
+    return Response(stream_with_context(generate()), mimetype="application/x-ndjson")
+
+
+@bp.route("/ocds/publication-policy.<any(md, it.md):variant>")
+@public
+def ocds_publication_policy(variant: str) -> Any:
+    """The publication policy every OCDS package of Ponte points to (English, Italian)."""
+    name = "publication-policy.it.md" if variant == "it.md" else "publication-policy.md"
+    content = (ocds.EXTENSION_DIR.parent / "policy" / name).read_bytes()
+    return Response(content, mimetype="text/markdown; charset=utf-8")
+
+
+#: The files of Ponte's social-clause extension, as published.
+EXTENSION_FILES = {
+    "extension.json": "application/json",
+    "release-schema.json": "application/json",
+    "README.md": "text/markdown; charset=utf-8",
+    "README.it.md": "text/markdown; charset=utf-8",
+    "codelists/socialClauseType.csv": "text/csv; charset=utf-8",
+    "codelists/socialClauseMeasure.csv": "text/csv; charset=utf-8",
+    "codelists/socialClauseBase.csv": "text/csv; charset=utf-8",
+    "codelists/premiumMeasure.csv": "text/csv; charset=utf-8",
+}
+
+
+@bp.route("/ocds/extensions/social-clause/<version>/<path:name>")
+@public
+def ocds_extension_file(version: str, name: str) -> Any:
+    """Ponte's OCDS extension at a stable URL, as the extension registry expects."""
+    if version != ocds.EXTENSION_VERSION or name not in EXTENSION_FILES:
+        abort(404)
+    content = (ocds.EXTENSION_DIR / name).read_bytes()
+    if name == "extension.json":
+        meta = json.loads(content)
+        meta["documentationUrl"] = {
+            code: ocds.extension_url(doc) for code, doc in meta["documentationUrl"].items()
+        }
+        content = json.dumps(meta, ensure_ascii=False, indent=2).encode("utf-8")
+    response = Response(content, mimetype=EXTENSION_FILES[name])
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.cache_control.public = True
+    response.cache_control.max_age = 3600
+    return response
 
 
 @bp.route("/tenders/<int:tender_id>/suppliers")
