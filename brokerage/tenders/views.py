@@ -68,7 +68,7 @@ from brokerage.tenders.services import (
     TenderData,
     TenderError,
 )
-from portal import audit, db, municipalities, search
+from portal import audit, concurrency, db, municipalities, search
 from portal.db import Page, utcnow
 from portal.forms import ConfirmForm
 from portal.layout import HomeAction
@@ -310,8 +310,13 @@ def tender_data(form: TenderForm, tender: Tender | None = None) -> TenderData:
     )
 
 
-def save_tender_form(form: TenderForm, tender: Tender | None) -> Tender | None:
+def save_tender_form(
+    form: TenderForm, tender: Tender | None, current_form: Any = None
+) -> Tender | None:
     if not form.validate_on_submit():
+        return None
+    stale = tender is not None and current_form is not None
+    if stale and not concurrency.unchanged_since(form, tender, current_form):
         return None
     data = tender_data(form, tender)
     try:
@@ -349,21 +354,26 @@ def tender_new() -> Any:
 @roles_required(PUBLIC_OFFICER)
 def tender_edit(tender_id: int) -> Any:
     tender = owned_tender(tender_id)
-    form = TenderForm(obj=tender)
-    if request.method == "GET":
-        form.comune.data = tender.municipality.label if tender.municipality else ""
-        form.cpv_codes.data = ", ".join(tender.cpv_codes)
-        form.premium_measures.data = list(tender.premium_measures)
-        form.deadline.data = (
-            tender.deadline.astimezone(ROME).replace(tzinfo=None) if tender.deadline else None
-        )
-    saved = save_tender_form(form, tender)
+
+    def build(**kwargs: Any) -> TenderForm:
+        form = TenderForm(obj=tender, **kwargs)
+        if request.method == "GET" or kwargs:
+            form.comune.data = tender.municipality.label if tender.municipality else ""
+            form.cpv_codes.data = ", ".join(tender.cpv_codes)
+            form.premium_measures.data = list(tender.premium_measures)
+            form.deadline.data = (
+                tender.deadline.astimezone(ROME).replace(tzinfo=None) if tender.deadline else None
+            )
+        return form
+
+    form = concurrency.edit_form(build, tender)
+    saved = save_tender_form(form, tender, lambda: build(formdata=None))
     if saved is not None:
         flash(_("The tender has been saved."), "success")
         return redirect(url_for("tenders.tender_detail", tender_id=tender.id))
     return render_template(
         "tenders/tender_form.html", form=offer_blank_lots(form), tender=tender, body=tender.buyer
-    )
+    ), concurrency.status()
 
 
 @bp.route("/tenders/<int:tender_id>/publish", methods=["POST"])
