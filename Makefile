@@ -7,7 +7,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 VENDOR := portal/static/vendor
 
-.PHONY: run test bench lint format install assets translations chromium clean extract-messages
+.PHONY: run test bench lint format install assets translations chromium xmlsec1 spid-tools clean extract-messages
 
 $(BIN)/activate: pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -38,12 +38,27 @@ chromium:
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Debian's xmlsec1: pysaml2 signs and verifies SPID/CIE messages with it.
+xmlsec1:
+	@command -v xmlsec1 >/dev/null 2>&1 || { \
+	  echo "Installing Debian's xmlsec1 for SPID/CIE"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xmlsec1 >/dev/null; }
+
+# AgID's tools (spid-sp-test, the validator; spid-compliant-certificates, the certificate
+# generator) pin old versions of libraries the portal also uses, so they get their own venv.
+SPID_VENV := .venv-spid
+$(SPID_VENV)/bin/spid_sp_test:
+	test -d $(SPID_VENV) || $(PYTHON) -m venv $(SPID_VENV)
+	$(SPID_VENV)/bin/pip install --quiet 'spid-sp-test==1.2.18' 'spid-compliant-certificates==0.5.5'
+
+spid-tools: xmlsec1 $(SPID_VENV)/bin/spid_sp_test
+
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo seed --if-empty
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-test: install chromium
+test: install chromium spid-tools
 	$(BIN)/pytest
 
 bench: install
@@ -61,4 +76,4 @@ extract-messages: $(BIN)/activate
 	$(BIN)/python scripts/update_catalogs.py
 
 clean:
-	rm -rf $(VENV) node_modules $(VENDOR) instance
+	rm -rf $(VENV) $(SPID_VENV) node_modules $(VENDOR) instance
