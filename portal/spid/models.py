@@ -27,6 +27,9 @@ class SpidRequest(Base):
     #: identity to the signed-in account instead of signing in.
     next_url: Mapped[str] = mapped_column(String(500), default="")
     link_user_id: Mapped[int | None]
+    #: For a linking request: the codice fiscale the IdP asserted, kept until the signed-in
+    #: browser confirms it (the IdP's cross-site POST carries no session cookie).
+    linked_fiscal_code: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     used_at: Mapped[datetime | None]
 

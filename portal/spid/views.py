@@ -81,6 +81,11 @@ def make_blueprint(profile: str) -> Blueprint:
         level = settings().level_for(user.roles)
         return _start(profile, idp, level=level, next_url=url_for("auth.account"), link=user)
 
+    @bp.route("/link/<request_id>")
+    @login_required
+    def link_complete(request_id: str) -> Any:
+        return _complete_link(profile, request_id)
+
     @bp.route("/acs", methods=["POST"])
     @public
     @csrf.exempt
@@ -255,30 +260,42 @@ def _sign_in(profile: str, user: User, identity: sp.Identity, next_url: str) -> 
 
 
 def _link(profile: str, stored: SpidRequest, identity: sp.Identity) -> Any:
-    user = db.session.get(User, stored.link_user_id)
-    if user is None or not current_user.is_authenticated or current_user.id != user.id:
-        return _refuse(profile, "linking request of another session", idp=identity.idp)
+    """The IdP's POST arrives without the session cookie (SameSite): keep the verified
+    identity on the request and let the signed-in browser confirm it with a GET."""
+    stored.linked_fiscal_code = identity.fiscal_code
+    db.session.commit()
+    return redirect(url_for(f"{profile}.link_complete", request_id=stored.id))
+
+
+def _complete_link(profile: str, request_id: str) -> Any:
+    user: User = current_user._get_current_object()
+    stored = db.session.get(SpidRequest, request_id)
+    fiscal_code = stored.linked_fiscal_code if stored is not None else None
+    if stored is None or stored.link_user_id != user.id or not fiscal_code:
+        abort(404)
+    stored.linked_fiscal_code = None
+    idp = stored.idp_entity_id
     other = db.session.execute(
-        select(User).where(User.fiscal_code == identity.fiscal_code, User.id != user.id)
+        select(User).where(User.fiscal_code == fiscal_code, User.id != user.id)
     ).scalar_one_or_none()
     if other is not None:
         audit.record(
             f"{profile}.link_failed",
             user,
-            idp=identity.idp,
-            fiscal_hash=fiscal_hash(identity.fiscal_code),
+            idp=idp,
+            fiscal_hash=fiscal_hash(fiscal_code),
             outcome="fiscal_code_in_use",
         )
         db.session.commit()
         flash(_("This digital identity is already linked to another account."), "danger")
         return redirect(url_for("auth.account"))
-    user.fiscal_code = identity.fiscal_code
+    user.fiscal_code = fiscal_code
     audit.record(
         f"{profile}.link",
         user,
-        idp=identity.idp,
-        level=identity.level,
-        fiscal_hash=fiscal_hash(identity.fiscal_code),
+        idp=idp,
+        level=stored.level,
+        fiscal_hash=fiscal_hash(fiscal_code),
         outcome="linked",
     )
     db.session.commit()

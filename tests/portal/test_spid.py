@@ -4,6 +4,7 @@ Ponte, and the rules around it: replay, another SP's request, two nodes, account
 from __future__ import annotations
 
 import re
+from urllib.parse import urljoin
 
 import pytest
 import requests
@@ -308,3 +309,48 @@ def test_unlink_needs_another_way_to_sign_in(spid_client, spid_app):
     spid_client.post("/spid/unlink", data={})
     ponte_db.session.refresh(user)
     assert user.fiscal_code is None
+
+
+def test_signed_in_user_links_spid_and_only_that_browser_completes_it(
+    spid_server, spid_app, spid_assets
+):
+    with spid_app.app_context():
+        make_user("employer", email="link.me@example.it", password="Correct-horse-9")
+        ponte_db.session.commit()
+    browser = requests.Session()
+    signed_in = browser.post(
+        f"{spid_server}/login",
+        data={"email": "link.me@example.it", "password": "Correct-horse-9"},
+        allow_redirects=False,
+        timeout=60,
+    )
+    assert signed_in.status_code == 302
+    form = browser.get(f"{spid_server}/spid/link", params={"idp": TEST_IDP}, timeout=60).text
+    response = idp_response(f"{spid_server}/spid/metadata", form, spid_assets.folder)
+    # The IdP's cross-site POST carries no session cookie: the ACS only records the identity.
+    acs = requests.post(
+        f"{spid_server}/spid/acs",
+        data={"SAMLResponse": response},
+        allow_redirects=False,
+        timeout=60,
+    )
+    assert acs.status_code == 302 and "/spid/link/" in acs.headers["Location"]
+    complete = urljoin(spid_server, acs.headers["Location"])
+    stranger = requests.get(complete, allow_redirects=False, timeout=60)
+    assert stranger.status_code == 302 and "/login" in stranger.headers["Location"]
+    account = browser.get(complete, timeout=60)
+    assert account.status_code == 200 and "GDASDV00A01H501J" in account.text
+    with spid_app.app_context():
+        user = ponte_db.session.execute(
+            select(User).where(User.email == "link.me@example.it")
+        ).scalar_one()
+        assert user.fiscal_code == "GDASDV00A01H501J"
+        actions = ponte_db.session.execute(
+            select(AuditLog.action).where(AuditLog.object_id == str(user.id))
+        ).scalars()
+        assert "spid.link" in set(actions)
+    # Unlinking works because a password remains.
+    browser.post(f"{spid_server}/spid/unlink", data={}, timeout=60)
+    with spid_app.app_context():
+        ponte_db.session.expire_all()
+        assert ponte_db.session.get(User, user.id).fiscal_code is None

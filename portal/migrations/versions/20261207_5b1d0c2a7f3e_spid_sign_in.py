@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("level", sa.Integer(), nullable=False),
         sa.Column("next_url", sa.String(length=500), nullable=False),
         sa.Column("link_user_id", sa.Integer(), nullable=True),
+        sa.Column("linked_fiscal_code", sa.String(length=16), nullable=True),
         sa.Column("created_at", portal.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("used_at", portal.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_spid_request")),
