@@ -198,11 +198,18 @@ def login_two_factor() -> Any:
 @login_required
 def logout() -> Any:
     audit.record("logout", current_user._get_current_object())
+    spid_logout = None
+    if current_app.extensions.get("spid") is not None:
+        from portal.spid.views import start_logout
+
+        spid_logout = start_logout()  # a SPID/CIE session also ends at the IdP
     db.session.commit()
     logout_user()
     session.pop("lang", None)
     session.pop(LANG_CHOSEN, None)
     flash(_("You have signed out."), "info")
+    if spid_logout is not None:
+        return render_template("spid/post.html", form=spid_logout)
     return redirect(url_for("portal.home"))
 
 

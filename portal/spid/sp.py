@@ -463,3 +463,64 @@ def identity_from(authn: Any, idp: str, level: int, request_id: str) -> Identity
         session_index=session_index,
         name_id=(name_id.text or "") if name_id is not None else "",
     )
+
+
+# --- Single logout -----------------------------------------------------------------------
+
+
+def _idp_slo(saml: Saml2Client, idp: str) -> str:
+    services = saml.metadata.single_logout_service(idp, BINDING_HTTP_POST, "idpsso")
+    if not services:
+        raise ResponseRefused("the IdP has no HTTP-POST SingleLogoutService")
+    return services[0]["location"]
+
+
+def _spid_issuer(settings: Settings) -> saml2.saml.Issuer:
+    return saml2.saml.Issuer(
+        text=settings.entity_id, format=NAMEID_FORMAT_ENTITY, name_qualifier=settings.entity_id
+    )
+
+
+def logout_request(
+    settings: Settings, profile: str, idp: str, name_id: str, session_index: str
+) -> dict[str, str]:
+    """A signed LogoutRequest to the IdP's SingleLogoutService (HTTP-POST form fields)."""
+    saml = client(settings, profile)
+    destination = _idp_slo(saml, idp)
+    _id, request = saml.create_logout_request(
+        destination,
+        idp,
+        name_id=saml2.saml.NameID(text=name_id, format=NAMEID_FORMAT_TRANSIENT, name_qualifier=idp),
+        session_indexes=[session_index] if session_index else None,
+        sign=False,
+    )
+    request.issuer = _spid_issuer(settings)
+    signed = saml.sign(
+        request, sign_prepare=False, sign_alg=SIG_RSA_SHA256, digest_alg=DIGEST_SHA256
+    )
+    encoded = base64.b64encode(str(signed).encode()).decode()
+    return {"action": destination, "SAMLRequest": encoded, "RelayState": profile}
+
+
+def logout_response(
+    settings: Settings, profile: str, payload: str, binding: str
+) -> tuple[str, dict[str, str]]:
+    """Check an IdP's LogoutRequest (signature against its metadata) and answer it with a
+    signed LogoutResponse: (the IdP, the HTTP-POST form fields)."""
+    saml = client(settings, profile)
+    try:
+        parsed = saml.parse_logout_request(payload, binding)
+    except Exception as exc:
+        raise ResponseRefused(f"invalid LogoutRequest: {exc.__class__.__name__}") from exc
+    if parsed is None or parsed.message is None or parsed.message.issuer is None:
+        raise ResponseRefused("invalid LogoutRequest")
+    idp = (parsed.message.issuer.text or "").strip()
+    destination = _idp_slo(saml, idp)
+    response = saml.create_logout_response(parsed.message, [BINDING_HTTP_POST], sign=False)
+    response.issuer = _spid_issuer(settings)
+    response.destination = destination
+    signed = saml.sign(
+        response, sign_prepare=False, sign_alg=SIG_RSA_SHA256, digest_alg=DIGEST_SHA256
+    )
+    encoded = base64.b64encode(str(signed).encode()).decode()
+    return idp, {"action": destination, "SAMLResponse": encoded, "RelayState": profile}

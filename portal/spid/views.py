@@ -98,13 +98,6 @@ def make_blueprint(profile: str) -> Blueprint:
     def slo() -> Any:
         return _single_logout(profile)
 
-    @bp.route("/logout", methods=["POST"])
-    @login_required
-    def logout() -> Any:
-        if not ConfirmForm(prefix="spid-logout").validate_on_submit():
-            abort(400)
-        return _start_logout(profile)
-
     return bp
 
 
@@ -306,53 +299,50 @@ def _complete_link(profile: str, request_id: str) -> Any:
 # --- Single logout -----------------------------------------------------------------------
 
 
-def _start_logout(profile: str) -> Any:
-    signed = session.get(SIGNED_IN)
-    user = current_user._get_current_object()
-    audit.record(f"{profile}.logout", user, idp=(signed or {}).get("idp", ""), outcome="local")
-    db.session.commit()
-    logout_user()
-    session.pop(SIGNED_IN, None)
-    flash(_("You have signed out."), "info")
-    return redirect(url_for("portal.home"))
+def start_logout() -> Any | None:
+    """After a SPID/CIE sign-in, signing out also ends the IdP session (SP-initiated single
+    logout): the local session ends now, and the browser carries a signed LogoutRequest to
+    the IdP, whose LogoutResponse comes back to ``/<profile>/slo``. None for other sign-ins."""
+    signed = session.pop(SIGNED_IN, None)
+    if not signed or current_app.extensions.get("spid") is None:
+        return None
+    profile = signed["profile"]
+    try:
+        form = sp.logout_request(
+            settings(), profile, signed["idp"], signed["name_id"], signed["session_index"]
+        )
+    except sp.ResponseRefused:
+        return None
+    audit.record(f"{profile}.logout", idp=signed["idp"], outcome="sp_initiated")
+    return form
 
 
 def _single_logout(profile: str) -> Any:
-    """A LogoutRequest from the IdP (another SP of the session signed out) ends the local
-    session and answers with a signed LogoutResponse; a LogoutResponse ends ours."""
+    """A LogoutRequest from the IdP (the person signed out at another SP) is checked and
+    answered with a signed LogoutResponse; a LogoutResponse closes our own single logout.
+    Either way the local session, if this browser sent it, ends."""
     from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 
     binding = BINDING_HTTP_POST if request.method == "POST" else BINDING_HTTP_REDIRECT
     data = request.form if request.method == "POST" else request.args
-    client = sp.client(settings(), profile)
     if data.get("SAMLRequest"):
         try:
-            parsed = client.parse_logout_request(data["SAMLRequest"], binding)
-            idp = parsed.message.issuer.text
-            reply = client.handle_logout_request(
-                data["SAMLRequest"], parsed.message.name_id, binding, sign=True
-            )
-        except Exception:  # any malformed or unsigned request
-            return _refuse(profile, "invalid LogoutRequest", status=400)
+            idp, form = sp.logout_response(settings(), profile, data["SAMLRequest"], binding)
+        except sp.ResponseRefused as refused:
+            return _refuse(profile, refused.reason, status=400)
+        audit.record(f"{profile}.logout", idp=idp, outcome="idp_initiated")
+        db.session.commit()
         if current_user.is_authenticated:
-            audit.record(f"{profile}.logout", idp=idp, outcome="idp_initiated")
-            db.session.commit()
             logout_user()
         session.pop(SIGNED_IN, None)
-        return _send(reply)
+        return render_template("spid/post.html", form=form, profile=profile)
     if data.get("SAMLResponse"):
         if current_user.is_authenticated:
             logout_user()
         session.pop(SIGNED_IN, None)
+        flash(_("You have signed out."), "info")
         return redirect(url_for("portal.home"))
     abort(400)
-
-
-def _send(http_info: Any) -> Any:
-    headers = dict(http_info.get("headers", []))
-    if "Location" in headers:
-        return redirect(headers["Location"])
-    return current_app.response_class(http_info.get("data", ""), headers=headers)
 
 
 # --- Registration, linking and unlinking (shared by both profiles) ------------------------

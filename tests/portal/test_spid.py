@@ -354,3 +354,53 @@ def test_signed_in_user_links_spid_and_only_that_browser_completes_it(
     with spid_app.app_context():
         ponte_db.session.expire_all()
         assert ponte_db.session.get(User, user.id).fiscal_code is None
+
+
+def test_signing_out_after_spid_sends_a_signed_logout_request_to_the_idp(
+    spid_server, spid_app, spid_assets
+):
+    import base64
+
+    with spid_app.app_context():
+        make_user("buyer", email="slo@example.it", fiscal_code="GDASDV00A01H501J")
+        ponte_db.session.commit()
+    try:
+        browser = requests.Session()
+        html = start_login(browser, spid_server)
+        response = idp_response(f"{spid_server}/spid/metadata", html, spid_assets.folder)
+        signed_in = browser.post(
+            f"{spid_server}/spid/acs",
+            data={"SAMLResponse": response},
+            allow_redirects=False,
+            timeout=60,
+        )
+        assert signed_in.status_code == 302
+        page = browser.post(f"{spid_server}/logout", allow_redirects=False, timeout=60)
+        assert page.status_code == 200
+        assert 'action="https://localhost:8443/samlsso"' in page.text
+        encoded = re.search(r'name="SAMLRequest" value="([^"]+)"', page.text).group(1)
+        xml = base64.b64decode(encoded).decode()
+        assert "LogoutRequest" in xml and "<ds:Signature" in xml and "NameQualifier" in xml
+        assert (
+            browser.get(f"{spid_server}/account", allow_redirects=False, timeout=60).status_code
+            == 302
+        )
+        back = browser.post(
+            f"{spid_server}/spid/slo",
+            data={"SAMLResponse": "PGxvZ291dC8+"},
+            allow_redirects=False,
+            timeout=60,
+        )
+        assert back.status_code == 302
+        forged = requests.post(
+            f"{spid_server}/spid/slo", data={"SAMLRequest": "bm9wZQ=="}, timeout=60
+        )
+        assert forged.status_code == 400
+    finally:
+        with spid_app.app_context():
+            ponte_db.session.execute(
+                User.__table__.update()
+                .where(User.fiscal_code == "GDASDV00A01H501J")
+                .values(fiscal_code=None, email="slo.old@example.it")
+            )
+            ponte_db.session.commit()
