@@ -224,6 +224,10 @@ def _consume_response(profile: str) -> Any:
         return redirect(url_for("spid_account.register"))
     if not user.active:
         return _refuse(profile, "account disabled", idp=idp)
+    if level < cfg.level_for(user.roles):
+        # Staff who read special-category data are identified at level 2 at least, whatever
+        # SPID_LEVEL_DEFAULT asked the IdP for.
+        return _refuse(profile, f"level {level} below what the user's roles need", idp=idp, code=20)
     return _sign_in(profile, user, identity, stored.next_url)
 
 
