@@ -3,6 +3,7 @@ Ponte, and the rules around it: replay, another SP's request, two nodes, account
 
 from __future__ import annotations
 
+import base64
 import re
 from urllib.parse import urljoin
 
@@ -79,8 +80,6 @@ def test_metadata_is_signed_and_asks_for_the_portal_attributes(spid_server):
 
 
 def test_authn_request_is_stored_with_level_and_force_authn(spid_server, spid_app):
-    import base64
-
     html = start_login(requests.Session(), spid_server)
     encoded = re.search(r'name="SAMLRequest" value="([^"]+)"', html).group(1)
     xml = base64.b64decode(encoded).decode()
@@ -359,8 +358,6 @@ def test_signed_in_user_links_spid_and_only_that_browser_completes_it(
 def test_signing_out_after_spid_sends_a_signed_logout_request_to_the_idp(
     spid_server, spid_app, spid_assets
 ):
-    import base64
-
     with spid_app.app_context():
         make_user("buyer", email="slo@example.it", fiscal_code="GDASDV00A01H501J")
         ponte_db.session.commit()
@@ -404,3 +401,45 @@ def test_signing_out_after_spid_sends_a_signed_logout_request_to_the_idp(
                 .values(fiscal_code=None, email="slo.old@example.it")
             )
             ponte_db.session.commit()
+
+
+def test_staff_signing_in_at_level_1_are_refused(spid_assets, tmp_path_factory):
+    """With SPID_LEVEL_DEFAULT=1 the IdP is asked for level 1; a broker answered at level 1
+    is still refused (special-category data needs level 2), a buyer is let in."""
+    instance = tmp_path_factory.mktemp("spid-level-1")
+    port = int(spid_assets.entity_id.rsplit(":", 1)[1]) + 4
+    app = make_spid_app(
+        f"sqlite:///{instance / 'ponte.db'}",
+        instance,
+        spid_assets,
+        SPID_SP_ENTITY_ID=f"http://127.0.0.1:{port}",
+        SPID_LEVEL_DEFAULT="1",
+    )
+    with app.app_context():
+        broker = make_user("broker", email="broker.l1@example.it", fiscal_code="GDASDV00A01H501J")
+        ponte_db.session.commit()
+        broker_id = broker.id
+    with live_server(app, port) as base:
+        browser = requests.Session()
+        html = start_login(browser, base)
+        assert (
+            "SpidL1"
+            in __import__("base64")
+            .b64decode(re.search(r'name="SAMLRequest" value="([^"]+)"', html).group(1))
+            .decode()
+        )
+        response = idp_response(f"{base}/spid/metadata", html, spid_assets.folder)
+        refused = browser.post(
+            f"{base}/spid/acs", data={"SAMLResponse": response}, allow_redirects=False, timeout=60
+        )
+        assert refused.status_code == 403
+        with app.app_context():
+            ponte_db.session.get(User, broker_id).memberships[0].role = "buyer"
+            ponte_db.session.commit()
+        html = start_login(browser, base)
+        response = idp_response(f"{base}/spid/metadata", html, spid_assets.folder)
+        accepted = browser.post(
+            f"{base}/spid/acs", data={"SAMLResponse": response}, allow_redirects=False, timeout=60
+        )
+        assert accepted.status_code == 302
+    app.extensions["ponte_db"].engine.dispose()
