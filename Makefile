@@ -7,7 +7,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 VENDOR := portal/static/vendor
 
-.PHONY: run serve dev test bench lint format install lock assets translations chromium deploy-tools clean extract-messages
+.PHONY: run serve dev test bench lint format install lock assets translations chromium deploy-tools xmlsec1 spid-tools clean extract-messages
 
 # Exactly what CI tested: every runtime and test dependency pinned with its hashes in
 # requirements.lock (`make lock` refreshes it), then Ponte itself without dependencies.
@@ -48,6 +48,21 @@ chromium:
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Debian's xmlsec1: pysaml2 signs and verifies SPID/CIE messages with it.
+xmlsec1:
+	@command -v xmlsec1 >/dev/null 2>&1 || { \
+	  echo "Installing Debian's xmlsec1 for SPID/CIE"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xmlsec1 >/dev/null; }
+
+# AgID's tools (spid-sp-test, the validator; spid-compliant-certificates, the certificate
+# generator) pin old versions of libraries the portal also uses, so they get their own venv.
+SPID_VENV := .venv-spid
+$(SPID_VENV)/bin/spid_sp_test:
+	test -d $(SPID_VENV) || $(PYTHON) -m venv $(SPID_VENV)
+	$(SPID_VENV)/bin/pip install --quiet 'spid-sp-test==1.2.18' 'spid-compliant-certificates==0.5.5'
+
+spid-tools: xmlsec1 $(SPID_VENV)/bin/spid_sp_test
+
 # The demo, served by gunicorn as in production (gunicorn.conf.py).
 run: install
 	$(FLASK) db upgrade
@@ -74,7 +89,7 @@ deploy-tools:
 	  apt-get update -qq && RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq systemd nginx-light >/dev/null; }
 
-test: install chromium deploy-tools
+test: install chromium deploy-tools spid-tools
 	$(BIN)/pytest
 
 bench: install
@@ -92,4 +107,4 @@ extract-messages: $(BIN)/activate
 	$(BIN)/python scripts/update_catalogs.py
 
 clean:
-	rm -rf $(VENV) node_modules $(VENDOR) instance
+	rm -rf $(VENV) $(SPID_VENV) node_modules $(VENDOR) instance

@@ -69,6 +69,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from portal import network
 
     network.init_app(app)  # good practices, events, agreements, indicators, open data
+    from portal import spid
+
+    spid.init_app(app)  # SPID/CIE sign-in, when configured
     for name in app.config["PONTE_MODULES"]:
         module = _optional_module(name)
         if module is not None:

@@ -126,6 +126,13 @@ def _finish_login(user: User, remember: bool) -> Any:
     return redirect(_safe_next(request.args.get("next"), user))
 
 
+def spid_required(user: User) -> bool:
+    """Roles that the SPID_REQUIRED_ROLES setting keeps off the password form (only when
+    SPID/CIE sign-in is configured, so nobody is locked out)."""
+    settings = current_app.extensions.get("spid")
+    return settings is not None and bool(user.roles.intersection(settings.required_roles))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login() -> Any:
@@ -153,6 +160,14 @@ def login() -> Any:
             metrics.login_failure("password")
             form.password.errors.append(_("E-mail or password is not correct."))
             return render_template("auth/login.html", form=form), 200
+        if spid_required(user):
+            form.email.errors.append(
+                _(
+                    "Your role signs in only with SPID or CIE, so that staff who read "
+                    "sensitive data are identified at level 2: use the buttons above."
+                )
+            )
+            return render_template("auth/login.html", form=form), 403
         if user.totp_enabled:
             session[PENDING_2FA] = {"id": user.id, "remember": bool(form.remember.data)}
             return redirect(url_for("auth.login_two_factor", next=request.args.get("next")))
@@ -189,11 +204,18 @@ def login_two_factor() -> Any:
 @login_required
 def logout() -> Any:
     audit.record("logout", current_user._get_current_object())
+    spid_logout = None
+    if current_app.extensions.get("spid") is not None:
+        from portal.spid.views import start_logout
+
+        spid_logout = start_logout()  # a SPID/CIE session also ends at the IdP
     db.session.commit()
     logout_user()
     session.pop("lang", None)
     session.pop(LANG_CHOSEN, None)
     flash(_("You have signed out."), "info")
+    if spid_logout is not None:
+        return render_template("spid/post.html", form=spid_logout)
     return redirect(url_for("portal.home"))
 
 
@@ -206,49 +228,65 @@ def register() -> Any:
     if request.method == "GET":
         form.locale.data = request.args.get("lang") or session.get("lang") or "it"
     if form.validate_on_submit():
-        role = form.role.data
-        org_fields = {
-            "service_type": form.service_type.data or None,
-            "comune_code": form.comune.data,
-            "register_number": form.register_number.data or "",
-            "regional_register": form.regional_register.data or "",
-        }
-        org_name = None if role == BUYER else form.org_name.data
-        if org_name and accounts.find_organisation(org_name) is not None:
-            form.org_name.errors.append(
-                _("This organisation is already registered: ask one of its members to add you.")
-            )
-        else:
-            try:
-                user = accounts.create_user(
-                    form.email.data or "",
-                    form.password.data,
-                    role,
-                    org_name=org_name,
-                    full_name=form.full_name.data or "",
-                    locale=form.locale.data,
-                    org_fields=org_fields,
-                )
-            except accounts.AccountError as error:
-                getattr(form, error.field or "email", form.email).errors.append(str(error))
-            else:
-                db.session.flush()
-                audit.record("user.register", user, actor=user, role=role)
-                db.session.commit()
-                login_user(user)
-                session["lang"] = user.locale or "it"
-                if user.organisations():
-                    flash(
-                        _(
-                            "Account created. An administrator will verify your organisation "
-                            "before it appears in the network directory."
-                        ),
-                        "success",
-                    )
-                else:
-                    flash(_("Account created. Welcome to Ponte."), "success")
-                return redirect(url_for("portal.home"))
+        user = create_account_from_form(form, form.password.data)
+        if user is not None:
+            login_user(user)
+            session["lang"] = user.locale or "it"
+            flash_account_created(user)
+            return redirect(url_for("portal.home"))
     return render_template("auth/register.html", form=form)
+
+
+def create_account_from_form(
+    form: RegistrationForm, password: str | None, **user_fields: object
+) -> User | None:
+    """The account (and organisation request) a registration form asks for, committed;
+    None with the errors next to the fields when a rule is broken."""
+    role = form.role.data
+    org_fields = {
+        "service_type": form.service_type.data or None,
+        "comune_code": form.comune.data,
+        "register_number": form.register_number.data or "",
+        "regional_register": form.regional_register.data or "",
+    }
+    org_name = None if role == BUYER else form.org_name.data
+    if org_name and accounts.find_organisation(org_name) is not None:
+        form.org_name.errors.append(
+            _("This organisation is already registered: ask one of its members to add you.")
+        )
+        return None
+    try:
+        user = accounts.create_user(
+            form.email.data or "",
+            password,
+            role,
+            org_name=org_name,
+            full_name=form.full_name.data or "",
+            locale=form.locale.data,
+            org_fields=org_fields,
+        )
+    except accounts.AccountError as error:
+        getattr(form, error.field or "email", form.email).errors.append(str(error))
+        return None
+    for name, value in user_fields.items():
+        setattr(user, name, value)
+    db.session.flush()
+    audit.record("user.register", user, actor=user, role=role)
+    db.session.commit()
+    return user
+
+
+def flash_account_created(user: User) -> None:
+    if user.organisations():
+        flash(
+            _(
+                "Account created. An administrator will verify your organisation "
+                "before it appears in the network directory."
+            ),
+            "success",
+        )
+    else:
+        flash(_("Account created. Welcome to Ponte."), "success")
 
 
 # --- Password reset -------------------------------------------------------------------
@@ -345,6 +383,7 @@ def account() -> Any:
         password_form=password_form,
         user=user,
         disable_form=ConfirmForm(prefix="disable"),
+        spid_unlink_form=ConfirmForm(prefix="spid-unlink"),
     )
 
 

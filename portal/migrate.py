@@ -25,6 +25,7 @@ def import_all_models(app: Flask) -> None:
     importlib.import_module("portal.notifications")
     importlib.import_module("portal.jobs")
     importlib.import_module("portal.network.models")
+    importlib.import_module("portal.spid.models")
     for name in app.config["PONTE_MODULES"]:
         try:
             importlib.import_module(f"{name}.models")

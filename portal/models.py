@@ -183,6 +183,9 @@ class User(UserMixin, TimestampMixin, Base):
     last_login_at: Mapped[datetime | None]
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled: Mapped[bool] = mapped_column(default=False)
+    #: Codice fiscale (DPR 605/1973), set by a SPID/CIE sign-in: the identity the IdPs send
+    #: as fiscalNumber. Unique when set; NULL for accounts never linked.
+    fiscal_code: Mapped[str | None] = mapped_column(String(16), unique=True)
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"

@@ -14,6 +14,9 @@ from portal.models import ROLES
 from portal.permissions import access_of, is_api_endpoint
 from tests.conftest import login
 from tests.factories import make_user
+from tests.spid_fixtures import spid_app, spid_assets
+
+__all__ = ["spid_app", "spid_assets"]  # fixtures
 
 SAMPLE_ARGS = {"integer": 1, "unicode": "x", "path": "x", "any": "x"}
 DENIED = {301, 302, 303, 400, 401, 403, 404, 405}
@@ -56,6 +59,38 @@ def call(client, method: str, path: str, api: bool, token: str | None = None):
 @pytest.mark.parametrize("role", [None, *ROLES])
 def test_no_role_reaches_a_route_it_must_not(app, client, db_session, role):
     """Anonymous and each role: a route outside their access never answers 200."""
+    assert_matrix(app, client, role, routes(app))
+
+
+#: Routes that exist only when SPID/CIE sign-in is configured.
+SPID_BLUEPRINTS = ("spid.", "cie.", "spid_account.")
+
+
+def test_spid_routes_declare_their_access(spid_app):
+    spid_routes = [r for r in routes(spid_app) if r.endpoint.startswith(SPID_BLUEPRINTS)]
+    assert len(spid_routes) >= 10
+    missing = [
+        r.endpoint for r in spid_routes if access_of(spid_app.view_functions[r.endpoint]) is None
+    ]
+    assert missing == []
+
+
+@pytest.mark.parametrize("role", [None, *ROLES])
+def test_no_role_reaches_a_spid_route_it_must_not(spid_app, role):
+    from portal import db as ponte_db
+    from tests.conftest import PonteClient
+
+    spid_app.test_client_class = PonteClient
+    with spid_app.app_context():
+        try:
+            spid_routes = [r for r in routes(spid_app) if r.endpoint.startswith(SPID_BLUEPRINTS)]
+            assert_matrix(spid_app, spid_app.test_client(), role, spid_routes)
+        finally:
+            ponte_db.session.rollback()
+            ponte_db.session.remove()
+
+
+def assert_matrix(app, client, role: str | None, rules: list[Rule]) -> None:
     user = make_user(role) if role else None
     token = None
     if user is not None:
@@ -64,7 +99,7 @@ def test_no_role_reaches_a_route_it_must_not(app, client, db_session, role):
 
         token = issue_token(user)
     problems = []
-    for rule in routes(app):
+    for rule in rules:
         access = access_of(app.view_functions[rule.endpoint])
         if access.public:
             continue
