@@ -478,8 +478,7 @@ def company_profile() -> Any:
     form = concurrency.edit_form(build, profile)
     if concurrency.may_save(form, build, profile):
         form.populate_obj(profile)
-        profile.vat_number = profile.vat_number.strip()
-        profile.fiscal_code = (profile.fiscal_code or "").strip().upper()
+        profile.fiscal_code = profile.fiscal_code or ""  # both already compact (the form)
         org.comune_code = form.comune.data
         org.fiscal_code = profile.fiscal_code or profile.vat_number
         db.session.add(profile)

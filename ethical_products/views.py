@@ -601,7 +601,7 @@ def manage_profile() -> Any:
         ):
             setattr(profile, name, getattr(form, name).data)
         profile.delivery_radius_km = form.delivery_radius_km.data or 0
-        profile.iban = (form.iban.data or "").replace(" ", "").upper()
+        profile.iban = form.iban.data or ""  # compact (the form's check)
         profile.art2_activities = sorted(form.art2_activities.data or [])
         profile.inclusion_hours_share = form.inclusion_hours_share.data
         services.reindex_producer_products(org.id)

@@ -85,7 +85,7 @@ from microcredit.schedule import (
     build_schedule,
     due_dates,
 )
-from portal import audit, db
+from portal import audit, db, identifiers
 from portal.i18n import euro
 from portal.models import MICROCREDIT_OFFICER, Organisation, User
 
@@ -392,10 +392,10 @@ def save_member(
     ):
         errors["consent_until"] = _("The consent must end after it was given.")
     if data.fiscal_code:
-        from employers.validators import fiscal_code_is_valid
-
-        if not fiscal_code_is_valid(data.fiscal_code.strip().upper()):
-            errors["fiscal_code"] = _("This fiscal code is not valid.")
+        try:
+            data.fiscal_code = identifiers.person_fiscal_code(data.fiscal_code)
+        except identifiers.IdentifierError as error:
+            errors["fiscal_code"] = str(error.message)
     candidate_id = _candidate_id(
         data.candidate_pseudonym, errors, member.candidate_id if member else None
     )
