@@ -33,20 +33,26 @@ class IdentifierError(ValueError):
     """A refused identifier; ``message`` says which part is wrong (translatable)."""
 
     def __init__(self, message: object) -> None:
-        super().__init__(str(message))
+        super().__init__(message)
         self.message = message
 
 
 _MONTHS = "ABCDEHLMPRST"  # DM 23/12/1976: the birth month letters, January to December
 
 
+#: Surname, name, year, month, day, place, check; digits may be letters in homocodes.
+_PERSON_PATTERN = re.compile(r"[A-Z]{6}[0-9L-V]{2}[A-Z][0-9L-V]{2}[A-Z][0-9L-V]{3}[A-Z]")
+
+
 def _person_code_problem(code: str) -> object:
     """Which part of a 16-character fiscal code is wrong (stdnum says only that one is)."""
+    if not _PERSON_PATTERN.fullmatch(code):
+        return _l("A fiscal code has letters and digits in the pattern of DM 23/12/1976.")
     if code[8] not in _MONTHS:
         return _l("The month letter (the 9th character) must be one of A B C D E H L M P R S T.")
     try:
         _cf.get_birth_date(code)
-    except (InvalidComponent, ValueError):
+    except (InvalidComponent, ValueError, KeyError):
         return _l("The birth day (characters 10 and 11) is not a real day of that month.")
     return _l("The fiscal code has an invalid format.")
 

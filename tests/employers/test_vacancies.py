@@ -627,10 +627,9 @@ def test_company_profile_with_an_invalid_vat_number_saves_nothing(client, db_ses
     html = response.get_data(as_text=True)
     error = re.search(r'id="vat_number-error"[^>]*>(.*?)</', html, re.S)
     assert error is not None
-    assert (
-        gettext("The check digit (the last one) does not match: look for a typing error.")
-        in error.group(1)
-    )
+    assert gettext(
+        "The check digit (the last one) does not match: look for a typing error."
+    ) in error.group(1)
     assert db.session.get(CompanyProfile, org.id) is None
     assert org.comune_code == before
     # With a valid number the same form saves.
