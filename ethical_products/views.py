@@ -3,7 +3,6 @@ producer's area (shop, products, orders, reports); the administrator's orders.""
 
 from __future__ import annotations
 
-import csv
 import io
 import secrets
 from dataclasses import replace
@@ -59,7 +58,7 @@ from ethical_products.models import (
     Variant,
 )
 from ethical_products.services import PRODUCER_ROLES, CatalogueFilters, ShopError
-from portal import audit, concurrency, db
+from portal import audit, concurrency, db, spreadsheets
 from portal.db import utcnow
 from portal.models import ADMIN, Organisation
 from portal.permissions import login_required, public, require, roles_required
@@ -999,7 +998,7 @@ def _csv(
     balance: services.Balance,
 ) -> Response:
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = spreadsheets.CsvWriter(out)
     writer.writerow(
         [
             "product_id",
@@ -1016,8 +1015,8 @@ def _csv(
         writer.writerow(
             [
                 r.product_id,
-                _csv_safe(r.product_name),
-                _csv_safe(r.variant_label),
+                r.product_name,
+                r.variant_label,
                 f"{r.vat_rate:.2f}",
                 r.quantity,
                 f"{r.gross:.2f}",
@@ -1052,11 +1051,6 @@ def _csv(
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
-
-
-def _csv_safe(text: str) -> str:
-    """No spreadsheet formulas from product names (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @bp.route("/shop/manage/stripe/connect", methods=["POST"])
