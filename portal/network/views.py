@@ -28,6 +28,7 @@ from portal.forms import ConfirmForm
 from portal.models import ADMIN, Organisation, User
 from portal.network import documents, ics, indicators, open_data, services
 from portal.network.forms import (
+    TWICE,
     AgreementForm,
     AttendanceForm,
     DocumentForm,
@@ -37,6 +38,7 @@ from portal.network.forms import (
     PracticeForm,
     ReviewForm,
     UserRegistrationForm,
+    clock_change,
     to_local,
     to_utc,
 )
@@ -528,8 +530,8 @@ def _fill_event(event: Event, form: EventForm) -> None:
     event.title = form.title.data.strip()
     event.kind = form.kind.data
     event.description = (form.description.data or "").strip()
-    event.starts_at = to_utc(form.starts_at.data)
-    event.ends_at = to_utc(form.ends_at.data)
+    event.starts_at = to_utc(form.starts_at.data, form.fold("starts_at"))
+    event.ends_at = to_utc(form.ends_at.data, form.fold("ends_at"))
     event.mode = form.mode.data
     event.venue = (form.venue.data or "").strip()
     event.address = (form.address.data or "").strip()
@@ -550,7 +552,7 @@ def event_new() -> Any:
         flash(_("Your organisation must be verified before it can publish content."), "warning")
     elif form.validate_on_submit():
         require(form.organisation_id.data in {o.id for o in orgs})
-        if form.starts_at.data and to_utc(form.starts_at.data) < utcnow():
+        if form.starts_at.data and to_utc(form.starts_at.data, form.fold("starts_at")) < utcnow():
             form.starts_at.errors = [
                 *form.starts_at.errors,
                 _("The event cannot start in the past."),
@@ -580,6 +582,9 @@ def event_edit(event_id: int) -> Any:
         if request.method == "GET" or kwargs:
             form.starts_at.data = to_local(event.starts_at)
             form.ends_at.data = to_local(event.ends_at)
+            for name in ("starts_at", "ends_at"):
+                if clock_change(form[name].data) == TWICE:
+                    form[f"{name}_clock"].data = "winter" if form[name].data.fold else "summer"
             form.comune.data = event.municipality.label if event.municipality else ""
         return form
 
