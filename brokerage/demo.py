@@ -333,8 +333,79 @@ def seed(scale: str, echo: Callable[[str], Any]) -> None:
     if proposed:
         db.session.commit()
         echo(f"Added {proposed} proposals to the demo employer's inbox.")
+    desks = _seed_desks()
+    if desks:
+        db.session.commit()
+        echo(f"Added {desks} service desks that take candidacies from public vacancies.")
     if scale == "large":
         seed_large(services[SIL], today, echo)
+
+
+#: Public desks of the demo services that take candidacies (SIL, job centre).
+DEMO_DESKS = {
+    SIL: {
+        "address": "Via Vittorio Veneto 21, 33170 Pordenone",
+        "opening_hours": "lunedì e mercoledì 9:00–12:30; giovedì 14:30–17:00",
+        "phone": "0434 392 611",
+        "email": "sil@pordenone.ponte.demo",
+    },
+    "Centro per l'Impiego di Monza": {
+        "address": "Via Tiziano Vecellio 18, 20900 Monza",
+        "opening_hours": "dal lunedì al venerdì 8:45–12:15; martedì anche 14:00–16:00",
+        "phone": "039 975 2200",
+        "email": "cpi.monza@ponte.demo",
+    },
+}
+#: Two requests in the SIL desk's inbox, as the public form leaves them.
+DEMO_REFERRALS = [
+    ("Marco Zanette", "marco.zanette@example.org", "", "new", 1),
+    ("Giulia De Marchi", "giulia.demarchi@example.org", "347 112 2334", "contacted", 4),
+]
+
+
+def _seed_desks() -> int:
+    """The demo desks and a couple of requests from public vacancies (once)."""
+    from brokerage.models import ReferralRequest, ServiceDesk
+    from employers.models import PUBLISHED, Vacancy
+
+    made = 0
+    for name, fields in DEMO_DESKS.items():
+        org = accounts.find_organisation(name)
+        if org is None or db.session.get(ServiceDesk, org.id) is not None:
+            continue
+        db.session.add(ServiceDesk(organisation_id=org.id, **fields))
+        made += 1
+    sil = accounts.find_organisation(SIL)
+    if not made or sil is None:
+        return made
+    db.session.flush()
+    vacancy = db.session.execute(
+        select(Vacancy)
+        .join(Municipality, Municipality.istat_code == Vacancy.comune_code)
+        .where(Vacancy.status == PUBLISHED, Municipality.province_code == "PN")
+        .order_by(Vacancy.id)
+        .limit(1)
+    ).scalar_one_or_none()
+    broker = _find_user(SERVICES[SIL][0])
+    for full_name, email, phone, status, days in DEMO_REFERRALS if vacancy else ():
+        when = utcnow() - timedelta(days=days)
+        db.session.add(
+            ReferralRequest(
+                vacancy_id=vacancy.id,
+                service_id=sil.id,
+                full_name=full_name,
+                email=email,
+                phone=phone,
+                locale="it",
+                consent_at=when,
+                status=status,
+                handled_by_id=broker.id if broker and status != "new" else None,
+                handled_at=when + timedelta(days=1) if status != "new" else None,
+                created_at=when,
+                updated_at=when,
+            )
+        )
+    return made
 
 
 #: The demo employer's inbox: (broker, status, note, what the employer answered).
@@ -386,18 +457,18 @@ def _seed_proposals(services: dict[str, Organisation], today: date) -> int:
         if broker is None:
             continue
         service_ids = {s.id for s in services.values() if broker in [m.user for m in s.memberships]}
-        # The first vacancy (from the n-th on) with a matching candidate left, else any.
+        # As in the portal, a broker proposes from the vacancy's ranked matches: the first
+        # vacancy (from the n-th on) with a ranked candidate not proposed yet.
         turn = vacancies[n:] + vacancies[:n]
         found = next(
-            (
-                (v, *hit)
-                for v in turn
-                if (hit := _proposable(v, service_ids, used, today, ranked_only=True))
-            ),
+            ((v, *hit) for v in turn if (hit := _proposable(v, service_ids, used, today))),
             None,
-        ) or next(
-            ((v, *hit) for v in turn if (hit := _proposable(v, service_ids, used, today))), None
         )
+        if found is None and _fit_a_candidate(turn[0], service_ids, used, today):
+            # The small demo caseload is random: let the nearest person whose availability
+            # almost fits be the one who fits, then rank as the portal does.
+            hit = _proposable(turn[0], service_ids, used, today)
+            found = (turn[0], *hit) if hit else None
         if found is None:
             continue
         vacancy, candidate, match = found
@@ -427,41 +498,58 @@ def _seed_proposals(services: dict[str, Organisation], today: date) -> int:
 
 
 def _proposable(
-    vacancy: Any, service_ids: set[int], used: set[int], today: date, ranked_only: bool = False
+    vacancy: Any, service_ids: set[int], used: set[int], today: date
 ) -> tuple[Candidate, Any] | None:
-    """The best-ranked candidate of ``service_ids`` not proposed yet; failing that (the
-    demo's random adjustments rule many out), one with consent whose hours fit."""
-    from brokerage import matching, proposals
+    """The best-ranked candidate of ``service_ids`` not proposed yet (one proposal per
+    person in the demo inbox), with the match explanation the portal would show."""
+    from brokerage import matching
 
     ranked = matching.candidates_for_vacancy(vacancy, service_ids, today, limit=20)
     match = next((m for m in ranked if m.candidate_id not in used), None)
-    if match is not None:
-        return db.session.get(Candidate, match.candidate_id), match
-    if ranked_only:
+    if match is None:
         return None
+    return db.session.get(Candidate, match.candidate_id), match
+
+
+def _fit_a_candidate(vacancy: Any, service_ids: set[int], used: set[int], today: date) -> bool:
+    """Make the nearest active candidate of ``service_ids`` with consent, not proposed yet,
+    available for ``vacancy``: its hours, a commute that reaches it, only adjustments it
+    offers. Demo data only."""
+    from portal.municipalities import distance_between
+
     held = select(CaseHolding.candidate_id).where(
         CaseHolding.service_id.in_(service_ids), CaseHolding.until.is_(None)
     )
-    candidates = db.session.execute(
-        select(Candidate)
-        .where(
-            Candidate.id.in_(held),
-            Candidate.id.not_in(used or {0}),
-            Candidate.status == ACTIVE,
-            Candidate.matching_consent_until >= today,
-            Candidate.hours_min <= vacancy.hours_per_week,
-            Candidate.hours_max >= vacancy.hours_per_week,
+    candidates = (
+        db.session.execute(
+            select(Candidate).where(
+                Candidate.id.in_(held),
+                Candidate.id.not_in(used or {0}),
+                Candidate.status == ACTIVE,
+                Candidate.erased_at.is_(None),
+                Candidate.matching_consent_until >= today,
+            )
         )
-        .order_by(Candidate.id)
-        .limit(500)
-    ).scalars()
-    fallback = None
-    for candidate in candidates:
-        explained = proposals.explain(candidate, vacancy)
-        if explained is not None:
-            return candidate, explained
-        fallback = fallback or (candidate, None)
-    return fallback
+        .scalars()
+        .all()
+    )
+    place = vacancy.municipality
+    near = sorted(
+        (d, c.id, c)
+        for c in candidates
+        if (d := distance_between(c.municipality, place)) is not None and d <= 40
+    )
+    if not near:
+        return False
+    distance, _id, candidate = near[0]
+    hours = vacancy.hours_per_week
+    candidate.hours_min = min(candidate.hours_min, hours)
+    candidate.hours_max = max(candidate.hours_max, hours)
+    candidate.max_commute_km = max(candidate.max_commute_km, int(distance) + 5)
+    offered = set(vacancy.adjustments) | ({"onsite_tutor"} if vacancy.onsite_tutor else set())
+    candidate.adjustments = [a for a in candidate.adjustments if a in offered]
+    db.session.flush()
+    return True
 
 
 def _seed_small(services: dict[str, Organisation], today: date) -> int:

@@ -319,3 +319,59 @@ class PathwayStage(Versioned, Base):
 
     service: Mapped[Organisation] = relationship(lazy="joined")
     broker: Mapped[User | None] = relationship(lazy="joined")
+
+
+class ServiceDesk(Base):
+    """A service's public desk for candidacies: where a person reading a public vacancy
+    can go, call or write to be put forward by the network (SIL, job centre)."""
+
+    __tablename__ = "service_desk"
+
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True
+    )
+    address: Mapped[str] = mapped_column(String(200), default="")
+    opening_hours: Mapped[str] = mapped_column(String(300), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    accepts_candidacies: Mapped[bool] = mapped_column(default=True)
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+
+
+REFERRAL_NEW = "new"
+REFERRAL_CONTACTED = "contacted"
+REFERRAL_CLOSED = "closed"
+REFERRAL_STATES = {
+    REFERRAL_NEW: _l("To contact"),
+    REFERRAL_CONTACTED: _l("Contacted"),
+    REFERRAL_CLOSED: _l("Closed"),
+}
+
+
+class ReferralRequest(TimestampMixin, Base):
+    """A person asks a service desk to be put forward for a public vacancy. Only a name, a
+    way to be contacted and the dated consent to be contacted: never special-category data
+    (the desk learns the rest at the interview, under the caseload's consent rules)."""
+
+    __tablename__ = "referral_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vacancy_id: Mapped[int] = mapped_column(
+        ForeignKey("vacancy.id", ondelete="CASCADE"), index=True
+    )
+    service_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254))
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    locale: Mapped[str] = mapped_column(String(5), default="it")
+    consent_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(12), default=REFERRAL_NEW, index=True)
+    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    handled_at: Mapped[datetime | None]
+
+    service: Mapped[Organisation] = relationship(lazy="joined")
+
+    @property
+    def status_label(self) -> str:
+        return str(REFERRAL_STATES.get(self.status, self.status))

@@ -10,7 +10,9 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, time
 
 from flask import Flask, current_app
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
 from brokerage import indicators
@@ -85,16 +87,34 @@ def seed_indicators(year: int) -> list[Section]:
     return sections
 
 
-def _division_label(code: str) -> str:
-    """ "Companies, ATECO division 31 – Fabbricazione di mobili": the division's official
-    (Italian) title from the ``ateco`` package, the code alone when it has none."""
+def _division_title(code: str) -> str | None:
     import ateco
 
     for edition in ("2025", "2022"):
         node = ateco.lookup(code, edition=edition)
         if node is not None and node.level == "division" and node.title:
-            return _("Companies, ATECO division %(code)s – %(title)s", code=code, title=node.title)
+            return str(node.title)
+    return None
+
+
+def _division_label(code: str) -> str:
+    """ "Companies, ATECO division 31 – Fabbricazione di mobili": the division's official
+    (Italian) title from the ``ateco`` package, the code alone when it has none."""
+    title = _division_title(code)
+    if title:
+        return _("Companies, ATECO division %(code)s – %(title)s", code=code, title=title)
     return _("Companies, ATECO division %(code)s", code=code)
+
+
+def _division_label_html(code: str) -> Markup | None:
+    """The label for pages in another language than Italian: ISTAT publishes ATECO titles
+    in Italian only, so the title is marked ``lang="it"`` (screen readers switch voice)."""
+    title = _division_title(code)
+    if not title or str(get_locale() or "it") == "it":
+        return None
+    text = _("Companies, ATECO division %(code)s – %(title)s", code=code, title="\x00")
+    before, _sep, after = text.partition("\x00")
+    return escape(before) + Markup('<span lang="it">%s</span>') % title + escape(after)
 
 
 def _sector_rows(year: int) -> list[Row]:
@@ -110,6 +130,7 @@ def _sector_rows(year: int) -> list[Row]:
     ).all()
     employer_ids = {d.get("employer_org_id") for _c, d in stages if d.get("employer_org_id")}
     sector_of: dict[int, str] = {}
+    marked: dict[str, Markup | None] = {}
     if employer_ids:
         from employers.models import CompanyProfile
 
@@ -130,6 +151,8 @@ def _sector_rows(year: int) -> list[Row]:
                 if kind == "company" and code.isdigit()
                 else str(ORG_KIND_LABELS.get(kind, kind))
             )
+            if kind == "company" and code.isdigit():
+                marked[sector_of[org_id]] = _division_label_html(code)
     placements: dict[str, int] = defaultdict(int)
     people: dict[str, set[int]] = defaultdict(set)
     unknown = _("Employer not recorded")
@@ -145,6 +168,7 @@ def _sector_rows(year: int) -> list[Row]:
                     {"n": indicators.Cell(placements[sector], len(people[sector]))}
                 )["n"]
             ],
+            label_html=marked.get(sector),
         )
         # Largest first, by name among equals; the unknown employer always last.
         for sector in sorted(placements, key=lambda s: (s == unknown, -placements[s], s))

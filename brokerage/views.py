@@ -31,7 +31,7 @@ from employers.services import VACANCY_ROLES, owner_organisations
 from portal import db
 from portal.db import utcnow
 from portal.forms import ConfirmForm
-from portal.layout import add_nav
+from portal.layout import HomeAction, add_home_actions, add_nav
 from portal.models import BROKER
 from portal.permissions import require, roles_required
 from portal.taxonomy import ADJUSTMENTS
@@ -47,11 +47,44 @@ def today() -> date:
 def init_app(app: Flask) -> None:
     add_nav(app, _l("Caseload"), "brokerage.caseload", (BROKER,))
     add_nav(app, _l("Proposals received"), "brokerage.inbox", VACANCY_ROLES)
+    add_nav(app, _l("Requests from vacancies"), "brokerage.referral_inbox", (BROKER,))
+    app.extensions["ponte_vacancy_apply"] = vacancy_apply_url
+    add_home_actions(app, (BROKER,), broker_home_actions, order=10)
     app.extensions.setdefault("ponte_employer_widgets", []).append(inbox_widget)
 
     @app.context_processor
     def matching_labels() -> dict[str, Any]:
         return {"factor_labels": lambda: FACTOR_LABELS}
+
+
+def broker_home_actions(user: Any) -> list[HomeAction]:
+    """A broker's next steps: people who asked the desk to be put forward, the caseload."""
+    from brokerage import referrals
+    from brokerage.models import REFERRAL_NEW
+
+    waiting = db.session.execute(
+        referrals.inbox_query(access.broker_service_ids(user), REFERRAL_NEW)
+        .with_only_columns(func.count())
+        .order_by(None)
+    ).scalar_one()
+    return [
+        HomeAction(
+            _("Requests from public vacancies to contact"),
+            url_for("brokerage.referral_inbox", status=REFERRAL_NEW),
+            waiting,
+        ),
+        HomeAction(_("Caseload"), url_for("brokerage.caseload")),
+    ]
+
+
+def vacancy_apply_url(vacancy: Vacancy) -> str | None:
+    """Where a person applies for a public vacancy through the network (None: nowhere on
+    the portal, no desk takes candidacies for it)."""
+    from brokerage import referrals
+
+    if not referrals.accepts_referrals(vacancy):
+        return None
+    return url_for("brokerage.vacancy_apply", vacancy_id=vacancy.id)
 
 
 FACTOR_LABELS = {
@@ -319,4 +352,4 @@ def _apply_employer_action(action: str, form: Any, proposal: Proposal, vacancy: 
         proposals.decline(proposal, vacancy, user, form.reason.data or "")
 
 
-from brokerage import caseload_views  # noqa: E402,F401
+from brokerage import caseload_views, referral_views  # noqa: E402,F401

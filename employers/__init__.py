@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 def init_app(app: Flask) -> None:
     from employers import api, quota_views, survey_views, views  # noqa: F401 (routes)
     from employers.models import Vacancy
-    from portal import demo, search
+    from portal import demo, search, sitemap
     from portal.api import page_schema
     from portal.layout import add_nav
 
@@ -23,7 +23,15 @@ def init_app(app: Flask) -> None:
         {"vacancy": _l("Vacancy"), **CONTRACT_TYPES}
     )
     add_nav(app, _l("Vacancies"), "employers.vacancy_list")
-    add_nav(app, _l("Employer area"), "employers.dashboard", api.VACANCY_ROLES)
+    sitemap.register(app, "vacancies", views.sitemap_rows, views.sitemap_url)
+    from portal.layout import add_home_actions
+    from portal.models import COOPERATIVE, EMPLOYER, SOCIAL_FARM
+
+    # Cooperatives and social farms post vacancies too: for them it is one area among others.
+    add_nav(app, _l("Employer area"), "employers.dashboard", (EMPLOYER,))
+    add_nav(app, _l("My vacancies"), "employers.dashboard", (COOPERATIVE, SOCIAL_FARM))
+    add_home_actions(app, (EMPLOYER,), views.home_actions, order=10)
+    add_home_actions(app, (COOPERATIVE, SOCIAL_FARM), views.home_actions, order=60)
     schemas = app.extensions.setdefault("ponte_openapi_schemas", {})
     schemas.update(
         {

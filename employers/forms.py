@@ -18,8 +18,22 @@ from wtforms import (
 )
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from employers.models import CLOSE_REASONS, CONTRACT_TYPES, PAY_PERIODS, SHIFT_PATTERNS
+from employers.models import (
+    CLOSE_REASONS,
+    CONTRACT_TYPES,
+    PAY_PERIODS,
+    SHIFT_PATTERNS,
+    CompanyProfile,
+)
+from employers.services import (
+    DESCRIPTION_MAX,
+    MAX_HOURS_PER_WEEK,
+    MAX_POSITIONS,
+    PAY_MAX,
+    TITLE_MAX,
+)
 from portal import identifiers
+from portal.bounds import column_length, length
 from portal.concurrency import VersionedForm
 from portal.forms import (
     CHOOSE,
@@ -37,14 +51,18 @@ class CheckboxListField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
+#: Pay is never negative (the same rule as ``employers.services.check`` and the API).
+PAY_RANGE = NumberRange(min=0, max=PAY_MAX, message=_l("Give an amount from 0 to 1,000,000 euros."))
+
+
 class VacancyForm(VersionedForm, FlaskForm):
-    title = StringField(_l("Job title"), validators=[InputRequired(), Length(max=200)])
+    title = StringField(_l("Job title"), validators=[InputRequired(), length(TITLE_MAX)])
     occupation = StringField(
         _l("Occupation (ESCO)"),
         validators=[Optional(), Length(max=300)],
         description=_l("Start typing and choose from the list: it suggests the skills."),
     )
-    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=8000)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), length(DESCRIPTION_MAX)])
     comune = MunicipalityField(_l("Workplace municipality"), validators=[InputRequired()])
     contract_type = SelectField(
         _l("Contract type"),
@@ -53,14 +71,16 @@ class VacancyForm(VersionedForm, FlaskForm):
         validators=[InputRequired(message=CHOOSE_MESSAGE)],
     )
     hours_per_week = IntegerField(
-        _l("Hours per week"), validators=[InputRequired(), NumberRange(1, 48)]
+        _l("Hours per week"), validators=[InputRequired(), NumberRange(1, MAX_HOURS_PER_WEEK)]
     )
     shift_pattern = SelectField(_l("Working pattern"), choices=options(SHIFT_PATTERNS.items()))
     positions = IntegerField(
-        _l("Positions"), default=1, validators=[InputRequired(), NumberRange(1, 500)]
+        _l("Positions"), default=1, validators=[InputRequired(), NumberRange(1, MAX_POSITIONS)]
     )
-    pay_min = FiniteDecimalField(_l("Pay from (EUR)"), places=2, validators=[Optional()])
-    pay_max = FiniteDecimalField(_l("Pay up to (EUR)"), places=2, validators=[Optional()])
+    pay_min = FiniteDecimalField(_l("Pay from (EUR)"), places=2, validators=[Optional(), PAY_RANGE])
+    pay_max = FiniteDecimalField(
+        _l("Pay up to (EUR)"), places=2, validators=[Optional(), PAY_RANGE]
+    )
     pay_period = SelectField(_l("Pay period"), choices=options(PAY_PERIODS.items()))
     expires_on = DateField(
         _l("Open until"),
@@ -96,7 +116,10 @@ class CloseForm(FlaskForm):
 
 
 class CompanyProfileForm(VersionedForm, FlaskForm):
-    legal_name = StringField(_l("Legal name"), validators=[InputRequired(), Length(max=200)])
+    legal_name = StringField(
+        _l("Legal name"),
+        validators=[InputRequired(), length(column_length(CompanyProfile.legal_name))],
+    )
     vat_number = StringField(
         _l("VAT number (partita IVA)"), validators=[InputRequired(), Length(min=11, max=11)]
     )
@@ -108,9 +131,18 @@ class CompanyProfileForm(VersionedForm, FlaskForm):
     )
     employees = IntegerField(_l("Employees"), validators=[Optional(), NumberRange(0, 1_000_000)])
     comune = MunicipalityField(_l("Municipality"), validators=[InputRequired()])
-    contact_name = StringField(_l("Contact person"), validators=[Optional(), Length(max=200)])
-    contact_email = EmailField(_l("Contact e-mail"), validators=[Optional(), Email()])
-    contact_phone = StringField(_l("Contact telephone"), validators=[Optional(), Length(max=40)])
+    contact_name = StringField(
+        _l("Contact person"),
+        validators=[Optional(), length(column_length(CompanyProfile.contact_name))],
+    )
+    contact_email = EmailField(
+        _l("Contact e-mail"),
+        validators=[Optional(), Email(), length(column_length(CompanyProfile.contact_email))],
+    )
+    contact_phone = StringField(
+        _l("Contact telephone"),
+        validators=[Optional(), length(column_length(CompanyProfile.contact_phone))],
+    )
     step_free_access = BooleanField(_l("Step-free access"))
     accessible_toilets = BooleanField(_l("Accessible toilets"))
     public_transport = BooleanField(_l("Public transport nearby"))

@@ -164,21 +164,18 @@ class Vacancy(Versioned, TimestampMixin, Base):
             return None
         occupation = self.occupation
         place = self.municipality
-        skills = ", ".join(s.skill.label_it or s.skill.label_en for s in self.skills)
+        # Italian text only in the Italian body (English labels are in body_en): an Italian
+        # snippet never shows an English skill label.
+        skills = ", ".join(s.skill.label_it for s in self.skills if s.skill.label_it)
         return {
             "title": self.title,
-            "body": " ".join(
-                filter(
-                    None,
-                    [
-                        self.description,
-                        occupation.label_it if occupation else "",
-                        self.organisation.name,
-                        place.name if place else "",
-                        skills,
-                    ],
-                )
-            ),
+            "body": [
+                self.description,
+                occupation.label_it if occupation else "",
+                self.organisation.name,
+                place.name if place else "",
+                skills,
+            ],
             "title_en": occupation.label_en if occupation else "",
             "body_en": ", ".join(s.skill.label_en for s in self.skills),
             "kind": self.contract_type,

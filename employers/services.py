@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app, url_for
-from flask_babel import force_locale, format_date
+from flask_babel import force_locale, format_date, format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import Select, exists, select
 
@@ -27,8 +27,9 @@ from employers.models import (
     VacancySkill,
 )
 from portal import audit, db, mail, municipalities
+from portal.bounds import LONG_TEXT_MAX, column_length, too_long
 from portal.db import utcnow
-from portal.models import COOPERATIVE, EMPLOYER, SOCIAL_FARM, Organisation, User
+from portal.models import COOPERATIVE, EMPLOYER, SOCIAL_FARM, Municipality, Organisation, User
 from portal.notifications import notify
 from portal.taxonomy import ADJUSTMENTS, Occupation, Skill
 
@@ -38,6 +39,11 @@ DEFAULT_VALIDITY_DAYS = 60
 REMINDER_DAYS_BEFORE_EXPIRY = 7
 MAX_VALIDITY_DAYS = 365
 MAX_HOURS_PER_WEEK = 48  # D.Lgs. 66/2003 art. 4: average weekly limit incl. overtime
+MAX_POSITIONS = 500
+#: The limits of a vacancy's texts and pay, shared by the form, these rules and the API.
+TITLE_MAX = column_length(Vacancy.title)
+DESCRIPTION_MAX = LONG_TEXT_MAX
+PAY_MAX = Decimal("1000000")
 
 
 class VacancyError(ValueError):
@@ -87,8 +93,10 @@ def check(data: VacancyData, today: date) -> None:
     errors: dict[str, str] = {}
     if not data.title.strip():
         errors["title"] = _("Give the vacancy a title.")
-    elif len(data.title) > 200:
-        errors["title"] = _("Use at most 200 characters.")
+    elif message := too_long(data.title, TITLE_MAX):
+        errors["title"] = message
+    if message := too_long(data.description, DESCRIPTION_MAX):
+        errors["description"] = message
     if municipalities.get(data.comune_code) is None:
         errors["comune"] = _("Choose a municipality from the list.")
     if data.contract_type not in CONTRACT_TYPES:
@@ -99,16 +107,19 @@ def check(data: VacancyData, today: date) -> None:
         errors["hours_per_week"] = _(
             "Hours per week must be between 1 and %(max)d.", max=MAX_HOURS_PER_WEEK
         )
-    if not 1 <= data.positions <= 500:
-        errors["positions"] = _("Positions must be between 1 and 500.")
+    if not 1 <= data.positions <= MAX_POSITIONS:
+        errors["positions"] = _("Positions must be between 1 and %(max)d.", max=MAX_POSITIONS)
     for name in ("pay_min", "pay_max"):
         value = getattr(data, name)
-        if value is not None and (
-            not value.is_finite()  # NaN and infinities break every comparison below
-            or value < 0
-            or value > Decimal("1000000")
-            or value != value.quantize(Decimal("0.01"))
-        ):
+        if value is None:
+            continue
+        if not value.is_finite():  # NaN and infinities break every comparison below
+            errors[name] = _("Give an amount in euros with at most two decimals.")
+        elif value < 0:
+            errors[name] = _("Pay cannot be negative.")
+        elif value > PAY_MAX:
+            errors[name] = _("Pay cannot be more than %(max)s euros.", max=format_decimal(PAY_MAX))
+        elif value != value.quantize(Decimal("0.01")):
             errors[name] = _("Give an amount in euros with at most two decimals.")
     if (
         data.pay_min is not None
@@ -357,6 +368,7 @@ class VacancyFilters:
     q: str = ""
     comune: str | None = None
     radius_km: float | None = None
+    province: str | None = None
     occupation_id: int | None = None
     contract_type: str | None = None
     min_hours: int | None = None
@@ -400,6 +412,14 @@ def public_vacancies(
             )
         else:
             stmt = stmt.where(Vacancy.comune_code == filters.comune)
+    if filters.province:
+        stmt = stmt.where(
+            Vacancy.comune_code.in_(
+                select(Municipality.istat_code).where(
+                    Municipality.province_code == filters.province
+                )
+            )
+        )
     if filters.occupation_id:
         stmt = stmt.where(Vacancy.occupation_id == filters.occupation_id)
     if filters.contract_type:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -18,13 +19,15 @@ from employers import services
 from employers.forms import CloseForm, CompanyProfileForm, VacancyForm
 from employers.models import (
     CONTRACT_TYPES,
+    PUBLISHED,
     CompanyProfile,
     Vacancy,
 )
 from employers.services import VACANCY_ROLES, VacancyData, VacancyError, VacancyFilters
-from portal import audit, concurrency, db
+from portal import audit, concurrency, db, provinces
 from portal.db import utcnow
 from portal.forms import ConfirmForm
+from portal.layout import HomeAction
 from portal.permissions import public, require, roles_required
 from portal.taxonomy import (
     ADJUSTMENTS,
@@ -53,6 +56,9 @@ def filters_from_args() -> VacancyFilters:
         q=(request.args.get("q") or "").strip()[:200],
         comune=(request.args.get("comune") or "").strip() or None,
         radius_km=float(radius) if radius.isdigit() and 0 < int(radius) <= 300 else None,
+        province=province
+        if (province := (request.args.get("province") or "").upper()) in provinces.names()
+        else None,
         occupation_id=int_arg("occupation", 1, 10**9),
         contract_type=request.args.get("contract")
         if request.args.get("contract") in CONTRACT_TYPES
@@ -91,7 +97,77 @@ def vacancy_list() -> Any:
         contract_types=CONTRACT_TYPES,
         adjustments=ADJUSTMENTS,
         comune_label=request.args.get("comune", ""),
+        province_choices=provinces.choices(),
+        feed_url=url_for("employers.vacancy_feed", **feed_args()),
     )
+
+
+def feed_args() -> dict[str, Any]:
+    """The list's query string, for the feed of the same vacancies (no page)."""
+    return {k: v for k, v in request.args.to_dict(flat=False).items() if k not in ("page", "lang")}
+
+
+#: New vacancies in the feed: the most recent, as feed readers expect.
+FEED_SIZE = 50
+
+
+@bp.route("/vacancies/feed.atom")
+@public
+def vacancy_feed() -> Any:
+    """Atom (RFC 4287) feed of the newest public vacancies, filtered with the list's own query
+    string (province, occupation, municipality and radius, contract, hours, words)."""
+    from feedgen.feed import FeedGenerator
+
+    filters = filters_from_args()
+    resolve_comune_arg(filters)
+    ranked = services.ranked_vacancy_ids(filters.q)
+    vacancies = (
+        db.session.execute(services.public_vacancies(filters, today(), ranked).limit(FEED_SIZE))
+        .unique()
+        .scalars()
+        .all()
+    )
+    list_url = url_for("employers.vacancy_list", _external=True, **feed_args())
+    feed = FeedGenerator()
+    feed.id(url_for("employers.vacancy_feed", _external=True, **feed_args()))
+    feed.title(_("Ponte – new vacancies"))
+    feed.subtitle(
+        _(
+            "Jobs, apprenticeships and internships offered by the companies and social "
+            "enterprises of the network."
+        )
+    )
+    feed.link(href=list_url, rel="alternate", type="text/html")
+    feed.link(href=feed.id(), rel="self", type="application/atom+xml")
+    feed.language(str(get_locale() or "it"))
+    newest = max((v.published_at or v.updated_at for v in vacancies), default=None)
+    feed.updated(_aware(newest or utcnow()))
+    for vacancy in reversed(vacancies):  # feedgen puts the last added first
+        entry = feed.add_entry()
+        url = url_for("employers.vacancy_detail", vacancy_id=vacancy.id, _external=True)
+        entry.id(url)
+        entry.link(href=url, rel="alternate", type="text/html")
+        entry.title(vacancy.title)
+        entry.author({"name": vacancy.organisation.name})
+        entry.published(_aware(vacancy.published_at or vacancy.created_at))
+        entry.updated(_aware(vacancy.updated_at))
+        entry.summary(
+            " · ".join(
+                [
+                    vacancy.organisation.name,
+                    vacancy.municipality.label,
+                    vacancy.contract_label,
+                    _("%(hours)s hours a week", hours=vacancy.hours_per_week),
+                ]
+            )
+        )
+        if vacancy.occupation:
+            entry.category(term=vacancy.occupation.isco_code, label=vacancy.occupation.label)
+    return current_app.response_class(feed.atom_str(pretty=False), mimetype="application/atom+xml")
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @bp.route("/vacancies/<int:vacancy_id>")
@@ -103,12 +179,15 @@ def vacancy_detail(vacancy_id: int) -> Any:
     manager = services.can_manage(current_user, vacancy)
     if not (vacancy.is_public(today()) or manager):
         abort(404)
+    public = vacancy.is_public(today())
+    apply_url = apply_url_for(vacancy) if public else None
     return render_template(
         "employers/vacancy_detail.html",
         vacancy=vacancy,
         manager=manager,
         edit_refusal=services.edit_refusal(vacancy, today()) if manager else None,
-        json_ld=job_posting_json_ld(vacancy) if vacancy.is_public(today()) else None,
+        json_ld=job_posting_json_ld(vacancy, apply_url) if public else None,
+        apply_url=apply_url,
         adjustments=ADJUSTMENTS,
     )
 
@@ -133,8 +212,18 @@ def valid_through(expires_on: date) -> str:
     return datetime.combine(expires_on, time(23, 59, 59), tzinfo=ROME).isoformat()
 
 
-def job_posting_json_ld(vacancy: Vacancy) -> Markup:
-    """schema.org JobPosting, with Google's required and recommended properties."""
+def apply_url_for(vacancy: Vacancy) -> str | None:
+    """Where a person applies for ``vacancy`` on the portal: the brokerage module's "apply
+    through the network" page when it is loaded and a desk takes candidacies, else None."""
+    provider = current_app.extensions.get("ponte_vacancy_apply")
+    return provider(vacancy) if provider else None
+
+
+def job_posting_json_ld(vacancy: Vacancy, apply_url: str | None = None) -> Markup:
+    """schema.org JobPosting, with Google's required and recommended properties.
+
+    ``directApply`` is true only when the portal itself takes the candidacy (``apply_url``):
+    the network's request form, not a redirect elsewhere."""
     place = vacancy.municipality
     employment = list(EMPLOYMENT_TYPES.get(vacancy.contract_type, ["OTHER"]))
     if vacancy.hours_per_week < 30 and "PART_TIME" not in employment:
@@ -173,6 +262,7 @@ def job_posting_json_ld(vacancy: Vacancy) -> Markup:
         },
         "workHours": f"{vacancy.hours_per_week} h/week",
         "url": url_for("employers.vacancy_detail", vacancy_id=vacancy.id, _external=True),
+        "directApply": apply_url is not None,
     }
     if vacancy.occupation:
         data["occupationalCategory"] = vacancy.occupation.isco_code
@@ -241,6 +331,22 @@ def dashboard() -> Any:
         form=ConfirmForm(),
         today=today(),
     )
+
+
+def home_actions(user: Any) -> list[HomeAction]:
+    """Next steps of an organisation that posts vacancies."""
+    orgs = services.owner_organisations(user)
+    if not orgs:
+        return []
+    published = db.session.execute(
+        select(func.count())
+        .select_from(Vacancy)
+        .where(Vacancy.organisation_id == orgs[0].id, Vacancy.status == PUBLISHED)
+    ).scalar_one()
+    return [
+        HomeAction(_("Your published vacancies"), url_for("employers.dashboard"), published),
+        HomeAction(_("Post a vacancy"), url_for("employers.vacancy_new")),
+    ]
 
 
 def occupation_from_text(text: str | None) -> Occupation | None:
@@ -487,3 +593,13 @@ def company_profile() -> Any:
         flash(_("The company profile has been saved."), "success")
         return redirect(url_for("employers.dashboard"))
     return render_template("employers/profile.html", form=form, org=org), concurrency.status()
+
+
+def sitemap_rows() -> Any:
+    """Every public vacancy with its last change, for the sitemap."""
+    public = services.public_vacancy_select(today()).subquery()
+    return select(public.c.id, public.c.updated_at)
+
+
+def sitemap_url(row: Any) -> str:
+    return url_for("employers.vacancy_detail", vacancy_id=row[0], _external=True)

@@ -14,10 +14,10 @@ def init_app(app: Flask) -> None:
     from ethical_products import api, network_indicators, views
     from ethical_products.models import Product
     from ethical_products.services import PRODUCER_ROLES
-    from portal import demo, search
+    from portal import demo, search, sitemap
     from portal.api import page_schema
-    from portal.layout import add_nav
-    from portal.models import ADMIN
+    from portal.layout import add_home_actions, add_nav
+    from portal.models import ADMIN, BUYER
 
     env = os.environ.get
     # Percent of each producer's subtotal kept by the platform (Decimal string; default 0).
@@ -31,10 +31,19 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api.webhook_bp)
     search.register(Product)
     network_indicators.register(app)
-    app.extensions.setdefault("ponte_search_labels", {})["product"] = _l("Product")
+    from ethical_products.models import CATEGORIES
+
+    app.extensions.setdefault("ponte_search_labels", {}).update(
+        {"product": _l("Product"), **CATEGORIES}
+    )
     add_nav(app, _l("Ethical products"), "ethical_products.catalogue")
+    sitemap.register(app, "products", views.sitemap_products, views.sitemap_product_url)
+    sitemap.register(app, "producers", views.sitemap_producers, views.sitemap_producer_url)
     add_nav(app, _l("My shop"), "ethical_products.manage", PRODUCER_ROLES)
     add_nav(app, _l("Shop orders"), "ethical_products.admin_orders", (ADMIN,))
+    add_nav(app, _l("My orders"), "ethical_products.my_orders", (BUYER,))
+    add_home_actions(app, PRODUCER_ROLES, views.producer_home_actions, order=20)
+    add_home_actions(app, (BUYER,), views.buyer_home_actions, order=10)
     schemas = app.extensions.setdefault("ponte_openapi_schemas", {})
     schemas.update({"Product": api.PRODUCT_SCHEMA, "ProductPage": page_schema("Product")})
 

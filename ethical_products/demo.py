@@ -396,6 +396,8 @@ def _past_orders(orgs: list[Organisation]) -> None:
             invoice_entity="Comune di Pordenone" if kind == "canteen" else "",
             invoice_tax_code="80002150938" if kind == "canteen" else "",
             invoice_sdi_code="UFABCD" if kind == "canteen" else "",
+            # Placed signed in, as the demo buyer would: the order belongs to the account.
+            buyer=accounts.find_user(email),
         )
         try:
             with db.session.begin_nested():

@@ -265,17 +265,12 @@ class Product(Versioned, TimestampMixin, Base):
             tags.append("organic")
         return {
             "title": self.name,
-            "body": " ".join(
-                filter(
-                    None,
-                    [
-                        self.description,
-                        self.category_label,
-                        self.producer.name,
-                        place.name if place else "",
-                    ],
-                )
-            ),
+            "body": [
+                self.description,
+                self.category_label,
+                self.producer.name,
+                place.name if place else "",
+            ],
             "title_en": self.name_en,
             "body_en": self.description_en,
             "kind": self.category,

@@ -1322,3 +1322,28 @@ def balances(producer_id: int | None = None) -> list[Balance]:
         Balance(pid, _dec(a), _dec(b), _dec(c), _dec(d), _dec(e))
         for pid, a, b, c, d, e in db.session.execute(stmt).all()
     ]
+
+
+# --- Guest orders claimed by their buyer's account --------------------------------------------
+
+#: How long the link that proves the e-mail address stays valid.
+CLAIM_LINK_HOURS = 24
+
+
+def guest_orders_for(email: str) -> Select[Any]:
+    """Orders placed without an account with ``email`` (case does not matter)."""
+    return select(Order).where(
+        Order.buyer_id.is_(None), func.lower(Order.email) == email.strip().lower()
+    )
+
+
+def claim_guest_orders(user: User) -> int:
+    """Attach to ``user`` the guest orders placed with the account's e-mail; the caller has
+    just proved the address (a link sent to it). Returns how many."""
+    orders = db.session.execute(guest_orders_for(user.email)).scalars().all()
+    for order in orders:
+        order.buyer_id = user.id
+    if orders:
+        audit.record("shop.orders_claimed", user, actor=user, reason=f"{len(orders)} orders")
+    db.session.commit()
+    return len(orders)

@@ -21,9 +21,10 @@ from flask import (
     send_from_directory,
     url_for,
 )
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -46,6 +47,7 @@ from ethical_products.models import (
     BANK_TRANSFER,
     BUYER_TYPES,
     CATEGORIES,
+    PAID,
     PAYMENT_METHODS,
     PRODUCER_KINDS,
     STATUS_LABELS,
@@ -58,8 +60,9 @@ from ethical_products.models import (
     Variant,
 )
 from ethical_products.services import PRODUCER_ROLES, CatalogueFilters, ShopError
-from portal import audit, concurrency, db, spreadsheets
+from portal import audit, concurrency, db, mail, spreadsheets
 from portal.db import utcnow
+from portal.layout import HomeAction
 from portal.models import ADMIN, Organisation
 from portal.permissions import login_required, public, require, roles_required
 from portal.views import page_arg
@@ -519,7 +522,70 @@ def my_orders() -> Any:
         page_arg(),
         current_app.config["PER_PAGE"],
     )
-    return render_template("ethical_products/my_orders.html", page=page)
+    guest = db.session.execute(
+        select(func.count()).select_from(services.guest_orders_for(current_user.email).subquery())
+    ).scalar_one()
+    return render_template(
+        "ethical_products/my_orders.html", page=page, guest=guest, form=ReasonForm()
+    )
+
+
+def _claim_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="shop-claim-orders")
+
+
+@bp.route("/shop/my-orders/claim", methods=["POST"])
+@login_required
+def claim_orders_request() -> Any:
+    """Send a link to the account's address: opening it proves the e-mail is the buyer's,
+    and the guest orders placed with it join the account."""
+    if not ReasonForm().validate_on_submit():
+        abort(400)
+    token = _claim_serializer().dumps({"user": current_user.id, "email": current_user.email})
+    link = url_for("ethical_products.claim_orders", token=token, _external=True)
+    mail.send(
+        current_user.email,
+        _("Ponte: add your orders to your account"),
+        _(
+            "To add to your account the orders placed with this e-mail address without "
+            "signing in, open this link within %(hours)d hours:",
+            hours=services.CLAIM_LINK_HOURS,
+        )
+        + "\n\n"
+        + link,
+    )
+    flash(
+        _(
+            "We sent a link to %(email)s: open it to add the orders to your account.",
+            email=current_user.email,
+        ),
+        "success",
+    )
+    return redirect(url_for("ethical_products.my_orders"))
+
+
+@bp.route("/shop/my-orders/claim/<token>")
+@login_required
+def claim_orders(token: str) -> Any:
+    try:
+        data = _claim_serializer().loads(token, max_age=services.CLAIM_LINK_HOURS * 3600)
+    except (BadSignature, SignatureExpired):
+        data = None
+    if (
+        not isinstance(data, dict)
+        or data.get("user") != current_user.id
+        or data.get("email") != current_user.email
+    ):
+        flash(_("The link is not valid or has expired: ask for a new one."), "danger")
+        return redirect(url_for("ethical_products.my_orders"))
+    claimed = services.claim_guest_orders(current_user)
+    flash(
+        ngettext(
+            "%(num)d order added to your account.", "%(num)d orders added to your account.", claimed
+        ),
+        "success",
+    )
+    return redirect(url_for("ethical_products.my_orders"))
 
 
 # --- The producer's area -----------------------------------------------------------------
@@ -1158,3 +1224,62 @@ def admin_refund(order_id: int) -> Any:
         db.session.commit()
         flash(_("%(amount)s EUR refunded.", amount=f"{amount:.2f}"), "success")
     return redirect(url_for("ethical_products.admin_orders"))
+
+
+# --- Next steps on the roles' homes --------------------------------------------------------
+
+
+def producer_home_actions(user: Any) -> list[HomeAction]:
+    """A producer's next steps: paid orders to prepare, its shop, a new product."""
+    orgs = services.producer_organisations(user)
+    if not orgs:
+        return []
+    to_prepare = db.session.execute(
+        select(func.count())
+        .select_from(SubOrder)
+        .where(SubOrder.producer_id == orgs[0].id, SubOrder.status == PAID)
+    ).scalar_one()
+    return [
+        HomeAction(
+            _("Orders to prepare"),
+            url_for("ethical_products.producer_orders", status=PAID),
+            to_prepare,
+        ),
+        HomeAction(_("Your shop"), url_for("ethical_products.manage")),
+        HomeAction(_("Add a product"), url_for("ethical_products.product_new")),
+    ]
+
+
+def buyer_home_actions(user: Any) -> list[HomeAction]:
+    """A buyer's next steps: the catalogue and the orders placed with this account."""
+    placed = db.session.execute(
+        select(func.count()).select_from(Order).where(Order.buyer_id == user.id)
+    ).scalar_one()
+    return [
+        HomeAction(_("Your orders"), url_for("ethical_products.my_orders"), placed),
+        HomeAction(_("Browse the ethical products"), url_for("ethical_products.catalogue")),
+    ]
+
+
+# --- Sitemaps ------------------------------------------------------------------------------
+
+
+def sitemap_products() -> Any:
+    """Every product anyone may see, with its last change."""
+    visible = services.visible_products().subquery()
+    return select(visible.c.id, visible.c.updated_at)
+
+
+def sitemap_product_url(row: Any) -> str:
+    return url_for("ethical_products.product_detail", product_id=row[0], _external=True)
+
+
+def sitemap_producers() -> Any:
+    """Every producer with a public shop, with the shop's last change."""
+    return select(ProducerProfile.organisation_id, ProducerProfile.updated_at).where(
+        ProducerProfile.organisation_id.in_(services.visible_producer_ids())
+    )
+
+
+def sitemap_producer_url(row: Any) -> str:
+    return url_for("ethical_products.producer_shop", org_id=row[0], _external=True)

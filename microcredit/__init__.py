@@ -12,7 +12,7 @@ def init_app(app: Flask) -> None:
     from microcredit import api, network_indicators, views
     from microcredit.policy import Policy
     from portal import demo
-    from portal.layout import add_nav
+    from portal.layout import add_home_actions, add_nav
     from portal.models import MICROCREDIT_OFFICER
 
     app.extensions["microcredit_policy"] = Policy.from_config(app.config.get("MICROCREDIT_POLICY"))
@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api.bp)
     network_indicators.register(app)
     add_nav(app, _l("Microcredit"), "microcredit.dashboard", (MICROCREDIT_OFFICER,))
+    add_home_actions(app, (MICROCREDIT_OFFICER,), views.officer_home_actions, order=10)
     schemas = app.extensions.setdefault("ponte_openapi_schemas", {})
     schemas.update(
         {

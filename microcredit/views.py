@@ -76,6 +76,7 @@ from microcredit.schedule import TermsError, build_schedule, parse_terms
 from microcredit.services import McError
 from portal import audit, concurrency, db
 from portal.db import Page
+from portal.layout import HomeAction
 from portal.models import MICROCREDIT_OFFICER, Organisation
 from portal.permissions import public, roles_required
 from portal.views import page_arg
@@ -1629,3 +1630,37 @@ def portfolio_xlsx() -> Any:
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": f"attachment; filename={name}.xlsx"},
     )
+
+
+# --- Next steps on the officer's home ------------------------------------------------------
+
+
+def officer_home_actions(user: Any) -> list[HomeAction]:
+    """A microcredit officer's next steps: today's centre meetings, loans in arrears."""
+    orgs = services.officer_organisations(user)
+    if not orgs:
+        return []
+    day = today()
+    centres = (
+        db.session.execute(
+            select(Centre).where(Centre.organisation_id == orgs[0].id, Centre.active.is_(True))
+        )
+        .scalars()
+        .all()
+    )
+    meeting_today = [c for c in centres if services.meeting_dates(c, day, day) == [day]]
+    actions = [
+        HomeAction(
+            _("Centre meetings today"),
+            url_for("microcredit.sheet", centre_id=meeting_today[0].id, on=day.isoformat())
+            if len(meeting_today) == 1
+            else url_for("microcredit.dashboard", _anchor="meetings-title"),
+            len(meeting_today),
+        ),
+        HomeAction(
+            _("Loans in arrears"),
+            url_for("microcredit.arrears"),
+            len(collection.late_loan_ids(orgs[0].id, day)),
+        ),
+    ]
+    return actions

@@ -36,6 +36,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         permissions,
         production,
         search,
+        sitemap,
         views,
     )
     from portal import logging as ponte_logging
@@ -60,6 +61,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(notifications.bp)
+    sitemap.init_app(app)
     notifications.init_app(app)
     app.register_blueprint(api.bp)
     health.init_app(app)

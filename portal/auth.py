@@ -75,9 +75,11 @@ ROLE_HOMES: tuple[tuple[str, tuple[str, ...]], ...] = (
     (PUBLIC_OFFICER, ("tenders.officer_dashboard",)),
     (MICROCREDIT_OFFICER, ("microcredit.dashboard",)),
     (EMPLOYER, ("employers.dashboard",)),
-    (COOPERATIVE, ("employers.dashboard", "tenders.supplier_dashboard", "ethical_products.manage")),
-    (SOCIAL_FARM, ("employers.dashboard", "tenders.supplier_dashboard", "ethical_products.manage")),
-    (BUYER, ("ethical_products.catalogue",)),
+    # A cooperative comes for tenders with social clauses first, a social farm for its shop;
+    # both may also post vacancies.
+    (COOPERATIVE, ("tenders.supplier_dashboard", "ethical_products.manage", "employers.dashboard")),
+    (SOCIAL_FARM, ("ethical_products.manage", "tenders.supplier_dashboard", "employers.dashboard")),
+    (BUYER, ("ethical_products.my_orders", "ethical_products.catalogue")),
 )
 
 

@@ -100,3 +100,6 @@ def init_app(app: Flask) -> None:
     migrate.init_app(app)
     for group in (users_cli, tokens_cli, orgs_cli, demo_cli):
         app.cli.add_command(group)
+    from portal import esco_import
+
+    esco_import.init_app(app)

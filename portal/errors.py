@@ -81,6 +81,20 @@ def handle_unexpected(error: Exception):
 NUL = "\x00"
 
 
+def streams_body(view: Any) -> Any:
+    """Marks a view that reads its (possibly huge) JSON body as a stream and deals with NUL
+    characters itself: ``reject_nul_bytes`` must not read the body into memory first."""
+    view.streams_body = True
+    return view
+
+
+def _streams_body() -> bool:
+    from flask import current_app
+
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "streams_body", False))
+
+
 def reject_nul_bytes() -> None:
     """A NUL character is never valid text, and PostgreSQL refuses it in text columns and
     parameters (a DataError, i.e. a 500): refuse it at the door with a 400, in the path,
@@ -91,7 +105,7 @@ def reject_nul_bytes() -> None:
         if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
             if any(NUL in k or NUL in v for k, v in request.form.items(multi=True)):
                 abort(400)
-        elif request.is_json:
+        elif request.is_json and not _streams_body():
             body = request.get_data(cache=True)
             if b"\\u0000" in body or b"\x00" in body:
                 abort(400)

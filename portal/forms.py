@@ -34,6 +34,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import TextInput
 
+from portal.bounds import column_length, length
 from portal.concurrency import VersionedForm
 from portal.models import (
     BROKER,
@@ -46,6 +47,7 @@ from portal.models import (
     SERVICE_TYPE_LABELS,
     SERVICE_TYPES,
     SOCIAL_FARM,
+    Organisation,
 )
 from portal.municipalities import resolve_municipality
 
@@ -310,18 +312,28 @@ class TwoFactorPolicyForm(FlaskForm):
 
 
 class OrganisationForm(VersionedForm, FlaskForm):
-    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), length(4000)])
     comune = MunicipalityField(_l("Municipality"), validators=[Optional()])
-    address = StringField(_l("Address"), validators=[Optional(), Length(max=200)])
-    website = StringField(_l("Website"), validators=[Optional(), Length(max=200)])
-    email = EmailField(_l("Contact e-mail"), validators=[Optional(), Email()])
-    phone = StringField(_l("Telephone"), validators=[Optional(), Length(max=40)])
+    address = StringField(
+        _l("Address"), validators=[Optional(), length(column_length(Organisation.address))]
+    )
+    website = StringField(
+        _l("Website"), validators=[Optional(), length(column_length(Organisation.website))]
+    )
+    email = EmailField(
+        _l("Contact e-mail"),
+        validators=[Optional(), Email(), length(column_length(Organisation.email))],
+    )
+    phone = StringField(
+        _l("Telephone"), validators=[Optional(), length(column_length(Organisation.phone))]
+    )
     register_number = StringField(
-        _l("Number in the register of cooperatives"), validators=[Optional(), Length(max=40)]
+        _l("Number in the register of cooperatives"),
+        validators=[Optional(), length(column_length(Organisation.register_number))],
     )
     regional_register = StringField(
         _l("Enrolment in the regional register of social farms"),
-        validators=[Optional(), Length(max=80)],
+        validators=[Optional(), length(column_length(Organisation.regional_register))],
     )
     submit = SubmitField(_l("Save"))
 

@@ -29,6 +29,48 @@ CORE_NAV: list[tuple[Any, str, tuple[str, ...], str | None]] = [
 
 
 @dataclass
+class HomeAction:
+    """A next step shown on a role's own home: what the person came to do, with how many
+    things wait for them when that helps (``count``)."""
+
+    label: str
+    url: str
+    count: int | None = None
+    description: str = ""
+
+
+#: (roles that see them, provider(user) -> actions)
+HomeActionProvider = Any
+
+
+def add_home_actions(
+    app: Flask, roles: tuple[str, ...], provider: HomeActionProvider, order: int = 50
+) -> None:
+    """Domain packages add the next steps of their roles' homes in ``init_app``; lower
+    ``order`` first (what the role mainly comes for before what it may also do)."""
+    entries = app.extensions.setdefault("ponte_home_actions", [])
+    entries.append((order, roles, provider))
+    entries.sort(key=lambda entry: entry[0])
+
+
+def home_actions() -> list[HomeAction]:
+    """The next steps of the signed-in user's roles, in the order modules registered them."""
+    if not current_user.is_authenticated:
+        return []
+    roles = current_user.roles
+    actions: list[HomeAction] = []
+    seen: set[str] = set()
+    for _order, needed, provider in current_app.extensions.get("ponte_home_actions", []):
+        if not roles.intersection(needed):
+            continue
+        for action in provider(current_user) or []:
+            if action.url not in seen:
+                seen.add(action.url)
+                actions.append(action)
+    return actions
+
+
+@dataclass
 class NavLink:
     label: str
     url: str
@@ -60,11 +102,14 @@ def navigation() -> list[NavLink | NavGroup]:
     groups: dict[str, NavGroup] = {
         key: NavGroup(key, str(label)) for key, label in GROUP_LABELS.items()
     }
+    home = role_home_url() if current_user.is_authenticated else None
+    seen: set[str] = set()
     for label, endpoint, needed, group in entries:
         if needed and not roles.intersection(needed):
             continue
-        if endpoint not in current_app.view_functions:
-            continue
+        if endpoint not in current_app.view_functions or endpoint in seen:
+            continue  # one entry per area: the first that fits the user's roles
+        seen.add(endpoint)
         url = url_for(endpoint)
         link = NavLink(str(label), url, request.path.startswith(url) and url != "/")
         if group is None and needed:
@@ -73,7 +118,17 @@ def navigation() -> list[NavLink | NavGroup]:
             links.append(link)
         else:
             groups.setdefault(group, NavGroup(group, group)).links.append(link)
+    mine = groups.get(MY_AREA)
+    if mine is not None and home is not None:
+        # The user's own home comes first in "My area".
+        mine.links.sort(key=lambda link: link.url != home)
     return [*links, *(g for g in groups.values() if g.links)]
+
+
+def role_home_url() -> str:
+    from portal.auth import role_home
+
+    return role_home(current_user)
 
 
 def add_nav(
@@ -98,6 +153,7 @@ def init_app(app: Flask) -> None:
 
         return {
             "navigation": navigation,
+            "home_actions": home_actions,
             "role_labels": ROLE_LABELS,
             "has_endpoint": lambda name: name in current_app.view_functions,
             "unread_notifications": lambda: unread_count(current_user),

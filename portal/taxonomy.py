@@ -11,7 +11,7 @@ from typing import Any
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from sqlalchemy import ForeignKey, String, func, or_, select
+from sqlalchemy import ForeignKey, Index, String, exists, func, or_, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal import db
@@ -35,6 +35,10 @@ class Occupation(Base):
     def label(self) -> str:
         return localized(self.label_it, self.label_en)
 
+    @property
+    def label_html(self) -> Markup:
+        return label_html(self.label_it, self.label_en)
+
 
 class Skill(Base):
     """An ESCO skill or knowledge item."""
@@ -50,6 +54,26 @@ class Skill(Base):
     @property
     def label(self) -> str:
         return localized(self.label_it, self.label_en)
+
+    @property
+    def label_html(self) -> Markup:
+        return label_html(self.label_it, self.label_en)
+
+
+class EscoLabel(Base):
+    """Labels of an ESCO concept beyond its preferred Italian and English ones: alternative
+    labels in any language, and preferred labels in languages other than Italian and English
+    (loaded from ESCO's official CSV files by ``flask esco import-labels``)."""
+
+    __tablename__ = "esco_label"
+    __table_args__ = (Index("ix_esco_label_concept", "concept", "concept_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    concept: Mapped[str] = mapped_column(String(12))  # "skill" | "occupation"
+    concept_id: Mapped[int]
+    lang: Mapped[str] = mapped_column(String(8))
+    label: Mapped[str] = mapped_column(String(300))
+    preferred: Mapped[bool] = mapped_column(default=False)
 
 
 class OccupationSkill(Base):
@@ -96,6 +120,17 @@ def skill_options(skill_ids: Any, sort: bool = True) -> list[tuple[int, Markup]]
     return choices
 
 
+def label_html(italian: str | None, english: str) -> Markup:
+    """The label for a page: on a non-English page without the Italian label, the English
+    one marked ``lang="en"`` so screen readers pronounce it right (WCAG 3.1.2)."""
+    lang = _locale()
+    if lang == "it" and italian:
+        return Markup.escape(italian)
+    if lang != "en":
+        return Markup('<span lang="en">%s</span>') % english
+    return Markup.escape(english)
+
+
 def localized(italian: str | None, english: str) -> str:
     """The Italian label in Italian when there is one, else the English one."""
     return italian if _locale() == "it" and italian else english
@@ -116,14 +151,15 @@ def suggested_skills(occupation: Occupation) -> tuple[list[Skill], list[Skill]]:
 
 
 def search_occupations(text: str, limit: int = 20) -> list[Occupation]:
-    like = "%" + text.strip().lower().replace("%", "") + "%"
+    like = "%" + _like_escape(text.strip().lower()) + "%"
     return list(
         db.session.execute(
             select(Occupation)
             .where(
                 or_(
-                    func.lower(Occupation.label_it).like(like),
-                    func.lower(Occupation.label_en).like(like),
+                    func.lower(Occupation.label_it).like(like, escape="\\"),
+                    func.lower(Occupation.label_en).like(like, escape="\\"),
+                    _other_label_like("occupation", Occupation.id, like),
                 )
             )
             .order_by(func.length(Occupation.label_en))
@@ -248,18 +284,40 @@ def resolve_occupation(text: str | None) -> tuple[Occupation | None, list[Occupa
     return None, suggest_occupations(text, limit=5)
 
 
+def _other_label_like(concept: str, id_column: Any, like: str) -> Any:
+    """The concept has an alternative (or other-language) label containing ``like``."""
+    return exists().where(
+        EscoLabel.concept == concept,
+        EscoLabel.concept_id == id_column,
+        func.lower(EscoLabel.label).like(like, escape="\\"),
+    )
+
+
 def search_skills(text: str, limit: int = 20) -> list[Skill]:
-    like = "%" + text.strip().lower().replace("%", "") + "%"
-    return list(
+    """Skills whose Italian, English or alternative label contains ``text``; preferred
+    labels in the reader's language first, shortest first."""
+    like = "%" + _like_escape(text.strip().lower()) + "%"
+    label = func.coalesce(Skill.label_it, Skill.label_en) if _locale() == "it" else Skill.label_en
+    preferred = or_(
+        func.lower(Skill.label_it).like(like, escape="\\"),
+        func.lower(Skill.label_en).like(like, escape="\\"),
+    )
+    found = list(
         db.session.execute(
-            select(Skill)
-            .where(
-                or_(func.lower(Skill.label_it).like(like), func.lower(Skill.label_en).like(like))
-            )
-            .order_by(func.length(Skill.label_en))
-            .limit(limit)
+            select(Skill).where(preferred).order_by(func.length(label), label).limit(limit)
         ).scalars()
     )
+    if len(found) < limit:
+        found += db.session.execute(
+            select(Skill)
+            .where(
+                _other_label_like("skill", Skill.id, like),
+                Skill.id.not_in([s.id for s in found] or [0]),
+            )
+            .order_by(func.length(label), label)
+            .limit(limit - len(found))
+        ).scalars()
+    return found
 
 
 #: Workplace adjustments: what helps at work, never what condition it is for

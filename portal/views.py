@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select, text
 
-from portal import audit, concurrency, db, municipalities, search
+from portal import audit, concurrency, db, municipalities, provinces, search
 from portal.forms import OrganisationForm
 from portal.models import (
     COOPERATIVE_B,
@@ -34,6 +34,7 @@ from portal.models import (
     Organisation,
 )
 from portal.permissions import is_admin, login_required, public, require
+from portal.search.highlight import mark
 
 bp = Blueprint("portal", __name__)
 
@@ -119,6 +120,7 @@ def directory() -> Any:
         kinds=ORG_KIND_LABELS,
         service_types=SERVICE_TYPE_LABELS,
         regions=municipalities.regions(),
+        province_choices=provinces.choices(),
     )
 
 
@@ -199,6 +201,13 @@ def search_page() -> Any:
         "region": _("Region"),
         "province": _("Province"),
     }
+
+    def value_label(facet: str, value: str) -> str:
+        """A facet value as people read it: a translated label, a province by name."""
+        if facet == "province":
+            return provinces.name(value)
+        return str(labels.get(value, value))
+
     return render_template(
         "portal/search.html",
         q=q,
@@ -207,6 +216,8 @@ def search_page() -> Any:
         results=results,
         doc_type_labels=labels,
         facet_labels=facet_labels,
+        value_label=value_label,
+        mark=mark,
     )
 
 
@@ -240,5 +251,13 @@ def accessibility() -> Any:
 @public
 def robots() -> Any:
     """Crawlers may index the public pages; private areas are behind sign-in anyway."""
-    lines = ["User-agent: *", "Disallow: /admin/", "Disallow: /my/", "Disallow: /account", ""]
+    lines = [
+        "User-agent: *",
+        "Disallow: /admin/",
+        "Disallow: /my/",
+        "Disallow: /account",
+        "",
+        "Sitemap: " + url_for("sitemap.index", _external=True),
+        "",
+    ]
     return current_app.response_class("\n".join(lines), mimetype="text/plain")

@@ -61,6 +61,7 @@ EXTENSIONS = {
     "otherRequirements": ("/ocds_otherRequirements_extension/",),
     "contractTerms": ("/ocds_contractTerms_extension/",),
     "sustainability": ("/ocds_sustainability_extension/",),
+    "location": ("/ocds_location_extension/",),
 }
 OFFICIAL_OWNERS = ("/open-contracting/", "/open-contracting-extensions/")
 SCHEMA_BASE = "https://standard.open-contracting.org/schema/1__1__5/"

@@ -15,20 +15,27 @@ def init_app(app: Flask) -> None:
     from brokerage.tenders import api, views
     from brokerage.tenders.models import Tender
     from brokerage.tenders.services import DEFAULT_EU_THRESHOLDS, SUPPLIER_ROLES
-    from portal import demo, search
+    from portal import demo, search, sitemap
     from portal.api import page_schema
-    from portal.layout import add_nav
+    from portal.layout import add_home_actions, add_nav
     from portal.models import PUBLIC_OFFICER
 
     app.config.setdefault("TENDERS_EU_THRESHOLDS", dict(DEFAULT_EU_THRESHOLDS))
     app.config.setdefault("TENDERS_OCID_PREFIX", "ocds-ponte")
-    app.config.setdefault("TENDERS_MAX_IMPORT_BYTES", 20 * 1024 * 1024)
+    app.config.setdefault("TENDERS_MAX_IMPORT_BYTES", 20 * 1024 * 1024)  # pasted JSON
+    app.config.setdefault("TENDERS_MAX_STREAM_BYTES", 2 * 1024**3)  # files (streamed)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     search.register(Tender)
+    from brokerage.tenders.models import CLAUSE_TYPES
+
+    app.extensions.setdefault("ponte_search_labels", {}).update(CLAUSE_TYPES)
     add_nav(app, _l("Tenders"), "tenders.tender_list")
+    sitemap.register(app, "tenders", views.sitemap_rows, views.sitemap_url)
     add_nav(app, _l("Tenders area"), "tenders.officer_dashboard", (PUBLIC_OFFICER,))
     add_nav(app, _l("Tenders for you"), "tenders.supplier_dashboard", SUPPLIER_ROLES)
+    add_home_actions(app, SUPPLIER_ROLES, views.supplier_home_actions, order=10)
+    add_home_actions(app, (PUBLIC_OFFICER,), views.officer_home_actions, order=10)
     app.jinja_env.filters["tender_money"] = _money
     app.jinja_env.filters["tender_when"] = when
     schemas = app.extensions.setdefault("ponte_openapi_schemas", {})
@@ -89,8 +96,12 @@ def _register_cli(app: Flask) -> None:
     @group.command("import")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False))
     @click.option("--body", required=True, help="Name of the buying public body.")
-    def import_command(path: str, body: str) -> None:
-        """Import an OCDS release or record package for BODY."""
+    @click.option("--quiet", is_flag=True, help="No progress bar.")
+    def import_command(path: str, body: str, quiet: bool) -> None:
+        """Import OCDS data for BODY: release or record packages, releases or records,
+        OCDS 1.0 or 1.1, one document or JSON Lines, of any size (streamed)."""
+        import os
+
         from brokerage.tenders import ocds
         from portal import accounts, db
         from portal.db import utcnow
@@ -98,18 +109,32 @@ def _register_cli(app: Flask) -> None:
         org = accounts.find_organisation(body)
         if org is None:
             raise click.ClickException(f"No organisation named {body!r}.")
-        try:
-            with open(path, "rb") as fh:
-                report = ocds.import_bytes(fh.read(), org, None, utcnow().date())
-        except ocds.ImportRejected as rejected:
-            db.session.rollback()
-            for problem in rejected.problems:
-                click.echo(f"{problem.path or '/'}: {problem.message}", err=True)
-            raise click.ClickException("The package was rejected: nothing imported.") from None
+        size = os.path.getsize(path)
+        with (
+            open(path, "rb") as fh,
+            click.progressbar(length=size, label="Importing", hidden=quiet) as bar,
+        ):
+            done = [0]
+
+            def progress(position: int) -> None:
+                bar.update(position - done[0])
+                done[0] = position
+
+            try:
+                report = ocds.import_stream(fh, org, None, utcnow().date(), progress)
+            except ocds.ImportRejected as rejected:
+                db.session.rollback()
+                for problem in rejected.problems:
+                    click.echo(f"{problem.path or '/'}: {problem.message}", err=True)
+                raise click.ClickException("The package was rejected: nothing imported.") from None
         db.session.commit()
+        for warning in report.warnings[:50]:
+            click.echo(f"warning {warning.path or '/'}: {warning.message}", err=True)
         click.echo(
-            f"{len(report.created)} created, {len(report.updated)} updated, "
-            f"{len(report.warnings)} warnings."
+            f"{report.releases} releases and {report.records} records read "
+            f"({report.upgraded} upgraded from OCDS 1.0): {len(report.created)} created, "
+            f"{len(report.updated)} updated, {len(report.unchanged)} unchanged, "
+            f"{report.warnings_total} warnings."
         )
 
     app.cli.add_command(group)

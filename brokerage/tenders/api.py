@@ -3,11 +3,22 @@ and the eligible suppliers of a tender."""
 
 from __future__ import annotations
 
+import tempfile
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    request,
+    stream_with_context,
+    url_for,
+)
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from brokerage.tenders import cpv, ocds, services
 from brokerage.tenders.models import CLAUSE_TYPES, PUBLIC_STATUSES, Tender, TenderCpv
@@ -23,6 +34,7 @@ from portal.api import (
     updated_since,
 )
 from portal.db import utcnow
+from portal.errors import streams_body
 from portal.extensions import csrf
 from portal.models import ADMIN, PUBLIC_OFFICER, Organisation
 from portal.permissions import public, roles_required
@@ -195,8 +207,9 @@ def tender(tender_id: int) -> Any:
 @bp.route("/tenders/<int:tender_id>/ocds")
 @public
 @doc(
-    "The tender as an OCDS 1.1 release package, with the lots, otherRequirements, "
-    "contractTerms and sustainability extensions and Ponte's socialClause.",
+    "The tender as an OCDS 1.1 release package: an imported process's releases as "
+    "published and Ponte's own; the official lots, otherRequirements, contractTerms, "
+    "sustainability and location extensions and Ponte's social-clause extension.",
     tags=["tenders"],
     responses={
         "200": {"description": "An OCDS release package."},
@@ -214,10 +227,12 @@ def tender_ocds(tender_id: int) -> Any:
 @bp.route("/tenders/import", methods=["POST"])
 @roles_required(PUBLIC_OFFICER)
 @doc(
-    "Import an OCDS 1.1 release package or record package (compiled releases) as tenders "
-    "of the caller's body. Validated against the schema shipped with Ponte; any problem "
-    "rejects the whole package (nothing is imported) and is reported in error.fields "
-    "under its JSON pointer. Re-importing an ocid updates its tender.",
+    "Import OCDS data as tenders of the caller's body: release packages, record packages, "
+    "single releases or records, OCDS 1.0 (upgraded to 1.1 with ocdskit) or 1.1, one "
+    "document or JSON Lines, streamed (any size). Schema problems are warnings with their "
+    "JSON pointers; only data with no usable contracting process (no ocid) is refused. "
+    "Everything is kept: the releases as published and the compiled release. Re-importing "
+    "the same releases changes nothing; newer releases of an ocid update it.",
     tags=["tenders"],
     request_body={
         "required": True,
@@ -225,7 +240,8 @@ def tender_ocds(tender_id: int) -> Any:
             "application/json": {
                 "schema": {
                     "type": "object",
-                    "description": "An OCDS 1.1 release package or record package.",
+                    "description": "OCDS release or record package(s), release(s) or "
+                    "record(s), 1.0 or 1.1, optionally as JSON Lines.",
                 }
             }
         },
@@ -243,17 +259,17 @@ def tender_ocds(tender_id: int) -> Any:
         "422": {"$ref": "#/components/responses/Error"},
     },
 )
+@streams_body
 def tender_import() -> Any:
     bodies = services.officer_bodies(g.api_user)
     if not bodies:
         raise ApiError(403, "forbidden", "You are not an officer of a public body.")
-    limit = current_app.config.get("TENDERS_MAX_IMPORT_BYTES", 20 * 1024 * 1024)
+    limit = current_app.config.get("TENDERS_MAX_STREAM_BYTES", 2 * 1024**3)
     if (request.content_length or 0) > limit:
         raise ApiError(413, "payload_too_large", "The package is too large.")
     try:
-        report = ocds.import_bytes(
-            request.get_data(cache=False), bodies[0], g.api_user, utcnow().date()
-        )
+        with _spooled(request.stream, limit) as body:
+            report = ocds.import_stream(body, bodies[0], g.api_user, utcnow().date())
     except ocds.ImportRejected as rejected:
         db.session.rollback()
         status = {"invalid_json": 400, "too_large": 413}.get(rejected.code, 422)
@@ -267,13 +283,33 @@ def tender_import() -> Any:
     body = {
         "created": [_ref(t) for t in report.created],
         "updated": [_ref(t) for t in report.updated],
+        "unchanged": [_ref(t) for t in report.unchanged],
+        "releases": report.releases,
+        "records": report.records,
+        "upgraded_from_1_0": report.upgraded,
         "contracts_created": report.contracts,
         "notified_suppliers": report.notified,
         "warnings": [w.as_json() for w in report.warnings],
+        "warnings_total": report.warnings_total,
     }
     response = jsonify(body)
     response.status_code = 201 if report.created else 200
     return response
+
+
+def _spooled(stream: Any, limit: int) -> Any:
+    """The request body in a temporary file (memory up to 1 MB, then disk): the import
+    reads it as a stream and can point at a syntax error's line and column."""
+    spool = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115 (returned)
+    copied = 0
+    while chunk := stream.read(1024 * 1024):
+        copied += len(chunk)
+        if copied > limit:
+            spool.close()
+            raise ocds.ImportRejected("too_large", [ocds.Problem("", "The package is too large.")])
+        spool.write(chunk)
+    spool.seek(0)
+    return spool
 
 
 def _ref(t: Tender) -> dict[str, Any]:
@@ -283,6 +319,148 @@ def _ref(t: Tender) -> dict[str, Any]:
         "status": t.status,
         "url": url_for("tenders.tender_detail", tender_id=t.id, _external=True),
     }
+
+
+# --- OCDS bulk publication ------------------------------------------------------------------
+
+OCDS_PER_PAGE = 100
+
+
+def _public_tenders() -> Any:
+    """Public tenders of verified bodies, oldest change first (stable paging)."""
+    return (
+        select(Tender)
+        .options(selectinload(Tender.releases))
+        .join(Organisation, Organisation.id == Tender.buyer_org_id)
+        .where(Tender.status.in_(PUBLIC_STATUSES), Organisation.verified_at.is_not(None))
+        .order_by(Tender.updated_at, Tender.id)
+    )
+
+
+def _ocds_page() -> tuple[list[Tender], int, int, int]:
+    page = page_number()
+    raw = request.args.get("per_page", str(OCDS_PER_PAGE))
+    if not raw.isdigit() or not 0 < int(raw) <= 1000:
+        raise ApiError(400, "invalid", "per_page is 1 to 1000.", {"per_page": "invalid"})
+    per_page = int(raw)
+    stmt = _public_tenders()
+    since = updated_since()
+    if since is not None:
+        stmt = stmt.where(Tender.updated_at >= since)
+    found = db.paginate(stmt, page, per_page)
+    return found.items, page, per_page, found.pages
+
+
+def _ocds_response(package: dict[str, Any], endpoint: str, page: int, pages: int) -> Any:
+    response = Response(ocds.dumps(package), mimetype="application/json")
+    links = []
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    if page < pages:
+        links.append(f'<{url_for(endpoint, page=page + 1, _external=True, **args)}>; rel="next"')
+    if page > 1:
+        links.append(f'<{url_for(endpoint, page=page - 1, _external=True, **args)}>; rel="prev"')
+    if links:
+        response.headers["Link"] = ", ".join(links)
+    response.headers["X-Total-Pages"] = str(pages)
+    return response
+
+
+OCDS_PARAMS = [
+    UPDATED_SINCE_PARAM,
+    PAGE_PARAM,
+    query_param("per_page", "Processes per page (1–1000, default 100)."),
+]
+
+
+@bp.route("/ocds/releases")
+@public
+@doc(
+    "Every public tender as OCDS 1.1 releases, one release package per page (the "
+    "releases as published and Ponte's own), with the package metadata (uri, "
+    "publishedDate, publisher, license, publicationPolicy) and the declared extensions. "
+    "The next page is in the Link header.",
+    tags=["tenders"],
+    parameters=OCDS_PARAMS,
+    responses={
+        "200": {"description": "An OCDS release package."},
+        "400": {"$ref": "#/components/responses/Error"},
+    },
+)
+def ocds_releases() -> Any:
+    tenders, page, _per_page, pages = _ocds_page()
+    uri = request.url
+    return _ocds_response(
+        ocds.release_package(tenders, uri), "tenders_api.ocds_releases", page, pages
+    )
+
+
+@bp.route("/ocds/records")
+@public
+@doc(
+    "Every public tender as an OCDS 1.1 record (its releases and its compiled release), "
+    "one record package per page; the next page is in the Link header.",
+    tags=["tenders"],
+    parameters=OCDS_PARAMS,
+    responses={
+        "200": {"description": "An OCDS record package."},
+        "400": {"$ref": "#/components/responses/Error"},
+    },
+)
+def ocds_records() -> Any:
+    tenders, page, _per_page, pages = _ocds_page()
+    return _ocds_response(
+        ocds.record_package(tenders, request.url), "tenders_api.ocds_records", page, pages
+    )
+
+
+@bp.route("/ocds/bulk.jsonl")
+@public
+@doc(
+    "Bulk download: every public tender as JSON Lines, one OCDS release per line "
+    "(kind=records: one record per line), streamed.",
+    tags=["tenders"],
+    parameters=[
+        query_param(
+            "kind",
+            "releases (default) or records.",
+            {"type": "string", "enum": ["releases", "records"]},
+        ),
+        UPDATED_SINCE_PARAM,
+    ],
+    responses={"200": {"description": "JSON Lines (application/x-ndjson)."}},
+)
+def ocds_bulk() -> Any:
+    kind = request.args.get("kind", "releases")
+    if kind not in ("releases", "records"):
+        raise ApiError(400, "invalid", "kind is releases or records.", {"kind": "invalid"})
+    stmt = _public_tenders()
+    since = updated_since()
+    if since is not None:
+        stmt = stmt.where(Tender.updated_at >= since)
+    ids = list(db.session.execute(stmt.with_only_columns(Tender.id)).scalars())
+
+    def generate() -> Any:
+        for start in range(0, len(ids), OCDS_PER_PAGE):
+            chunk = ids[start : start + OCDS_PER_PAGE]
+            tenders = (
+                db.session.execute(
+                    select(Tender)
+                    .options(selectinload(Tender.releases))
+                    .where(Tender.id.in_(chunk))
+                    .order_by(Tender.id)
+                )
+                .unique()
+                .scalars()
+                .all()
+            )
+            yield from ocds.json_lines(tenders, kind)
+            db.session.expunge_all()
+
+    return Response(
+        stream_with_context(generate()),
+        mimetype="application/x-ndjson",
+        headers={"Content-Disposition": f'attachment; filename="ponte-ocds-{kind}.jsonl"'},
+    )
 
 
 @bp.route("/tenders/<int:tender_id>/eligible-suppliers")
@@ -427,6 +605,11 @@ IMPORT_REPORT_SCHEMA = {
     "properties": {
         "created": {"type": "array", "items": {"type": "object"}},
         "updated": {"type": "array", "items": {"type": "object"}},
+        "unchanged": {"type": "array", "items": {"type": "object"}},
+        "releases": {"type": "integer"},
+        "records": {"type": "integer"},
+        "upgraded_from_1_0": {"type": "integer"},
+        "warnings_total": {"type": "integer"},
         "contracts_created": {"type": "integer"},
         "notified_suppliers": {"type": "integer"},
         "warnings": {

@@ -29,6 +29,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from brokerage.tenders.models import ART4_CATEGORIES, BASES, CATEGORIES, CLAUSE_TYPES, MEASURES
+from portal.concurrency import VersionedForm
 from portal.forms import FiniteDecimalField, MunicipalityField, options
 
 DATA = Path(__file__).resolve().parents[2] / "portal" / "data"
@@ -100,7 +101,7 @@ class LotForm(Form):
             raise ValidationError(_l("Give the new lot a title, or leave its row empty."))
 
 
-class TenderForm(FlaskForm):
+class TenderForm(VersionedForm, FlaskForm):
     title = StringField(_l("Title"), validators=[InputRequired(), Length(max=300)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20000)])
     cpv_codes = StringField(
@@ -160,7 +161,10 @@ class TenderForm(FlaskForm):
 
 class ImportForm(FlaskForm):
     package = FileField(
-        _l("OCDS file (JSON)"), description=_l("A release package or a record package, OCDS 1.1.")
+        _l("OCDS file (JSON or JSON Lines)"),
+        description=_l(
+            "Release or record packages, releases or records, OCDS 1.0 or 1.1; any size."
+        ),
     )
     text = TextAreaField(_l("…or paste the JSON here"), validators=[Optional()])
     submit = SubmitField(_l("Import"))

@@ -301,7 +301,8 @@ class Tender(Versioned, TimestampMixin, Base):
     #: OCDS sustainability objects as published (goals and strategies).
     sustainability: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     source: Mapped[str] = mapped_column(String(10), default="portal")
-    #: The compiled release as imported (kept for audit; the download is regenerated).
+    #: Imported processes: the compiled release, verbatim (every field, modelled or not);
+    #: the columns above are derived from it and the OCDS export starts from it.
     source_release: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     imported_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None]
@@ -316,6 +317,17 @@ class Tender(Versioned, TimestampMixin, Base):
         cascade="all, delete-orphan", lazy="selectin", order_by="TenderLot.position"
     )
     contracts: Mapped[list[Contract]] = relationship(back_populates="tender", lazy="selectin")
+    releases: Mapped[list[TenderRelease]] = relationship(
+        cascade="all, delete-orphan",
+        lazy="select",
+        order_by="(TenderRelease.date, TenderRelease.id)",
+        passive_deletes=True,
+    )
+
+    @property
+    def missing_cpv(self) -> bool:
+        """Imported without a CPV code: eligible-supplier matching waits for an officer."""
+        return not self.cpv_rows
 
     @property
     def cpv_codes(self) -> list[str]:
@@ -354,17 +366,12 @@ class Tender(Versioned, TimestampMixin, Base):
         place = self.municipality
         return {
             "title": self.title,
-            "body": " ".join(
-                filter(
-                    None,
-                    [
-                        self.description,
-                        self.buyer.name,
-                        place.name if place else "",
-                        ", ".join(label(c, "it") for c in self.cpv_codes),
-                    ],
-                )
-            ),
+            "body": [
+                self.description,
+                self.buyer.name,
+                place.name if place else "",
+                ", ".join(label(c, "it") for c in self.cpv_codes),
+            ],
             "title_en": self.title,
             "body_en": ", ".join(label(c, "en") for c in self.cpv_codes),
             "kind": self.clause_type,
@@ -407,6 +414,30 @@ class TenderLot(Base):
     value_currency: Mapped[str] = mapped_column(String(3), default="EUR")
     reserved_participation: Mapped[str] = mapped_column(String(20), default="none")
     reserved_execution: Mapped[bool] = mapped_column(default=False)
+
+
+EMBEDDED, LINKED, COMPILED = "embedded", "linked", "compiled"
+
+
+class TenderRelease(Base):
+    """One OCDS release of an imported process, as published (after the 1.0 to 1.1 upgrade):
+    the release history from which the compiled release is merged. ``linked``: a record
+    named the release only by its URL; ``compiled``: the publisher gave only the record's
+    compiled release."""
+
+    __tablename__ = "tender_ocds_release"
+    __table_args__ = (UniqueConstraint("tender_id", "release_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tender.id", ondelete="CASCADE"), index=True)
+    release_id: Mapped[str] = mapped_column(String(300))
+    #: The release's ``date`` as published (ISO 8601 sorts as text).
+    date: Mapped[str] = mapped_column(String(40), default="")
+    kind: Mapped[str] = mapped_column(String(10), default=EMBEDDED)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: The extensions the package that carried the release declared.
+    extensions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class TenderNotice(Base):

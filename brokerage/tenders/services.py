@@ -20,6 +20,7 @@ from typing import Any
 from flask import current_app, has_request_context, url_for
 from flask_babel import format_percent, ngettext
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, false, func, insert, or_, select
 
 from brokerage.tenders import cpv
@@ -408,9 +409,17 @@ def eu_threshold(main_category: str, central: bool = False) -> Decimal:
     return limits["supplies_services_central" if central else "supplies_services_sub_central"]
 
 
+NO_CPV_WARNING = _l(
+    "No CPV code: eligible-supplier matching is unavailable until an officer adds one on the "
+    "tender's edit page."
+)
+
+
 def tender_warnings(data: TenderData | Tender) -> list[str]:
     """What is allowed but deserves a second look (shown, never blocking)."""
     warnings: list[str] = []
+    if not data.cpv_codes:  # imported data outside the EU classifies otherwise, or not at all
+        warnings.append(NO_CPV_WARNING)
     if data.clause_type == CONVENTION:
         if data.main_category == "works":
             warnings.append(

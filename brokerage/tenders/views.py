@@ -5,6 +5,9 @@ declarations, eligible tenders and compliance reports."""
 from __future__ import annotations
 
 import itertools
+import json
+import shutil
+import tempfile
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -20,12 +23,13 @@ from flask import (
     render_template,
     request,
     send_file,
+    stream_with_context,
     url_for,
 )
 from flask_babel import format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from brokerage.tenders import cpv, evidence, ocds, services
 from brokerage.tenders.forms import (
@@ -64,9 +68,10 @@ from brokerage.tenders.services import (
     TenderData,
     TenderError,
 )
-from portal import audit, db, municipalities, search
+from portal import audit, concurrency, db, municipalities, search
 from portal.db import Page, utcnow
 from portal.forms import ConfirmForm
+from portal.layout import HomeAction
 from portal.models import PUBLIC_BODY, PUBLIC_OFFICER, Organisation
 from portal.permissions import login_required, public, require, roles_required
 from portal.views import page_arg
@@ -305,8 +310,13 @@ def tender_data(form: TenderForm, tender: Tender | None = None) -> TenderData:
     )
 
 
-def save_tender_form(form: TenderForm, tender: Tender | None) -> Tender | None:
+def save_tender_form(
+    form: TenderForm, tender: Tender | None, current_form: Any = None
+) -> Tender | None:
     if not form.validate_on_submit():
+        return None
+    stale = tender is not None and current_form is not None
+    if stale and not concurrency.unchanged_since(form, tender, current_form):
         return None
     data = tender_data(form, tender)
     try:
@@ -344,21 +354,26 @@ def tender_new() -> Any:
 @roles_required(PUBLIC_OFFICER)
 def tender_edit(tender_id: int) -> Any:
     tender = owned_tender(tender_id)
-    form = TenderForm(obj=tender)
-    if request.method == "GET":
-        form.comune.data = tender.municipality.label if tender.municipality else ""
-        form.cpv_codes.data = ", ".join(tender.cpv_codes)
-        form.premium_measures.data = list(tender.premium_measures)
-        form.deadline.data = (
-            tender.deadline.astimezone(ROME).replace(tzinfo=None) if tender.deadline else None
-        )
-    saved = save_tender_form(form, tender)
+
+    def build(**kwargs: Any) -> TenderForm:
+        form = TenderForm(obj=tender, **kwargs)
+        if request.method == "GET" or kwargs:
+            form.comune.data = tender.municipality.label if tender.municipality else ""
+            form.cpv_codes.data = ", ".join(tender.cpv_codes)
+            form.premium_measures.data = list(tender.premium_measures)
+            form.deadline.data = (
+                tender.deadline.astimezone(ROME).replace(tzinfo=None) if tender.deadline else None
+            )
+        return form
+
+    form = concurrency.edit_form(build, tender)
+    saved = save_tender_form(form, tender, lambda: build(formdata=None))
     if saved is not None:
         flash(_("The tender has been saved."), "success")
         return redirect(url_for("tenders.tender_detail", tender_id=tender.id))
     return render_template(
         "tenders/tender_form.html", form=offer_blank_lots(form), tender=tender, body=tender.buyer
-    )
+    ), concurrency.status()
 
 
 @bp.route("/tenders/<int:tender_id>/publish", methods=["POST"])
@@ -394,24 +409,32 @@ def tender_import() -> Any:
     report = problems = None
     if form.validate_on_submit():
         upload = form.package.data
-        raw: bytes | str = (
-            upload.read() if upload and getattr(upload, "filename", "") else (form.text.data or "")
-        )
-        if not raw:
-            form.package.errors = [_("Choose a file or paste the JSON.")]
-        else:
-            try:
-                report = ocds.import_bytes(raw, body, current_user, today())
-            except ocds.ImportRejected as rejected:
-                db.session.rollback()
-                problems = rejected.problems
+        if (
+            upload
+            and getattr(upload, "filename", "")
+            and request.accept_mimetypes.best == "application/x-ndjson"
+        ):
+            return _streamed_import(form, upload, body)
+        try:
+            if upload and getattr(upload, "filename", ""):
+                # Streamed: the upload is read a release at a time, never whole.
+                report = ocds.import_stream(upload.stream, body, current_user, today())
+            elif form.text.data:
+                report = ocds.import_bytes(form.text.data, body, current_user, today())
             else:
+                form.package.errors = [_("Choose a file or paste the JSON.")]
+        except ocds.ImportRejected as rejected:
+            db.session.rollback()
+            problems = rejected.problems
+        else:
+            if report is not None:
                 db.session.commit()
                 flash(
                     _(
-                        "Imported: %(created)d new, %(updated)d updated.",
+                        "Imported: %(created)d new, %(updated)d updated, %(unchanged)d unchanged.",
                         created=len(report.created),
                         updated=len(report.updated),
+                        unchanged=len(report.unchanged),
                     ),
                     "success",
                 )
@@ -419,6 +442,82 @@ def tender_import() -> Any:
     return render_template(
         "tenders/import.html", form=form, report=report, problems=problems, body=body
     ), status
+
+
+def _streamed_import(form: ImportForm, upload: Any, body: Organisation) -> Any:
+    """The import page's script asks for this: one JSON line per batch written (how far
+    into the file the import is), then the page with the report. A large file shows its
+    progress while it is imported, not only while it is uploaded."""
+    # The request's files are closed when the view returns: the import reads its own copy
+    # (on disk past 1 MB, so memory stays bounded).
+    stream = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115 (closed below)
+    shutil.copyfileobj(upload.stream, stream, 1024 * 1024)
+    total = stream.tell()
+    stream.seek(0)
+    user = current_user._get_current_object()
+
+    def generate() -> Any:
+        report = problems = None
+        try:
+            for step in ocds.import_steps(stream, body, user, today()):
+                if isinstance(step, int):
+                    yield json.dumps({"done": step, "total": total}) + "\n"
+                else:
+                    report = step
+            db.session.commit()
+        except ocds.ImportRejected as rejected:
+            db.session.rollback()
+            problems = rejected.problems
+        finally:
+            stream.close()
+        page = render_template(
+            "tenders/import.html", form=form, report=report, problems=problems, body=body
+        )
+        yield json.dumps({"html": page}) + "\n"
+
+    return Response(stream_with_context(generate()), mimetype="application/x-ndjson")
+
+
+@bp.route("/ocds/publication-policy.<any(md, it.md):variant>")
+@public
+def ocds_publication_policy(variant: str) -> Any:
+    """The publication policy every OCDS package of Ponte points to (English, Italian)."""
+    name = "publication-policy.it.md" if variant == "it.md" else "publication-policy.md"
+    content = (ocds.EXTENSION_DIR.parent / "policy" / name).read_bytes()
+    return Response(content, mimetype="text/markdown; charset=utf-8")
+
+
+#: The files of Ponte's social-clause extension, as published.
+EXTENSION_FILES = {
+    "extension.json": "application/json",
+    "release-schema.json": "application/json",
+    "README.md": "text/markdown; charset=utf-8",
+    "README.it.md": "text/markdown; charset=utf-8",
+    "codelists/socialClauseType.csv": "text/csv; charset=utf-8",
+    "codelists/socialClauseMeasure.csv": "text/csv; charset=utf-8",
+    "codelists/socialClauseBase.csv": "text/csv; charset=utf-8",
+    "codelists/premiumMeasure.csv": "text/csv; charset=utf-8",
+}
+
+
+@bp.route("/ocds/extensions/social-clause/<version>/<path:name>")
+@public
+def ocds_extension_file(version: str, name: str) -> Any:
+    """Ponte's OCDS extension at a stable URL, as the extension registry expects."""
+    if version != ocds.EXTENSION_VERSION or name not in EXTENSION_FILES:
+        abort(404)
+    content = (ocds.EXTENSION_DIR / name).read_bytes()
+    if name == "extension.json":
+        meta = json.loads(content)
+        meta["documentationUrl"] = {
+            code: ocds.extension_url(doc) for code, doc in meta["documentationUrl"].items()
+        }
+        content = json.dumps(meta, ensure_ascii=False, indent=2).encode("utf-8")
+    response = Response(content, mimetype=EXTENSION_FILES[name])
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.cache_control.public = True
+    response.cache_control.max_age = 3600
+    return response
 
 
 @bp.route("/tenders/<int:tender_id>/suppliers")
@@ -800,3 +899,65 @@ def evidence_document(document_id: int) -> Any:
     response.headers["Content-Security-Policy"] = "sandbox"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+# --- Next steps on the roles' homes --------------------------------------------------------
+
+
+def supplier_home_actions(user: Any) -> list[HomeAction]:
+    """A cooperative's or social farm's next steps: tenders it may bid for, its profile."""
+    orgs = services.supplier_orgs(user)
+    if not orgs:
+        return []
+    eligible = services.eligible_tenders_for(orgs[0], today())
+    return [
+        HomeAction(
+            _("Tenders you are eligible for"), url_for("tenders.supplier_dashboard"), len(eligible)
+        ),
+        HomeAction(_("Your supplier profile"), url_for("tenders.supplier_profile")),
+        HomeAction(_("Workforce declarations"), url_for("tenders.supplier_declarations")),
+    ]
+
+
+def officer_home_actions(user: Any) -> list[HomeAction]:
+    """A public officer's next steps: compliance reports to review, reports overdue (the
+    dashboard's own buttons create and import tenders)."""
+    bodies = services.officer_bodies(user)
+    if not bodies:
+        return []
+    waiting = db.session.execute(
+        select(func.count())
+        .select_from(ComplianceReport)
+        .join(Contract)
+        .join(Tender, Tender.id == Contract.tender_id)
+        .where(Tender.buyer_org_id == bodies[0].id, ComplianceReport.status == SUBMITTED)
+    ).scalar_one()
+    overdue = len(services.overdue_reports(today(), buyer_ids=[bodies[0].id]))
+    return [
+        HomeAction(
+            _("Compliance reports to review"),
+            url_for("tenders.officer_dashboard", _anchor="waiting-title"),
+            waiting,
+        ),
+        HomeAction(
+            _("Compliance reports overdue"),
+            url_for("tenders.officer_dashboard", _anchor="overdue-title"),
+            overdue,
+        ),
+    ]
+
+
+# --- Sitemap -------------------------------------------------------------------------------
+
+
+def sitemap_rows() -> Any:
+    """Every public tender (published, awarded or closed, of a verified buyer)."""
+    return (
+        select(Tender.id, Tender.updated_at)
+        .join(Organisation, Organisation.id == Tender.buyer_org_id)
+        .where(Tender.status.in_(PUBLIC_STATUSES), Organisation.verified_at.is_not(None))
+    )
+
+
+def sitemap_url(row: Any) -> str:
+    return url_for("tenders.tender_detail", tender_id=row[0], _external=True)

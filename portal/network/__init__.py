@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 
 
 def init_app(app: Flask) -> None:
-    from portal import demo, search
+    from portal import demo, search, sitemap
     from portal.api import page_schema
     from portal.layout import add_nav
     from portal.models import ADMIN
@@ -23,6 +23,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     search.register(GoodPractice)
+    sitemap.register(app, "good-practices", views.sitemap_practices, views.sitemap_practice_url)
+    sitemap.register(app, "events", views.sitemap_events, views.sitemap_event_url)
     indicators.register_provider(app, indicators.network_life)
     add_nav(app, _l("Content editors"), "network.content_editors", (ADMIN,))
     schemas = app.extensions.setdefault("ponte_openapi_schemas", {})

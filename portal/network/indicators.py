@@ -88,6 +88,9 @@ class Cell:
 class Row:
     label: str
     cells: list[Any]
+    #: The label for the page when part of it is in another language than the page's
+    #: (an ATECO title is Italian only): marked ``lang`` there; ``label`` stays plain text.
+    label_html: Any = None
 
 
 @dataclass
@@ -212,7 +215,7 @@ def normalise(raw: Section | dict[str, Any]) -> Section:
         cells = [_cell(v) for v in row.cells]
         if len(cells) != len(raw.columns):
             raise ValueError(f"section {raw.key}: row {row.label!r} has {len(cells)} cells")
-        rows.append(Row(str(row.label), cells))
+        rows.append(Row(str(row.label), cells, getattr(row, "label_html", None)))
     return Section(
         key=raw.key,
         title=str(raw.title),

@@ -195,7 +195,7 @@ class GoodPractice(Versioned, TimestampMixin, Base):
             return None
         return {
             "title": self.title,
-            "body": " ".join(filter(None, [self.summary, self.body, self.organisation.name])),
+            "body": [self.summary, self.body, self.organisation.name],
             "kind": "good_practice",
             "province": self.province_code,
             "region": self.region,

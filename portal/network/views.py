@@ -44,10 +44,12 @@ from portal.network.forms import (
 )
 from portal.network.models import (
     AGREEMENT_KINDS,
+    CANCELLED,
     CONFIRMED,
     DRAFT,
     EVENT_KINDS,
     PENDING,
+    PUBLISHED,
     SUBMITTED,
     TARGET_GROUPS,
     THEMES,
@@ -1097,3 +1099,34 @@ def open_data_catalogue() -> Any:
 
 def today() -> date:
     return services.today()
+
+
+# --- Sitemaps ------------------------------------------------------------------------------
+
+
+def sitemap_practices() -> Any:
+    """Published good practices of verified organisations (as ``GoodPractice.is_public``)."""
+    return (
+        select(GoodPractice.id, GoodPractice.updated_at, GoodPractice.slug)
+        .join(Organisation, Organisation.id == GoodPractice.organisation_id)
+        .where(GoodPractice.status == PUBLISHED, Organisation.verified_at.is_not(None))
+    )
+
+
+def sitemap_practice_url(row: Any) -> str:
+    return url_for(
+        "network.practice_detail", practice_id=row[0], slug=row[2] or None, _external=True
+    )
+
+
+def sitemap_events() -> Any:
+    """Public events (as ``Event.is_public``): published or cancelled, of verified bodies."""
+    return (
+        select(Event.id, Event.updated_at, Event.slug)
+        .join(Organisation, Organisation.id == Event.organisation_id)
+        .where(Event.status.in_((PUBLISHED, CANCELLED)), Organisation.verified_at.is_not(None))
+    )
+
+
+def sitemap_event_url(row: Any) -> str:
+    return url_for("network.event_detail", event_id=row[0], slug=row[2] or None, _external=True)

@@ -13,7 +13,9 @@ from portal.search.analysis import EnglishAnalyzer, ItalianAnalyzer
 
 #: Bump when the schema or the analyzers change: older indexes need ``flask search reindex``.
 #: 2: ``expires`` (documents past that date are left out of every query).
-SCHEMA_VERSION = 2
+#: 3: bodies and snippets keep their parts apart (``SEPARATOR``); Italian bodies hold no
+#:    English skill labels.
+SCHEMA_VERSION = 3
 
 #: Stored facet fields, in the order the search page shows them.
 FACETS = ("doc_type", "kind", "region", "province")
@@ -73,15 +75,28 @@ def snippet(text: str, length: int = SNIPPET_LENGTH) -> str:
     return cut.rstrip(" ,;:.-–") + "…"
 
 
+#: Between the parts of a document's body (description, category, organisation, place…), so a
+#: snippet never runs two fields together ("Magazziniere · Torino", not "MagazziniereTorino").
+SEPARATOR = " · "
+
+
+def body_text(value: Any) -> str:
+    """A body given as its parts (a list: empty parts dropped) or as one text."""
+    if isinstance(value, list | tuple):
+        return SEPARATOR.join(" ".join(str(p).split()) for p in value if p and str(p).strip())
+    return str(value or "")
+
+
 def to_fields(doc_type: str, doc_id: object, doc: Mapping[str, Any]) -> dict[str, Any]:
     """Index fields for one ``search_document()`` dict; unknown keys are ignored."""
+    body = body_text(doc.get("body"))
     fields: dict[str, Any] = {
         "uid": uid(doc_type, doc_id),
         "doc_type": doc_type,
         "doc_id": str(doc_id),
         "title": str(doc.get("title") or ""),
-        "body": str(doc.get("body") or ""),
-        "snippet": snippet(str(doc.get("body") or "")),
+        "body": body,
+        "snippet": snippet(body),
         "url_endpoint": _endpoint_json(doc.get("url_endpoint")),
     }
     for key in ("kind", "comune", "province", "region"):
@@ -89,8 +104,8 @@ def to_fields(doc_type: str, doc_id: object, doc: Mapping[str, Any]) -> dict[str
     if doc.get("title_en"):
         fields["title_en"] = str(doc["title_en"])
     if doc.get("body_en"):
-        fields["body_en"] = str(doc["body_en"])
-        fields["snippet_en"] = snippet(str(doc["body_en"]))
+        fields["body_en"] = body_text(doc["body_en"])
+        fields["snippet_en"] = snippet(fields["body_en"])
     tags = [str(t).replace(",", " ").strip() for t in doc.get("tags") or ()]
     if any(tags):
         fields["tags"] = ",".join(t for t in tags if t)

@@ -610,6 +610,8 @@ def test_demo_seed_makes_believable_caseloads_once(app, db_session):
     assert len(inbox) >= 5
     assert {p.status for p in inbox} == {"proposed", "interview", "declined"}
     assert len({p.candidate_id for p in inbox}) == len(inbox)
+    # As the portal makes them: from the ranked matches, each with its explanation.
+    assert all(p.card["match"] and p.card["match"]["factors"] for p in inbox)
     assert all("service" not in json.dumps(p.card).lower() for p in inbox)
     proposals = len(inbox)
     demo.seed("small", echo=lambda *_: None)

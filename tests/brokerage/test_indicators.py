@@ -346,3 +346,15 @@ def test_company_sectors_are_named_after_their_ateco_division(app):
     with app.test_request_context("/?lang=it"):
         assert _division_label("31") == "Imprese, divisione ATECO 31 – Fabbricazione di mobili"
         assert _division_label("00") == "Imprese, divisione ATECO 00"  # no such division
+
+
+def test_ateco_titles_are_marked_italian_on_english_pages(app):
+    from brokerage.network_indicators import _division_label_html
+
+    with app.test_request_context("/?lang=en"):
+        html = str(_division_label_html("31"))
+        assert (
+            html == 'Companies, ATECO division 31 – <span lang="it">Fabbricazione di mobili</span>'
+        )
+    with app.test_request_context("/?lang=it"):
+        assert _division_label_html("31") is None  # already in the page's language

@@ -168,3 +168,35 @@ def test_duplicate_releases_are_found_without_the_quadratic_comparison(app, monk
         problems = ocds.schema_problems(package, "release-package")
     assert [p.path for p in problems] == ["/releases"]
     assert "0" in problems[0].message and str(len(package["releases"]) - 1) in problems[0].message
+
+
+def test_ponte_social_clause_extension_is_a_complete_ocds_extension():
+    """extension.json names every file; each closed codelist's codes are the field's enum;
+    the documentation exists in English and Italian."""
+    import csv
+
+    folder = ocds.EXTENSION_DIR
+    meta = json.loads((folder / "extension.json").read_text(encoding="utf-8"))
+    assert set(meta["name"]) == set(meta["description"]) == {"en", "it"}
+    assert meta["compatibility"] == ["1.1"] and meta["schemas"] == ["release-schema.json"]
+    for doc in meta["documentationUrl"].values():
+        assert (folder / doc).read_text(encoding="utf-8").startswith("# ")
+    fields = json.loads((folder / "release-schema.json").read_text(encoding="utf-8"))[
+        "definitions"
+    ]["SocialClause"]["properties"]
+    by_codelist = {f["codelist"]: f for f in fields.values() if "codelist" in f}
+    assert sorted(by_codelist) == sorted(meta["codelists"])
+    for name, spec in by_codelist.items():
+        with (folder / "codelists" / name).open(encoding="utf-8") as fh:
+            codes = [row["Code"] for row in csv.DictReader(fh)]
+        enum = spec.get("enum") or spec["items"]["enum"]
+        assert codes == [c for c in enum if c is not None], name
+        assert spec["openCodelist"] is False
+    # Ponte's tender fields are what the extension allows.
+    from brokerage.tenders.models import BASES, CLAUSE_TYPES, MEASURES
+    from brokerage.tenders.services import PREMIUM_CODES
+
+    assert set(fields["type"]["enum"]) == set(CLAUSE_TYPES)
+    assert set(fields["measure"]["enum"]) - {None} == set(MEASURES)
+    assert set(fields["base"]["enum"]) - {None} == set(BASES)
+    assert fields["premiumMeasures"]["items"]["enum"] == list(PREMIUM_CODES)

@@ -44,3 +44,18 @@ def open_menu_entry(page: Any, t: Any, group: str | None, entry: str) -> None:
 
         expect(toggle).to_have_attribute("aria-expanded", "true")
     nav.get_by_role("link", name=t(entry), exact=True).click()
+
+
+DEMO_PASSWORD = "Ponte-demo-2026"
+
+
+def sign_in(page: Any, t: Any, email: str, lang: str = "it") -> None:
+    """Sign in through the real form as a demo user (the form's first field has focus)."""
+    from playwright.sync_api import expect
+
+    page.goto("/login" + ("?lang=en" if lang == "en" else ""))
+    field = page.get_by_label(t("E-mail", lang), exact=True)
+    expect(field).to_be_focused()
+    page.keyboard.type(email)
+    page.get_by_label(t("Password", lang), exact=True).fill(DEMO_PASSWORD)
+    page.get_by_role("button", name=t("Sign in", lang)).click()

@@ -584,5 +584,5 @@ def test_cart_tables_are_responsive_with_captions_on_top(client, db_session):
     client.post("/shop/cart/add", data={"variant_id": a.id, "quantity": 1})
     client.post("/shop/cart/add", data={"variant_id": b.id, "quantity": 1})
     html = client.get("/shop/cart").get_data(as_text=True)
-    assert html.count('<div class="table-responsive">') == 2
+    assert html.count('<div class="table-responsive" tabindex="0" role="region"') == 2
     assert html.count('<table class="table caption-top') == 3

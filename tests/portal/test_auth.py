@@ -220,12 +220,12 @@ def test_audit_log_is_append_only(db_session):
     [
         ("admin", "/admin/"),
         ("employer", "/employer"),
-        ("cooperative", "/employer"),
-        ("social_farm", "/employer"),
+        ("cooperative", "/tenders/supplier"),
+        ("social_farm", "/shop/manage"),
         ("broker", "/brokerage/caseload"),
         ("public_officer", "/tenders/officer"),
         ("microcredit_officer", "/microcredit/"),
-        ("buyer", "/shop"),
+        ("buyer", "/shop/my-orders"),
     ],
 )
 def test_signing_in_lands_in_the_role_s_own_area(client, db_session, role, area):

@@ -284,11 +284,27 @@ def _pathway_stage() -> Case:
     )
 
 
+def _tender() -> Case:
+    from tests.brokerage.test_tenders_factories import make_officer, make_tender
+
+    officer, body = make_officer()
+    tender = make_tender(body, officer, status="draft", title="Pulizia degli uffici comunali")
+    return Case(
+        officer,
+        f"/tenders/{tender.id}/edit",
+        tender,
+        ("description", "Servizio di pulizia con inserimento lavorativo"),
+        ("title", "Pulizia degli uffici e delle scuole", "title"),
+        "Servizio di pulizia con inserimento lavorativo",
+    )
+
+
 CASES: dict[str, Callable[[], Case]] = {
     "organisation": _organisation,
     "company profile": _company_profile,
     "vacancy": _vacancy,
     "survey round": _survey_round,
+    "tender": _tender,
     "good practice": _practice,
     "event": _event,
     "agreement": _agreement,

@@ -1,7 +1,7 @@
 """TOTP codes valid once: the last accepted time step per user (RFC 6238 §5.2)
 
 Revision ID: 8c4d2e6f1b3a
-Revises: 7b3e1f0a9c2d
+Revises: 5a6b7c8d9e0f
 Create Date: 2026-12-07 13:20:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "8c4d2e6f1b3a"
-down_revision = "7b3e1f0a9c2d"
+down_revision = "5a6b7c8d9e0f"
 branch_labels = None
 depends_on = None
 
