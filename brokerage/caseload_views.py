@@ -8,7 +8,6 @@ audit-logged). Pages carrying personal data are sent with ``Cache-Control: no-st
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Callable
@@ -70,7 +69,7 @@ from brokerage.models import (
 )
 from brokerage.views import bp
 from employers.models import CONTRACT_TYPES, Vacancy
-from portal import concurrency, db
+from portal import concurrency, db, spreadsheets
 from portal.db import utcnow
 from portal.forms import options
 from portal.models import BROKER, SERVICE, Organisation
@@ -638,11 +637,6 @@ def candidate_sensitive_edit(candidate_id: int) -> Any:
 # --- The data subject's rights -----------------------------------------------------------
 
 
-def cell(value: str) -> str:
-    """No spreadsheet formulas from typed text (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 @bp.route("/brokerage/candidates/<int:candidate_id>/access-log")
 @roles_required(BROKER)
 @no_store
@@ -656,18 +650,15 @@ def candidate_access_log(candidate_id: int) -> Any:
         audit.record("candidate.access_log_export", candidate, subject=candidate)
         db.session.commit()
         out = io.StringIO()
-        writer = csv.writer(out)
+        writer = spreadsheets.CsvWriter(out)
         writer.writerow([_("When"), _("Who"), _("What"), _("Reason")])
         for entry in db.session.execute(caseload.access_log_query(candidate.id)).scalars():
             writer.writerow(
                 [
-                    cell(v)
-                    for v in (
-                        entry.at.isoformat(timespec="seconds"),
-                        entry.actor.display_name if entry.actor else "",
-                        str(ACTION_LABELS.get(entry.action, entry.action)),
-                        entry.reason,
-                    )
+                    entry.at.isoformat(timespec="seconds"),
+                    entry.actor.display_name if entry.actor else "",
+                    str(ACTION_LABELS.get(entry.action, entry.action)),
+                    entry.reason,
                 ]
             )
         response = make_response(out.getvalue())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from flask import Response, render_template, request
@@ -13,7 +11,7 @@ from sqlalchemy import select
 from brokerage import access, indicators
 from brokerage.models import TARGET_GROUPS
 from brokerage.views import bp, today
-from portal import db, municipalities
+from portal import db, municipalities, spreadsheets
 from portal.models import ADMIN, BROKER, PUBLIC_OFFICER, SERVICE, Organisation
 from portal.permissions import roles_required
 
@@ -89,10 +87,8 @@ def indicators_page() -> Any:
 def indicators_csv() -> Any:
     rows = indicators.rows_for_export(build_report())
     db.session.commit()
-    out = io.StringIO()
-    csv.writer(out).writerows(rows)
     return Response(
-        out.getvalue(),
+        spreadsheets.csv_text(rows),
         mimetype="text/csv",
         headers={"Content-Disposition": "attachment; filename=ponte-indicators.csv"},
     )
@@ -109,11 +105,9 @@ def indicators_xlsx() -> Any:
     sheet = book.active
     sheet.title = "indicators"
     for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
+        spreadsheets.append(sheet, row)
     return Response(
-        out.getvalue(),
+        spreadsheets.xlsx_bytes(book),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": "attachment; filename=ponte-indicators.xlsx"},
     )

@@ -21,7 +21,7 @@ from portal.taxonomy import Occupation
 PROFILES = [
     ("Mobilificio Friulano S.p.A.", "Mobilificio Friulano S.p.A.", "01234560934", "31.00.20", 180),
     ("Logistica Ciociara S.r.l.", "Logistica Ciociara S.r.l.", "02345670604", "52.10.10", 62),
-    ("Ristorazione Brianza S.r.l.", "Ristorazione Brianza S.r.l.", "03456781081", "56.22.01", 48),
+    ("Ristorazione Brianza S.r.l.", "Ristorazione Brianza S.r.l.", "03456780158", "56.22.01", 48),
     (
         "Officine Meccaniche Torinesi S.r.l.",
         "Officine Meccaniche Torinesi S.r.l.",
@@ -49,7 +49,7 @@ COMPANIES = [
         "55.10.00",
         28,
         "Albergo con centro benessere: 60 camere, ristorante e sale congressi.",
-        "0298760601",
+        "0298760060",
     ),
     (
         "Supermercati Brianzoli S.p.A.",
@@ -57,7 +57,7 @@ COMPANIES = [
         "47.11.02",
         420,
         "Catena di supermercati di quartiere in Brianza: 14 punti vendita.",
-        "0376540108",
+        "0376540015",
     ),
     (
         "Lavanderia Industriale Subalpina S.r.l.",
@@ -73,7 +73,7 @@ COMPANIES = [
         "82.20.00",
         95,
         "Servizi di assistenza clienti in entrata per utilities e trasporto pubblico.",
-        "0554320580",
+        "0554320058",
     ),
     (
         "Vivai Pontini Soc. Agr. S.r.l.",
@@ -81,7 +81,7 @@ COMPANIES = [
         "01.30.00",
         22,
         "Piante ornamentali e da frutto per garden center e manutentori del verde.",
-        "0643210590",
+        "0643210059",
     ),
     (
         "Elettroimpianti Friulani S.r.l.",
@@ -89,7 +89,7 @@ COMPANIES = [
         "43.21.01",
         16,
         "Impianti elettrici e fotovoltaici civili e industriali.",
-        "0732100301",
+        "0732100030",
     ),
     (
         "Ciclofficina Felsinea S.r.l.",
@@ -97,7 +97,7 @@ COMPANIES = [
         "95.29.99",
         12,
         "Riparazione e noleggio di biciclette, anche per il servizio di bike sharing.",
-        "0821090370",
+        "0821090037",
     ),
 ]
 

@@ -32,10 +32,17 @@ from employers.services import (
     PAY_MAX,
     TITLE_MAX,
 )
-from employers.validators import fiscal_code_is_valid, vat_number_is_valid
+from portal import identifiers
 from portal.bounds import column_length, length
 from portal.concurrency import VersionedForm
-from portal.forms import CHOOSE, CHOOSE_MESSAGE, FiniteDecimalField, MunicipalityField, options
+from portal.forms import (
+    CHOOSE,
+    CHOOSE_MESSAGE,
+    FiniteDecimalField,
+    MunicipalityField,
+    checked,
+    options,
+)
 from portal.taxonomy import ADJUSTMENTS
 
 
@@ -145,12 +152,11 @@ class CompanyProfileForm(VersionedForm, FlaskForm):
     submit = SubmitField(_l("Save"))
 
     def validate_vat_number(self, field: StringField) -> None:
-        if not vat_number_is_valid(field.data or ""):
-            raise ValidationError(_l("This VAT number is not valid: check the 11 digits."))
+        field.data = checked(identifiers.vat_number, field.data)
 
     def validate_fiscal_code(self, field: StringField) -> None:
-        if field.data and not fiscal_code_is_valid(field.data):
-            raise ValidationError(_l("This fiscal code is not valid."))
+        if field.data:
+            field.data = checked(identifiers.fiscal_code, field.data)
 
     def validate_ateco_code(self, field: StringField) -> None:
         import ateco

@@ -14,7 +14,6 @@ This module holds the models and the rules; the pages are in ``survey_views``.
 
 from __future__ import annotations
 
-import csv
 import io
 import random
 from collections import defaultdict
@@ -43,7 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from employers.models import CONTRACT_TYPES
-from portal import audit, db, municipalities
+from portal import audit, db, municipalities, spreadsheets
 from portal.concurrency import Versioned
 from portal.db import Base, TimestampMixin, utcnow
 from portal.models import (
@@ -969,13 +968,6 @@ def export_rows(results: Results) -> list[list[Any]]:
     return rows
 
 
-def _safe(value: Any) -> Any:
-    """Spreadsheets run text that starts with = + - @ as a formula: neutralise it."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def export_filename(results: Results, extension: str) -> str:
     return (
         f"needs-survey-{results.survey_round.year}-{results.survey_round.id}-"
@@ -984,12 +976,7 @@ def export_filename(results: Results, extension: str) -> str:
 
 
 def to_csv(results: Results) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(export_header())
-    for row in export_rows(results):
-        writer.writerow(["" if v is None else _safe(v) for v in row])
-    return out.getvalue()
+    return spreadsheets.csv_text([export_header(), *export_rows(results)])
 
 
 def to_xlsx(results: Results) -> bytes:
@@ -999,11 +986,11 @@ def to_xlsx(results: Results) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = _("Needs survey")[:31]
-    sheet.append(export_header())
+    spreadsheets.append(sheet, export_header())
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in export_rows(results):
-        sheet.append([_safe(v) for v in row])
+        spreadsheets.append(sheet, row)
     sheet[f"A{sheet.max_row}"].font = Font(bold=True)
     sheet.freeze_panes = "A2"
     for column, width in zip("ABCDEFGHI", (12, 30, 14, 50, 14, 14, 14, 18, 40), strict=True):
@@ -1011,7 +998,7 @@ def to_xlsx(results: Results) -> bytes:
     notes = book.create_sheet(_("Notes")[:31])
     survey_round = results.survey_round
     for line in (
-        [_("Survey round"), _safe(survey_round.title)],
+        [_("Survey round"), survey_round.title],
         [_("Year"), survey_round.year],
         [_("Open from"), survey_round.opens_on.isoformat()],
         [_("Open until"), survey_round.closes_on.isoformat()],
@@ -1031,7 +1018,7 @@ def to_xlsx(results: Results) -> bytes:
             ),
         ],
     ):
-        notes.append(line)
+        spreadsheets.append(notes, line)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -192,14 +192,28 @@ def vacancy_detail(vacancy_id: int) -> Any:
     )
 
 
-EMPLOYMENT_TYPES = {
-    "internship": ["INTERN"],
-    "apprenticeship": ["FULL_TIME", "TEMPORARY"],
+#: The kind of contract as Google's JobPosting guidelines name it; the working time
+#: (FULL_TIME or PART_TIME) comes from the hours (employment_types).
+CONTRACT_KINDS = {
+    "internship": ["INTERN"],  # a tirocinio is training, not employment
     "fixed_term": ["TEMPORARY"],
-    "permanent": ["FULL_TIME"],
-    "part_time": ["PART_TIME"],
     "social_coop_placement": ["OTHER"],
 }
+#: Weekly hours from which a job is full time. D.Lgs. 66/2003 art. 3 sets 40 hours as the
+#: legal normal week and lets collective agreements set less (36 in the public sector and
+#: in many CCNL); part time is any week shorter than the full one (D.Lgs. 81/2015 art. 4).
+FULL_TIME_HOURS = 36
+
+
+def employment_types(contract_type: str, hours_per_week: int) -> list[str]:
+    """JobPosting ``employmentType``: the kind of contract, then full or part time."""
+    kinds = list(CONTRACT_KINDS.get(contract_type, []))
+    if contract_type == "internship":
+        return kinds
+    full = hours_per_week >= FULL_TIME_HOURS and contract_type != "part_time"
+    return [*kinds, "FULL_TIME" if full else "PART_TIME"]
+
+
 UNIT_TEXT = {"hour": "HOUR", "month": "MONTH", "year": "YEAR"}
 
 
@@ -225,9 +239,7 @@ def job_posting_json_ld(vacancy: Vacancy, apply_url: str | None = None) -> Marku
     ``directApply`` is true only when the portal itself takes the candidacy (``apply_url``):
     the network's request form, not a redirect elsewhere."""
     place = vacancy.municipality
-    employment = list(EMPLOYMENT_TYPES.get(vacancy.contract_type, ["OTHER"]))
-    if vacancy.hours_per_week < 30 and "PART_TIME" not in employment:
-        employment.append("PART_TIME")
+    employment = employment_types(vacancy.contract_type, vacancy.hours_per_week)
     data: dict[str, Any] = {
         "@context": "https://schema.org/",
         "@type": "JobPosting",
@@ -238,7 +250,11 @@ def job_posting_json_ld(vacancy: Vacancy, apply_url: str | None = None) -> Marku
             "name": vacancy.organisation.name,
             "value": str(vacancy.id),
         },
-        "datePosted": (vacancy.published_at or vacancy.created_at).date().isoformat(),
+        # The day in Italy: a vacancy published at 00:30 in Rome is dated that day.
+        "datePosted": (vacancy.published_at or vacancy.created_at)
+        .astimezone(ROME)
+        .date()
+        .isoformat(),
         "validThrough": valid_through(vacancy.expires_on) if vacancy.expires_on else None,
         "employmentType": employment,
         "hiringOrganization": {
@@ -584,8 +600,7 @@ def company_profile() -> Any:
     form = concurrency.edit_form(build, profile)
     if concurrency.may_save(form, build, profile):
         form.populate_obj(profile)
-        profile.vat_number = profile.vat_number.strip()
-        profile.fiscal_code = (profile.fiscal_code or "").strip().upper()
+        profile.fiscal_code = profile.fiscal_code or ""  # both already compact (the form)
         org.comune_code = form.comune.data
         org.fiscal_code = profile.fiscal_code or profile.vat_number
         db.session.add(profile)

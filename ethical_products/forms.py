@@ -40,8 +40,9 @@ from ethical_products.models import (
     UNITS,
     VAT_RATES,
 )
+from portal import identifiers
 from portal.concurrency import VersionedForm
-from portal.forms import FiniteDecimalField, MunicipalityField, options
+from portal.forms import FiniteDecimalField, MunicipalityField, checked, options
 
 MONTHS = [("", "—")] + [(str(m), str(m)) for m in range(1, 13)]
 
@@ -49,16 +50,6 @@ MONTHS = [("", "—")] + [(str(m), str(m)) for m in range(1, 13)]
 class CheckboxListField(SelectMultipleField):
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
-
-
-def iban_is_valid(value: str) -> bool:
-    """ISO 13616 check digits (mod 97)."""
-    iban = value.replace(" ", "").upper()
-    if not 15 <= len(iban) <= 34 or not iban.isalnum() or not iban[:2].isalpha():
-        return False
-    moved = iban[4:] + iban[:4]
-    digits = "".join(str(int(c, 36)) for c in moved)
-    return int(digits) % 97 == 1
 
 
 class AddToCartForm(FlaskForm):
@@ -177,8 +168,8 @@ class ProfileForm(VersionedForm, FlaskForm):
     submit = SubmitField(_l("Save"))
 
     def validate_iban(self, field: StringField) -> None:
-        if field.data and not iban_is_valid(field.data):
-            raise ValidationError(_l("This IBAN is not valid."))
+        if field.data:
+            field.data = checked(identifiers.iban, field.data)
         if self.accepts_bank_transfer.data and not field.data:
             raise ValidationError(_l("Give the IBAN to accept bank transfers."))
 

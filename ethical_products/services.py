@@ -70,7 +70,7 @@ from ethical_products.models import (
     SubOrder,
     Variant,
 )
-from portal import audit, db, mail, municipalities
+from portal import audit, db, identifiers, mail, municipalities
 from portal.db import utcnow
 from portal.models import COOPERATIVE, SOCIAL_FARM, Membership, Organisation, User
 
@@ -443,8 +443,10 @@ def check_checkout(data: CheckoutData, cart: PricedCart) -> None:
     if data.buyer_type == CANTEEN:
         if not data.invoice_entity.strip():
             errors["invoice_entity"] = _("Give the public body to invoice.")
-        if len(data.invoice_tax_code.strip()) not in (11, 16):
-            errors["invoice_tax_code"] = _("Give the body's fiscal code or VAT number.")
+        try:
+            data.invoice_tax_code = identifiers.fiscal_code(data.invoice_tax_code)
+        except identifiers.IdentifierError as error:
+            errors["invoice_tax_code"] = str(error.message)
         sdi = data.invoice_sdi_code.strip().upper()
         if not (len(sdi) == 6 and sdi.isalnum()):
             # Public administrations receive e-invoices on a 6-character office code (IPA).
@@ -505,7 +507,7 @@ def place_order(data: CheckoutData, cart: PricedCart, now: datetime | None = Non
     )
     if data.buyer_type == CANTEEN:
         order.invoice_entity = data.invoice_entity.strip()[:200]
-        order.invoice_tax_code = data.invoice_tax_code.strip().upper()[:16]
+        order.invoice_tax_code = data.invoice_tax_code
         order.invoice_sdi_code = data.invoice_sdi_code.strip().upper()[:7]
         order.invoice_pec = data.invoice_pec.strip()[:254]
         order.invoice_cig = data.invoice_cig.strip().upper()[:10]

@@ -3,7 +3,6 @@ producer's area (shop, products, orders, reports); the administrator's orders.""
 
 from __future__ import annotations
 
-import csv
 import io
 import secrets
 from dataclasses import replace
@@ -61,7 +60,7 @@ from ethical_products.models import (
     Variant,
 )
 from ethical_products.services import PRODUCER_ROLES, CatalogueFilters, ShopError
-from portal import audit, concurrency, db, mail
+from portal import audit, concurrency, db, mail, spreadsheets
 from portal.db import utcnow
 from portal.layout import HomeAction
 from portal.models import ADMIN, Organisation
@@ -667,7 +666,7 @@ def manage_profile() -> Any:
         ):
             setattr(profile, name, getattr(form, name).data)
         profile.delivery_radius_km = form.delivery_radius_km.data or 0
-        profile.iban = (form.iban.data or "").replace(" ", "").upper()
+        profile.iban = form.iban.data or ""  # compact (the form's check)
         profile.art2_activities = sorted(form.art2_activities.data or [])
         profile.inclusion_hours_share = form.inclusion_hours_share.data
         services.reindex_producer_products(org.id)
@@ -1065,7 +1064,7 @@ def _csv(
     balance: services.Balance,
 ) -> Response:
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = spreadsheets.CsvWriter(out)
     writer.writerow(
         [
             "product_id",
@@ -1082,8 +1081,8 @@ def _csv(
         writer.writerow(
             [
                 r.product_id,
-                _csv_safe(r.product_name),
-                _csv_safe(r.variant_label),
+                r.product_name,
+                r.variant_label,
                 f"{r.vat_rate:.2f}",
                 r.quantity,
                 f"{r.gross:.2f}",
@@ -1118,11 +1117,6 @@ def _csv(
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
-
-
-def _csv_safe(text: str) -> str:
-    """No spreadsheet formulas from product names (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @bp.route("/shop/manage/stripe/connect", methods=["POST"])

@@ -1,49 +1,65 @@
-"""Italian non-working days: Sundays, the national public holidays and a local patron
-saint's day.
+"""Italian non-working days: Sundays, the national public holidays and the patron saint
+of the centre's town, from the ``holidays`` library (``holidays.Italy``).
 
-National public holidays (L. 260/1949 and its amendments, L. 336/1977, DPR 792/1985,
-L. 151/2000 for 2 June): 1 January, 6 January (Epiphany), Easter Monday, 25 April
-(Liberation), 1 May, 2 June (Republic), 15 August, 1 November, 8 December, 25 and 26
-December. Each municipality also keeps its patron saint's day (e.g. 7 December in Milan,
-29 June in Rome), configured per centre as ``MM-DD``.
+The library keeps the law: L. 260/1949 and its amendments (L. 336/1977, DPR 792/1985,
+L. 151/2000 for 2 June, L. 71/2025 restoring 4 October, San Francesco d'Assisi, from 2026),
+Easter Monday, and the patron saints of the provincial capitals and of the cities it
+knows. A centre in one of those towns gets its patron from the library; any other day a
+centre keeps (the patron of a town the library does not know) is added by hand as
+``MM-DD``.
 
-Pure functions, no database. Easter Sunday is computed with the anonymous Gregorian
-algorithm (Meeus/Jones/Butcher), exact for every Gregorian year.
+Pure functions, no database. A year's calendar is computed once per process (it is the
+same in every process).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from datetime import date, timedelta
+from functools import lru_cache
+
+import holidays as holidays_library
 
 SUNDAY = 6
-
-#: (month, day) of the fixed national public holidays.
-NATIONAL = ((1, 1), (1, 6), (4, 25), (5, 1), (6, 2), (8, 15), (11, 1), (12, 8), (12, 25), (12, 26))
 
 MonthDay = tuple[int, int]
 
 _MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
 
 
-def easter_sunday(year: int) -> date:
-    """Easter Sunday of ``year`` (Gregorian calendar; anonymous algorithm)."""
-    a = year % 19
-    b, c = divmod(year, 100)
-    d, e = divmod(b, 4)
-    f = (b + 8) // 25
-    g = (b - f + 1) // 3
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = divmod(c, 4)
-    ell = (32 + 2 * e + 2 * i - h - k) % 7
-    m = (a + 11 * h + 22 * ell) // 451
-    month, day = divmod(h + ell - 7 * m + 114, 31)
-    return date(year, month, day + 1)
+def _folded(name: str) -> str:
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return text.casefold().strip()
 
 
-def easter_monday(year: int) -> date:
-    return easter_sunday(year) + timedelta(days=1)
+@lru_cache(maxsize=1)
+def _subdivisions_by_town() -> dict[str, str]:
+    """Town name (accents folded) → the library's subdivision whose patron it keeps:
+    provincial capitals by their province code, and the cities the library lists."""
+    found = {
+        _folded(name): code for name, code in holidays_library.Italy.subdivisions_aliases.items()
+    }
+    for code in holidays_library.Italy.subdivisions:
+        if len(code) > 2:  # a city (Andria, Cesena, Forli…), not a province code
+            found[_folded(code)] = code
+    return found
+
+
+def patron_subdivision(town: str | None) -> str | None:
+    """The ``holidays.Italy`` subdivision that holds ``town``'s patron saint, if any."""
+    return _subdivisions_by_town().get(_folded(town)) if town else None
+
+
+@lru_cache(maxsize=2048)
+def _official(year: int, subdivision: str | None) -> frozenset[date]:
+    return frozenset(holidays_library.Italy(years=year, subdiv=subdivision))
+
+
+def official_holidays(year: int, subdivision: str | None = None) -> frozenset[date]:
+    """The national holidays of ``year``, with the subdivision's patron saint."""
+    return _official(year, subdivision)
 
 
 def parse_month_day(text: str | None) -> MonthDay | None:
@@ -59,20 +75,32 @@ def parse_month_day(text: str | None) -> MonthDay | None:
     return month, day
 
 
-def is_public_holiday(day: date, local: Iterable[MonthDay] = ()) -> bool:
-    """A national public holiday, or one of the ``local`` (month, day) holidays."""
-    key = (day.month, day.day)
-    return key in NATIONAL or key in tuple(local) or day == easter_monday(day.year)
+def is_public_holiday(
+    day: date, local: Iterable[MonthDay] = (), subdivision: str | None = None
+) -> bool:
+    """A national public holiday, the subdivision's patron, or one of the ``local``
+    (month, day) days a centre keeps."""
+    return day in _official(day.year, subdivision) or (day.month, day.day) in tuple(local)
 
 
-def is_working_day(day: date, local: Iterable[MonthDay] = ()) -> bool:
+def is_working_day(
+    day: date, local: Iterable[MonthDay] = (), subdivision: str | None = None
+) -> bool:
     """Not a Sunday and not a public holiday (Saturdays are working days)."""
-    return day.weekday() != SUNDAY and not is_public_holiday(day, local)
+    return day.weekday() != SUNDAY and not is_public_holiday(day, local, subdivision)
 
 
-def next_working_day(day: date, local: Iterable[MonthDay] = ()) -> date:
+def next_working_day(
+    day: date, local: Iterable[MonthDay] = (), subdivision: str | None = None
+) -> date:
     """``day`` itself if it is a working day, else the first working day after it."""
-    holidays = tuple(local)
-    while not is_working_day(day, holidays):
+    kept = tuple(local)
+    while not is_working_day(day, kept, subdivision):
         day += timedelta(days=1)
     return day
+
+
+def holiday_name(day: date, subdivision: str | None = None, language: str = "it") -> str | None:
+    """The library's name of the holiday on ``day`` in ``language`` (it or en), if any."""
+    code = "it_IT" if language == "it" else "en_US"
+    return holidays_library.Italy(years=day.year, subdiv=subdivision, language=code).get(day)

@@ -177,6 +177,13 @@ class Centre(Versioned, TimestampMixin, Base):
     groups: Mapped[list[Group]] = relationship(back_populates="centre", order_by="Group.name")
 
     @property
+    def holiday_subdivision(self) -> str | None:
+        """Where ``holidays.Italy`` keeps the patron saint of the centre's town."""
+        from microcredit.holidays import patron_subdivision
+
+        return patron_subdivision(self.municipality.name if self.municipality else None)
+
+    @property
     def local_holidays(self) -> tuple[tuple[int, int], ...]:
         """The centre's local public holidays as (month, day)."""
         if not self.patron_day:

@@ -22,8 +22,6 @@ rows up into the three dimensions.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -46,7 +44,7 @@ from microcredit.models import (
 )
 from microcredit.money import ZERO
 from microcredit.policy import policy
-from portal import db
+from portal import db, spreadsheets
 from portal.models import User
 
 DIMENSIONS = ("officer", "centre", "product")
@@ -408,15 +406,9 @@ def export_rows(report: Report) -> list[list[object]]:
 
 
 def to_csv(report: Report) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([_("Portfolio quality on %(date)s", date=report.as_of.isoformat())])
-    writer.writerow(_headers(report))
-    for values in export_rows(report):
-        writer.writerow(
-            ["" if v is None else (f"{v:.2f}" if isinstance(v, Decimal) else v) for v in values]
-        )
-    return out.getvalue()
+    title = [_("Portfolio quality on %(date)s", date=report.as_of.isoformat())]
+    rows = [[round(v, 2) if isinstance(v, Decimal) else v for v in r] for r in export_rows(report)]
+    return spreadsheets.csv_text([title, _headers(report), *rows])
 
 
 def to_xlsx(report: Report) -> bytes:
@@ -426,17 +418,12 @@ def to_xlsx(report: Report) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = "PAR"
-    sheet.append([_("Portfolio quality on %(date)s", date=report.as_of.isoformat())])
+    spreadsheets.append(sheet, [_("Portfolio quality on %(date)s", date=report.as_of.isoformat())])
     sheet["A1"].font = Font(bold=True)
-    sheet.append(_headers(report))
+    spreadsheets.append(sheet, _headers(report))
     for cell in sheet[2]:
         cell.font = Font(bold=True)
     for values in export_rows(report):
-        sheet.append(values)
-        for cell in sheet[sheet.max_row]:
-            if isinstance(cell.value, Decimal):
-                cell.number_format = "#,##0.00"
+        spreadsheets.append(sheet, values)  # names typed by officers: text, never formulas
     sheet.freeze_panes = "C3"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return spreadsheets.xlsx_bytes(book)

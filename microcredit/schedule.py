@@ -97,6 +97,8 @@ class Terms:
     move_non_working_days: bool = False
     #: Local public holidays, (month, day): the patron saint of the centre's town.
     local_holidays: tuple[MonthDay, ...] = ()
+    #: The ``holidays.Italy`` subdivision of the centre's town (its patron saint).
+    holiday_subdivision: str | None = None
 
     @property
     def annual_rate(self) -> Decimal:
@@ -217,7 +219,11 @@ def build_schedule(terms: Terms) -> Schedule:
     balance = principal
     for number, (due, (part, interest)) in enumerate(zip(dates, rows, strict=True), start=1):
         balance -= part
-        moved = next_working_day(due, terms.local_holidays) if terms.move_non_working_days else due
+        moved = (
+            next_working_day(due, terms.local_holidays, terms.holiday_subdivision)
+            if terms.move_non_working_days
+            else due
+        )
         installments.append(
             Installment(number, moved, part, interest, balance, due if moved != due else None)
         )

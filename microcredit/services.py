@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app
-from flask_babel import format_date
+from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
@@ -33,6 +33,7 @@ from microcredit.models import (
     CLOSED_RESCHEDULED,
     CLOSED_WRITTEN_OFF,
     DEPOSIT,
+    DISBURSED_STATES,
     DISBURSEMENT,
     FEE,
     FORMING,
@@ -85,7 +86,7 @@ from microcredit.schedule import (
     build_schedule,
     due_dates,
 )
-from portal import audit, db
+from portal import audit, db, identifiers
 from portal.i18n import euro
 from portal.models import MICROCREDIT_OFFICER, Organisation, User
 
@@ -277,10 +278,10 @@ def meeting_dates(centre: Centre, start: date, end: date) -> list[date]:
     """
     if not centre.move_non_working_days:
         return _calendar_dates(centre, start, end)
-    local = centre.local_holidays
+    local, subdivision = centre.local_holidays, centre.holiday_subdivision
     # A moved meeting is at most a few days late: look that far back for the unmoved date.
     moved = (
-        holidays.next_working_day(day, local)
+        holidays.next_working_day(day, local, subdivision)
         for day in _calendar_dates(centre, start - timedelta(days=7), end)
     )
     return sorted({day for day in moved if start <= day <= end})
@@ -317,6 +318,59 @@ def last_meeting(centre: Centre, on_or_before: date) -> date | None:
 
 def next_meetings(centre: Centre, from_day: date, count: int = 6) -> list[date]:
     return meeting_dates(centre, from_day, from_day + timedelta(days=31 * count + 31))[:count]
+
+
+@dataclass
+class CalendarMove:
+    """A non-working day ahead on which the centre has a meeting or instalments fall."""
+
+    day: date
+    holiday: str | None  # None: a Sunday
+    meeting_moves_to: date | None
+    meeting_kept: bool
+    #: Instalments of disbursed loans due that day: their schedule is fixed at
+    #: disbursement and stays as it is; new schedules move such dates.
+    instalments: int
+    new_schedules_move_to: date
+
+
+def calendar_moves(centre: Centre, from_day: date, days: int = 180) -> list[CalendarMove]:
+    """Which dates of the next ``days`` the holiday calendar (holidays.Italy, the town's
+    patron, the centre's own days) puts on a non-working day, so that the officer sees what
+    moves and what a changed calendar leaves as it was."""
+    local, subdivision = centre.local_holidays, centre.holiday_subdivision
+    until = from_day + timedelta(days=days)
+    meetings = set(_calendar_dates(centre, from_day, until))
+    due = dict(
+        db.session.execute(
+            select(LoanInstallment.due_date, func.count())
+            .join(Loan, Loan.id == LoanInstallment.loan_id)
+            .where(
+                Loan.centre_id == centre.id,
+                Loan.status.in_(DISBURSED_STATES),
+                LoanInstallment.due_date.between(from_day, until),
+            )
+            .group_by(LoanInstallment.due_date)
+        ).all()
+    )
+    moves = []
+    for day in sorted(meetings | set(due)):
+        if holidays.is_working_day(day, local, subdivision):
+            continue
+        moved = holidays.next_working_day(day, local, subdivision)
+        in_calendar = day in meetings
+        moves.append(
+            CalendarMove(
+                day=day,
+                holiday=holidays.holiday_name(day, subdivision, str(get_locale() or "it"))
+                or (_("Patron saint") if (day.month, day.day) in local else None),
+                meeting_moves_to=moved if in_calendar and centre.move_non_working_days else None,
+                meeting_kept=in_calendar and not centre.move_non_working_days,
+                instalments=due.get(day, 0),
+                new_schedules_move_to=moved,
+            )
+        )
+    return moves
 
 
 # --- Members ----------------------------------------------------------------------------------
@@ -392,10 +446,10 @@ def save_member(
     ):
         errors["consent_until"] = _("The consent must end after it was given.")
     if data.fiscal_code:
-        from employers.validators import fiscal_code_is_valid
-
-        if not fiscal_code_is_valid(data.fiscal_code.strip().upper()):
-            errors["fiscal_code"] = _("This fiscal code is not valid.")
+        try:
+            data.fiscal_code = identifiers.person_fiscal_code(data.fiscal_code)
+        except identifiers.IdentifierError as error:
+            errors["fiscal_code"] = str(error.message)
     candidate_id = _candidate_id(
         data.candidate_pseudonym, errors, member.candidate_id if member else None
     )
@@ -991,6 +1045,7 @@ def loan_terms(loan: Loan, start: date | None = None) -> Terms:
         rounding=loan.rounding,
         move_non_working_days=loan.move_non_working_days,
         local_holidays=loan.centre.local_holidays if loan.centre else (),
+        holiday_subdivision=loan.centre.holiday_subdivision if loan.centre else None,
     )
 
 

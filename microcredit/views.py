@@ -408,6 +408,7 @@ def centre_detail(centre_id: int) -> Any:
         recent=recent,
         held=held,
         upcoming=services.next_meetings(centre, today() + timedelta(days=1)),
+        calendar_moves=services.calendar_moves(centre, today()),
         today=today(),
     )
 

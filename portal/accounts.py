@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hmac
 from datetime import timedelta
 
-from sqlalchemy import func, select
+import pyotp
+from sqlalchemy import func, select, update
 
 from portal import audit, db
 from portal.db import utcnow
@@ -171,3 +173,31 @@ def authenticate(email: str, password: str) -> User | None:
     if user is None or not user.active or not user.check_password(password):
         return None
     return user
+
+
+def accept_totp(user: User, code: str, secret: str | None = None) -> bool:
+    """Check a TOTP code (one step of clock drift either way) and use it up.
+
+    RFC 6238 §5.2: a verifier must not accept the second attempt of a code once the first
+    succeeded. The last accepted time step is kept per user and moved forward with one
+    conditional UPDATE, so two requests racing with one code (on two workers or nodes)
+    cannot both pass. ``secret`` is a secret being set up, not yet saved.
+    """
+    totp = pyotp.TOTP(secret or user.totp_secret or "")
+    code = (code or "").strip()
+    now = totp.timecode(utcnow())
+    for step in (now - 1, now, now + 1):
+        if not hmac.compare_digest(totp.generate_otp(step), code):
+            continue
+        result = db.session.execute(
+            update(User)
+            .where(
+                User.id == user.id,
+                (User.totp_last_step.is_(None)) | (User.totp_last_step < step),
+            )
+            .values(totp_last_step=step)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.expire(user, ["totp_last_step"])
+        return result.rowcount == 1  # type: ignore[attr-defined]
+    return False

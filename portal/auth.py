@@ -191,7 +191,7 @@ def login_two_factor() -> Any:
             metrics.rate_limit_hit("2fa")
             form.code.errors.append(_("Too many failed attempts. Try again later."))
             return render_template("auth/two_factor.html", form=form), 429
-        if pyotp.TOTP(user.totp_secret or "").verify(form.code.data or "", valid_window=1):
+        if accounts.accept_totp(user, form.code.data or ""):
             return _finish_login(user, pending.get("remember", False))
         accounts.record_login_attempt(user.email, _ip(), success=False)
         db.session.commit()
@@ -398,7 +398,7 @@ def two_factor_setup() -> Any:
     uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name="Ponte")
     form = TwoFactorForm()
     if form.validate_on_submit():
-        if pyotp.TOTP(secret).verify(form.code.data or "", valid_window=1):
+        if accounts.accept_totp(user, form.code.data or "", secret):
             user.totp_secret = secret
             user.totp_enabled = True
             session.pop("totp_setup_secret", None)

@@ -70,6 +70,9 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         # Where people write to the portal's managers, and about accessibility barriers
         # (the AgID feedback mechanism of the accessibility statement).
         "CONTACT_EMAIL": env("CONTACT_EMAIL") or PLACEHOLDER_CONTACT,
+        # The portal's own host name, for identifiers that must not depend on the address
+        # a request came through (iCalendar UIDs): e.g. ponte.regione.example.it.
+        "PONTE_CANONICAL_HOST": env("PONTE_CANONICAL_HOST") or "",
         # "1" when the Stripe keys must be live keys (production payments).
         "STRIPE_LIVE": env("STRIPE_LIVE") == "1",
         "BABEL_DEFAULT_LOCALE": "it",

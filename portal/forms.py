@@ -178,6 +178,17 @@ class MunicipalityField(StringField):
         return municipality.istat_code if municipality else (text or None)
 
 
+def checked(check: Any, value: str | None) -> str:
+    """Run a portal.identifiers check for a form field: the compact form to store, or the
+    library's verdict as the field's error (which part is wrong)."""
+    from portal.identifiers import IdentifierError
+
+    try:
+        return check(value or "")
+    except IdentifierError as error:
+        raise ValidationError(str(error.message)) from error
+
+
 class PasswordRules:
     def __call__(self, form: FlaskForm, field: PasswordField) -> None:
         value = field.data or ""

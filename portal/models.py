@@ -11,7 +11,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, event
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -186,6 +186,8 @@ class User(UserMixin, TimestampMixin, Base):
     #: Codice fiscale (DPR 605/1973), set by a SPID/CIE sign-in: the identity the IdPs send
     #: as fiscalNumber. Unique when set; NULL for accounts never linked.
     fiscal_code: Mapped[str | None] = mapped_column(String(16), unique=True)
+    #: The last TOTP time step accepted (RFC 6238 §5.2: a code is valid once).
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"

@@ -48,11 +48,32 @@ from portal.network.models import (
 ROME = ZoneInfo("Europe/Rome")
 
 
-def to_utc(local: datetime | None) -> datetime | None:
-    """A wall-clock time typed in Italy as an aware UTC datetime."""
+def to_utc(local: datetime | None, fold: int = 0) -> datetime | None:
+    """A wall-clock time typed in Italy as an aware UTC datetime; ``fold`` picks the second
+    of the two times that share a wall clock when clocks go back (PEP 495)."""
     if local is None:
         return None
-    return local.replace(tzinfo=ROME).astimezone(UTC)
+    return local.replace(tzinfo=ROME, fold=fold).astimezone(UTC)
+
+
+GAP, TWICE = "gap", "twice"
+
+
+def clock_change(local: datetime) -> str | None:
+    """Whether a wall-clock time in Italy does not exist (clocks go forward: 02:00-02:59 on
+    the last Sunday of March) or happens twice (clocks go back in October)."""
+    first, second = local.replace(tzinfo=ROME, fold=0), local.replace(tzinfo=ROME, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return None
+    back = first.astimezone(UTC).astimezone(ROME).replace(tzinfo=None)
+    return GAP if back != local else TWICE
+
+
+CLOCK_CHOICES = [
+    ("", CHOOSE),
+    ("summer", _l("The first one, still summer time (UTC+2)")),
+    ("winter", _l("The second one, already winter time (UTC+1)")),
+]
 
 
 def to_local(value: datetime | None) -> datetime | None:
@@ -129,6 +150,11 @@ class EventForm(VersionedForm, FlaskForm):
         description=_l("Italian time."),
     )
     ends_at = DateTimeLocalField(_l("Ends"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
+    #: Asked only for a time that happens twice when the clocks go back.
+    starts_at_clock = SelectField(
+        _l("Which start time?"), choices=options(CLOCK_CHOICES), default=""
+    )
+    ends_at_clock = SelectField(_l("Which end time?"), choices=options(CLOCK_CHOICES), default="")
     mode = SelectField(_l("Where"), choices=options(EVENT_MODES.items()))
     venue = StringField(_l("Venue"), validators=[Optional(), Length(max=200)])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=200)])
@@ -150,9 +176,46 @@ class EventForm(VersionedForm, FlaskForm):
         if self.starts_at.data and field.data and field.data <= self.starts_at.data:
             raise ValidationError(_l("The end must come after the start."))
 
+    def fold(self, name: str) -> int:
+        """0 or 1 (PEP 495) for the time in field ``name``, as the organiser chose."""
+        return 1 if self[f"{name}_clock"].data == "winter" else 0
+
+    def asks_clock(self, name: str) -> bool:
+        """Whether the page must ask which of two equal wall-clock times is meant."""
+        value = self[name].data
+        return bool(self[f"{name}_clock"].data) or (
+            value is not None and clock_change(value) == TWICE
+        )
+
+    def _check_clock_changes(self) -> bool:
+        valid = True
+        for name in ("starts_at", "ends_at"):
+            value = self[name].data
+            change = clock_change(value) if value is not None else None
+            if change == GAP:
+                self[name].errors = [
+                    *self[name].errors,
+                    _l(
+                        "This time does not exist in Italy: that night the clocks go forward "
+                        "from 02:00 to 03:00. Choose a time before 02:00 or from 03:00."
+                    ),
+                ]
+                valid = False
+            elif change == TWICE and not self[f"{name}_clock"].data:
+                self[f"{name}_clock"].errors = [
+                    *self[f"{name}_clock"].errors,
+                    _l(
+                        "That night the clocks go back from 03:00 to 02:00, so this time "
+                        "happens twice: say which one."
+                    ),
+                ]
+                valid = False
+        return valid
+
     def validate(self, extra_validators: Any = None) -> bool:
         # Optional() ends a field's own chain when it is empty: these rules span fields.
         valid = super().validate(extra_validators)
+        valid = self._check_clock_changes() and valid
         if self.mode.data != ONLINE and not self.comune.data and not self.comune.errors:
             self.comune.errors = [
                 *self.comune.errors,

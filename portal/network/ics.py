@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from zoneinfo import ZoneInfo
 
 import icalendar
-from flask import request, url_for
+from flask import current_app, url_for
 
 from portal.db import utcnow
 from portal.network.models import CANCELLED, ONLINE, Event
@@ -13,9 +14,20 @@ from portal.network.models import CANCELLED, ONLINE, Event
 PRODID = "-//Ponte//Network events//IT"
 
 
+ROME = ZoneInfo("Europe/Rome")
+
+
+def canonical_host() -> str:
+    """The portal's configured host (PONTE_CANONICAL_HOST, else SERVER_NAME), never the
+    request's: one event keeps one UID whichever address it was fetched through, so
+    calendar subscribers get no duplicates (RFC 5545 §3.8.4.7)."""
+    config = current_app.config
+    host = config.get("PONTE_CANONICAL_HOST") or config.get("SERVER_NAME") or "ponte.localhost"
+    return host.split(":")[0]
+
+
 def _uid(event: Event) -> str:
-    host = (request.host or "ponte").split(":")[0]
-    return f"event-{event.id}@{host}"
+    return f"event-{event.id}@{canonical_host()}"
 
 
 def vevent(event: Event) -> icalendar.Event:
@@ -23,8 +35,9 @@ def vevent(event: Event) -> icalendar.Event:
     url = url_for("network.event_detail", event_id=event.id, slug=event.slug, _external=True)
     item.add("uid", _uid(event))
     item.add("dtstamp", utcnow())
-    item.add("dtstart", event.starts_at)
-    item.add("dtend", event.ends_at)
+    # Italian wall-clock times with their VTIMEZONE (added to the calendar), not UTC.
+    item.add("dtstart", event.starts_at.astimezone(ROME))
+    item.add("dtend", event.ends_at.astimezone(ROME))
     item.add("summary", event.title)
     # The link to join online goes only to confirmed registrants (e-mails, event page).
     description = "\n\n".join(filter(None, [event.kind_label, event.description, url]))
@@ -64,4 +77,5 @@ def calendar(events: Iterable[Event], name: str) -> bytes:
     cal.add("x-wr-timezone", "Europe/Rome")
     for event in events:
         cal.add_component(vevent(event))
+    cal.add_missing_timezones()
     return cal.to_ical()

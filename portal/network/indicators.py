@@ -14,7 +14,6 @@ here as well, whatever the provider did.
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 from collections.abc import Callable, Iterable
@@ -27,7 +26,7 @@ from flask import Flask, current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
-from portal import db
+from portal import db, spreadsheets
 from portal.network.models import (
     ACTIVE,
     AGREEMENT_KINDS,
@@ -350,7 +349,7 @@ def network_life(year: int) -> list[Section]:
 def to_csv(year: int, found: list[Section]) -> str:
     """Long format, one line per cell: section, row, column, value (``<5`` if suppressed)."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = spreadsheets.CsvWriter(out)
     writer.writerow(["year", "section", "section_title", "row", "column", "value", "unit"])
     for section in found:
         for row in section.rows:
@@ -368,32 +367,35 @@ def to_xlsx(year: int, found: list[Section]) -> bytes:
     book = Workbook()
     about = book.active
     about.title = _("About")[:31]
-    about.append([_("Ponte network indicators %(year)d", year=year)])
+    spreadsheets.append(about, [_("Ponte network indicators %(year)d", year=year)])
     about["A1"].font = Font(bold=True)
-    about.append([_("Licence: Creative Commons Attribution 4.0 (CC BY 4.0)")])
-    about.append(
+    spreadsheets.append(about, [_("Licence: Creative Commons Attribution 4.0 (CC BY 4.0)")])
+    spreadsheets.append(
+        about,
         [
             _(
                 "Cells resting on fewer than %(n)d people are shown as %(text)s.",
                 n=SMALL_CELL,
                 text=SUPPRESSED_TEXT,
             )
-        ]
+        ],
     )
     used: set[str] = {about.title}
     for section in found:
         name = _sheet_name(section.key, used)
         sheet = book.create_sheet(name)
-        sheet.append([section.title])
+        spreadsheets.append(sheet, [section.title])
         sheet["A1"].font = Font(bold=True)
-        sheet.append(["", *section.columns])
+        spreadsheets.append(sheet, ["", *section.columns])
         for cell in sheet[2]:
             cell.font = Font(bold=True)
         for row in section.rows:
-            sheet.append([row.label, *[c.shown if c.suppressed else c.value for c in row.cells]])
+            spreadsheets.append(
+                sheet, [row.label, *[c.shown if c.suppressed else c.value for c in row.cells]]
+            )
         if section.source:
-            sheet.append([])
-            sheet.append([_("Source: %(source)s", source=section.source)])
+            spreadsheets.append(sheet, [])
+            spreadsheets.append(sheet, [_("Source: %(source)s", source=section.source)])
         sheet.column_dimensions["A"].width = 48
     out = io.BytesIO()
     book.save(out)

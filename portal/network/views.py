@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date
 from typing import Any
@@ -23,12 +22,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
 
-from portal import audit, concurrency, db, municipalities
+from portal import audit, concurrency, db, municipalities, spreadsheets
 from portal.db import utcnow
 from portal.forms import ConfirmForm
 from portal.models import ADMIN, Organisation, User
 from portal.network import documents, ics, indicators, open_data, services
 from portal.network.forms import (
+    TWICE,
     AgreementForm,
     AttendanceForm,
     DocumentForm,
@@ -38,6 +38,7 @@ from portal.network.forms import (
     PracticeForm,
     ReviewForm,
     UserRegistrationForm,
+    clock_change,
     to_local,
     to_utc,
 )
@@ -531,8 +532,8 @@ def _fill_event(event: Event, form: EventForm) -> None:
     event.title = form.title.data.strip()
     event.kind = form.kind.data
     event.description = (form.description.data or "").strip()
-    event.starts_at = to_utc(form.starts_at.data)
-    event.ends_at = to_utc(form.ends_at.data)
+    event.starts_at = to_utc(form.starts_at.data, form.fold("starts_at"))
+    event.ends_at = to_utc(form.ends_at.data, form.fold("ends_at"))
     event.mode = form.mode.data
     event.venue = (form.venue.data or "").strip()
     event.address = (form.address.data or "").strip()
@@ -553,7 +554,7 @@ def event_new() -> Any:
         flash(_("Your organisation must be verified before it can publish content."), "warning")
     elif form.validate_on_submit():
         require(form.organisation_id.data in {o.id for o in orgs})
-        if form.starts_at.data and to_utc(form.starts_at.data) < utcnow():
+        if form.starts_at.data and to_utc(form.starts_at.data, form.fold("starts_at")) < utcnow():
             form.starts_at.errors = [
                 *form.starts_at.errors,
                 _("The event cannot start in the past."),
@@ -583,6 +584,9 @@ def event_edit(event_id: int) -> Any:
         if request.method == "GET" or kwargs:
             form.starts_at.data = to_local(event.starts_at)
             form.ends_at.data = to_local(event.ends_at)
+            for name in ("starts_at", "ends_at"):
+                if clock_change(form[name].data) == TWICE:
+                    form[f"{name}_clock"].data = "winter" if form[name].data.fold else "summer"
             form.comune.data = event.municipality.label if event.municipality else ""
         return form
 
@@ -785,7 +789,7 @@ def event_attendance_csv(event_id: int) -> Any:
     event = _event_or_404(event_id)
     require(services.can_manage_event(current_user, event))
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = spreadsheets.CsvWriter(out)  # guests typed these names: never a formula
     writer.writerow(["name", "organisation", "email", "status", "present"])
     for reg in db.session.execute(
         select(Registration)

@@ -226,6 +226,39 @@ def test_suggest_skills_from_occupation(client, db_session):
 GOOGLE_REQUIRED = {"title", "description", "datePosted", "hiringOrganization", "jobLocation"}
 
 
+def job_posting(client, vacancy) -> dict:
+    html = client.get(f"/vacancies/{vacancy.id}").get_data(as_text=True)
+    match = re.search(r'<script type="application/ld\+json"[^>]*>(.*?)</script>', html, re.S)
+    return json.loads(match.group(1))
+
+
+@pytest.mark.parametrize(
+    ("contract", "hours", "types"),
+    [
+        ("permanent", 40, ["FULL_TIME"]),
+        ("permanent", 30, ["PART_TIME"]),  # shorter than the full week (D.Lgs. 81/2015 art. 4)
+        ("fixed_term", 38, ["TEMPORARY", "FULL_TIME"]),
+        ("fixed_term", 20, ["TEMPORARY", "PART_TIME"]),
+        ("part_time", 36, ["PART_TIME"]),
+        ("internship", 30, ["INTERN"]),
+    ],
+)
+def test_employment_type_follows_the_contract_and_its_hours(
+    client, db_session, contract, hours, types
+):
+    vacancy = make_vacancy(make_user("employer"), contract_type=contract, hours_per_week=hours)
+    assert job_posting(client, vacancy)["employmentType"] == types
+
+
+def test_date_posted_is_the_day_in_italy(client, db_session):
+    from datetime import UTC, datetime
+
+    vacancy = make_vacancy(make_user("employer"))
+    vacancy.published_at = datetime(2027, 3, 2, 23, 30, tzinfo=UTC)  # 00:30 on 3 March in Rome
+    db.session.flush()
+    assert job_posting(client, vacancy)["datePosted"] == "2027-03-03"
+
+
 def test_public_page_embeds_valid_job_posting(client, db_session):
     vacancy = make_vacancy(make_user("employer"))
     html = client.get(f"/vacancies/{vacancy.id}").get_data(as_text=True)
@@ -617,7 +650,7 @@ def test_company_profile_with_an_invalid_vat_number_saves_nothing(client, db_ses
         "/employer/profile",
         data={
             "legal_name": "Officine Rossi srl",
-            "vat_number": "12345678901",  # wrong check digit
+            "vat_number": "00743110158",  # wrong check digit
             "comune": "Torino (TO)",
             "employees": "40",
             "submit": "1",
@@ -627,7 +660,9 @@ def test_company_profile_with_an_invalid_vat_number_saves_nothing(client, db_ses
     html = response.get_data(as_text=True)
     error = re.search(r'id="vat_number-error"[^>]*>(.*?)</', html, re.S)
     assert error is not None
-    assert gettext("This VAT number is not valid: check the 11 digits.") in error.group(1)
+    assert gettext(
+        "The check digit (the last one) does not match: look for a typing error."
+    ) in error.group(1)
     assert db.session.get(CompanyProfile, org.id) is None
     assert org.comune_code == before
     # With a valid number the same form saves.

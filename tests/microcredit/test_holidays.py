@@ -14,11 +14,11 @@ from sqlalchemy import select
 
 from microcredit import services
 from microcredit.holidays import (
-    easter_monday,
-    easter_sunday,
+    is_public_holiday,
     is_working_day,
     next_working_day,
     parse_month_day,
+    patron_subdivision,
 )
 from microcredit.models import LoanInstallment
 from microcredit.schedule import Terms, build_schedule
@@ -39,30 +39,44 @@ D = Decimal
 MILAN = ((12, 7),)  # Sant'Ambrogio
 
 
+def every_day(first: int, last: int):
+    day = date(first, 1, 1)
+    while day.year <= last:
+        yield day
+        day += timedelta(days=1)
+
+
+@pytest.mark.parametrize("subdivision", [None, "PN", "MI", "RM", "Andria"])
+def test_the_calendar_is_holidays_italy_plus_the_centres_own_days_2020_to_2040(subdivision):
+    import holidays as holidays_library
+
+    official = holidays_library.Italy(years=range(2020, 2041), subdiv=subdivision)
+    for day in every_day(2020, 2040):
+        expected = day in official or (day.month, day.day) in MILAN
+        assert is_public_holiday(day, MILAN, subdivision) == expected, day
+
+
+def test_san_francesco_is_a_national_holiday_again_from_2026():
+    assert not is_public_holiday(date(2025, 10, 4))
+    moved = [d for y in range(2027, 2041) if (d := date(y, 10, 4)).weekday() < 6]
+    assert len(moved) == 13  # the weekdays 2027-2040 that now move
+    assert all(not is_working_day(d) for d in moved)
+
+
 @pytest.mark.parametrize(
-    ("year", "easter"),
+    ("town", "subdivision", "patron"),
     [
-        (1818, date(1818, 3, 22)),  # the earliest possible
-        (2008, date(2008, 3, 23)),
-        (2011, date(2011, 4, 24)),
-        (2019, date(2019, 4, 21)),
-        (2024, date(2024, 3, 31)),
-        (2025, date(2025, 4, 20)),
-        (2026, date(2026, 4, 5)),
-        (2027, date(2027, 3, 28)),
-        (2038, date(2038, 4, 25)),  # the latest possible
-        (2285, date(2285, 3, 22)),
+        ("Pordenone", "PN", date(2027, 9, 8)),  # Madonna delle Grazie
+        ("Milano", "MI", date(2027, 12, 7)),  # Sant'Ambrogio
+        ("Forlì", "Forli", None),
+        ("Sacile", None, None),  # not a town the library knows: a manual day
     ],
 )
-def test_easter(year, easter):
-    assert easter_sunday(year) == easter
-    assert easter_monday(year) == easter + timedelta(days=1)
-
-
-def test_easter_agrees_with_dateutil_for_five_centuries():
-    dateutil_easter = pytest.importorskip("dateutil.easter")
-    for year in range(1700, 2200):
-        assert easter_sunday(year) == dateutil_easter.easter(year), year
+def test_a_towns_patron_comes_from_the_library_where_it_knows_it(town, subdivision, patron):
+    assert patron_subdivision(town) == subdivision
+    if patron is not None:
+        assert is_public_holiday(patron, (), subdivision)
+        assert not is_public_holiday(patron)
 
 
 @pytest.mark.parametrize(
@@ -276,3 +290,24 @@ def test_the_patron_saint_day_is_checked(db_session):
     data = replace(data, patron_day="12-07", move_non_working_days=True, meeting_time=time(9))
     centre = services.save_centre(org_of(officer), data, officer)
     assert centre.local_holidays == MILAN and centre.move_non_working_days
+
+
+def test_the_officer_sees_which_dates_ahead_the_calendar_moves(client, db_session):
+    from datetime import timedelta as td
+
+    from tests.conftest import login
+
+    officer = make_officer()
+    monday = today() - td(days=today().weekday())
+    centre = make_centre(officer, first_meeting_on=monday)  # weekly, on Mondays
+    centre.move_non_working_days = True
+    patron = monday + td(days=21)  # a meeting day three weeks ahead
+    centre.patron_day = f"{patron.month:02d}-{patron.day:02d}"
+    db.session.flush()
+    moves = services.calendar_moves(centre, today())
+    assert any(
+        m.day == patron and m.meeting_moves_to and m.meeting_moves_to > patron for m in moves
+    )
+    login(client, officer)
+    page = client.get(f"/microcredit/centres/{centre.id}").get_data(as_text=True)
+    assert 'id="calendar-moves"' in page

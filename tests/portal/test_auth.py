@@ -6,6 +6,7 @@ import pyotp
 import pytest
 
 from portal import db
+from portal.db import utcnow
 from portal.models import AuditLog, Organisation, User
 from portal.settings import set_setting
 from tests.conftest import login
@@ -119,6 +120,32 @@ def test_two_factor_login(client, db_session):
     response = client.post("/login/2fa", data={"code": pyotp.TOTP(secret).now()})
     assert response.status_code == 302
     assert client.get("/account").status_code == 200
+
+
+def test_a_totp_code_accepted_once_is_refused_the_second_time(app, client, db_session):
+    secret = pyotp.random_base32()
+    user = make_user("broker", totp_secret=secret, totp_enabled=True)
+    code = pyotp.TOTP(secret).now()
+    sign_in(client, user.email)
+    assert client.post("/login/2fa", data={"code": code}).status_code == 302
+    # Someone who saw the code signs in with the password within the same 30 seconds.
+    other = app.test_client()
+    sign_in(other, user.email)
+    response = other.post("/login/2fa", data={"code": code})
+    assert response.status_code == 200
+    assert other.get("/account").status_code == 302  # not signed in
+
+
+def test_an_older_code_is_refused_once_a_newer_one_was_used(db_session):
+    from portal.accounts import accept_totp
+
+    secret = pyotp.random_base32()
+    user = make_user("broker", totp_secret=secret, totp_enabled=True)
+    totp = pyotp.TOTP(secret)
+    now = totp.timecode(utcnow())
+    assert accept_totp(user, totp.generate_otp(now))
+    assert not accept_totp(user, totp.generate_otp(now - 1))  # still in the drift window
+    assert not accept_totp(user, totp.generate_otp(now))
 
 
 def test_admin_can_require_two_factor_for_brokers(client, db_session):
