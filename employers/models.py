@@ -11,6 +11,7 @@ from flask_babel import lazy_pgettext
 from sqlalchemy import Date, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal import identifiers
 from portal.concurrency import Versioned
 from portal.db import Base, TimestampMixin, touches_parent
 from portal.models import Municipality, Organisation, User
@@ -217,3 +218,11 @@ class VacancyAdjustment(Base):
 
 
 from employers import surveys as _surveys  # noqa: E402,F401  (survey tables)
+
+# Stored identifiers, checked by `flask ponte check-identifiers` (portal.identifiers).
+identifiers.register_stored(
+    "company VAT number", CompanyProfile, "vat_number", identifiers.vat_number
+)
+identifiers.register_stored(
+    "company fiscal code", CompanyProfile, "fiscal_code", identifiers.fiscal_code
+)

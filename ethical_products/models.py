@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal import identifiers
 from portal.concurrency import Versioned
 from portal.db import Base, TimestampMixin, touches_parent, utcnow
 from portal.models import COOPERATIVE_B, SOCIAL_FARM_KIND, Municipality, Organisation, User
@@ -530,3 +531,10 @@ class Refund(Base):
     reversal_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# Stored identifiers, checked by `flask ponte check-identifiers` (portal.identifiers).
+identifiers.register_stored("producer IBAN", ProducerProfile, "iban", identifiers.iban)
+identifiers.register_stored(
+    "canteen invoice fiscal code", Order, "invoice_tax_code", identifiers.fiscal_code
+)

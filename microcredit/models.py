@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal import identifiers
 from portal.concurrency import Versioned
 from portal.crypto import EncryptedText
 from portal.db import Base, TimestampMixin, utcnow
@@ -639,3 +640,9 @@ class LoanTransaction(Base):
 @event.listens_for(SavingsTransaction, "before_delete")
 def _ledger_is_append_only(mapper: Any, connection: Any, target: Any) -> None:
     raise PermissionError("the microcredit ledger is append-only: post a reversal instead")
+
+
+# Stored identifiers, checked by `flask ponte check-identifiers` (portal.identifiers).
+identifiers.register_stored(
+    "member fiscal code", Member, "fiscal_code", identifiers.person_fiscal_code
+)

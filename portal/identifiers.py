@@ -13,8 +13,12 @@ returns the compact form to store, and raises :class:`IdentifierError` otherwise
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import select
 from stdnum import iban as _iban
 from stdnum import numdb
 from stdnum.eu import vat as _eu_vat
@@ -180,3 +184,33 @@ def is_valid(check: object, value: str) -> bool:
     except IdentifierError:
         return False
     return True
+
+
+# --- Stored identifiers: checked by a report, never silently rewritten -------------------
+
+#: (what, model, attribute, check) for every column that stores an identifier.
+STORED: list[tuple[str, Any, str, Callable[[str], str]]] = []
+
+
+def register_stored(what: str, model: Any, attribute: str, check: Callable[[str], str]) -> None:
+    """Declare a column holding an identifier (each package, next to its models)."""
+    STORED.append((what, model, attribute, check))
+
+
+def stored_problems(session: Any) -> Iterator[tuple[str, Any, str, str]]:
+    """(what, row id, stored value, problem) for every stored identifier that the checks
+    refuse or would store differently (not in compact form). Rows are read in batches."""
+    for what, model, attribute, check in STORED:
+        column = getattr(model, attribute)
+        key_column = sa_inspect(model).primary_key[0]
+        query = select(key_column, column).where(column.is_not(None))
+        for key, value in session.execute(query.execution_options(yield_per=500)):
+            if not value:  # not given (encrypted columns are compared after decryption)
+                continue
+            try:
+                compact = check(value)
+            except IdentifierError as error:
+                yield what, key, value, str(error.message)
+                continue
+            if compact != value:
+                yield what, key, value, f"stored as {value!r}, compact form {compact!r}"

@@ -192,6 +192,21 @@ def daily_command(ctx: click.Context) -> None:
     click.echo("All daily jobs done.")
 
 
+@ponte_cli.command("check-identifiers")
+def check_identifiers_command() -> None:
+    """Report stored fiscal codes, VAT numbers and IBANs that python-stdnum refuses or that
+    are not in compact form (nothing is changed: an officer corrects them). Exit 1 if any."""
+    from portal import db, identifiers
+
+    found = 0
+    for what, key, value, problem in identifiers.stored_problems(db.session):
+        found += 1
+        click.echo(f"{what} #{key}: {value}: {problem}")
+    click.echo(f"{found} stored identifier(s) to correct.")
+    if found:
+        raise SystemExit(1)
+
+
 @ponte_cli.command("jobs")
 def jobs_command() -> None:
     """List the daily jobs in the order ``ponte daily`` runs them."""

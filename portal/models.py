@@ -15,6 +15,7 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from portal import identifiers
 from portal.concurrency import Versioned
 from portal.db import Base, TimestampMixin, utcnow
 
@@ -322,3 +323,10 @@ class Setting(Base):
 
     key: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON)
+
+
+# Stored identifiers, checked by `flask ponte check-identifiers` (portal.identifiers).
+identifiers.register_stored(
+    "organisation fiscal code", Organisation, "fiscal_code", identifiers.fiscal_code
+)
+identifiers.register_stored("user fiscal code", User, "fiscal_code", identifiers.person_fiscal_code)

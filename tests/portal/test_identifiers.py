@@ -146,3 +146,22 @@ def test_typed_forms_are_normalised_to_the_compact_one(app, check, typed, stored
 def test_a_company_code_is_not_a_persons(app):
     with app.test_request_context(), pytest.raises(IdentifierError):
         identifiers.person_fiscal_code("00743110157")
+
+
+def test_stored_identifiers_are_reported_not_rewritten(app, db_session):
+    from employers.models import CompanyProfile
+    from portal import db
+    from tests.factories import make_org
+
+    good, bad = make_org("company"), make_org("company")
+    db.session.add_all(
+        [
+            CompanyProfile(organisation_id=good.id, legal_name="Buona", vat_number="00743110157"),
+            CompanyProfile(organisation_id=bad.id, legal_name="Vecchia", vat_number="89972406378"),
+        ]
+    )
+    db.session.flush()
+    found = [(what, key) for what, key, _v, _p in identifiers.stored_problems(db.session)]
+    assert ("company VAT number", bad.id) in found
+    assert ("company VAT number", good.id) not in found
+    assert db.session.get(CompanyProfile, bad.id).vat_number == "89972406378"  # unchanged
