@@ -37,6 +37,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         jobs,
         notifications,
         permissions,
+        ratelimit,
         search,
         views,
     )
@@ -49,6 +50,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     auth.init_login(app, login_manager)
     i18n.init_app(app)
     permissions.init_app(app)
+    ratelimit.init_app(app)
     search.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
@@ -68,6 +70,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         module = _optional_module(name)
         if module is not None:
             module.init_app(app)
+    jobs.register_daily(app, "ratelimit prune")
     jobs.register_core_jobs(app)  # after the modules' jobs: reminders, digest, search
 
     @app.before_request

@@ -46,9 +46,6 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": None,
-        # Login throttling: this many failures per e-mail (or IP) in the window locks it.
-        "LOGIN_MAX_FAILURES": 5,
-        "LOGIN_WINDOW_MINUTES": 15,
         "PASSWORD_RESET_MAX_AGE": 3600,
         "PER_PAGE": 20,
         # Public listings stop counting here and say "more than N" (portal.db.paginate).

@@ -59,10 +59,14 @@ def _messages() -> dict[int, str]:
 def handle_http_error(error: HTTPException):
     status = error.code or 500
     message = _messages().get(status, error.description or "")
+    # What the exception says in headers stays: Retry-After on a 429, Allow on a 405.
+    headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
     if wants_json():
-        return json_error(status, ERROR_CODES.get(status, "error"), message)
-    template = f"errors/{status}.html" if status in (403, 404, 500) else "errors/generic.html"
-    return render_template(template, status=status, message=message), status
+        response = json_error(status, ERROR_CODES.get(status, "error"), message)
+        response.headers.extend(headers)
+        return response
+    template = f"errors/{status}.html" if status in (403, 404, 413, 500) else "errors/generic.html"
+    return render_template(template, status=status, message=message), status, headers
 
 
 def handle_unexpected(error: Exception):

@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
 
-from portal import audit, db, municipalities
+from portal import audit, db, municipalities, ratelimit
 from portal.db import utcnow
 from portal.forms import ConfirmForm
 from portal.models import ADMIN, Organisation, User
@@ -628,6 +628,7 @@ def event_cancel(event_id: int) -> Any:
 @public
 def event_register(event_id: int) -> Any:
     event = _event_or_404(event_id)
+    ratelimit.enforce("event_register", ratelimit.client_address())
     back = url_for("network.event_detail", event_id=event.id, slug=event.slug)
     if current_user.is_authenticated:
         if not UserRegistrationForm().validate_on_submit():
