@@ -39,12 +39,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         permissions,
         ratelimit,
         search,
+        uploads,
         views,
     )
     from portal import logging as ponte_logging
     from portal.extensions import csrf, login_manager
 
     ponte_logging.init_app(app)
+    uploads.init_app(app)  # first before_request hook: body size limits
     db.init_app(app)
     csrf.init_app(app)
     auth.init_login(app, login_manager)

@@ -47,6 +47,10 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": None,
         "PASSWORD_RESET_MAX_AGE": 3600,
+        # Request bodies: the ceiling for every route (uploads declare their own, lower,
+        # limit with portal.uploads.accepts_upload) and the limit of routes without files.
+        "MAX_CONTENT_LENGTH": int(env("MAX_CONTENT_LENGTH") or 21 * 1024 * 1024),
+        "MAX_FORM_BYTES": int(env("MAX_FORM_BYTES") or 1024 * 1024),
         "PER_PAGE": 20,
         # Public listings stop counting here and say "more than N" (portal.db.paginate).
         "LISTING_COUNT_LIMIT": 10_000,

@@ -26,6 +26,7 @@ from portal.db import utcnow
 from portal.extensions import csrf
 from portal.models import ADMIN, PUBLIC_OFFICER, Organisation
 from portal.permissions import public, roles_required
+from portal.uploads import MB, accepts_upload
 
 bp = Blueprint("tenders_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -213,6 +214,7 @@ def tender_ocds(tender_id: int) -> Any:
 
 @bp.route("/tenders/import", methods=["POST"])
 @roles_required(PUBLIC_OFFICER)
+@accepts_upload(20 * MB)
 @doc(
     "Import an OCDS 1.1 release package or record package (compiled releases) as tenders "
     "of the caller's body. Validated against the schema shipped with Ponte; any problem "

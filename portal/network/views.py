@@ -69,6 +69,7 @@ from portal.network.queries import (
 )
 from portal.network.services import MEMBER_ROLES, NetworkError
 from portal.permissions import login_required, public, require, roles_required
+from portal.uploads import accepts_upload
 from portal.views import page_arg
 
 bp = Blueprint("network", __name__)
@@ -249,6 +250,7 @@ def _send_document(document: Document) -> Any:
 
 @bp.route("/good-practices/<int:practice_id>/documents", methods=["POST"])
 @login_required
+@accepts_upload(documents.MAX_BYTES)
 def practice_document_upload(practice_id: int) -> Any:
     practice = _practice_or_404(practice_id)
     require(services.can_edit_practice(current_user, practice))
@@ -962,6 +964,7 @@ def agreement_edit(agreement_id: int) -> Any:
 
 @bp.route("/agreements/<int:agreement_id>/documents", methods=["POST"])
 @login_required
+@accepts_upload(documents.MAX_BYTES)
 def agreement_document_upload(agreement_id: int) -> Any:
     agreement = _agreement_or_404(agreement_id)
     require(services.can_manage_agreement(current_user, agreement))
