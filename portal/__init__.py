@@ -33,6 +33,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         cli,
         db,
         errors,
+        headers,
         i18n,
         jobs,
         notifications,
@@ -55,6 +56,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     ratelimit.init_app(app)
     search.init_app(app)
     errors.init_app(app)
+    headers.init_app(app)
     cli.init_app(app)
     jobs.init_app(app)
 

@@ -44,3 +44,26 @@ def open_menu_entry(page: Any, t: Any, group: str | None, entry: str) -> None:
 
         expect(toggle).to_have_attribute("aria-expanded", "true")
     nav.get_by_role("link", name=t(entry), exact=True).click()
+
+
+#: Reports every Content-Security-Policy violation on the page to the console, where the
+#: fixtures collect it (Chromium also logs its own "Refused to …" message).
+CSP_WATCH = """
+document.addEventListener("securitypolicyviolation", function (event) {
+  console.error("CSP violation: " + event.violatedDirective + " blocked " +
+                (event.blockedURI || "inline") + " at " + event.sourceFile + ":" +
+                event.lineNumber);
+});
+"""
+
+
+def watch_csp(page: Any, sink: list[str]) -> None:
+    """Collect the page's Content-Security-Policy violations in ``sink``."""
+    page.add_init_script(CSP_WATCH)
+
+    def on_console(message: Any) -> None:
+        text = message.text
+        if "Content Security Policy" in text or text.startswith("CSP violation"):
+            sink.append(f"{page.url}: {text}")
+
+    page.on("console", on_console)
