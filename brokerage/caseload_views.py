@@ -84,6 +84,7 @@ from portal.taxonomy import (
     skill_options,
     suggested_skills,
 )
+from portal.uploads import accepts_upload
 from portal.views import page_arg
 
 bp.record_once(lambda s: portal.demo.register_seeder(s.app, seed))
@@ -730,6 +731,7 @@ def candidate_erase(candidate_id: int) -> Any:
 @bp.route("/brokerage/candidates/<int:candidate_id>/consents/new", methods=["GET", "POST"])
 @roles_required(BROKER)
 @no_store
+@accepts_upload(caseload.MAX_DOCUMENT_BYTES)
 def consent_new(candidate_id: int) -> Any:
     candidate = held(candidate_id, "consent")
     form = ConsentForm()

@@ -25,6 +25,7 @@ from portal.api import (
 )
 from portal.db import utcnow
 from portal.extensions import csrf
+from portal.forms import bounded_decimal
 from portal.municipalities import get as get_municipality
 from portal.permissions import public, roles_required
 from portal.taxonomy import ADJUSTMENTS, Occupation, Skill
@@ -202,7 +203,7 @@ def _decimal(data: dict[str, Any], name: str, fields: dict[str, str]) -> Decimal
         if isinstance(value, float | bool) or not isinstance(value, int | str):
             raise InvalidOperation
         number = Decimal(str(value).strip())
-        if not number.is_finite():  # "NaN", "sNaN", "Infinity" would break comparisons
+        if not bounded_decimal(number):  # NaN, infinities, 1e30 would break arithmetic
             raise InvalidOperation
         return number
     except InvalidOperation:

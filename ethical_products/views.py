@@ -65,6 +65,7 @@ from portal.db import utcnow
 from portal.layout import HomeAction
 from portal.models import ADMIN, Organisation
 from portal.permissions import login_required, public, require, roles_required
+from portal.uploads import accepts_upload
 from portal.views import page_arg
 
 bp = Blueprint("ethical_products", __name__, template_folder="templates")
@@ -639,6 +640,7 @@ def manage() -> Any:
 
 @bp.route("/shop/manage/profile", methods=["GET", "POST"])
 @roles_required(*PRODUCER_ROLES)
+@accepts_upload(photos.MAX_BYTES)
 def manage_profile() -> Any:
     org = my_producer()
     profile = db.session.get(ProducerProfile, org.id)
@@ -864,6 +866,7 @@ def _store_photo(form: PhotoForm) -> photos.StoredPhoto | None:
 
 @bp.route("/shop/manage/products/<int:product_id>/photos", methods=["POST"])
 @roles_required(*PRODUCER_ROLES)
+@accepts_upload(photos.MAX_BYTES)
 def photo_upload(product_id: int) -> Any:
     product = my_product(product_id)
     form = PhotoForm()
@@ -896,6 +899,7 @@ def photo_upload(product_id: int) -> Any:
 
 @bp.route("/shop/manage/photos", methods=["POST"])
 @roles_required(*PRODUCER_ROLES)
+@accepts_upload(photos.MAX_BYTES)
 def shop_photo_upload() -> Any:
     org = my_producer()
     form = PhotoForm()

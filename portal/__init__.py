@@ -28,6 +28,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         cli,
         db,
         errors,
+        headers,
         health,
         i18n,
         jobs,
@@ -35,8 +36,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         notifications,
         permissions,
         production,
+        ratelimit,
         search,
         sitemap,
+        uploads,
         views,
     )
     from portal import logging as ponte_logging
@@ -46,13 +49,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     production.check(app)  # PONTE_ENV=production: refuse unsafe configuration, exit 1
     production.init_app(app)
     metrics.init_app(app)  # first before_request hook: the latency covers the whole request
+    uploads.init_app(app)  # inserted before every other hook: body size limits
     db.init_app(app)
     csrf.init_app(app)
     auth.init_login(app, login_manager)
     i18n.init_app(app)
     permissions.init_app(app)
+    ratelimit.init_app(app)
     search.init_app(app)
     errors.init_app(app)
+    headers.init_app(app)
     cli.init_app(app)
     backup.init_app(app)
     jobs.init_app(app)
@@ -76,6 +82,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         module = _optional_module(name)
         if module is not None:
             module.init_app(app)
+    jobs.register_daily(app, "ratelimit prune")
     jobs.register_core_jobs(app)  # after the modules' jobs: reminders, digest, search
 
     @app.before_request

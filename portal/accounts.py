@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-from datetime import timedelta
 
 import pyotp
 from sqlalchemy import func, select, update
@@ -145,23 +144,7 @@ def user_for_token(clear: str) -> User | None:
     return token.user
 
 
-# --- Login throttling -----------------------------------------------------------------
-
-
-def is_throttled(email: str, ip: str, max_failures: int, window_minutes: int) -> bool:
-    """Too many recent failures for this e-mail or from this address."""
-    since = utcnow() - timedelta(minutes=window_minutes)
-    failures = (
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(LoginAttempt.at >= since, LoginAttempt.success.is_(False))
-    )
-    by_email = db.session.execute(
-        failures.where(LoginAttempt.email == normalise_email(email))
-    ).scalar_one()
-    by_ip = db.session.execute(failures.where(LoginAttempt.ip == ip)).scalar_one() if ip else 0
-    # An address gets more room than one account: several people may share it.
-    return by_email >= max_failures or by_ip >= max_failures * 4
+# --- Sign-in record (throttling itself: portal.ratelimit) ------------------------------
 
 
 def record_login_attempt(email: str, ip: str, success: bool) -> None:

@@ -98,7 +98,45 @@ def users() -> Any:
     page = db.paginate(
         select(User).order_by(User.email), page_arg(), current_app.config["PER_PAGE"]
     )
-    return render_template("admin/users.html", page=page)
+    return render_template("admin/users.html", page=page, form=ConfirmForm())
+
+
+@bp.route("/users/<int:user_id>/active", methods=["POST"])
+@roles_required(ADMIN)
+def set_user_active(user_id: int) -> Any:
+    """Deactivate (or reactivate) an account. Deactivation ends every session of the user
+    at once, on every server, and their API tokens stop working."""
+    user = db.session.get(User, user_id) or abort(404)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    admin = current_user._get_current_object()
+    active = request.form.get("active") == "1"
+    if user.id == admin.id and not active:
+        flash(_("You cannot deactivate your own account."), "danger")
+        return redirect(url_for("admin.users"))
+    if user.active != active:
+        user.active = active
+        if not active:
+            user.end_sessions()
+        audit.record(
+            "user.activate" if active else "user.deactivate",
+            user,
+            actor=admin,
+            reason=form.reason.data or "",
+        )
+        db.session.commit()
+    if active:
+        flash(_("The account of %(email)s is active.", email=user.email), "success")
+    else:
+        flash(
+            _(
+                "The account of %(email)s is deactivated; its sessions have ended.",
+                email=user.email,
+            ),
+            "info",
+        )
+    return redirect(url_for("admin.users"))
 
 
 @bp.route("/audit")

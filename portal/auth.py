@@ -24,7 +24,7 @@ from flask_login import LoginManager, current_user, login_user, logout_user
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from markupsafe import Markup
 
-from portal import accounts, audit, db, mail, metrics
+from portal import accounts, audit, db, mail, metrics, ratelimit
 from portal.db import utcnow
 from portal.forms import (
     AccountForm,
@@ -63,8 +63,16 @@ def init_login(app: Flask, manager: LoginManager) -> None:
 
     @manager.user_loader
     def load_user(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.active else None
+        """The user a session or remember cookie names, checked against the database on
+        every request: a cookie from before a logout, a password or 2FA change or a
+        deactivation carries an older session version and opens nothing."""
+        uid, _, version = user_id.partition(".")
+        if not (uid.isdigit() and version.isdigit()):
+            return None
+        user = db.session.get(User, int(uid))
+        if user is None or not user.active or int(version) != (user.session_version or 0):
+            return None
+        return user
 
 
 #: Where each role lands after signing in without a ``next``: the first endpoint that
@@ -117,6 +125,7 @@ def _finish_login(user: User, remember: bool) -> Any:
     elif user.locale:
         session["lang"] = user.locale
     accounts.record_login_attempt(user.email, _ip(), success=True)
+    ratelimit.reset("login_pair", user.email, _ip())
     audit.record("login", user, actor=user)
     db.session.commit()
     if needs_2fa_setup(user):
@@ -140,23 +149,16 @@ def login() -> Any:
         return redirect(url_for("portal.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        cfg = current_app.config
-        email = form.email.data or ""
-        if accounts.is_throttled(
-            email, _ip(), cfg["LOGIN_MAX_FAILURES"], cfg["LOGIN_WINDOW_MINUTES"]
-        ):
-            metrics.rate_limit_hit("login")
-            form.email.errors.append(
-                _(
-                    "Too many failed attempts. Wait %(minutes)d minutes and try again.",
-                    minutes=cfg["LOGIN_WINDOW_MINUTES"],
-                )
-            )
-            return render_template("auth/login.html", form=form), 429
+        email = accounts.normalise_email(form.email.data or "")
+        retry_after = _login_blocked(email)
+        if retry_after:
+            form.email.errors.append(_too_many_attempts(retry_after))
+            return _throttled("auth/login.html", retry_after, form=form)
         user = accounts.authenticate(email, form.password.data or "")
         if user is None:
             accounts.record_login_attempt(email, _ip(), success=False)
             db.session.commit()
+            _count_login_failure(email)
             metrics.login_failure("password")
             form.password.errors.append(_("E-mail or password is not correct."))
             return render_template("auth/login.html", form=form), 200
@@ -175,6 +177,76 @@ def login() -> Any:
     return render_template("auth/login.html", form=form)
 
 
+# --- Sign-in throttling ----------------------------------------------------------------
+# Wrong passwords and two-factor codes count for the (account, address) pair, the account
+# and the address (portal.ratelimit). The pair is refused first: an attacker elsewhere
+# cannot lock a real user out. The account alone is refused only at a much higher count,
+# and then its owner receives a link that lifts the lock.
+
+
+def _login_blocked(email: str) -> int | None:
+    waits = [
+        ratelimit.blocked("login_pair", email, _ip()),
+        ratelimit.blocked("login_account", email),
+        ratelimit.blocked("login_address", _ip()),
+    ]
+    return max((w for w in waits if w), default=None)
+
+
+def _count_login_failure(email: str) -> None:
+    ratelimit.count_failure("login_pair", email, _ip())
+    ratelimit.count_failure("login_address", _ip())
+    if ratelimit.count_failure("login_account", email):
+        user = accounts.find_user(email)
+        if user is not None and user.active:
+            link = url_for(
+                "auth.login_unlock", token=_unlock_serializer().dumps(user.id), _external=True
+            )
+            mail.send(
+                user.email,
+                _("Ponte: sign-in to your account is locked"),
+                render_template("auth/email_unlock.txt", user=user, link=link),
+            )
+            audit.record("login.account_locked", user, actor=None)
+            db.session.commit()
+
+
+def _too_many_attempts(retry_after: int) -> str:
+    return _(
+        "Too many failed attempts. Wait %(minutes)d minutes and try again.",
+        minutes=max(1, -(-retry_after // 60)),
+    )
+
+
+def _throttled(template: str, retry_after: int, **context: Any) -> Any:
+    metrics.rate_limit_hit("login")
+    return render_template(template, **context), 429, {"Retry-After": str(retry_after)}
+
+
+def _unlock_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="login-unlock")
+
+
+@bp.route("/login/unlock/<token>")
+@public
+def login_unlock(token: str) -> Any:
+    """The e-mailed link that lifts the account-wide lock (and this address's own)."""
+    try:
+        user_id = _unlock_serializer().loads(token, max_age=24 * 3600)
+    except (BadSignature, SignatureExpired):
+        user_id = None
+    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None:
+        flash(_("The unlock link is not valid or has expired."), "danger")
+        return redirect(url_for("auth.login"))
+    ratelimit.reset("login_account", user.email)
+    ratelimit.reset("login_pair", user.email, _ip())
+    audit.record("login.account_unlocked", user, actor=user)
+    db.session.commit()
+    flash(_("Sign-in to your account is unlocked. You can sign in now."), "success")
+    return redirect(url_for("auth.login"))
+
+
 @bp.route("/login/2fa", methods=["GET", "POST"])
 @public
 def login_two_factor() -> Any:
@@ -184,17 +256,15 @@ def login_two_factor() -> Any:
         return redirect(url_for("auth.login"))
     form = TwoFactorForm()
     if form.validate_on_submit():
-        cfg = current_app.config
-        if accounts.is_throttled(
-            user.email, _ip(), cfg["LOGIN_MAX_FAILURES"], cfg["LOGIN_WINDOW_MINUTES"]
-        ):
-            metrics.rate_limit_hit("2fa")
-            form.code.errors.append(_("Too many failed attempts. Try again later."))
-            return render_template("auth/two_factor.html", form=form), 429
+        retry_after = _login_blocked(user.email)
+        if retry_after:
+            form.code.errors.append(_too_many_attempts(retry_after))
+            return _throttled("auth/two_factor.html", retry_after, form=form)
         if accounts.accept_totp(user, form.code.data or ""):
             return _finish_login(user, pending.get("remember", False))
         accounts.record_login_attempt(user.email, _ip(), success=False)
         db.session.commit()
+        _count_login_failure(user.email)
         metrics.login_failure("2fa")
         form.code.errors.append(_("The code is not valid."))
     return render_template("auth/two_factor.html", form=form)
@@ -203,7 +273,9 @@ def login_two_factor() -> Any:
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout() -> Any:
-    audit.record("logout", current_user._get_current_object())
+    user: User = current_user._get_current_object()
+    user.end_sessions()  # every copy of the cookie, in any browser, stops working
+    audit.record("logout", user)
     spid_logout = None
     if current_app.extensions.get("spid") is not None:
         from portal.spid.views import start_logout
@@ -227,6 +299,8 @@ def register() -> Any:
     form = RegistrationForm()
     if request.method == "GET":
         form.locale.data = request.args.get("lang") or session.get("lang") or "it"
+    if request.method == "POST":
+        ratelimit.enforce("register", _ip())
     if form.validate_on_submit():
         user = create_account_from_form(form, form.password.data)
         if user is not None:
@@ -318,7 +392,11 @@ def user_for_reset_token(token: str) -> User | None:
 @public
 def forgot_password() -> Any:
     form = PasswordResetRequestForm()
+    if request.method == "POST":
+        ratelimit.enforce("password_reset_address", _ip())
     if form.validate_on_submit():
+        # Counted for every address asked for, registered or not: no enumeration.
+        ratelimit.enforce("password_reset_account", form.email.data or "")
         user = accounts.find_user(form.email.data or "")
         if user is not None and user.active:
             link = url_for("auth.reset_password", token=make_reset_token(user), _external=True)
@@ -345,6 +423,7 @@ def reset_password(token: str) -> Any:
     form = PasswordResetForm()
     if form.validate_on_submit():
         user.set_password(form.password.data or "")
+        user.end_sessions()
         audit.record("password.reset", user, actor=user)
         db.session.commit()
         flash(_("Your password has been changed. You can sign in now."), "success")
@@ -373,6 +452,7 @@ def account() -> Any:
             password_form.current.errors.append(_("The current password is not correct."))
         else:
             user.set_password(password_form.password.data or "")
+            _end_other_sessions(user)
             audit.record("password.change", user)
             db.session.commit()
             flash(_("Your password has been changed."), "success")
@@ -402,6 +482,7 @@ def two_factor_setup() -> Any:
             user.totp_secret = secret
             user.totp_enabled = True
             session.pop("totp_setup_secret", None)
+            _end_other_sessions(user)
             audit.record("2fa.enable", user)
             db.session.commit()
             flash(_("Two-factor authentication is on."), "success")
@@ -423,10 +504,20 @@ def two_factor_disable() -> Any:
         return redirect(url_for("auth.account"))
     user.totp_enabled = False
     user.totp_secret = None
+    _end_other_sessions(user)
     audit.record("2fa.disable", user)
     db.session.commit()
     flash(_("Two-factor authentication is off."), "info")
     return redirect(url_for("auth.account"))
+
+
+def _end_other_sessions(user: User) -> None:
+    """End every session of ``user`` but keep this browser signed in (with a fresh cookie)."""
+    remember = bool(
+        request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
+    )
+    user.end_sessions()
+    login_user(user, remember=remember, fresh=True)
 
 
 def _without_2fa(user: User) -> User:

@@ -94,10 +94,11 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "SEARCH_MAX_LAG": float(env("SEARCH_MAX_LAG") or SEARCH_MAX_LAG),
         "METRICS_ALLOW": env("METRICS_ALLOW") or METRICS_ALLOW,
         "WTF_CSRF_TIME_LIMIT": None,
-        # Login throttling: this many failures per e-mail (or IP) in the window locks it.
-        "LOGIN_MAX_FAILURES": 5,
-        "LOGIN_WINDOW_MINUTES": 15,
         "PASSWORD_RESET_MAX_AGE": 3600,
+        # Request bodies: the ceiling for every route (uploads declare their own, lower,
+        # limit with portal.uploads.accepts_upload) and the limit of routes without files.
+        "MAX_CONTENT_LENGTH": int(env("MAX_CONTENT_LENGTH") or 21 * 1024 * 1024),
+        "MAX_FORM_BYTES": int(env("MAX_FORM_BYTES") or 1024 * 1024),
         "PER_PAGE": 20,
         # Public listings stop counting here and say "more than N" (portal.db.paginate).
         "LISTING_COUNT_LIMIT": 10_000,

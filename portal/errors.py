@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, abort, jsonify, render_template, request
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
@@ -60,10 +61,23 @@ def _messages() -> dict[int, str]:
 def handle_http_error(error: HTTPException):
     status = error.code or 500
     message = _messages().get(status, error.description or "")
+    # What the exception says in headers stays: Retry-After on a 429, Allow on a 405.
+    headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+    context: dict[str, Any] = {}
+    if status == 413:
+        from portal.uploads import MB, file_limit
+
+        limit = file_limit()
+        context["limit_mb"] = format_decimal(round(limit / MB, 1))
+        message = _(
+            "The file or request is too large: at most %(mb)s MB here.", mb=context["limit_mb"]
+        )
     if wants_json():
-        return json_error(status, ERROR_CODES.get(status, "error"), message)
-    template = f"errors/{status}.html" if status in (403, 404, 500) else "errors/generic.html"
-    return render_template(template, status=status, message=message), status
+        response = json_error(status, ERROR_CODES.get(status, "error"), message)
+        response.headers.extend(headers)
+        return response
+    template = f"errors/{status}.html" if status in (403, 404, 413, 500) else "errors/generic.html"
+    return render_template(template, status=status, message=message, **context), status, headers
 
 
 def handle_unexpected(error: Exception):

@@ -115,6 +115,24 @@ def _example() -> str:
     return format_decimal(Decimal("1234.5"), format="#,##0.00", locale=_locale())
 
 
+#: Every decimal the portal accepts (forms and JSON) is below this in magnitude and has at
+#: most ``DECIMAL_MAX_PLACES`` decimals: money, hours and shares all fit, and rounding to
+#: cents stays within Decimal's 28-digit precision ("1e30" used to raise InvalidOperation).
+MAX_POWER = 15
+DECIMAL_MAX_ABS = Decimal(10) ** MAX_POWER
+DECIMAL_MAX_PLACES = 12
+
+
+def bounded_decimal(number: Decimal) -> bool:
+    """Finite, below ``DECIMAL_MAX_ABS`` and with at most ``DECIMAL_MAX_PLACES`` decimals."""
+    # adjusted(): the power of ten of the leading digit, with no arithmetic that could
+    # itself overflow (abs() of 1E+999999999 does).
+    if not number.is_finite() or (not number.is_zero() and number.adjusted() >= MAX_POWER):
+        return False
+    exponent = number.as_tuple().exponent
+    return isinstance(exponent, int) and exponent >= -DECIMAL_MAX_PLACES
+
+
 def parse_user_decimal(text: str, locale: str | None = None) -> Decimal | None:
     """A finite ``Decimal`` from a number as typed in ``locale`` (default: the current one),
     else from the machine form ``1234.56``; None when it is neither."""
@@ -123,7 +141,7 @@ def parse_user_decimal(text: str, locale: str | None = None) -> Decimal | None:
         number = parse_decimal(text, locale=locale or _locale(), strict=True)
     except (NumberFormatError, ValueError):
         number = Decimal(text) if _MACHINE_DECIMAL.match(text) else None
-    if number is None or not number.is_finite():
+    if number is None or not bounded_decimal(number):
         return None
     return number
 

@@ -189,6 +189,9 @@ class User(UserMixin, TimestampMixin, Base):
     fiscal_code: Mapped[str | None] = mapped_column(String(16), unique=True)
     #: The last TOTP time step accepted (RFC 6238 §5.2: a code is valid once).
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    #: Part of the identifier kept in session and remember cookies: raising it ends every
+    #: session of the user on every server (logout, password or 2FA change, deactivation).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
@@ -197,6 +200,13 @@ class User(UserMixin, TimestampMixin, Base):
     @property
     def is_active(self) -> bool:  # Flask-Login
         return self.active
+
+    def get_id(self) -> str:  # Flask-Login: what the session and remember cookies carry
+        return f"{self.id}.{self.session_version or 0}"
+
+    def end_sessions(self) -> None:
+        """End every session of this user, in every browser and on every server."""
+        self.session_version = (self.session_version or 0) + 1
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
@@ -314,6 +324,16 @@ class LoginAttempt(Base):
     ip: Mapped[str] = mapped_column(String(45), default="", index=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
     success: Mapped[bool] = mapped_column(default=False)
+
+
+class RateLimit(Base):
+    """One rate-limit counter (fixed window), shared by every worker and node."""
+
+    __tablename__ = "rate_limit"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(index=True)
+    count: Mapped[int] = mapped_column(default=0)
 
 
 class Setting(Base):

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
+from werkzeug.exceptions import TooManyRequests
 
 from portal.models import ADMIN, BROKER, PUBLIC_OFFICER, User
 
@@ -72,12 +73,22 @@ def current_actor() -> User | None:
     cookie, so the API needs no CSRF token), the session otherwise."""
     if is_api_endpoint(request.endpoint):
         if "api_user" not in g:
+            from portal import ratelimit
             from portal.accounts import user_for_token
+            from portal.models import hash_token
 
             token = bearer_token()
+            address = ratelimit.client_address()
+            if token:
+                retry_after = ratelimit.blocked("api_bad_token", address)
+                if retry_after:
+                    raise TooManyRequests(retry_after=retry_after)
             g.api_user = user_for_token(token) if token else None
             if token and g.api_user is None:
+                ratelimit.count_failure("api_bad_token", address)
                 abort(401)
+            if token:
+                ratelimit.enforce("api_token", hash_token(token))
         return g.api_user
     return current_user if current_user.is_authenticated else None
 

@@ -168,7 +168,7 @@ def login(client: FlaskClient, user: object) -> FlaskClient:
     with client.application.test_request_context(environ_base=client.environ_base):
         identifier = _create_identifier()  # what "strong" session protection checks
     with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)  # type: ignore[attr-defined]
+        session["_user_id"] = user.get_id()  # type: ignore[attr-defined]
         session["_fresh"] = True
         session["_id"] = identifier
     return client

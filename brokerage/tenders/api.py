@@ -38,6 +38,7 @@ from portal.errors import streams_body
 from portal.extensions import csrf
 from portal.models import ADMIN, PUBLIC_OFFICER, Organisation
 from portal.permissions import public, roles_required
+from portal.uploads import MB, accepts_upload
 
 bp = Blueprint("tenders_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -226,6 +227,7 @@ def tender_ocds(tender_id: int) -> Any:
 
 @bp.route("/tenders/import", methods=["POST"])
 @roles_required(PUBLIC_OFFICER)
+@accepts_upload(20 * MB)
 @doc(
     "Import OCDS data as tenders of the caller's body: release packages, record packages, "
     "single releases or records, OCDS 1.0 (upgraded to 1.1 with ocdskit) or 1.1, one "

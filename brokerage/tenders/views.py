@@ -73,7 +73,9 @@ from portal.db import Page, utcnow
 from portal.forms import ConfirmForm
 from portal.layout import HomeAction
 from portal.models import PUBLIC_BODY, PUBLIC_OFFICER, Organisation
+from portal.network import documents
 from portal.permissions import login_required, public, require, roles_required
+from portal.uploads import MB, accepts_upload
 from portal.views import page_arg
 
 bp = Blueprint("tenders", __name__, template_folder="templates")
@@ -403,6 +405,7 @@ def tender_publish(tender_id: int) -> Any:
 
 @bp.route("/tenders/import", methods=["GET", "POST"])
 @roles_required(PUBLIC_OFFICER)
+@accepts_upload(20 * MB)
 def tender_import() -> Any:
     body = my_body()
     form = ImportForm()
@@ -732,6 +735,7 @@ def supplier_dashboard() -> Any:
 
 @bp.route("/tenders/supplier/profile", methods=["GET", "POST"])
 @roles_required(*SUPPLIER_ROLES)
+@accepts_upload(documents.MAX_BYTES)
 def supplier_profile() -> Any:
     org = my_supplier()
     profile = db.session.get(SupplierProfile, org.id)
@@ -779,6 +783,7 @@ def supplier_profile() -> Any:
 
 @bp.route("/tenders/supplier/declarations", methods=["GET", "POST"])
 @roles_required(*SUPPLIER_ROLES)
+@accepts_upload(documents.MAX_BYTES)
 def supplier_declarations() -> Any:
     org = my_supplier()
     form = DeclarationForm()
@@ -829,6 +834,7 @@ def supplier_declarations() -> Any:
 
 @bp.route("/tenders/contracts/<int:contract_id>/report", methods=["GET", "POST"])
 @roles_required(*SUPPLIER_ROLES)
+@accepts_upload(documents.MAX_BYTES)
 def report_new(contract_id: int) -> Any:
     contract = db.session.get(Contract, contract_id)
     if contract is None or not services.holds_contract(current_user, contract):

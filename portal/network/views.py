@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
 
-from portal import audit, concurrency, db, municipalities, spreadsheets
+from portal import audit, concurrency, db, municipalities, ratelimit, spreadsheets
 from portal.db import utcnow
 from portal.forms import ConfirmForm
 from portal.models import ADMIN, Organisation, User
@@ -72,6 +72,7 @@ from portal.network.queries import (
 )
 from portal.network.services import MEMBER_ROLES, NetworkError
 from portal.permissions import login_required, public, require, roles_required
+from portal.uploads import accepts_upload
 from portal.views import page_arg
 
 bp = Blueprint("network", __name__)
@@ -257,6 +258,7 @@ def _send_document(document: Document) -> Any:
 
 @bp.route("/good-practices/<int:practice_id>/documents", methods=["POST"])
 @login_required
+@accepts_upload(documents.MAX_BYTES)
 def practice_document_upload(practice_id: int) -> Any:
     practice = _practice_or_404(practice_id)
     require(services.can_edit_practice(current_user, practice))
@@ -646,6 +648,7 @@ def event_cancel(event_id: int) -> Any:
 @public
 def event_register(event_id: int) -> Any:
     event = _event_or_404(event_id)
+    ratelimit.enforce("event_register", ratelimit.client_address())
     back = url_for("network.event_detail", event_id=event.id, slug=event.slug)
     if current_user.is_authenticated:
         if not UserRegistrationForm().validate_on_submit():
@@ -987,6 +990,7 @@ def agreement_edit(agreement_id: int) -> Any:
 
 @bp.route("/agreements/<int:agreement_id>/documents", methods=["POST"])
 @login_required
+@accepts_upload(documents.MAX_BYTES)
 def agreement_document_upload(agreement_id: int) -> Any:
     agreement = _agreement_or_404(agreement_id)
     require(services.can_manage_agreement(current_user, agreement))

@@ -28,7 +28,7 @@ from flask import Flask, got_request_exception
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from tests.browser.axe import Axe
-from tests.browser.support import CHROMIUM_ARGS, open_context
+from tests.browser.support import CHROMIUM_ARGS, open_context, watch_csp
 from tests.conftest import make_test_app
 
 HERE = Path(__file__).resolve().parent
@@ -183,8 +183,10 @@ def page(context: Any, request: pytest.FixtureRequest, server_errors: list[str])
     server_errors.clear()
     context.clear_cookies()
     js_errors: list[str] = []
+    csp_violations: list[str] = []
     pg = context.new_page()
     pg.on("pageerror", lambda error: js_errors.append(f"{pg.url}: {error}"))
+    watch_csp(pg, csp_violations)
     yield pg
     call = getattr(request.node, "rep_call", None)
     errors = list(server_errors)
@@ -198,13 +200,14 @@ def page(context: Any, request: pytest.FixtureRequest, server_errors: list[str])
         name = "".join(c if c.isalnum() or c in "-_." else "_" for c in request.node.name)
         pg.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
         # The test already failed: show what went wrong on the server with its report.
-        for problem in errors + js_errors:
+        for problem in errors + js_errors + csp_violations:
             print(problem, file=sys.stderr)
     pg.close()
     if call is not None and call.failed:
         return
     assert not errors, "The server raised:\n" + "\n".join(errors)
     assert not js_errors, "JavaScript errors:\n" + "\n".join(js_errors)
+    assert not csp_violations, "Content-Security-Policy violations:\n" + "\n".join(csp_violations)
 
 
 # --- Helpers -----------------------------------------------------------------------------

@@ -59,3 +59,26 @@ def sign_in(page: Any, t: Any, email: str, lang: str = "it") -> None:
     page.keyboard.type(email)
     page.get_by_label(t("Password", lang), exact=True).fill(DEMO_PASSWORD)
     page.get_by_role("button", name=t("Sign in", lang)).click()
+
+
+#: Reports every Content-Security-Policy violation on the page to the console, where the
+#: fixtures collect it (Chromium also logs its own "Refused to …" message).
+CSP_WATCH = """
+document.addEventListener("securitypolicyviolation", function (event) {
+  console.error("CSP violation: " + event.violatedDirective + " blocked " +
+                (event.blockedURI || "inline") + " at " + event.sourceFile + ":" +
+                event.lineNumber);
+});
+"""
+
+
+def watch_csp(page: Any, sink: list[str]) -> None:
+    """Collect the page's Content-Security-Policy violations in ``sink``."""
+    page.add_init_script(CSP_WATCH)
+
+    def on_console(message: Any) -> None:
+        text = message.text
+        if "Content Security Policy" in text or text.startswith("CSP violation"):
+            sink.append(f"{page.url}: {text}")
+
+    page.on("console", on_console)

@@ -35,13 +35,56 @@ def test_wrong_password_shows_error_next_to_the_field(client, db_session):
     assert b'id="password-error"' in response.data
 
 
-def test_login_is_throttled_after_repeated_failures(app, client, db_session):
+def test_login_is_throttled_for_the_account_and_address_pair(app, client, db_session):
     user = make_user("buyer")
-    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+    for _ in range(5):
         sign_in(client, user.email, "wrong-password")
-    response = sign_in(client, user.email)  # even the right password is refused now
+    response = sign_in(client, user.email)  # even the right password, from this address
     assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0
+    assert b'id="email-error"' in response.data
     assert client.get("/account").status_code == 302
+    assert db.session.query(AuditLog).filter_by(action="ratelimit.exceeded").count() >= 1
+
+
+def test_failures_from_another_address_do_not_lock_the_owner_out(app, client, db_session):
+    user = make_user("buyer")
+    attacker = app.test_client()
+    for _ in range(6):
+        attacker.post(
+            "/login",
+            data={"email": user.email, "password": "guess"},
+            environ_base={"REMOTE_ADDR": "203.0.113.9"},
+        )
+    assert (
+        attacker.post(
+            "/login",
+            data={"email": user.email, "password": PASSWORD},
+            environ_base={"REMOTE_ADDR": "203.0.113.9"},
+        ).status_code
+        == 429
+    )
+    assert sign_in(client, user.email).status_code == 302  # the owner, elsewhere, gets in
+
+
+def test_account_lock_at_a_high_count_mails_an_unlock_link(app, client, db_session, monkeypatch):
+    from portal.ratelimit import DEFAULT_LIMITS
+
+    assert DEFAULT_LIMITS["login_account"][0] >= 10 * DEFAULT_LIMITS["login_pair"][0]
+    monkeypatch.setitem(app.config, "RATELIMIT_LOGIN_ACCOUNT", "12/900")  # quicker to reach
+    user = make_user("buyer")
+    for n in range(12):  # four addresses, three failures each: no pair is refused
+        client.post(
+            "/login",
+            data={"email": user.email, "password": "guess"},
+            environ_base={"REMOTE_ADDR": f"198.51.100.{n % 4 + 1}"},
+        )
+    assert sign_in(client, user.email).status_code == 429  # from any address now
+    outbox = app.extensions["mail_outbox"]
+    assert len(outbox) == 1 and outbox[0]["To"] == user.email
+    link = re.search(r"https?://\S+/login/unlock/\S+", outbox[0].get_content()).group(0)
+    assert client.get(link.split("ponte.test", 1)[1]).status_code == 302
+    assert sign_in(client, user.email).status_code == 302
 
 
 def test_registration_creates_user_and_unverified_org(client, db_session):

@@ -143,6 +143,7 @@ EXPECTED_DAILY = [
     "microcredit reconcile",
     "shop expire",
     "shop transfers",
+    "ratelimit prune",
     "network remind",
     "notifications digest",
     "search drain",

@@ -154,3 +154,26 @@ def test_skill_choices_mark_english_labels_on_italian_pages(app, db_session):
     with app.test_request_context("/?lang=en"):
         g.pop("_flask_babel", None)  # the locale cached in the test's shared app context
         assert dict(skill_options([english_only.id]))[english_only.id] == english_only.label_en
+
+
+@pytest.mark.parametrize("text", ["1e30", "1E+999999999", "9" * 40, "1e-40", "-1e16"])
+def test_decimal_fields_refuse_numbers_out_of_bounds(text):
+    from portal.forms import parse_user_decimal
+
+    assert parse_user_decimal(text, "en") is None
+    assert parse_user_decimal(text, "it") is None
+
+
+def test_a_variant_price_of_1e30_is_a_form_error_not_a_crash(client, db_session):
+    from tests.conftest import login
+    from tests.ethical_products.factories import make_producer, make_product
+
+    farm, user = make_producer()
+    product, _v = make_product(farm)
+    login(client, user)
+    response = client.post(
+        f"/shop/manage/products/{product.id}/variants",
+        data={"label": "Vasetto", "unit": "piece", "price": "1e30", "vat_rate": "4.00"},
+    )
+    assert response.status_code in (200, 422)
+    assert 'id="price-error"' in response.get_data(as_text=True)
