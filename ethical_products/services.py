@@ -1195,7 +1195,7 @@ def announce_order(order: Order) -> None:
                     "Transfer %(amount)s EUR to %(producer)s, IBAN %(iban)s, reference %(ref)s",
                     amount=f"{sub.subtotal:.2f}",
                     producer=sub.producer.name,
-                    iban=profile.iban if profile else "",
+                    iban=identifiers.format_iban(profile.iban) if profile else "",
                     ref=short_ref(order),
                 )
                 + "\n"

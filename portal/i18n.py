@@ -44,6 +44,12 @@ def euro(amount: Decimal | int | str | None) -> str:
     return format_currency(Decimal(amount), "EUR")
 
 
+def format_iban(value: str | None) -> str:
+    from portal.identifiers import format_iban as grouped
+
+    return grouped(value or "")
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))
     babel.init_app(app, locale_selector=select_locale)
@@ -52,6 +58,7 @@ def init_app(app: Flask) -> None:
         date=lambda value, fmt="medium": format_date(value, fmt) if value else "",
         datetime=lambda value, fmt="medium": format_datetime(value, fmt) if value else "",
         number=lambda value: format_decimal(value) if value is not None else "",
+        iban=format_iban,  # stored compact, shown in groups of four
     )
 
     @app.context_processor
