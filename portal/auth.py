@@ -287,7 +287,9 @@ def logout() -> Any:
     session.pop(LANG_CHOSEN, None)
     flash(_("You have signed out."), "info")
     if spid_logout is not None:
-        return render_template("spid/post.html", form=spid_logout)
+        from portal.spid.views import saml_post_page
+
+        return saml_post_page(spid_logout)
     return redirect(url_for("portal.home"))
 
 

@@ -12,6 +12,7 @@ reached by a redirect after a form post, so ``form-action`` names them
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, request
 
@@ -47,9 +48,23 @@ def csp_nonce() -> str:
     return request.environ.setdefault("ponte.csp_nonce", secrets.token_urlsafe(16))
 
 
+def allow_form_action(url: str) -> None:
+    """Let this response's forms post to ``url``'s origin (a SPID/CIE identity provider
+    reached with the SAML HTTP-POST binding): only this response, not every page."""
+    parts = urlsplit(url)
+    if parts.scheme in ("https", "http") and parts.netloc:
+        extra = request.environ.setdefault("ponte.csp_form_action", [])
+        extra.append(f"{parts.scheme}://{parts.netloc}")
+
+
 def content_security_policy() -> str:
     form_action = " ".join(
-        ["'self'", STRIPE_FORM_TARGETS, current_app.config.get("CSP_FORM_ACTION", "")]
+        [
+            "'self'",
+            STRIPE_FORM_TARGETS,
+            current_app.config.get("CSP_FORM_ACTION", ""),
+            *request.environ.get("ponte.csp_form_action", []),
+        ]
     ).strip()
     directives = {
         "default-src": "'self'",

@@ -46,6 +46,15 @@ PENDING = "spid_pending"  # the identity of a person registering (signed session
 SIGNED_IN = "spid_session"  # IdP, NameID and SessionIndex of a SPID/CIE sign-in, for SLO
 
 
+def saml_post_page(form: Any, profile: Any = None) -> Any:
+    """The page that posts a SAML message to the identity provider (HTTP-POST binding);
+    the Content-Security-Policy lets this page's form reach that provider."""
+    from portal import headers
+
+    headers.allow_form_action(form["action"] if isinstance(form, dict) else form.action)
+    return render_template("spid/post.html", form=form, profile=profile)
+
+
 def settings() -> Settings:
     return current_app.extensions["spid"]
 
@@ -132,7 +141,7 @@ def _start(profile: str, idp: str, *, level: int, next_url: str, link: User | No
         )
     )
     db.session.commit()
-    return render_template("spid/post.html", form=form, profile=profile)
+    return saml_post_page(form, profile)
 
 
 def _refuse(profile: str, reason: str, *, idp: str = "", status: int = 403, code=None) -> Any:
@@ -339,7 +348,7 @@ def _single_logout(profile: str) -> Any:
         if current_user.is_authenticated:
             logout_user()
         session.pop(SIGNED_IN, None)
-        return render_template("spid/post.html", form=form, profile=profile)
+        return saml_post_page(form, profile)
     if data.get("SAMLResponse"):
         if current_user.is_authenticated:
             logout_user()
