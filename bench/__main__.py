@@ -8,7 +8,15 @@ import sys
 from bench.common import bench_app, prepare
 
 #: Module names under bench/, run in this order; modules add theirs here.
-BENCHMARKS = ["search", "employers", "brokerage", "tenders", "ethical_products", "microcredit"]
+BENCHMARKS = [
+    "search",
+    "employers",
+    "brokerage",
+    "tenders",
+    "ethical_products",
+    "microcredit",
+    "http",  # real HTTP under gunicorn, SQLite and PostgreSQL: the longest, last
+]
 
 
 def main(names: list[str]) -> None:
