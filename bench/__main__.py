@@ -15,6 +15,7 @@ BENCHMARKS = [
     "tenders",
     "ethical_products",
     "microcredit",
+    "pages",
     "http",  # real HTTP under gunicorn, SQLite and PostgreSQL: the longest, last
 ]
 
