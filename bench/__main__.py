@@ -16,6 +16,8 @@ BENCHMARKS = [
     "ocds_stream",
     "ethical_products",
     "microcredit",
+    "pages",
+    "http",  # real HTTP under gunicorn, SQLite and PostgreSQL: the longest, last
 ]
 
 

@@ -15,21 +15,27 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH_INSTANCE = Path(os.environ.get("PONTE_BENCH_INSTANCE", ROOT / "instance" / "bench"))
 
 
+def bench_instance() -> Path:
+    """The benchmark instance folder (PONTE_BENCH_INSTANCE, read when called)."""
+    return Path(os.environ.get("PONTE_BENCH_INSTANCE", BENCH_INSTANCE))
+
+
 def bench_app() -> Flask:
     """The benchmark application: its own database and index (DATABASE_URL if set)."""
     from portal import create_app
 
-    BENCH_INSTANCE.mkdir(parents=True, exist_ok=True)
+    instance = bench_instance()
+    instance.mkdir(parents=True, exist_ok=True)
     config: dict[str, Any] = {
-        "INSTANCE_PATH": str(BENCH_INSTANCE),
+        "INSTANCE_PATH": str(instance),
         "LOG_JSON": False,
-        "SEARCH_INDEX_DIR": str(BENCH_INSTANCE / "search"),
+        "SEARCH_INDEX_DIR": str(instance / "search"),
         # One client address asks thousands of times a minute: measure the pages, not the
         # rate limits (a load run over HTTP sets RATELIMIT_ENABLED=0 for the same reason).
         "RATELIMIT_ENABLED": False,
     }
     if not os.environ.get("DATABASE_URL"):
-        config["DATABASE_URL"] = f"sqlite:///{BENCH_INSTANCE / 'bench.db'}"
+        config["DATABASE_URL"] = f"sqlite:///{instance / 'bench.db'}"
     return create_app(config)
 
 

@@ -94,6 +94,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from portal.layout import init_app as init_layout
 
     init_layout(app)
+    from portal import pagecache
+
+    pagecache.init_app(app)  # last: its lookup may answer before the view runs
     # Only now are all searchable types registered: apply what the outbox holds.
     search.startup_drain(app)
     return app

@@ -21,6 +21,7 @@ def import_all_models(app: Flask) -> None:
     """Import every package's models so the metadata is complete."""
     importlib.import_module("portal.models")
     importlib.import_module("portal.search.models")
+    importlib.import_module("portal.pagecache")
     importlib.import_module("portal.taxonomy")
     importlib.import_module("portal.notifications")
     importlib.import_module("portal.jobs")
