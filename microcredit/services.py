@@ -357,6 +357,9 @@ def calendar_moves(centre: Centre, from_day: date, days: int = 180) -> list[Cale
     for day in sorted(meetings | set(due)):
         if holidays.is_working_day(day, local, subdivision):
             continue
+        holiday = holidays.is_public_holiday(day, local, subdivision)
+        if not (holiday or centre.move_non_working_days or due.get(day)):
+            continue  # a centre that meets on Sundays on purpose: nothing moves
         moved = holidays.next_working_day(day, local, subdivision)
         in_calendar = day in meetings
         moves.append(

@@ -29,7 +29,7 @@ from flask_babel import format_date, format_datetime, format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import Integer
+from sqlalchemy import Integer, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 from wtforms import BooleanField, Field, FileField, HiddenField, SubmitField
@@ -191,7 +191,17 @@ def submitted_version(form: Any) -> int | None:
 def lock(record: Any) -> None:
     """Reload the record under a row lock (PostgreSQL; SQLite serialises writers anyway),
     so that the version compared is the one the UPDATE will be checked against."""
-    db.session.refresh(record, with_for_update=True)
+    mapper = sa_inspect(type(record))
+    key = [
+        column == value
+        for column, value in zip(
+            mapper.primary_key, mapper.primary_key_from_instance(record), strict=True
+        )
+    ]
+    # The lock on the row alone (FOR UPDATE cannot reach the outer joins of eager loads),
+    # then the record read again under it.
+    db.session.execute(select(*mapper.primary_key).where(*key).with_for_update())
+    db.session.refresh(record)
 
 
 def unchanged_since(form: Any, record: Any, current_form: Callable[[], Any]) -> bool:

@@ -270,7 +270,7 @@ def test_nginx_in_front_of_gunicorn(served, tmp_path_factory):
         status, headers, _ = fetch(https + css.group(1).decode())
         assert status == 200
         assert "max-age=31536000" in headers["Cache-Control"]
-        status, _, _ = fetch(https + "/login", data=b"x" * (11 * 1024 * 1024))
+        status, _, _ = fetch(https + "/login", data=b"x" * (22 * 1024 * 1024))
         assert status == 413
         time.sleep(0.5)
         access = access_lines(tmp_path)
