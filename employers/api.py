@@ -109,7 +109,11 @@ def vacancy_json(v: Vacancy) -> dict[str, Any]:
     tags=["vacancies"],
     parameters=[
         query_param("q", "Full-text search (Italian and English)."),
-        query_param("comune", "ISTAT code of the municipality (6 digits)."),
+        query_param(
+            "comune",
+            "ISTAT code of the municipality (6 digits).",
+            {"type": "string", "pattern": "^[0-9]{6}$"},
+        ),
         query_param(
             "radius_km",
             "With comune: distance in km.",
@@ -127,13 +131,15 @@ def vacancy_json(v: Vacancy) -> dict[str, Any]:
             },
         },
         "400": {"$ref": "#/components/responses/Error"},
+        "422": {"$ref": "#/components/responses/Error"},
     },
 )
 def vacancies() -> Any:
     fields: dict[str, str] = {}
     comune = request.args.get("comune") or None
     if comune and get_municipality(comune) is None:
-        fields["comune"] = "unknown ISTAT code"
+        # Well formed (the document's pattern) but no such municipality.
+        raise ApiError(422, "invalid", "No such municipality.", {"comune": "unknown ISTAT code"})
     radius: float | None = None
     if request.args.get("radius_km"):
         try:

@@ -527,9 +527,20 @@ QUOTA_INPUT_SCHEMA: dict[str, Any] = {
             "type": "array",
             "description": "One item per part-time worker (among `employees`).",
             "items": {
-                "type": "object",
-                "required": ["hours", "full_time_hours"],
-                "properties": {"hours": _COUNT, "full_time_hours": _COUNT},
+                "oneOf": [
+                    {
+                        "type": "object",
+                        "required": ["hours", "full_time_hours"],
+                        "properties": {"hours": _COUNT, "full_time_hours": _COUNT},
+                    },
+                    {
+                        "type": "array",
+                        "description": "[hours, full_time_hours]",
+                        "items": _COUNT,
+                        "minItems": 2,
+                        "maxItems": 2,
+                    },
+                ]
             },
         },
         "part_time_workers": {

@@ -19,6 +19,7 @@ from portal.api import (
     UPDATED_SINCE_PARAM,
     ApiError,
     doc,
+    id_param,
     page_number,
     paginated,
     query_param,
@@ -95,7 +96,11 @@ def product_json(p: Product) -> dict[str, Any]:
     parameters=[
         query_param("q", "Full-text search (Italian and English)."),
         query_param("category", "Category.", {"type": "string", "enum": list(CATEGORIES)}),
-        query_param("comune", "ISTAT code of the origin municipality."),
+        query_param(
+            "comune",
+            "ISTAT code of the origin municipality.",
+            {"type": "string", "pattern": "^[0-9]{6}$"},
+        ),
         query_param(
             "radius_km",
             "With comune: distance in km.",
@@ -109,7 +114,7 @@ def product_json(p: Product) -> dict[str, Any]:
         query_param(
             "organic", "1: certified organic only.", {"type": "string", "enum": ["0", "1"]}
         ),
-        query_param("producer", "Producer (organisation) id.", {"type": "integer"}),
+        id_param("producer", "Producer (organisation) id."),
         UPDATED_SINCE_PARAM,
         PAGE_PARAM,
     ],
@@ -121,6 +126,7 @@ def product_json(p: Product) -> dict[str, Any]:
             },
         },
         "400": {"$ref": "#/components/responses/Error"},
+        "422": {"$ref": "#/components/responses/Error"},
     },
 )
 def products() -> Any:
@@ -131,7 +137,8 @@ def products() -> Any:
         fields["category"] = "unknown category"
     comune = args.get("comune") or None
     if comune and get_municipality(comune) is None:
-        fields["comune"] = "unknown ISTAT code"
+        # Well formed (the document's pattern) but no such municipality.
+        raise ApiError(422, "invalid", "No such municipality.", {"comune": "unknown ISTAT code"})
     radius = None
     if args.get("radius_km"):
         try:
@@ -143,9 +150,7 @@ def products() -> Any:
     activities = args.getlist("activity")
     if any(a not in ART2_ACTIVITIES for a in activities):
         fields["activity"] = "one of " + ", ".join(ART2_ACTIVITIES)
-    producer = args.get("producer") or None
-    if producer and not (producer.isdigit() and len(producer) < 10):
-        fields["producer"] = "must be an integer"
+    producer = args.get("producer") or None  # an id, checked against the document
     if args.get("organic", "0") not in ("0", "1"):
         fields["organic"] = "0 or 1"
     if fields:
@@ -199,9 +204,7 @@ def product(product_id: int) -> Any:
             "application/json": {"schema": {"type": "object", "required": ["id", "type", "data"]}}
         },
     },
-    parameters=[
-        {"name": "Stripe-Signature", "in": "header", "required": True, "schema": {"type": "string"}}
-    ],
+    security=[{"stripeSignature": []}],
     responses={
         "200": {
             "description": "Received (also for duplicates and unknown "
@@ -227,8 +230,13 @@ def _stripe_webhook() -> tuple[str, Any]:
     try:
         payments.construct_event(payload, signature)
         event = json.loads(payload)
-    except (ValueError, stripe.SignatureVerificationError):
-        return "bad_signature", json_error(400, "bad_signature", "The signature does not verify.")
+    except ValueError:
+        return "invalid", json_error(400, "invalid", "The event must be a JSON object.")
+    except stripe.SignatureVerificationError:
+        # Not Stripe (or not this endpoint's secret): unauthenticated, like a missing token.
+        response = json_error(401, "bad_signature", "The signature does not verify.")
+        response.headers["WWW-Authenticate"] = 'Signature realm="stripe"'
+        return "bad_signature", response
     if not isinstance(event, dict):
         return "invalid", json_error(400, "invalid", "The event must be a JSON object.")
     try:

@@ -37,14 +37,26 @@ bp = Blueprint("microcredit_api", __name__, url_prefix="/api/v1/microcredit")
 csrf.exempt(bp)
 
 MONEY = {"type": "string", "pattern": r"^\d+\.\d{2}$", "example": "1250.00"}
+#: What a request may send for an amount or a rate: a decimal string (preferred: exact), or
+#: a JSON number, read as a decimal (never a float).
+DECIMAL_INPUT = {
+    "oneOf": [
+        {"type": "string", "pattern": r"^-?\d+(\.\d+)?$"},
+        {"type": "number"},
+    ],
+}
 
 SCHEDULE_INPUT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["principal", "interest_rate", "repayments"],
     "properties": {
-        "principal": {**MONEY, "description": "Amount lent, EUR, at most two decimals."},
+        "principal": {
+            **DECIMAL_INPUT,
+            "example": "1250.00",
+            "description": "Amount lent, EUR, at most two decimals.",
+        },
         "interest_rate": {
-            "type": "string",
+            **DECIMAL_INPUT,
             "example": "12.5",
             "description": "Nominal interest rate in percent.",
         },
@@ -67,7 +79,11 @@ SCHEDULE_INPUT_SCHEMA: dict[str, Any] = {
             "default": 0,
             "description": "First repayments that pay interest only.",
         },
-        "in_multiples_of": {**MONEY, "description": "Round each instalment to a multiple."},
+        "in_multiples_of": {
+            **DECIMAL_INPUT,
+            "example": "1.00",
+            "description": "Round each instalment to a multiple.",
+        },
         "disbursement_date": {"type": "string", "format": "date", "description": "Default: today."},
         "interest_calculation": {
             "type": "string",

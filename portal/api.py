@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, current_app, jsonify, request, url_for
 from sqlalchemy import func, or_, select
 
-from portal import db, municipalities
+from portal import db, municipalities, openapi_checks
 from portal.errors import json_error
 from portal.extensions import csrf
 from portal.models import ORG_KINDS, Municipality, Organisation
@@ -40,8 +42,10 @@ def doc(
     request_body: dict[str, Any] | None = None,
     responses: dict[str, Any] | None = None,
     tags: list[str] | None = None,
+    security: list[dict[str, list[str]]] | None = None,
 ) -> Callable[[F], F]:
-    """Describe an API view for the OpenAPI document (kept next to the code it describes)."""
+    """Describe an API view for the OpenAPI document (kept next to the code it describes).
+    ``security`` names a scheme other than the Bearer token (e.g. a signed webhook)."""
 
     def decorator(view: F) -> F:
         view.openapi = {  # type: ignore[attr-defined]
@@ -50,6 +54,7 @@ def doc(
             "requestBody": request_body,
             "responses": responses or {"200": {"description": "OK"}},
             "tags": tags or [],
+            "security": security,
         }
         return view
 
@@ -66,13 +71,25 @@ def query_param(name: str, description: str, schema: dict[str, Any] | None = Non
     }
 
 
-PAGE_PARAM = query_param("page", "Page number, from 1.", {"type": "integer", "minimum": 1})
+#: The largest id of any record: the databases' INTEGER (and the ``<int:…>`` routes).
+MAX_ID = 2**31 - 1
+#: Pages beyond this are refused: a harvester uses ``updated_since`` instead.
+MAX_PAGE = 99_999
+
+PAGE_PARAM = query_param(
+    "page", "Page number, from 1.", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}
+)
 UPDATED_SINCE_PARAM = query_param(
     "updated_since",
-    "Only objects changed at or after this instant (ISO 8601, e.g. 2026-01-31T08:00:00Z; "
-    "a date means its midnight UTC; no offset means UTC). For incremental harvesting.",
-    {"type": "string", "format": "date-time"},
+    "Only objects changed at or after this instant (RFC 3339, e.g. 2026-01-31T08:00:00Z; "
+    "a date alone means its midnight UTC). For incremental harvesting.",
+    {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}]},
 )
+
+
+def id_param(name: str, description: str) -> dict[str, Any]:
+    """A query parameter holding a record's id."""
+    return query_param(name, description, {"type": "integer", "minimum": 1, "maximum": MAX_ID})
 
 
 def json_body() -> dict[str, Any]:
@@ -85,18 +102,20 @@ def json_body() -> dict[str, Any]:
 
 def page_number() -> int:
     raw = request.args.get("page", "1")
-    if not raw.isdigit() or not 0 < int(raw) < 100_000:
+    if not raw.isdigit() or not 0 < int(raw) <= MAX_PAGE:
         raise ApiError(400, "invalid", "page must be a positive integer.", {"page": "invalid"})
     return int(raw)
 
 
 def updated_since() -> datetime | None:
     """The ``updated_since`` query parameter as an aware UTC datetime, or a 400 JSON error."""
-    raw = (request.args.get("updated_since") or "").strip()
-    if not raw:
+    raw = request.args.get("updated_since")
+    if raw is None:
         return None
     try:
-        value = datetime.fromisoformat(raw.replace(" ", "+") if "T" in raw else raw)
+        if openapi_checks.value_problem(UPDATED_SINCE_PARAM["schema"], raw):
+            raise ValueError(raw)
+        value = datetime.fromisoformat(raw.upper().replace("Z", "+00:00").replace(" ", "T"))
     except ValueError:
         raise ApiError(
             400,
@@ -348,7 +367,15 @@ def build_openapi(app: Flask) -> dict[str, Any]:
             }
             if spec["requestBody"] and method in ("POST", "PUT", "PATCH"):
                 operation["requestBody"] = spec["requestBody"]
-            if access is not None and not access.public:
+                # A body the document refuses is a 422 naming the field (check_request...).
+                operation["responses"].setdefault("422", {"$ref": "#/components/responses/Error"})
+            if spec.get("security"):
+                operation["security"] = spec["security"]
+                operation["responses"] = {
+                    **operation["responses"],
+                    "401": {"$ref": "#/components/responses/Error"},
+                }
+            elif access is not None and not access.public:
                 operation["security"] = [{"bearerAuth": []}]
                 operation["responses"] = {
                     **operation["responses"],
@@ -373,7 +400,15 @@ def build_openapi(app: Flask) -> dict[str, Any]:
         "servers": [{"url": request.host_url.rstrip("/")}],
         "paths": paths,
         "components": {
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer"},
+                "stripeSignature": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Stripe-Signature",
+                    "description": "Stripe's signature of the event with the webhook secret.",
+                },
+            },
             "schemas": _schemas(app),
             "responses": {
                 "Error": {
@@ -448,6 +483,61 @@ def handle_api_error(error: ApiError) -> Any:
     return json_error(error.status, error.code, error.message, error.fields)
 
 
+#: Bodies larger than this are not checked here: the views that take them (an OCDS
+#: import) read them as a stream, and declare no more than "a JSON object".
+MAX_CHECKED_BODY = 1024 * 1024
+
+
+def check_request_against_document() -> None:
+    """Refuse an API request that the OpenAPI document forbids, naming each field: query
+    parameters with a 400, a JSON body with a 422 (see :mod:`portal.openapi_checks`)."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    spec = getattr(view, "openapi", None)
+    if spec is None:
+        return
+    fields = openapi_checks.query_errors(spec["parameters"], request.args)
+    if fields:
+        raise ApiError(400, "invalid", "Some parameters are not valid.", fields)
+    body = (spec["requestBody"] or {}).get("content", {}).get("application/json")
+    if (
+        body
+        and request.method in ("POST", "PUT", "PATCH")
+        and request.is_json
+        and set(body["schema"]) - {"type", "description"}  # more than "an object"
+        and (request.content_length or 0) <= MAX_CHECKED_BODY
+    ):
+        try:
+            data = json.loads(
+                request.get_data(cache=True) or b"",
+                parse_float=Decimal,
+                parse_constant=_not_json,  # NaN, Infinity: Python reads them, JSON has none
+            )
+        except (ValueError, RecursionError):
+            return  # not JSON at all: the view says so in its own words (400)
+        if not isinstance(data, dict):
+            return  # not a JSON object: the same
+        fields = openapi_checks.body_errors(_body_validator(body["schema"]), data)
+        if fields:
+            # Like the domain rules the views check: the field's path, with a 422.
+            raise ApiError(422, "invalid", "The request body is not valid.", fields)
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _body_validator(schema: dict[str, Any]) -> Any:
+    """One validator per request schema, built on first use (the components do not
+    change while the app runs)."""
+    cache = current_app.extensions.setdefault("ponte_openapi_validators", {})
+    key = json.dumps(schema, sort_keys=True)
+    if key not in cache:
+        cache[key] = openapi_checks.body_validator(schema, {"schemas": _schemas(current_app)})
+    return cache[key]
+
+
 def init_app(app: Flask) -> None:
-    """Let domain API blueprints raise ApiError too."""
+    """Let domain API blueprints raise ApiError too, and check every API request against
+    the document before its view runs."""
     app.register_error_handler(ApiError, handle_api_error)
+    app.before_request(check_request_against_document)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, abort, jsonify, render_template, request
+from flask import Flask, abort, current_app, jsonify, render_template, request
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from portal.permissions import is_api_endpoint
 
@@ -58,7 +58,26 @@ def _messages() -> dict[int, str]:
     }
 
 
+def _really_not_allowed(error: HTTPException) -> HTTPException:
+    """Werkzeug answers 405 when a path's shape fits a rule of another method even if its
+    value does not (``PATCH /api/v1/vacancies/99999999999``: the id is out of range for
+    every rule). Such a path names nothing: 404."""
+    if not isinstance(error, MethodNotAllowed) or not error.valid_methods:
+        return error
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    for method in error.valid_methods:
+        try:
+            adapter.match(method=method)
+        except NotFound:
+            continue
+        except HTTPException:
+            return error
+        return error
+    return NotFound()
+
+
 def handle_http_error(error: HTTPException):
+    error = _really_not_allowed(error)
     status = error.code or 500
     message = _messages().get(status, error.description or "")
     # What the exception says in headers stays: Retry-After on a 429, Allow on a 405.

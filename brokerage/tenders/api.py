@@ -123,7 +123,12 @@ def tender_json(t: Tender) -> dict[str, Any]:
     parameters=[
         query_param("q", "Full-text search (Italian and English)."),
         query_param("clause", "Clause type.", {"type": "string", "enum": list(CLAUSE_TYPES)}),
-        query_param("cpv", "A CPV code: tenders with this code or one below it."),
+        query_param(
+            "cpv",
+            "A CPV code (8 digits, optionally its check digit): tenders with this code or "
+            "one below it.",
+            {"type": "string", "pattern": "^[0-9]{8}(-[0-9])?$"},
+        ),
         UPDATED_SINCE_PARAM,
         PAGE_PARAM,
     ],
@@ -370,7 +375,11 @@ def _ocds_response(package: dict[str, Any], endpoint: str, page: int, pages: int
 OCDS_PARAMS = [
     UPDATED_SINCE_PARAM,
     PAGE_PARAM,
-    query_param("per_page", "Processes per page (1–1000, default 100)."),
+    query_param(
+        "per_page",
+        "Processes per page (1–1000, default 100).",
+        {"type": "integer", "minimum": 1, "maximum": 1000},
+    ),
 ]
 
 
@@ -474,7 +483,11 @@ def ocds_bulk() -> Any:
     "the fit (0–100) with its factors.",
     tags=["tenders"],
     parameters=[
-        query_param("all", "1: include ineligible suppliers, with their reasons."),
+        query_param(
+            "all",
+            "1: include ineligible suppliers, with their reasons.",
+            {"type": "string", "enum": ["0", "1"]},
+        ),
         query_param(
             "limit",
             "At most this many (1–200, default 50).",
@@ -550,7 +563,10 @@ def supplier_json(result: services.Eligibility) -> dict[str, Any]:
 @public
 @doc(
     "CPV 2008 codes whose number starts with q or whose label contains it (the picker's look-up).",
-    parameters=[query_param("q", "At least two characters."), query_param("lang", "it or en.")],
+    parameters=[
+        query_param("q", "At least two characters."),
+        query_param("lang", "it or en.", {"type": "string", "enum": ["it", "en"]}),
+    ],
     tags=["reference"],
 )
 def cpv_suggestions() -> Any:

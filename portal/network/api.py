@@ -16,6 +16,7 @@ from portal.api import (
     UPDATED_SINCE_PARAM,
     ApiError,
     doc,
+    id_param,
     page_number,
     paginated,
     query_param,
@@ -313,13 +314,7 @@ def _list_filters(params: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def practices() -> Any:
     from flask import request
 
-    fields = {}
-    if request.args.get("theme") and request.args["theme"] not in THEMES:
-        fields["theme"] = "invalid"
-    if request.args.get("target") and request.args["target"] not in TARGET_GROUPS:
-        fields["target"] = "invalid"
-    if fields:
-        raise ApiError(400, "invalid", "Some parameters are not valid.", fields)
+    # The filters were checked against the document (portal.openapi_checks).
     filters = PracticeFilters.from_args(request.args)
     filters.organisation_id = None
     filters.updated_since = updated_since()
@@ -349,11 +344,7 @@ def practice(practice_id: int) -> Any:
             ),
             query_param("kind", "Kind of event.", {"type": "string", "enum": list(EVENT_KINDS)}),
             query_param("region", "Region name."),
-            query_param(
-                "organisation",
-                "Id of the organising organisation.",
-                {"type": "integer", "minimum": 1},
-            ),
+            id_param("organisation", "Id of the organising organisation."),
         ]
     ),
     responses=_page_response("EventPage"),
@@ -361,16 +352,7 @@ def practice(practice_id: int) -> Any:
 def events() -> Any:
     from flask import request
 
-    fields = {}
-    if request.args.get("when") and request.args["when"] not in ("upcoming", "past", "all"):
-        fields["when"] = "invalid"
-    if request.args.get("kind") and request.args["kind"] not in EVENT_KINDS:
-        fields["kind"] = "invalid"
-    org = request.args.get("organisation", "")
-    if org and not (org.isdigit() and len(org) < 10):
-        fields["organisation"] = "invalid"
-    if fields:
-        raise ApiError(400, "invalid", "Some parameters are not valid.", fields)
+    # The filters were checked against the document (portal.openapi_checks).
     filters = EventFilters.from_args(request.args)
     filters.updated_since = updated_since()
     page = db.paginate(public_events(filters, utcnow()), page_number(), PER_PAGE)
@@ -403,9 +385,7 @@ def event(event_id: int) -> Any:
             query_param(
                 "kind", "Type of agreement.", {"type": "string", "enum": list(AGREEMENT_KINDS)}
             ),
-            query_param(
-                "organisation", "Id of a party organisation.", {"type": "integer", "minimum": 1}
-            ),
+            id_param("organisation", "Id of a party organisation."),
         ]
     ),
     responses=_page_response("AgreementPage"),
@@ -413,14 +393,7 @@ def event(event_id: int) -> Any:
 def agreements() -> Any:
     from flask import request
 
-    fields = {}
-    if request.args.get("kind") and request.args["kind"] not in AGREEMENT_KINDS:
-        fields["kind"] = "invalid"
-    org = request.args.get("organisation", "")
-    if org and not (org.isdigit() and len(org) < 10):
-        fields["organisation"] = "invalid"
-    if fields:
-        raise ApiError(400, "invalid", "Some parameters are not valid.", fields)
+    # The filters were checked against the document (portal.openapi_checks).
     filters = AgreementFilters.from_args(request.args)
     filters.updated_since = updated_since()
     page = db.paginate(public_agreements(filters), page_number(), PER_PAGE)

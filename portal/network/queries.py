@@ -31,6 +31,15 @@ from portal.network.models import (
 MAX_SEARCH_HITS = 1000
 
 
+def record_id(raw: str) -> int | None:
+    """A record id typed in a query string, or None when it cannot be one (databases'
+    INTEGER: at most 2**31 - 1)."""
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10):
+        return None
+    value = int(raw)
+    return value if 0 < value <= 2**31 - 1 else None
+
+
 def search_ids(q: str, doc_type: str) -> list[int]:
     hits = search.query(q, doc_types=[doc_type], page=1, per_page=MAX_SEARCH_HITS)
     return [int(h.doc_id) for h in hits.hits if h.doc_id.isdigit()]
@@ -56,7 +65,7 @@ class PracticeFilters:
             themes=[t for t in args.getlist("theme") if t in THEMES],
             targets=[t for t in args.getlist("target") if t in TARGET_GROUPS],
             region=(args.get("region") or "").strip()[:60],
-            organisation_id=int(org) if org.isdigit() and len(org) < 10 else None,
+            organisation_id=record_id(org),
         )
 
 
@@ -136,7 +145,7 @@ class EventFilters:
             when=when if when in ("upcoming", "past", "all") else "upcoming",
             kind=args.get("kind", "") if args.get("kind") in EVENT_KINDS else "",
             region=(args.get("region") or "").strip()[:60],
-            organisation_id=int(org) if org.isdigit() and len(org) < 10 else None,
+            organisation_id=record_id(org),
         )
 
 
@@ -181,7 +190,7 @@ class AgreementFilters:
         return cls(
             q=(args.get("q") or "").strip()[:200],
             kind=args.get("kind", "") if args.get("kind") in AGREEMENT_KINDS else "",
-            organisation_id=int(org) if org.isdigit() and len(org) < 10 else None,
+            organisation_id=record_id(org),
         )
 
 

@@ -129,19 +129,20 @@ def test_the_same_event_three_times_changes_state_once(app, client, db_session, 
     assert balance[coop.id].fees == Decimal("0.40")
 
 
-def test_unsigned_or_badly_signed_webhooks_are_400_and_change_nothing(
+def test_unsigned_or_badly_signed_webhooks_are_401_and_change_nothing(
     app, client, db_session, fake_stripe
 ):
     two_producer_order(client, app)
     checkout(client)
     order = db.session.execute(select(Order)).scalar_one()
     payload = completed(order)
-    assert post_event(client, payload, signature=False).status_code == 400
-    assert post_event(client, payload, secret="whsec_wrong").status_code == 400
-    assert post_event(client, payload, signature="t=1,v1=deadbeef").status_code == 400
+    assert post_event(client, payload, signature=False).status_code == 401
+    assert post_event(client, payload, secret="whsec_wrong").status_code == 401
+    assert post_event(client, payload, signature="t=1,v1=deadbeef").status_code == 401
     stale = sign(json.dumps(payload).encode(), WEBHOOK_SECRET, timestamp=1_000_000)
     response = post_event(client, payload, signature=stale)
-    assert response.status_code == 400 and response.json["error"]["code"] == "bad_signature"
+    assert response.status_code == 401 and response.json["error"]["code"] == "bad_signature"
+    assert response.headers["WWW-Authenticate"].startswith("Signature")
     assert (
         client.post(
             "/stripe/webhook",

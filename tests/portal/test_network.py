@@ -245,7 +245,7 @@ def test_organizations_api_takes_updated_since(client, db_session):
     ]
     assert fresh.name in names and stale.name not in names
     bad = client.get("/api/v1/organizations?updated_since=31/12/2025")
-    assert bad.status_code == 400 and bad.json["error"]["fields"] == {"updated_since": "invalid"}
+    assert bad.status_code == 400 and list(bad.json["error"]["fields"]) == ["updated_since"]
 
 
 def test_only_verified_members_draft(client, db_session):
