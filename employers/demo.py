@@ -10,8 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from employers import services
-from employers.models import PUBLISHED, CompanyProfile, Vacancy, VacancyAdjustment
+from employers.models import CONTRACT_TYPES, PUBLISHED, CompanyProfile, Vacancy, VacancyAdjustment
 from portal import accounts, db
 from portal.db import utcnow
 from portal.models import COMPANY, Organisation
@@ -442,7 +441,7 @@ def seed_large(echo: Callable[[str], Any], today: Any, target: int = 50_000) -> 
             Occupation.label_it.is_not(None)
         )
     ).all()
-    contracts = list(services.CONTRACT_TYPES)
+    contracts = list(CONTRACT_TYPES)
     from portal.taxonomy import ADJUSTMENTS
 
     codes = list(ADJUSTMENTS)
