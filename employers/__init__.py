@@ -6,6 +6,11 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
+# Both model modules, so that importing any part of the package (as ``flask db`` does with
+# ``employers.models``) registers every employers table with the metadata.
+from employers import models as _models  # noqa: F401
+from employers.surveys import models as _survey_models  # noqa: F401
+
 
 def init_app(app: Flask) -> None:
     from employers import api, quota_views, survey_views, views  # noqa: F401 (routes)

@@ -10,12 +10,20 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from employers import services
-from employers.models import PUBLISHED, CompanyProfile, Vacancy, VacancyAdjustment
+from employers.models import (
+    CLOSED,
+    CONTRACT_TYPES,
+    DRAFT,
+    PUBLISHED,
+    CompanyProfile,
+    Vacancy,
+    VacancyAdjustment,
+    VacancySkill,
+)
 from portal import accounts, db
 from portal.db import utcnow
 from portal.models import COMPANY, Organisation
-from portal.taxonomy import Occupation
+from portal.taxonomy import ADJUSTMENTS, Occupation, suggested_skills
 
 # (company, legal name, VAT number with valid check digit, ATECO, employees, vacancies)
 PROFILES = [
@@ -288,6 +296,29 @@ def occupation(label_en: str) -> Occupation | None:
     ).scalar_one_or_none()
 
 
+def _company_without(name: str, title: str) -> Organisation | None:
+    """The demo company ``name`` when it has no vacancy titled ``title`` yet (idempotence)."""
+    org = accounts.find_organisation(name)
+    if (
+        org is None
+        or db.session.execute(
+            select(Vacancy.id).where(Vacancy.organisation_id == org.id, Vacancy.title == title)
+        ).first()
+    ):
+        return None
+    return org
+
+
+def _suggested_skills(occ: Occupation | None, required: int, preferred: int) -> list[VacancySkill]:
+    """The first essential and optional skills ESCO suggests for the occupation."""
+    if occ is None:
+        return []
+    essential, optional = suggested_skills(occ)
+    return [VacancySkill(skill=s, required=True) for s in essential[:required]] + [
+        VacancySkill(skill=s, required=False) for s in optional[:preferred]
+    ]
+
+
 def _companies() -> list[tuple[str, str, str, str, int]]:
     """The demo's companies (created and verified when missing), as ``PROFILES`` rows."""
     rows = list(PROFILES)
@@ -328,13 +359,8 @@ def seed(scale: str, echo: Callable[[str], Any]) -> None:
                 )
             )
     for name, title, label, comune, contract, hours, adjustments, pay, description in VACANCIES:
-        org = accounts.find_organisation(name)
-        if (
-            org is None
-            or db.session.execute(
-                select(Vacancy.id).where(Vacancy.organisation_id == org.id, Vacancy.title == title)
-            ).first()
-        ):
+        org = _company_without(name, title)
+        if org is None:
             continue
         occ = occupation(label)
         vacancy = Vacancy(
@@ -356,15 +382,7 @@ def seed(scale: str, echo: Callable[[str], Any]) -> None:
             expires_on=today + timedelta(days=45),
         )
         vacancy.adjustments = adjustments
-        if occ is not None:
-            from portal.taxonomy import suggested_skills
-
-            essential, optional = suggested_skills(occ)
-            from employers.models import VacancySkill
-
-            vacancy.skills = [VacancySkill(skill=s, required=True) for s in essential[:5]] + [
-                VacancySkill(skill=s, required=False) for s in optional[:3]
-            ]
+        vacancy.skills = _suggested_skills(occ, required=5, preferred=3)
         db.session.add(vacancy)
     _seed_more_vacancies(today)
     db.session.commit()
@@ -373,19 +391,11 @@ def seed(scale: str, echo: Callable[[str], Any]) -> None:
 
 
 def _seed_more_vacancies(today: date) -> None:
-    from employers.models import CLOSED, DRAFT, VacancySkill
-    from portal.taxonomy import suggested_skills
-
     now = utcnow()
     author = accounts.find_user("employer@ponte.demo")
     for name, title, label, contract, hours, adjustments, pay, state, days in MORE_VACANCIES:
-        org = accounts.find_organisation(name)
-        if (
-            org is None
-            or db.session.execute(
-                select(Vacancy.id).where(Vacancy.organisation_id == org.id, Vacancy.title == title)
-            ).first()
-        ):
+        org = _company_without(name, title)
+        if org is None:
             continue
         occ = occupation(label)
         vacancy = Vacancy(
@@ -417,11 +427,7 @@ def _seed_more_vacancies(today: date) -> None:
             vacancy.closed_at = now - timedelta(days=days)
             vacancy.expires_on = today - timedelta(days=days + (1 if state == "expired" else -10))
         vacancy.adjustments = adjustments
-        if occ is not None:
-            essential, optional = suggested_skills(occ)
-            vacancy.skills = [VacancySkill(skill=s, required=True) for s in essential[:4]] + [
-                VacancySkill(skill=s, required=False) for s in optional[:2]
-            ]
+        vacancy.skills = _suggested_skills(occ, required=4, preferred=2)
         db.session.add(vacancy)
 
 
@@ -442,9 +448,7 @@ def seed_large(echo: Callable[[str], Any], today: Any, target: int = 50_000) -> 
             Occupation.label_it.is_not(None)
         )
     ).all()
-    contracts = list(services.CONTRACT_TYPES)
-    from portal.taxonomy import ADJUSTMENTS
-
+    contracts = list(CONTRACT_TYPES)
     codes = list(ADJUSTMENTS)
     now = utcnow()
     for start in range(0, missing, 5000):

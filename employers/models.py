@@ -217,8 +217,6 @@ class VacancyAdjustment(Base):
     code: Mapped[str] = mapped_column(String(30), primary_key=True, index=True)
 
 
-from employers import surveys as _surveys  # noqa: E402,F401  (survey tables)
-
 # Stored identifiers, checked by `flask ponte check-identifiers` (portal.identifiers).
 identifiers.register_stored(
     "company VAT number", CompanyProfile, "vat_number", identifiers.vat_number

@@ -150,24 +150,27 @@ def check(data: VacancyData, today: date) -> None:
         raise VacancyError(errors)
 
 
+#: What a vacancy says about the job, set from the form or the API and kept by a copy.
+POSTING_FIELDS = (
+    "title",
+    "description",
+    "comune_code",
+    "contract_type",
+    "hours_per_week",
+    "shift_pattern",
+    "positions",
+    "occupation_id",
+    "pay_min",
+    "pay_max",
+    "pay_period",
+    "onsite_tutor",
+    "inclusion_open",
+    "counts_toward_quota",
+)
+
+
 def _apply(vacancy: Vacancy, data: VacancyData) -> None:
-    for name in (
-        "title",
-        "description",
-        "comune_code",
-        "contract_type",
-        "hours_per_week",
-        "shift_pattern",
-        "positions",
-        "occupation_id",
-        "pay_min",
-        "pay_max",
-        "pay_period",
-        "expires_on",
-        "onsite_tutor",
-        "inclusion_open",
-        "counts_toward_quota",
-    ):
+    for name in (*POSTING_FIELDS, "expires_on"):
         setattr(vacancy, name, getattr(data, name))
     vacancy.title = vacancy.title.strip()
     vacancy.adjustments = data.adjustments
@@ -256,22 +259,7 @@ def close(vacancy: Vacancy, author: User | None, reason: str) -> None:
 
 def duplicate(vacancy: Vacancy, author: User) -> Vacancy:
     copy = Vacancy(organisation=vacancy.organisation, created_by=author, status=DRAFT)
-    for name in (
-        "title",
-        "description",
-        "comune_code",
-        "contract_type",
-        "hours_per_week",
-        "shift_pattern",
-        "positions",
-        "occupation_id",
-        "pay_min",
-        "pay_max",
-        "pay_period",
-        "onsite_tutor",
-        "inclusion_open",
-        "counts_toward_quota",
-    ):
+    for name in POSTING_FIELDS:  # a copy starts without an expiry date of its own
         setattr(copy, name, getattr(vacancy, name))
     copy.adjustments = vacancy.adjustments
     copy.skills = [VacancySkill(skill_id=s.skill_id, required=s.required) for s in vacancy.skills]

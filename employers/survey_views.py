@@ -54,6 +54,7 @@ from employers.surveys import (
     SurveyResponse,
     SurveyRound,
 )
+from employers.surveys import demo as survey_demo
 from employers.views import bp, my_organisation, today
 from portal import concurrency, db
 from portal.concurrency import VersionedForm
@@ -73,7 +74,7 @@ def _register(state: Any) -> None:
     from portal.layout import add_nav
 
     add_nav(state.app, _l("Needs survey"), "employers.survey_home", SURVEY_ROLES)
-    demo.register_seeder(state.app, surveys.seed)
+    demo.register_seeder(state.app, survey_demo.seed)
 
 
 bp.record_once(_register)

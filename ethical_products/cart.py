@@ -1,6 +1,6 @@
 """The cart, kept in the signed session cookie: variant ids and quantities only.
 
-Prices are never stored here: :func:`ethical_products.services.price_cart` reads them
+Prices are never stored here: :func:`ethical_products.services.basket.price_cart` reads them
 from the database every time. A GAS cart also lists the group's members, and each line
 keeps a quantity per member (``""`` is the buyer's own share when there are no members).
 """
@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import session
 
-from ethical_products.services import MAX_LINES, MAX_MEMBERS, MAX_QUANTITY
+from ethical_products.services.policy import MAX_LINES, MAX_MEMBERS, MAX_QUANTITY
 
 KEY = "ep_cart"
 

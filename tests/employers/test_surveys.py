@@ -23,6 +23,7 @@ from employers.surveys import (
     SurveyResponse,
     SurveyRound,
 )
+from employers.surveys import demo as survey_demo
 from portal import db
 from portal.db import utcnow
 from portal.taxonomy import suggested_skills
@@ -716,12 +717,12 @@ def test_exports_without_any_round_are_404(client, db_session):
 def test_demo_seed_is_idempotent_and_registered(app, db_session):
     from portal import demo
 
-    assert surveys.seed in app.extensions["ponte_demo_seeders"]
+    assert survey_demo.seed in app.extensions["ponte_demo_seeders"]
     orgs = demo._seed_organisations()
     demo._seed_users(orgs)
-    surveys.seed("small", lambda _message: None)
+    survey_demo.seed("small", lambda _message: None)
     rounds, responses, needs = count(SurveyRound), count(SurveyResponse), count(SurveyNeed)
-    assert rounds == 1 and responses == len(surveys.DEMO_RESPONSES) and needs > responses
+    assert rounds == 1 and responses == len(survey_demo.DEMO_RESPONSES) and needs > responses
     survey_round = db.session.execute(select(SurveyRound)).scalar_one()
     assert survey_round.is_open(today()) and survey_round.year == today().year
     assert (
@@ -732,7 +733,7 @@ def test_demo_seed_is_idempotent_and_registered(app, db_session):
         ).scalar_one()
         > 0
     )
-    surveys.seed("small", lambda _message: None)
+    survey_demo.seed("small", lambda _message: None)
     assert (count(SurveyRound), count(SurveyResponse), count(SurveyNeed)) == (
         rounds,
         responses,
@@ -746,8 +747,8 @@ def test_large_demo_answers_are_bulk_inserted(db_session):
     survey_round = make_round()
     for _n in range(4):
         make_org("company")
-    assert surveys._seed_large(survey_round, target=4) == 4
+    assert survey_demo._seed_large(survey_round, target=4) == 4
     assert count(SurveyResponse) == 4
-    assert surveys._seed_large(survey_round, target=4) == 0
+    assert survey_demo._seed_large(survey_round, target=4) == 0
     results = surveys.aggregate(survey_round, "province", "esco")
     assert results.respondents == 4
