@@ -31,6 +31,7 @@ from employers.quota import (
 from employers.services import VACANCY_ROLES
 from portal import db, municipalities
 from portal.api import ApiError, doc, json_body
+from portal.bounds import length
 from portal.models import COOPERATIVE_B, Organisation
 from portal.permissions import public, roles_required
 
@@ -43,6 +44,11 @@ def current_policy() -> QuotaPolicy:
 
 
 # --- The page ----------------------------------------------------------------------------
+
+
+#: The part-time hours box: lines such as "20/40", one a worker (a domain rule: the
+#: quota's own limits on head counts keep real input far below it).
+PART_TIME_LINES_MAX = 20_000
 
 
 class QuotaForm(FlaskForm):
@@ -62,7 +68,8 @@ class QuotaForm(FlaskForm):
     )
     part_time_hours = TextAreaField(
         _l("Weekly hours of each part-time worker"),
-        validators=[Optional()],
+        # One short line a worker: room for a large firm's part-time staff.
+        validators=[Optional(), length(PART_TIME_LINES_MAX)],
         description=_l("One worker per line as hours/full-time hours, for example 20/40."),
     )
     part_time_workers = IntegerField(

@@ -39,8 +39,10 @@ from ethical_products.models import (
     FULFILMENT,
     UNITS,
     VAT_RATES,
+    Order,
 )
 from portal import identifiers
+from portal.bounds import column_length, length
 from portal.concurrency import VersionedForm
 from portal.forms import FiniteDecimalField, MunicipalityField, checked, options
 
@@ -100,7 +102,10 @@ class CheckoutForm(FlaskForm):
         _l("Office code for the electronic invoice (codice univoco ufficio)"),
         validators=[Optional(), Length(max=7)],
     )
-    invoice_pec = EmailField(_l("Certified e-mail (PEC)"), validators=[Optional(), Email()])
+    invoice_pec = EmailField(
+        _l("Certified e-mail (PEC)"),
+        validators=[Optional(), Email(), length(column_length(Order.invoice_pec))],
+    )
     invoice_cig = StringField(
         _l("Tender code (CIG), if any"), validators=[Optional(), Length(max=10)]
     )
