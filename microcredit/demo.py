@@ -47,7 +47,7 @@ from microcredit.models import (
 )
 from microcredit.money import ZERO
 from microcredit.policy import policy
-from microcredit.schedule import Schedule, build_schedule
+from microcredit.schedule import Schedule, Terms, build_schedule
 from portal import accounts, db
 from portal.models import MICROCREDIT_OFFICER, Organisation, User
 
@@ -871,7 +871,7 @@ def seed_large(
             key = (principal, disbursed)
             if key not in schedules:
                 schedules[key] = build_schedule(
-                    services.Terms(
+                    Terms(
                         principal=principal,
                         interest_rate=product.interest_rate,
                         repayments=25,
