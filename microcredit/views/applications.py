@@ -6,6 +6,7 @@ disbursement date.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import (
@@ -41,6 +42,7 @@ from microcredit.rules import McError
 from microcredit.views.common import (
     apply_errors,
     bp,
+    commit,
     officer_choices,
     officer_only,
     owned,
@@ -53,17 +55,7 @@ from portal import db
 @officer_only
 def loan_new(member_id: int) -> Any:
     member = owned(Member, member_id)
-    products = (
-        db.session.execute(
-            select(LoanProduct)
-            .where(
-                LoanProduct.organisation_id == member.organisation_id, LoanProduct.active.is_(True)
-            )
-            .order_by(LoanProduct.name)
-        )
-        .scalars()
-        .all()
-    )
+    products = _products(member.organisation_id)
     form = LoanForm()
     form.product.choices = [(p.id, f"{p.name} – {p.kind_label}") for p in products]
     form.officer.choices = officer_choices(member.organisation_id)
@@ -73,22 +65,15 @@ def loan_new(member_id: int) -> Any:
         if suited:
             form.product.data = suited[0].id
             form.repayments.data = suited[0].default_repayments
-        start = today()
-        if member.group and member.group.centre:
-            start = (
-                next_meetings(member.group.centre, today(), 1)[0]
-                if next_meetings(member.group.centre, today(), 1)
-                else today()
-            )
-        form.expected_disbursement_on.data = start
+        form.expected_disbursement_on.data = _disbursement_day(member.group)
     problems: list[str] = []
     if form.validate_on_submit():
         product = next((p for p in products if p.id == form.product.data), None)
         if product is None:
             form.product.errors = [_("Choose a product.")]
         else:
-            try:
-                loan = submit_loan(
+            change = commit(
+                lambda: submit_loan(
                     member,
                     product,
                     form.principal.data,
@@ -98,31 +83,39 @@ def loan_new(member_id: int) -> Any:
                     form.officer.data or None,
                     current_user,
                     today(),
-                )
-            except McError as error:
-                db.session.rollback()
-                problems = apply_errors(form, error)
-            else:
-                db.session.commit()
+                ),
+                form,
+            )
+            if change.done:
                 flash(_("The application has been submitted."), "success")
-                return redirect(url_for("microcredit.loan_detail", loan_id=loan.id))
+                return redirect(url_for("microcredit.loan_detail", loan_id=change.result.id))
+            problems = change.problems
     return render_template(
         "microcredit/loan_form.html", form=form, member=member, products=products, problems=problems
     )
 
 
-def _group_products(org_id: int) -> list[LoanProduct]:
-    return list(
-        db.session.execute(
-            select(LoanProduct)
-            .where(
-                LoanProduct.organisation_id == org_id,
-                LoanProduct.active.is_(True),
-                LoanProduct.group_lending.is_(True),
-            )
-            .order_by(LoanProduct.name)
-        ).scalars()
+def _products(org_id: int, *, group_lending: bool | None = None) -> list[LoanProduct]:
+    """The organisation's active products by name (``group_lending``: only those that
+    lend, or do not lend, to members of a group)."""
+    stmt = select(LoanProduct).where(
+        LoanProduct.organisation_id == org_id, LoanProduct.active.is_(True)
     )
+    if group_lending is not None:
+        stmt = stmt.where(LoanProduct.group_lending.is_(group_lending))
+    return list(db.session.execute(stmt.order_by(LoanProduct.name)).scalars())
+
+
+def _disbursement_day(group: Group | None) -> date:
+    """The expected disbursement date an application starts from: the next meeting of
+    the group's centre, where loans are handed over, or today."""
+    meetings = next_meetings(group.centre, today(), 1) if group and group.centre else []
+    return meetings[0] if meetings else today()
+
+
+def _whole_number(raw: str, digits: int) -> int | None:
+    """A whole number of at most ``digits`` digits typed in a line of the form, or None."""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= digits else None
 
 
 def _read_rows(plan: list[PlanLine], form: Any) -> tuple[list[GroupLoanRow], dict[str, str]]:
@@ -138,7 +131,7 @@ def _read_rows(plan: list[PlanLine], form: Any) -> tuple[list[GroupLoanRow], dic
         except AmountError as error:
             errors[f"principal-{mid}"] = str(AMOUNT_MESSAGES[error.code])
         raw = (form.get(f"repayments-{mid}") or "").strip()
-        repayments = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 5 else None
+        repayments = _whole_number(raw, 4)
         if repayments is None:
             errors[f"repayments-{mid}"] = _("Enter a whole number.")
         raw = (form.get(f"tranche-{mid}") or "").strip()
@@ -148,7 +141,7 @@ def _read_rows(plan: list[PlanLine], form: Any) -> tuple[list[GroupLoanRow], dic
                 principal=principal,
                 repayments=repayments,
                 purpose=(form.get(f"purpose-{mid}") or "").strip()[:300],
-                tranche=int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 3 else None,
+                tranche=_whole_number(raw, 2),
             )
         )
     return rows, errors
@@ -159,7 +152,7 @@ def _read_rows(plan: list[PlanLine], form: Any) -> tuple[list[GroupLoanRow], dic
 def group_loans_new(group_id: int) -> Any:
     """One application for several members of a group (all or nothing)."""
     group = owned(Group, group_id)
-    products = _group_products(group.organisation_id)
+    products = _products(group.organisation_id, group_lending=True)
     chosen = request.values.get("product", type=int)
     product = next((p for p in products if p.id == chosen), products[0] if products else None)
     form = GroupLoansForm()
@@ -173,8 +166,7 @@ def group_loans_new(group_id: int) -> Any:
     if request.method == "GET" and product is not None:
         form.product.data = str(product.id)
         form.officer.data = current_user.id
-        meetings = next_meetings(group.centre, today(), 1) if group.centre else []
-        form.expected_disbursement_on.data = meetings[0] if meetings else today()
+        form.expected_disbursement_on.data = _disbursement_day(group)
         form.services.data = list(kinds)[: policy().limits(product.kind).min_services]
         for line in plan:
             if line.open_loan is None:
@@ -212,12 +204,9 @@ def group_loans_new(group_id: int) -> Any:
     waves = policy().first_disbursement_waves
     tranche_of = {}
     for line in plan:
-        raw = typed.get(f"tranche-{line.member.id}", "")
-        tranche_of[line.member.id] = (
-            int(raw)
-            if raw.isascii() and raw.isdigit() and len(raw) < 3 and not line.fixed
-            else line.tranche
-        )
+        typed_tranche = _whole_number(typed.get(f"tranche-{line.member.id}", ""), 2)
+        planned = line.fixed or typed_tranche is None
+        tranche_of[line.member.id] = line.tranche if planned else typed_tranche
     start = form.expected_disbursement_on.data or today()
     tranches = [
         {

@@ -36,21 +36,24 @@ from microcredit.models import (
     CLOSED_GROUP,
     Centre,
     Group,
+    Meeting,
     Member,
 )
 from microcredit.rules import McError
 from microcredit.views.common import (
-    apply_errors,
     bp,
     current_org,
+    edit_page,
     officer_choices,
     officer_only,
+    org_of,
     owned,
     per_page,
     today,
 )
-from portal import concurrency, db
-from portal.models import Organisation
+from portal import db
+from portal.forms import ConfirmForm
+from portal.i18n import euro
 from portal.views import page_arg
 
 
@@ -80,7 +83,7 @@ def centre_list() -> Any:
 
 
 def _centre_form_page(centre: Centre | None) -> Any:
-    org = db.session.get(Organisation, centre.organisation_id) if centre else current_org()
+    org = org_of(centre)
 
     def build(**kwargs: Any) -> CentreForm:
         form = CentreForm(obj=centre, **kwargs)
@@ -93,9 +96,7 @@ def _centre_form_page(centre: Centre | None) -> Any:
                 form.officer.data = current_user.id
         return form
 
-    form = concurrency.edit_form(build, centre) if centre else build()
-    problems: list[str] = []
-    if form.validate_on_submit() and concurrency.current_or_new(form, build, centre):
+    def save(form: CentreForm) -> Centre:
         data = CentreData(
             name=form.name.data or "",
             first_meeting_on=form.first_meeting_on.data,
@@ -107,18 +108,18 @@ def _centre_form_page(centre: Centre | None) -> Any:
             move_non_working_days=form.move_non_working_days.data,
             patron_day=form.patron_day.data or None,
         )
-        try:
-            saved = save_centre(org, data, current_user, centre)
-        except McError as error:
-            db.session.rollback()
-            problems = apply_errors(form, error, {"officer_id": "officer"})
-        else:
-            db.session.commit()
-            flash(_("The centre has been saved."), "success")
-            return redirect(url_for("microcredit.centre_detail", centre_id=saved.id))
-    return render_template(
-        "microcredit/centre_form.html", form=form, centre=centre, problems=problems
-    ), concurrency.status()
+        return save_centre(org, data, current_user, centre)
+
+    return edit_page(
+        centre,
+        build,
+        save,
+        template="microcredit/centre_form.html",
+        done=_("The centre has been saved."),
+        then=lambda saved: url_for("microcredit.centre_detail", centre_id=saved.id),
+        fields={"officer_id": "officer"},
+        centre=centre,
+    )
 
 
 @bp.route("/centres/new", methods=["GET", "POST"])
@@ -150,8 +151,6 @@ def centre_detail(centre_id: int) -> Any:
         ).all()
     )
     recent = collection.recent_meetings(centre, today())
-    from microcredit.models import Meeting
-
     held = {
         m.on_date: m
         for m in db.session.execute(
@@ -190,8 +189,6 @@ def sheet(centre_id: int, on: str) -> Any:
     problems: list[str] = []
     typed: dict[str, str] = {}
     if request.method == "POST":
-        from portal.forms import ConfirmForm
-
         if not ConfirmForm().validate_on_submit():
             abort(400)
         version = request.form.get("version", type=int)
@@ -247,14 +244,12 @@ def sheet(centre_id: int, on: str) -> Any:
                 _(
                     "Collection sheet saved: %(n)d repayments, %(total)s collected.",
                     n=saved.repayments,
-                    total=_euro(saved.collected),
+                    total=euro(saved.collected),
                 ),
                 "success",
             )
             return redirect(url_for("microcredit.sheet", centre_id=centre.id, on=on))
     built = collection.build_sheet(centre, on_date)
-    from portal.forms import ConfirmForm
-
     return render_template(
         "microcredit/sheet.html",
         centre=centre,
@@ -270,9 +265,3 @@ def sheet(centre_id: int, on: str) -> Any:
         ],
         following=next_meetings(centre, on_date + timedelta(days=1), 1),
     )
-
-
-def _euro(value: Any) -> str:
-    from portal.i18n import euro
-
-    return euro(value)

@@ -99,8 +99,9 @@ def apply_errors(form: Any, error: McError, mapping: dict[str, str] | None = Non
     return leftovers
 
 
-def flash_errors(error: McError) -> None:
-    for message in error.fields.values():
+def flash_problems(change: Change) -> None:
+    """The problems of a change made from a button (no form to show them next to)."""
+    for message in change.problems:
         flash(message, "danger")
 
 
@@ -147,6 +148,11 @@ def centre_choices(org_id: int) -> list[tuple[int, str]]:
         .order_by(Centre.name)
     ).all()
     return [(0, _("— no centre yet —")), *((c.id, c.name) for c in centres)]
+
+
+def form_key(form: Any) -> str | None:
+    """The idempotency key of a form sent once (its nonce): a second send is refused."""
+    return f"form:{form.nonce.data}" if form.nonce.data else None
 
 
 @dataclass

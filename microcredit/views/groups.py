@@ -39,21 +39,21 @@ from microcredit.models import (
     Member,
 )
 from microcredit.policy import policy
-from microcredit.rules import McError
 from microcredit.savings import savings_balance
 from microcredit.views.common import (
-    apply_errors,
     bp,
     centre_choices,
+    commit,
     current_org,
-    flash_errors,
+    edit_page,
+    flash_problems,
     officer_only,
+    org_of,
     owned,
     per_page,
     today,
 )
-from portal import concurrency, db
-from portal.models import Organisation
+from portal import db
 from portal.views import page_arg
 
 
@@ -85,7 +85,7 @@ def group_list() -> Any:
 
 
 def _group_form_page(group: Group | None) -> Any:
-    org = db.session.get(Organisation, group.organisation_id) if group else current_org()
+    org = org_of(group)
 
     def build(**kwargs: Any) -> GroupForm:
         form = GroupForm(obj=group, **kwargs)
@@ -95,22 +95,19 @@ def _group_form_page(group: Group | None) -> Any:
             form.centre.data = chosen or 0
         return form
 
-    form = concurrency.edit_form(build, group) if group else build()
-    problems: list[str] = []
-    if form.validate_on_submit() and concurrency.current_or_new(form, build, group):
+    def save(form: GroupForm) -> Group:
         centre = db.session.get(Centre, form.centre.data) if form.centre.data else None
-        try:
-            saved = save_group(org, form.name.data or "", centre, current_user, group, today())
-        except McError as error:
-            db.session.rollback()
-            problems = apply_errors(form, error)
-        else:
-            db.session.commit()
-            flash(_("The group has been saved."), "success")
-            return redirect(url_for("microcredit.group_detail", group_id=saved.id))
-    return render_template(
-        "microcredit/group_form.html", form=form, group=group, problems=problems
-    ), concurrency.status()
+        return save_group(org, form.name.data or "", centre, current_user, group, today())
+
+    return edit_page(
+        group,
+        build,
+        save,
+        template="microcredit/group_form.html",
+        done=_("The group has been saved."),
+        then=lambda saved: url_for("microcredit.group_detail", group_id=saved.id),
+        group=group,
+    )
 
 
 @bp.route("/groups/new", methods=["GET", "POST"])
@@ -156,14 +153,14 @@ def group_action(group_id: int, action: str) -> Any:
     if not form.validate_on_submit():
         flash(_("Give the date."), "danger")
         return redirect(url_for("microcredit.group_detail", group_id=group.id))
-    try:
-        group_transition(group, action, form.on_date.data, current_user, form.reason.data or "")
-    except McError as error:
-        db.session.rollback()
-        flash_errors(error)
-    else:
-        db.session.commit()
+    change = commit(
+        lambda: group_transition(
+            group, action, form.on_date.data, current_user, form.reason.data or ""
+        )
+    )
+    if change.done:
         flash(_("The group is now: %(state)s.", state=group.status_label), "success")
+    flash_problems(change)
     return redirect(url_for("microcredit.group_detail", group_id=group.id))
 
 
@@ -178,21 +175,20 @@ def training_new(group_id: int) -> Any:
         form.attendees.data = [m.id for m in group.members]
     problems: list[str] = []
     if form.validate_on_submit():
-        try:
-            record_training(
+        change = commit(
+            lambda: record_training(
                 group,
                 form.held_on.data,
                 form.topic.data or "",
                 form.attendees.data or [],
                 current_user,
-            )
-        except McError as error:
-            db.session.rollback()
-            problems = apply_errors(form, error)
-        else:
-            db.session.commit()
+            ),
+            form,
+        )
+        if change.done:
             flash(_("The training session has been recorded."), "success")
             return redirect(url_for("microcredit.group_detail", group_id=group.id))
+        problems = change.problems
     return render_template(
         "microcredit/training_form.html", form=form, group=group, problems=problems
     )

@@ -19,7 +19,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from microcredit import ledger
 from microcredit.forms import (
@@ -61,15 +60,17 @@ from microcredit.models import (
 from microcredit.rules import McError
 from microcredit.schedule import build_schedule
 from microcredit.views.common import (
-    apply_errors,
     bp,
+    commit,
     current_org,
+    form_key,
     officer_only,
     owned,
     per_page,
     today,
 )
 from portal import audit, db
+from portal.forms import ConfirmForm
 from portal.views import page_arg
 
 
@@ -132,6 +133,29 @@ LOAN_ACTIONS = {
 }
 
 
+def _run(action: str, loan: Loan, form: ActionForm) -> Any:
+    """The rule behind one of :data:`LOAN_ACTIONS`, with the form's date and reason; a
+    reschedule returns the new loan."""
+    user, on_date, reason = current_user, form.on_date.data, form.reason.data or ""
+    if action == "approve":
+        return approve(loan, on_date, user, form.principal.data, reason)
+    if action == "reject":
+        return reject(loan, on_date, user, reason)
+    if action == "withdraw":
+        return withdraw(loan, on_date, user, reason)
+    if action == "undo_approval":
+        return undo_approval(loan, user, reason)
+    if action == "disburse":
+        return disburse(loan, on_date, user, reason)
+    if action == "prepay":
+        return prepay(loan, on_date, user, key=form_key(form))
+    if action == "write_off":
+        return write_off(loan, on_date, user, reason)
+    if action == "reschedule":
+        return reschedule(loan, on_date, form.repayments.data, user, reason)
+    return refund(loan, on_date, user)
+
+
 @bp.route("/loans/<int:loan_id>/do/<action>", methods=["GET", "POST"])
 @officer_only
 def loan_action(loan_id: int, action: str) -> Any:
@@ -152,43 +176,18 @@ def loan_action(loan_id: int, action: str) -> Any:
         form.repayments.data = loan.repayments
         form.nonce.data = uuid.uuid4().hex
     problems: list[str] = []
-    result: Any = None
     if form.validate_on_submit():
-        user, on_date, reason = current_user, form.on_date.data, form.reason.data or ""
-        try:
-            if action == "approve":
-                approve(loan, on_date, user, form.principal.data, reason)
-            elif action == "reject":
-                reject(loan, on_date, user, reason)
-            elif action == "withdraw":
-                withdraw(loan, on_date, user, reason)
-            elif action == "undo_approval":
-                undo_approval(loan, user, reason)
-            elif action == "disburse":
-                disburse(loan, on_date, user, reason)
-            elif action == "prepay":
-                prepay(
-                    loan, on_date, user, key=f"form:{form.nonce.data}" if form.nonce.data else None
-                )
-            elif action == "write_off":
-                write_off(loan, on_date, user, reason)
-            elif action == "reschedule":
-                result = reschedule(loan, on_date, form.repayments.data, user, reason)
-            elif action == "refund":
-                refund(loan, on_date, user)
-            db.session.commit()
-        except McError as error:
-            db.session.rollback()
-            problems = apply_errors(
-                form, error, {"status": "on_date", "member": "on_date", "services": "on_date"}
-            )
-        except IntegrityError:
-            db.session.rollback()
-            problems = [_("This has already been recorded.")]
-        else:
+        change = commit(
+            lambda: _run(action, loan, form),
+            form,
+            fields={"status": "on_date", "member": "on_date", "services": "on_date"},
+            duplicate=_("This has already been recorded."),
+        )
+        if change.done:
             flash(_("Done: %(what)s.", what=title), "success")
-            target = result.id if isinstance(result, Loan) else loan.id
+            target = change.result.id if isinstance(change.result, Loan) else loan.id
             return redirect(url_for("microcredit.loan_detail", loan_id=target))
+        problems = change.problems
     position = loan_position(loan, form.on_date.data or today(), all_entries=True)
     quote = ledger.payoff_quote(position) if action == "prepay" else None
     preview = (
@@ -294,24 +293,18 @@ def loan_repay(loan_id: int) -> Any:
         form.nonce.data = uuid.uuid4().hex
     problems: list[str] = []
     if form.validate_on_submit():
-        try:
-            repay(
-                loan,
-                form.amount.data,
-                form.on_date.data,
-                current_user,
-                key=f"form:{form.nonce.data}" if form.nonce.data else None,
-            )
-            db.session.commit()
-        except McError as error:
-            db.session.rollback()
-            problems = apply_errors(form, error, {"status": "amount"})
-        except IntegrityError:
-            db.session.rollback()
-            problems = [_("This repayment has already been recorded.")]
-        else:
+        change = commit(
+            lambda: repay(
+                loan, form.amount.data, form.on_date.data, current_user, key=form_key(form)
+            ),
+            form,
+            fields={"status": "amount"},
+            duplicate=_("This repayment has already been recorded."),
+        )
+        if change.done:
             flash(_("The repayment has been recorded."), "success")
             return redirect(url_for("microcredit.loan_detail", loan_id=loan.id))
+        problems = change.problems
     return render_template(
         "microcredit/repay.html", loan=loan, form=form, position=position, problems=problems
     )
@@ -327,15 +320,15 @@ def loan_reverse(loan_id: int, entry_id: int) -> Any:
     form = ReverseForm()
     problems: list[str] = []
     if form.validate_on_submit():
-        try:
-            reverse(entry, current_user, form.reason.data or "")
-        except McError as error:
-            db.session.rollback()
-            problems = apply_errors(form, error, {"entry": "reason"})
-        else:
-            db.session.commit()
+        change = commit(
+            lambda: reverse(entry, current_user, form.reason.data or ""),
+            form,
+            fields={"entry": "reason"},
+        )
+        if change.done:
             flash(_("The entry has been reversed."), "success")
             return redirect(url_for("microcredit.loan_detail", loan_id=loan.id))
+        problems = change.problems
     return render_template(
         "microcredit/reverse.html", loan=loan, entry=entry, form=form, problems=problems
     )
@@ -351,8 +344,8 @@ def service_new(loan_id: int) -> Any:
         form.kind.data = next(iter(kinds))
     problems: list[str] = []
     if form.validate_on_submit():
-        try:
-            add_service(
+        change = commit(
+            lambda: add_service(
                 loan,
                 form.kind.data,
                 form.provider.data or "",
@@ -360,14 +353,13 @@ def service_new(loan_id: int) -> Any:
                 form.delivered_on.data,
                 form.notes.data or "",
                 current_user,
-            )
-        except McError as error:
-            db.session.rollback()
-            problems = apply_errors(form, error)
-        else:
-            db.session.commit()
+            ),
+            form,
+        )
+        if change.done:
             flash(_("The service has been added."), "success")
             return redirect(url_for("microcredit.loan_detail", loan_id=loan.id))
+        problems = change.problems
     return render_template(
         "microcredit/service_form.html",
         loan=loan,
@@ -385,8 +377,6 @@ def service_delivered(loan_id: int, service_id: int) -> Any:
     service = db.session.get(LoanService, service_id)
     if service is None or service.loan_id != loan.id:
         abort(404)
-    from portal.forms import ConfirmForm
-
     if ConfirmForm().validate_on_submit():
         service.delivered_on = today()
         audit.record(

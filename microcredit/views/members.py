@@ -17,7 +17,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from microcredit import ledger
 from microcredit.forms import (
@@ -34,20 +33,20 @@ from microcredit.models import (
     Loan,
     Member,
 )
-from microcredit.rules import McError
 from microcredit.savings import savings_balance
 from microcredit.views.common import (
-    apply_errors,
     bp,
+    commit,
     current_org,
-    flash_errors,
+    edit_page,
+    flash_problems,
     officer_only,
+    org_of,
     owned,
     per_page,
     today,
 )
-from portal import audit, concurrency, db
-from portal.models import Organisation
+from portal import audit, db
 from portal.views import page_arg
 
 
@@ -81,13 +80,7 @@ def member_list() -> Any:
 
 
 def _member_form_page(member: Member | None, group: Group | None) -> Any:
-    org = (
-        db.session.get(Organisation, member.organisation_id)
-        if member
-        else db.session.get(Organisation, group.organisation_id)
-        if group
-        else current_org()
-    )
+    org = org_of(member or group)
 
     def build(**kwargs: Any) -> MemberForm:
         form = MemberForm(obj=member, **kwargs)
@@ -106,10 +99,9 @@ def _member_form_page(member: Member | None, group: Group | None) -> Any:
                 form.joined_on.data = today()
         return form
 
-    form = concurrency.edit_form(build, member) if member else build()
     in_group = (member.group_id if member else group) is not None
-    problems: list[str] = []
-    if form.validate_on_submit() and concurrency.current_or_new(form, build, member):
+
+    def save(form: MemberForm) -> Member:
         consent_on = form.consent_on.data or today() if form.consent.data else None
         if member is not None and not form.consent.data:
             consent_on = None  # keeps the consent recorded before
@@ -125,26 +117,20 @@ def _member_form_page(member: Member | None, group: Group | None) -> Any:
             joined_on=form.joined_on.data,
             group_role=form.group_role.data if in_group else "member",
         )
-        try:
-            saved = save_member(org, data, current_user, member=member, group=group)
-        except McError as error:
-            db.session.rollback()
-            problems = apply_errors(form, error)
-        except IntegrityError:
-            db.session.rollback()
-            problems = [_("Another member was saved at the same time: save again.")]
-        else:
-            db.session.commit()
-            flash(_("The member has been saved."), "success")
-            return redirect(url_for("microcredit.member_detail", member_id=saved.id))
-    return render_template(
-        "microcredit/member_form.html",
-        form=form,
+        return save_member(org, data, current_user, member=member, group=group)
+
+    return edit_page(
+        member,
+        build,
+        save,
+        template="microcredit/member_form.html",
+        done=_("The member has been saved."),
+        then=lambda saved: url_for("microcredit.member_detail", member_id=saved.id),
+        duplicate=_("Another member was saved at the same time: save again."),
         member=member,
         group=group,
         in_group=in_group,
-        problems=problems,
-    ), concurrency.status()
+    )
 
 
 @bp.route("/groups/<int:group_id>/members/new", methods=["GET", "POST"])
@@ -211,15 +197,9 @@ def member_action(member_id: int, action: str) -> Any:
     if not form.validate_on_submit():
         flash(_("Give the date."), "danger")
         return redirect(url_for("microcredit.member_detail", member_id=member.id))
-    try:
-        if action == "withdraw_consent":
-            withdraw_consent(member, form.on_date.data, current_user)
-        else:
-            leave_group(member, form.on_date.data, current_user)
-    except McError as error:
-        db.session.rollback()
-        flash_errors(error)
-    else:
-        db.session.commit()
+    rule = withdraw_consent if action == "withdraw_consent" else leave_group
+    change = commit(lambda: rule(member, form.on_date.data, current_user))
+    if change.done:
         flash(_("Done."), "success")
+    flash_problems(change)
     return redirect(url_for("microcredit.member_detail", member_id=member.id))

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import (
-    flash,
-    redirect,
     render_template,
     request,
     url_for,
@@ -24,16 +22,15 @@ from microcredit.models import (
 )
 from microcredit.policy import policy
 from microcredit.products import ProductData, save_product
-from microcredit.rules import McError
 from microcredit.views.common import (
-    apply_errors,
     bp,
     current_org,
+    edit_page,
     officer_only,
+    org_of,
     owned,
 )
-from portal import concurrency, db
-from portal.models import Organisation
+from portal import db
 
 
 @bp.route("/products")
@@ -53,7 +50,7 @@ def product_list() -> Any:
 
 
 def _product_form_page(product: LoanProduct | None) -> Any:
-    org = db.session.get(Organisation, product.organisation_id) if product else current_org()
+    org = org_of(product)
 
     def build(**kwargs: Any) -> ProductForm:
         form = ProductForm(obj=product, **kwargs)
@@ -61,9 +58,7 @@ def _product_form_page(product: LoanProduct | None) -> Any:
             form.days_in_year.data = str(product.days_in_year)
         return form
 
-    form = concurrency.edit_form(build, product) if product else build()
-    problems: list[str] = []
-    if form.validate_on_submit() and concurrency.current_or_new(form, build, product):
+    def save(form: ProductForm) -> LoanProduct:
         data = ProductData(
             name=form.name.data or "",
             kind=form.kind.data,
@@ -91,22 +86,18 @@ def _product_form_page(product: LoanProduct | None) -> Any:
             description=form.description.data or "",
             active=form.active.data,
         )
-        try:
-            save_product(org, data, current_user, product)
-        except McError as error:
-            db.session.rollback()
-            problems = apply_errors(form, error)
-        else:
-            db.session.commit()
-            flash(_("The product has been saved."), "success")
-            return redirect(url_for("microcredit.product_list"))
-    return render_template(
-        "microcredit/product_form.html",
-        form=form,
+        return save_product(org, data, current_user, product)
+
+    return edit_page(
+        product,
+        build,
+        save,
+        template="microcredit/product_form.html",
+        done=_("The product has been saved."),
+        then=lambda saved: url_for("microcredit.product_list"),
         product=product,
-        problems=problems,
         rules=policy(),
-    ), concurrency.status()
+    )
 
 
 @bp.route("/products/new", methods=["GET", "POST"])

@@ -15,7 +15,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from microcredit.forms import (
     ReverseForm,
@@ -26,12 +25,12 @@ from microcredit.models import (
     Member,
     SavingsTransaction,
 )
-from microcredit.rules import McError
 from microcredit.savings import post_savings, reverse_savings, savings_balances
 from microcredit.views.common import (
-    apply_errors,
     bp,
-    flash_errors,
+    commit,
+    flash_problems,
+    form_key,
     officer_only,
     owned,
     per_page,
@@ -53,26 +52,23 @@ def group_savings(group_id: int) -> Any:
     problems: list[str] = []
     if form.validate_on_submit():
         member = db.session.get(Member, form.member.data) if form.member.data else None
-        try:
-            post_savings(
+        change = commit(
+            lambda: post_savings(
                 group,
                 member,
                 form.kind.data,
                 form.amount.data,
                 form.on_date.data,
                 current_user,
-                key=f"form:{form.nonce.data}" if form.nonce.data else None,
-            )
-            db.session.commit()
-        except McError as error:
-            db.session.rollback()
-            problems = apply_errors(form, error)
-        except IntegrityError:
-            db.session.rollback()
-            problems = [_("This movement has already been recorded.")]
-        else:
+                key=form_key(form),
+            ),
+            form,
+            duplicate=_("This movement has already been recorded."),
+        )
+        if change.done:
             flash(_("The savings movement has been recorded."), "success")
             return redirect(url_for("microcredit.group_savings", group_id=group.id))
+        problems = change.problems
     balances = savings_balances([group.id])
     stmt = (
         select(SavingsTransaction)
@@ -107,12 +103,8 @@ def savings_reverse(entry_id: int) -> Any:
     if not form.validate_on_submit():
         flash(_("Say why the entry is reversed."), "danger")
     else:
-        try:
-            reverse_savings(entry, current_user, form.reason.data or "")
-        except McError as error:
-            db.session.rollback()
-            flash_errors(error)
-        else:
-            db.session.commit()
+        change = commit(lambda: reverse_savings(entry, current_user, form.reason.data or ""))
+        if change.done:
             flash(_("The entry has been reversed."), "success")
+        flash_problems(change)
     return redirect(url_for("microcredit.group_savings", group_id=entry.group_id))
