@@ -28,7 +28,13 @@ from microcredit.models import (
     TrainingSession,
 )
 from microcredit.policy import policy
-from microcredit.rules import McError, check_date, local_today, name_taken, record
+from microcredit.rules import (
+    McError,
+    group_date_errors,
+    local_today,
+    name_taken,
+    record,
+)
 from microcredit.savings import savings_balances
 from portal import db
 from portal.models import Organisation, User
@@ -90,14 +96,7 @@ def save_group(
 def record_training(
     group: Group, held_on: date | None, topic: str, attendee_ids: Iterable[int], actor: User
 ) -> TrainingSession:
-    errors: dict[str, str] = {}
-    check_date(
-        held_on,
-        "held_on",
-        errors,
-        not_before=group.formed_on,
-        before_label=_("the group was formed"),
-    )
+    errors = group_date_errors(group, held_on, "held_on")
     if group.status not in (FORMING, TRAINING, ACTIVE_GROUP):
         errors["held_on"] = _("This group takes no training now.")
     members = {m.id for m in group.members}
@@ -177,14 +176,7 @@ GROUP_ACTIONS = ("start_training", "recognise", "suspend", "reactivate", "close"
 def group_transition(
     group: Group, action: str, on_date: date | None, actor: User, reason: str = ""
 ) -> None:
-    errors: dict[str, str] = {}
-    check_date(
-        on_date,
-        "on_date",
-        errors,
-        not_before=group.formed_on,
-        before_label=_("the group was formed"),
-    )
+    errors = group_date_errors(group, on_date)
     if errors:
         raise McError(errors)
     rules = policy()

@@ -92,3 +92,13 @@ def name_taken(model: Any, org: Organisation, name: str, current: Any | None) ->
         ).first()
         is not None
     )
+
+
+def group_date_errors(group: Any, on_date: date | None, name: str = "on_date") -> dict[str, str]:
+    """The date of something a group does (training, savings, a change of state): given,
+    not in the future and not before the group was formed."""
+    errors: dict[str, str] = {}
+    check_date(
+        on_date, name, errors, not_before=group.formed_on, before_label=_("the group was formed")
+    )
+    return errors

@@ -22,7 +22,7 @@ from microcredit.models import (
     SavingsTransaction,
 )
 from microcredit.money import ZERO, money
-from microcredit.rules import McError, check_date, record
+from microcredit.rules import McError, group_date_errors, record
 from portal import db
 from portal.models import User
 
@@ -65,14 +65,7 @@ def post_savings(
     key: str | None = None,
     note: str = "",
 ) -> SavingsTransaction:
-    errors: dict[str, str] = {}
-    check_date(
-        on_date,
-        "on_date",
-        errors,
-        not_before=group.formed_on,
-        before_label=_("the group was formed"),
-    )
+    errors = group_date_errors(group, on_date)
     if kind not in (DEPOSIT, WITHDRAWAL):
         errors["kind"] = _("Choose deposit or withdrawal.")
     if amount is None or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
