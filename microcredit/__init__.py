@@ -54,20 +54,21 @@ def _register_cli(app: Flask) -> None:
     )
     def penalties_command(org_name: str | None) -> None:
         """Charge late-payment penalties due today (every organisation unless --org)."""
-        from microcredit import services
+        from microcredit.lending.penalties import apply_penalties, penalty_organisations
+        from microcredit.rules import local_today
         from portal import accounts, db
 
-        today = services.local_today()
+        today = local_today()
         if org_name is not None:
             org = accounts.find_organisation(org_name)
             if org is None:
                 raise click.ClickException(f"No organisation named {org_name!r}.")
             organisations = [org]
         else:
-            organisations = services.penalty_organisations()
+            organisations = penalty_organisations()
         total = 0
         for org in organisations:
-            count = services.apply_penalties(org.id, today)
+            count = apply_penalties(org.id, today)
             db.session.commit()  # one organisation at a time: a failure keeps the others'
             total += count
             if org_name is None:

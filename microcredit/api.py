@@ -10,10 +10,13 @@ from typing import Any
 
 from flask import Blueprint, g, jsonify, request, url_for
 
-from microcredit import services
+from microcredit.access import can_manage
+from microcredit.lending.group_loans import GroupLoanRow, submit_group_loans
+from microcredit.lending.waves import PlanLine, group_plan
 from microcredit.models import Group, LoanProduct
 from microcredit.money import AMOUNT_ERRORS, CURRENCY, AmountError, fmt, parse_amount
 from microcredit.policy import policy
+from microcredit.rules import McError, local_today
 from microcredit.schedule import (
     AMORTIZATIONS,
     DAYS_IN_YEAR_CHOICES,
@@ -26,7 +29,6 @@ from microcredit.schedule import (
     build_schedule,
     parse_terms,
 )
-from microcredit.services import McError, local_today
 from portal import db
 from portal.api import ApiError, doc
 from portal.extensions import csrf
@@ -306,8 +308,8 @@ GROUP_LOANS_SCHEMA: dict[str, Any] = {
 
 
 def _group_rows(
-    data: dict[str, Any], plan: dict[int, services.PlanLine]
-) -> tuple[list[services.GroupLoanRow], dict[str, str]]:
+    data: dict[str, Any], plan: dict[int, PlanLine]
+) -> tuple[list[GroupLoanRow], dict[str, str]]:
     items = data.get("loans")
     if not isinstance(items, list) or not items:
         raise ApiError(422, "invalid", "Give the loans.", {"loans": "is required"})
@@ -333,7 +335,7 @@ def _group_rows(
             tranche = None
         purpose = item.get("purpose") or ""
         rows.append(
-            services.GroupLoanRow(
+            GroupLoanRow(
                 mid,
                 principal,
                 repayments,
@@ -378,7 +380,7 @@ def _group_rows(
 def group_loans(group_id: int) -> Any:
     user = g.api_user
     group = db.session.get(Group, group_id)
-    if group is None or not services.can_manage(user, group.organisation_id):
+    if group is None or not can_manage(user, group.organisation_id):
         raise ApiError(404, "not_found", "No such group.")
     data = decimal_json_body()
     product = (
@@ -402,10 +404,10 @@ def group_loans(group_id: int) -> Any:
     officer_id = data.get("officer_id")
     if officer_id is not None and (isinstance(officer_id, bool) or not isinstance(officer_id, int)):
         raise ApiError(422, "invalid", "Give an officer id.", {"officer_id": "invalid"})
-    plan = {line.member.id: line for line in services.group_plan(group, product)}
+    plan = {line.member.id: line for line in group_plan(group, product)}
     rows, errors = _group_rows(data, plan)
     try:
-        loans = services.submit_group_loans(
+        loans = submit_group_loans(
             group, product, rows, start, officer_id, kinds, user, local_today()
         )
         if errors:

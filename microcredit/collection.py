@@ -24,8 +24,10 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import selectinload
 
-from microcredit import ledger, services
+from microcredit import ledger
+from microcredit.centres import ensure_meeting, meeting_dates
 from microcredit.ledger import Position
+from microcredit.lending.repayments import repay
 from microcredit.models import (
     ACTIVE,
     ACTIVE_GROUP,
@@ -48,7 +50,8 @@ from microcredit.models import (
 )
 from microcredit.money import ZERO, AmountError, money, parse_amount
 from microcredit.policy import policy
-from microcredit.services import McError
+from microcredit.rules import McError, local_today
+from microcredit.savings import post_savings, savings_balances
 from portal import audit, db
 from portal.db import utcnow
 from portal.models import User
@@ -211,7 +214,7 @@ def build_sheet(centre: Centre, on_date: date) -> Sheet:
     loan_ids = [loan.id for loan in loans]
     totals = ledger.totals_for(loan_ids, on_date)
     slots = ledger.slots_for(loan_ids)
-    balances = services.savings_balances(group_ids, on_date)
+    balances = savings_balances(group_ids, on_date)
     by_member: dict[int, list[SheetLoan]] = defaultdict(list)
     for loan in loans:
         by_member[loan.member_id].append(
@@ -299,7 +302,7 @@ def save_sheet(
     (keys ``amount-<loan>``, ``savings-<member>``) and then nothing is booked.
     """
     errors: dict[str, str] = {}
-    if on_date > services.local_today():
+    if on_date > local_today():
         raise McError({"sheet": _("A meeting in the future cannot be recorded yet.")})
     if on_date < centre.first_meeting_on:
         raise McError({"sheet": _("The centre did not meet yet on that date.")})
@@ -334,7 +337,7 @@ def save_sheet(
     if errors:
         raise McError(errors)
 
-    meeting = services.ensure_meeting(centre, on_date)
+    meeting = ensure_meeting(centre, on_date)
     claimed = db.session.execute(
         update(Meeting)
         .where(Meeting.id == meeting.id, Meeting.version == version)
@@ -362,7 +365,7 @@ def save_sheet(
     total = ZERO
     note = "collection sheet"  # a code: microcredit.models.SYSTEM_NOTES
     for sheet_loan, amount in sorted(booked, key=lambda pair: pair[0].loan.id):
-        services.repay(
+        repay(
             locked[sheet_loan.loan.id],
             amount,
             on_date,
@@ -376,7 +379,7 @@ def save_sheet(
     saved = ZERO
     for sheet_member, amount in deposits:
         member = sheet_member.member
-        services.post_savings(
+        post_savings(
             member.group,
             member,
             DEPOSIT,
@@ -551,7 +554,7 @@ def group_view(group: Group, as_of: date) -> GroupView:
     ids = [loan.id for loan in loans]
     totals = ledger.totals_for(ids, as_of)
     slots = ledger.slots_for(ids)
-    balances = services.savings_balances([group.id], as_of)
+    balances = savings_balances([group.id], as_of)
     by_member: dict[int, list[SheetLoan]] = defaultdict(list)
     for loan in loans:
         pos = ledger.position(totals.get(loan.id, {}), slots.get(loan.id, []), as_of)
@@ -569,7 +572,7 @@ def group_view(group: Group, as_of: date) -> GroupView:
 
 def recent_meetings(centre: Centre, today: date, count: int = 8) -> list[date]:
     start = today - timedelta(days=31 * 3)
-    return list(reversed(services.meeting_dates(centre, start, today)))[:count]
+    return list(reversed(meeting_dates(centre, start, today)))[:count]
 
 
 def active_group_count(centre: Centre) -> int:

@@ -43,11 +43,14 @@ from microcredit.models import (
     TRANSFER,
     WAIVER,
     WRITE_OFF,
+    Loan,
     LoanInstallment,
     LoanTransaction,
+    Meeting,
 )
 from microcredit.money import ZERO, money
 from portal import db
+from portal.models import User
 
 COMPONENTS = ("principal", "interest", "fee", "penalty", "overpayment")
 #: Entry kinds that settle what the borrower owes.
@@ -284,3 +287,42 @@ def check_entry(entry: LoanTransaction) -> None:
     parts = entry.principal + entry.interest + entry.fee + entry.penalty + entry.overpayment
     if parts != entry.amount:
         raise ValueError(f"entry parts {parts} differ from its amount {entry.amount}")
+
+
+def book(
+    loan: Loan,
+    kind: str,
+    on_date: date,
+    parts: Parts,
+    actor: User | None,
+    *,
+    sign: int = 1,
+    reversal_of: LoanTransaction | None = None,
+    meeting: Meeting | None = None,
+    key: str | None = None,
+    note: str = "",
+    installment_number: int | None = None,
+) -> LoanTransaction:
+    """Book one entry on the loan's ledger (checked by :func:`check_entry`)."""
+    entry = LoanTransaction(
+        loan_id=loan.id,
+        kind=kind,
+        sign=sign,
+        on_date=on_date,
+        amount=parts.total,
+        principal=parts.principal,
+        interest=parts.interest,
+        fee=parts.fee,
+        penalty=parts.penalty,
+        overpayment=parts.overpayment,
+        reversal_of_id=reversal_of.id if reversal_of else None,
+        meeting_id=meeting.id if meeting else None,
+        idempotency_key=key,
+        note=note[:300],
+        installment_number=installment_number,
+        created_by_id=actor.id if actor else None,
+    )
+    check_entry(entry)
+    db.session.add(entry)
+    db.session.flush()
+    return entry

@@ -19,7 +19,8 @@ from microcredit.models import (
     SavingsTransaction,
 )
 from microcredit.money import ZERO
-from microcredit.services import local_today, savings_balances
+from microcredit.rules import local_today
+from microcredit.savings import savings_balances
 from portal import db
 
 

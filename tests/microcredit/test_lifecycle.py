@@ -31,7 +31,7 @@ from microcredit.models import (
     WITHDRAWN,
     LoanTransaction,
 )
-from microcredit.policy import Policy
+from microcredit.policy import Policy, policy
 from microcredit.reconcile import reconcile_loans
 from microcredit.services import McError
 from portal import db
@@ -762,7 +762,7 @@ def test_a_member_who_joins_a_recognised_group_trains_before_the_first_loan(db_s
     assert error.value.fields["member"] == _(
         "The member has not attended the compulsory group training."
     )
-    required = services.policy().training_sessions_required
+    required = policy().training_sessions_required
     for k in range(required - 1):
         services.record_training(group, days_ago(19 - k), "Sessione", [newcomer.id], officer)
     with pytest.raises(McError):  # one session short
