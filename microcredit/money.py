@@ -115,6 +115,10 @@ def parse_amount(
         raise AmountError("invalid")
     if not number.is_finite():
         raise AmountError("invalid")
+    if abs(number) >= Decimal(10) ** 15:  # beyond any amount or rate: also beyond quantize
+        if number > 0:
+            raise AmountError("too_large")
+        raise AmountError("negative" if allow_zero else "not_positive")
     exponent = number.as_tuple().exponent
     if (
         isinstance(exponent, int)
