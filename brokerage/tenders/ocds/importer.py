@@ -34,10 +34,7 @@ from flask_babel import gettext as _
 
 from brokerage.tenders.ocds.reading import LOCATE_LIMIT, Unbom, locate_malformed
 from brokerage.tenders.ocds.report import ImportReport
-from brokerage.tenders.ocds.schema import (
-    ImportRejected,
-    Problem,
-)
+from brokerage.tenders.ocds.schema import ImportRejected, Problem
 from brokerage.tenders.ocds.schema import jsonable as _jsonable
 from brokerage.tenders.ocds.writing import Importer
 from portal.models import Organisation, User

@@ -27,10 +27,7 @@ from brokerage.tenders.models import (
     RESERVED_PARTICIPATION_OCDS,
     SOCIAL_CLAUSE,
 )
-from brokerage.tenders.ocds.schema import (
-    Problem,
-    pointer,
-)
+from brokerage.tenders.ocds.schema import Problem, pointer
 from brokerage.tenders.ocds.schema import jsonable as _jsonable
 from brokerage.tenders.services import LotData, TenderData, TenderError
 from portal import municipalities

@@ -17,20 +17,11 @@ from ocdskit.upgrade import upgrade_record_10_11, upgrade_release_10_11
 from ocdskit.util import is_linked_release
 from ocdsmerge.exceptions import OCDSMergeError
 
-from brokerage.tenders.models import (
-    COMPILED,
-    EMBEDDED,
-    LINKED,
-    TenderRelease,
-)
+from brokerage.tenders.models import COMPILED, EMBEDDED, LINKED, TenderRelease
 from brokerage.tenders.ocds.mapping import clean_text
 from brokerage.tenders.ocds.reading import MAX_RELEASE_PROBLEMS, Unit
 from brokerage.tenders.ocds.report import ImportReport
-from brokerage.tenders.ocds.schema import (
-    pointer,
-    release_schema,
-    schema_problems,
-)
+from brokerage.tenders.ocds.schema import pointer, release_schema, schema_problems
 
 # --- Preparing a unit: upgrade, check, split into releases ------------------------------------
 

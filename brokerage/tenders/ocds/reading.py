@@ -15,12 +15,7 @@ import ijson
 from flask_babel import gettext as _
 
 from brokerage.tenders.ocds.report import ImportReport
-from brokerage.tenders.ocds.schema import (
-    ImportRejected,
-    Problem,
-    pointer,
-    schema_problems,
-)
+from brokerage.tenders.ocds.schema import ImportRejected, Problem, pointer, schema_problems
 
 #: Deeper JSON is refused (nothing real nests so deep; hostile input does).
 MAX_DEPTH = 64

@@ -7,10 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from brokerage.tenders.models import (
-    TENDER_STATUSES,
-    Tender,
-)
+from brokerage.tenders.models import TENDER_STATUSES, Tender
 from brokerage.tenders.ocds.schema import Problem
 
 #: Warnings kept in the report (the rest are counted).

@@ -28,11 +28,7 @@ from brokerage.tenders.ocds.mapping import Extracted, clean_text, extract, ocds_
 from brokerage.tenders.ocds.preparing import Prepared, compile_release, prepare
 from brokerage.tenders.ocds.reading import Reader, stream_position
 from brokerage.tenders.ocds.report import MAX_WARNINGS, ImportReport, TenderRef
-from brokerage.tenders.ocds.schema import (
-    ImportRejected,
-    Problem,
-    pointer,
-)
+from brokerage.tenders.ocds.schema import ImportRejected, Problem, pointer
 from brokerage.tenders.ocds.schema import jsonable as _jsonable
 from portal import audit, db
 from portal.db import utcnow

@@ -7,16 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from brokerage.tenders.models import (
-    Contract,
-    Tender,
-)
+from brokerage.tenders.models import Contract, Tender
 from brokerage.tenders.services.base import SUPPLIER_KINDS, SUPPLIER_ROLES
-from portal.models import (
-    PUBLIC_BODY,
-    PUBLIC_OFFICER,
-    Organisation,
-)
+from portal.models import PUBLIC_BODY, PUBLIC_OFFICER, Organisation
 
 # --- Who may do what -----------------------------------------------------------------------
 

@@ -10,12 +10,7 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 
-from brokerage.tenders.models import (
-    AWARDED,
-    PUBLISHED,
-    Contract,
-    Tender,
-)
+from brokerage.tenders.models import AWARDED, PUBLISHED, Contract, Tender
 from brokerage.tenders.services.base import (
     SUPPLIER_KINDS,
     TenderError,
@@ -23,10 +18,7 @@ from brokerage.tenders.services.base import (
     currency_error,
 )
 from portal import audit, db
-from portal.models import (
-    Organisation,
-    User,
-)
+from portal.models import Organisation, User
 
 # --- Awards and compliance ------------------------------------------------------------------
 

@@ -12,12 +12,7 @@ from typing import Any
 from flask import has_request_context, url_for
 from flask_babel import gettext as _
 
-from portal.models import (
-    COOPERATIVE,
-    COOPERATIVE_B,
-    SOCIAL_FARM,
-    SOCIAL_FARM_KIND,
-)
+from portal.models import COOPERATIVE, COOPERATIVE_B, SOCIAL_FARM, SOCIAL_FARM_KIND
 
 SUPPLIER_ROLES = (COOPERATIVE, SOCIAL_FARM)
 SUPPLIER_KINDS = (COOPERATIVE_B, SOCIAL_FARM_KIND)

@@ -14,14 +14,7 @@ from typing import Any
 from flask_babel import format_percent, ngettext
 from flask_babel import gettext as _
 
-from brokerage.tenders.models import (
-    CONVENTION,
-    PROVINCE,
-    REGION,
-    Tender,
-    cpv_prefix,
-    shown_percent,
-)
+from brokerage.tenders.models import CONVENTION, PROVINCE, REGION, Tender, cpv_prefix, shown_percent
 from brokerage.tenders.services.base import SUPPLIER_KINDS
 from brokerage.tenders.services.suppliers import current_declaration_year
 from portal.models import COOPERATIVE_B

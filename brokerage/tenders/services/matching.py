@@ -43,13 +43,7 @@ from brokerage.tenders.services.eligibility import (
 from brokerage.tenders.services.suppliers import current_declaration_year
 from portal import db
 from portal.db import utcnow
-from portal.models import (
-    COOPERATIVE_B,
-    Membership,
-    Municipality,
-    Organisation,
-    User,
-)
+from portal.models import COOPERATIVE_B, Membership, Municipality, Organisation, User
 
 
 class SupplierIndex:

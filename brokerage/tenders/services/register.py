@@ -45,10 +45,7 @@ from brokerage.tenders.services.base import (
 from brokerage.tenders.services.matching import notify_eligible
 from portal import audit, db, municipalities
 from portal.db import utcnow
-from portal.models import (
-    Organisation,
-    User,
-)
+from portal.models import Organisation, User
 
 # --- Tenders ---------------------------------------------------------------------------------
 

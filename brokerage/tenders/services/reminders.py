@@ -11,10 +11,7 @@ from datetime import date, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from brokerage.tenders.models import (
-    Contract,
-    Tender,
-)
+from brokerage.tenders.models import Contract, Tender
 from brokerage.tenders.services.base import (
     REMINDER_INTERVAL_DAYS,
     REPORT_GRACE_DAYS,
@@ -24,10 +21,7 @@ from brokerage.tenders.services.base import (
 from brokerage.tenders.services.compliance import overdue_periods
 from portal import db
 from portal.db import utcnow
-from portal.models import (
-    Membership,
-    User,
-)
+from portal.models import Membership, User
 
 
 @dataclass

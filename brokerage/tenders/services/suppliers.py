@@ -28,11 +28,7 @@ from brokerage.tenders.models import (
 from brokerage.tenders.services.base import TenderError, amount_error, to_decimal
 from portal import audit, db, municipalities
 from portal.db import utcnow
-from portal.models import (
-    Municipality,
-    Organisation,
-    User,
-)
+from portal.models import Municipality, Organisation, User
 
 # --- Supplier profile and workforce declarations -------------------------------------------
 
