@@ -34,7 +34,7 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 
 import portal.demo
-from brokerage import access, caseload, pathway
+from brokerage import access, caseload, consents, data_rights, pathway
 from brokerage.caseload import CaseloadError, ProfileData, SensitiveData
 from brokerage.caseload_forms import (
     CandidateCreateForm,
@@ -210,7 +210,7 @@ def caseload_page() -> Any:
         reminders=pathway.overdue_for(current_user, today(), limit=50),
         overdue_shown=OVERDUE_SHOWN,
         today=today(),
-        consent_status=caseload.consent_status,
+        consent_status=consents.consent_status,
     )
 
 
@@ -533,7 +533,7 @@ def candidate_detail(candidate_id: int) -> Any:
     return render_template(
         "brokerage/candidate_detail.html",
         candidate=candidate,
-        consents=caseload.consents_of(candidate),
+        consents=consents.consents_of(candidate),
         current=pathway.current_stage(stages),
         follow_ups=pathway.follow_ups(stages),
         proposals=proposals,
@@ -545,7 +545,7 @@ def candidate_detail(candidate_id: int) -> Any:
         adjustments=ADJUSTMENTS,
         states=PROPOSAL_STATES,
         revoke_form=RevokeForm(),
-        consent_status=caseload.consent_status(candidate, today()),
+        consent_status=consents.consent_status(candidate, today()),
         holdings=sorted(candidate.holdings, key=lambda h: (h.since, h.id)),
     )
 
@@ -682,7 +682,7 @@ def candidate_export(candidate_id: int) -> Any:
     form = ExportForm()
     if form.validate_on_submit():
         try:
-            data = caseload.export_candidate(candidate, user(), form.reason.data or "")
+            data = data_rights.export_candidate(candidate, user(), form.reason.data or "")
         except CaseloadError as error:
             db.session.rollback()
             show_errors(form, error)
@@ -708,7 +708,7 @@ def candidate_erase(candidate_id: int) -> Any:
             form.pseudonym.errors = [_("Type the pseudonym exactly: %(p)s.", p=candidate.pseudonym)]
         else:
             try:
-                caseload.erase_candidate(candidate, user(), form.reason.data or "")
+                data_rights.erase_candidate(candidate, user(), form.reason.data or "")
             except CaseloadError as error:
                 db.session.rollback()
                 show_errors(form, error)
@@ -731,18 +731,18 @@ def candidate_erase(candidate_id: int) -> Any:
 @bp.route("/brokerage/candidates/<int:candidate_id>/consents/new", methods=["GET", "POST"])
 @roles_required(BROKER)
 @no_store
-@accepts_upload(caseload.MAX_DOCUMENT_BYTES)
+@accepts_upload(consents.MAX_DOCUMENT_BYTES)
 def consent_new(candidate_id: int) -> Any:
     candidate = held(candidate_id, "consent")
     form = ConsentForm()
     if request.method == "GET":
         form.given_on.data = today()
-        form.expires_on.data = caseload.add_years(today(), 2)
+        form.expires_on.data = consents.add_years(today(), 2)
         if request.args.get("purpose") in CONSENT_PURPOSES:
             form.purpose.data = request.args["purpose"]
     if form.validate_on_submit():
         try:
-            consent = caseload.record_consent(
+            consent = consents.record_consent(
                 candidate,
                 user(),
                 form.purpose.data,
@@ -752,7 +752,7 @@ def consent_new(candidate_id: int) -> Any:
             )
             # The file is kept only once the consent itself is valid: no orphan files.
             upload = form.document.data
-            document = caseload.store_document(upload.stream, upload.filename or "")
+            document = consents.store_document(upload.stream, upload.filename or "")
             consent.document_name, consent.document_sha256 = document.name, document.sha256
         except CaseloadError as error:
             db.session.rollback()
@@ -779,7 +779,7 @@ def consent_revoke(consent_id: int) -> Any:
     form = RevokeForm()
     if form.validate_on_submit():
         try:
-            withdrawn = caseload.revoke_consent(
+            withdrawn = consents.revoke_consent(
                 consent, user(), today(), reason=form.reason.data or ""
             )
         except CaseloadError as error:
@@ -804,7 +804,7 @@ def consent_revoke(consent_id: int) -> Any:
 @roles_required(BROKER)
 def consent_document(consent_id: int) -> Any:
     consent, candidate = held_consent(consent_id, "consent_document")
-    path = caseload.document_path(consent)
+    path = consents.document_path(consent)
     if path is None:
         abort(404)
     from portal import audit
@@ -813,7 +813,7 @@ def consent_document(consent_id: int) -> Any:
     db.session.commit()
     response = send_file(
         path,
-        mimetype=caseload.document_mimetype(consent),
+        mimetype=consents.document_mimetype(consent),
         as_attachment=True,
         download_name=consent.document_name,
         max_age=0,
@@ -853,9 +853,9 @@ def pathway_timeline(candidate_id: int) -> Any:
         holding_events=HOLDING_EVENTS,
         today=today(),
         as_date=date.fromisoformat,
-        consent_ok=caseload.has_consent(candidate, caseload.PATHWAY, today()),
-        consent_message=caseload.consent_missing_message(caseload.PATHWAY),
-        consent_purpose=caseload.PATHWAY,
+        consent_ok=consents.has_consent(candidate, consents.PATHWAY, today()),
+        consent_message=consents.consent_missing_message(consents.PATHWAY),
+        consent_purpose=consents.PATHWAY,
     )
 
 
@@ -972,9 +972,9 @@ def pathway_stage_new(candidate_id: int, stage: str) -> Any:
         stage_labels=STAGES,
         allowed=stage in pathway.allowed_next(stages),
         employers=employers,
-        consent_ok=stage == "closed" or caseload.has_consent(candidate, caseload.PATHWAY, today()),
-        consent_message=caseload.consent_missing_message(caseload.PATHWAY),
-        consent_purpose=caseload.PATHWAY,
+        consent_ok=stage == "closed" or consents.has_consent(candidate, consents.PATHWAY, today()),
+        consent_message=consents.consent_missing_message(consents.PATHWAY),
+        consent_purpose=consents.PATHWAY,
     )
 
 
@@ -1099,7 +1099,7 @@ def handover(candidate_id: int) -> Any:
         candidate=candidate,
         form=form,
         holdings=[h for h in candidate.holdings if h.until is None],
-        consent_ok=caseload.has_consent(candidate, caseload.DATA_SHARING, today()),
-        consent_message=caseload.consent_missing_message(caseload.DATA_SHARING),
-        consent_purpose=caseload.DATA_SHARING,
+        consent_ok=consents.has_consent(candidate, consents.DATA_SHARING, today()),
+        consent_message=consents.consent_missing_message(consents.DATA_SHARING),
+        consent_purpose=consents.DATA_SHARING,
     )
