@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import func, select, text
 
 from brokerage import caseload, errors
-from brokerage.caseload import CaseloadError, ProfileData, SensitiveData
+from brokerage.caseload import ProfileData, SensitiveData
+from brokerage.errors import CaseloadError
 from brokerage.models import Candidate, CaseHolding, Consent, PathwayStage, SensitiveRecord
 from portal import db
 from portal.models import AuditLog, Organisation

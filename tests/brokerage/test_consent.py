@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from brokerage import caseload, consents, data_rights, errors
-from brokerage.caseload import CaseloadError
+from brokerage.errors import CaseloadError
 from brokerage.models import Consent, PathwayStage
 from portal import db
 from portal.models import AuditLog
