@@ -66,7 +66,7 @@ def run(app: Flask) -> None:
         ).scalar_one()
         tender.cpv_rows = []
         db.session.flush()
-        services._apply(
+        services.apply_data(
             tender,
             services.TenderData(
                 title=tender.title,

@@ -7,9 +7,19 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from brokerage import api, indicator_views, network_indicators, views  # noqa: F401
+    from brokerage import (  # noqa: F401  (each views module registers its pages on bp)
+        api,
+        caseload_views,
+        indicator_views,
+        network_indicators,
+        pathway_views,
+        referral_views,
+        rights_views,
+        views,
+    )
+    from brokerage.blueprint import bp
 
-    app.register_blueprint(views.bp)
+    app.register_blueprint(bp)
     app.register_blueprint(api.bp)
     views.init_app(app)
     network_indicators.register(app)

@@ -1,5 +1,6 @@
-"""Caseload services: the candidate's record (profile and sensitive part), consent, the
-data subject's rights (access log, export, erasure) and handover between services.
+"""Caseload services: the candidate's record (profile and sensitive part), its access log,
+and handover between services. Consent is in :mod:`brokerage.consents`, export and
+erasure in :mod:`brokerage.data_rights`, who may act on a case in :mod:`brokerage.access`.
 
 Plain functions, free of any HTTP request: views pass the acting user and today's date.
 Every change and every read of the sensitive part is audit-logged in the caller's
@@ -13,94 +14,39 @@ that hold the case; every read of the sensitive part goes through :func:`read_se
 
 from __future__ import annotations
 
-import hashlib
-import os
 import secrets
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from werkzeug.exceptions import NotFound
 
 from brokerage import access
+from brokerage.access import acting_service, require_holding
+from brokerage.consents import (
+    DATA_SHARING,
+    has_consent,  # noqa: F401  (microcredit reads it here)
+    require_consent,
+)
+from brokerage.errors import CaseloadError
 from brokerage.models import (
-    CLOSED,
-    CONSENT_PURPOSES,
     EDUCATION_LEVELS,
-    INTERVIEW,
-    PROPOSED,
     TARGET_GROUPS,
-    WITHDRAWN,
     Candidate,
     CandidateOccupation,
     CandidateSkill,
     CaseHolding,
-    Consent,
     Experience,
     PathwayStage,
-    Proposal,
     SensitiveRecord,
 )
-from portal import audit, db, uploads
+from portal import audit, db
 from portal.db import utcnow
 from portal.models import BROKER, SERVICE, AuditLog, Membership, Municipality, Organisation, User
 from portal.notifications import notify
 from portal.taxonomy import ADJUSTMENTS, Occupation, Skill
-
-#: Consent documents: the signed form, as PDF or image (checked by magic bytes).
-MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
-DOCUMENT_TYPES = {  # kind: (magic prefix, allowed extensions, MIME type)
-    "pdf": (b"%PDF-", {".pdf"}, "application/pdf"),
-    "jpeg": (b"\xff\xd8\xff", {".jpg", ".jpeg"}, "image/jpeg"),
-    "png": (b"\x89PNG\r\n\x1a\n", {".png"}, "image/png"),
-}
-#: Portal policy: a consent is renewed at least every five years (typo guard: 2099).
-MAX_CONSENT_YEARS = 5
-MATCHING, PATHWAY, DATA_SHARING = "matching", "pathway", "data_sharing"
-
-
-class CaseloadError(ValueError):
-    """Bad input: ``fields`` maps a form field to its message. Nothing has been saved."""
-
-    def __init__(self, fields: dict[str, str]) -> None:
-        super().__init__("; ".join(str(v) for v in fields.values()))
-        self.fields = fields
-
-
-class NotHeld(NotFound):
-    """The user's services do not hold the case: a 404 (existence is not revealed)."""
-
-
-def deny(user: User | None, candidate_id: int, purpose: str) -> NotHeld:
-    """Record a refused access (committed now) and return the 404 to raise."""
-    audit.record(
-        "candidate.access_denied",
-        ("candidate", candidate_id),
-        actor=user,
-        subject=("candidate", candidate_id),
-        purpose=purpose,
-    )
-    db.session.commit()
-    return NotHeld()
-
-
-def require_holding(user: User, candidate: Candidate, purpose: str) -> None:
-    if candidate.erased_at is not None or not access.holds(user, candidate):
-        raise deny(user, candidate.id, purpose)
-
-
-def acting_service(user: User, candidate: Candidate) -> Organisation:
-    """The user's service that holds the case (the lowest id when several do)."""
-    shared = access.broker_service_ids(user) & candidate.holding_service_ids
-    if not shared:
-        raise deny(user, candidate.id, "act")
-    return db.session.get(Organisation, min(shared))  # type: ignore[return-value]
-
 
 # --- The record ---------------------------------------------------------------------------
 
@@ -360,7 +306,7 @@ def profile_of(candidate: Candidate) -> ProfileData:
 # --- The sensitive part -------------------------------------------------------------------
 
 
-def _clean_reason(reason: str | None) -> str:
+def clean_reason(reason: str | None) -> str:
     reason = " ".join((reason or "").split())
     if len(reason) < 3:
         raise CaseloadError({"reason": _("Say why you need the sensitive data.")})
@@ -370,7 +316,7 @@ def _clean_reason(reason: str | None) -> str:
 def read_sensitive(candidate: Candidate, user: User, reason: str) -> SensitiveView:
     """The only way to read the sensitive part: holding services only, every read logged
     with its reason (the data subject can be shown the log)."""
-    reason = _clean_reason(reason)
+    reason = clean_reason(reason)
     require_holding(user, candidate, "sensitive_read")
     record = candidate.sensitive
     audit.record(
@@ -397,7 +343,7 @@ def read_sensitive(candidate: Candidate, user: User, reason: str) -> SensitiveVi
 
 
 def update_sensitive(candidate: Candidate, user: User, data: SensitiveData, reason: str) -> None:
-    reason = _clean_reason(reason)
+    reason = clean_reason(reason)
     require_holding(user, candidate, "sensitive_update")
     errors = validate_sensitive(data)
     if errors:
@@ -429,445 +375,6 @@ def audit_entry_json(entry: AuditLog) -> dict[str, Any]:
         "object": f"{entry.object_type} {entry.object_id}".strip(),
         "reason": entry.reason,
     }
-
-
-# --- Consent ------------------------------------------------------------------------------
-
-
-@dataclass
-class StoredDocument:
-    name: str
-    sha256: str
-    mimetype: str
-
-
-def uploads_dir() -> Path:
-    return uploads.upload_dir("consents")
-
-
-def document_kind(head: bytes, filename: str) -> str | None:
-    """``pdf``, ``jpeg`` or ``png`` when the bytes *and* the extension agree."""
-    ext = os.path.splitext(filename or "")[1].lower()
-    for kind, (magic, extensions, _mime) in DOCUMENT_TYPES.items():
-        if head.startswith(magic) and ext in extensions:
-            return kind
-    return None
-
-
-def store_document(stream: Any, filename: str) -> StoredDocument:
-    """Check and keep an uploaded signed form under ``uploads/consents/<sha256>``."""
-    data = stream.read(MAX_DOCUMENT_BYTES + 1)
-    if not data:
-        raise CaseloadError({"document": _("The file is empty.")})
-    if len(data) > MAX_DOCUMENT_BYTES:
-        raise CaseloadError({"document": _("The file is larger than 5 MB.")})
-    kind = document_kind(data[:16], filename)
-    if kind is None:
-        raise CaseloadError({"document": _("Upload the signed form as PDF, JPEG or PNG.")})
-    digest = hashlib.sha256(data).hexdigest()
-    folder = uploads_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / digest
-    if not target.exists():
-        fd, tmp = tempfile.mkstemp(dir=folder)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    name = os.path.basename((filename or "").replace("\\", "/")).strip()[:200] or digest
-    return StoredDocument(name=name, sha256=digest, mimetype=DOCUMENT_TYPES[kind][2])
-
-
-def document_path(consent: Consent) -> Path | None:
-    if not consent.document_sha256:
-        return None
-    path = uploads_dir() / consent.document_sha256
-    return path if path.is_file() else None
-
-
-def document_mimetype(consent: Consent) -> str:
-    ext = os.path.splitext(consent.document_name)[1].lower()
-    for _magic, extensions, mime in DOCUMENT_TYPES.values():
-        if ext in extensions:
-            return mime
-    return "application/octet-stream"
-
-
-def consents_of(candidate: Candidate) -> list[Consent]:
-    return list(
-        db.session.execute(
-            select(Consent)
-            .where(Consent.candidate_id == candidate.id)
-            .order_by(Consent.given_on.desc(), Consent.id.desc())
-        ).scalars()
-    )
-
-
-def refresh_matching_consent(candidate: Candidate, today: date) -> date | None:
-    """Keep ``Candidate.matching_consent_until`` true: the latest expiry among valid,
-    unrevoked consents to matching, or None. Matching relies on it."""
-    valid = [
-        c.expires_on for c in consents_of(candidate) if c.purpose == MATCHING and c.is_valid(today)
-    ]
-    candidate.matching_consent_until = max(valid, default=None)
-    return candidate.matching_consent_until
-
-
-def add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
-
-
-def record_consent(
-    candidate: Candidate,
-    user: User,
-    purpose: str,
-    given_on: date | None,
-    expires_on: date | None,
-    today: date,
-    document: StoredDocument | None = None,
-) -> Consent:
-    """Explicit, dated consent with purpose and expiry (GDPR art. 7, art. 9(2)(a))."""
-    require_holding(user, candidate, "consent")
-    errors = {}
-    if purpose not in CONSENT_PURPOSES:
-        errors["purpose"] = _("Choose the purpose of the consent.")
-    if given_on is None:
-        errors["given_on"] = _("When was the consent given?")
-    elif given_on > today:
-        errors["given_on"] = _("The consent cannot be given in the future.")
-    if expires_on is None:
-        errors["expires_on"] = _("Until when is the consent valid?")
-    elif given_on is not None and "given_on" not in errors:
-        if expires_on <= given_on:
-            errors["expires_on"] = _("The expiry must come after the date of consent.")
-        elif expires_on > add_years(given_on, MAX_CONSENT_YEARS):
-            errors["expires_on"] = _(
-                "A consent lasts at most %(num)d years: renew it then.", num=MAX_CONSENT_YEARS
-            )
-    if errors:
-        raise CaseloadError(errors)
-    consent = Consent(
-        candidate_id=candidate.id,
-        purpose=purpose,
-        given_on=given_on,
-        expires_on=expires_on,
-        recorded_by_id=user.id,
-        document_name=document.name if document else "",
-        document_sha256=document.sha256 if document else "",
-    )
-    db.session.add(consent)
-    db.session.flush()
-    refresh_matching_consent(candidate, today)
-    audit.record("consent.record", consent, actor=user, subject=candidate, purpose=purpose)
-    return consent
-
-
-def withdraw_open_proposals(candidate: Candidate, user: User | None, reason: str) -> int:
-    """Withdraw the proposals still open (proposed, interview): employers stop seeing them
-    as available at once. The employer is not told why."""
-    open_ones = (
-        db.session.execute(
-            select(Proposal).where(
-                Proposal.candidate_id == candidate.id, Proposal.status.in_((PROPOSED, INTERVIEW))
-            )
-        )
-        .scalars()
-        .all()
-    )
-    for proposal in open_ones:
-        proposal.status = WITHDRAWN
-        audit.record("proposal.withdraw", proposal, actor=user, subject=candidate, reason=reason)
-    return len(open_ones)
-
-
-def revoke_consent(
-    consent: Consent, user: User, today: date, now: datetime | None = None, reason: str = ""
-) -> int:
-    """Revocation stops everything at once: the consent ends now, matching stops when no
-    valid consent to matching remains, open proposals are withdrawn. Returns how many."""
-    candidate = db.session.get(Candidate, consent.candidate_id)
-    assert candidate is not None
-    require_holding(user, candidate, "consent_revoke")
-    if consent.revoked_at is not None:
-        raise CaseloadError({"consent": _("This consent has already been revoked.")})
-    consent.revoked_at = now or utcnow()
-    refresh_matching_consent(candidate, today)
-    audit.record(
-        "consent.revoke",
-        consent,
-        actor=user,
-        subject=candidate,
-        reason=reason.strip()[:500],
-        purpose=consent.purpose,
-    )
-    if candidate.has_matching_consent(today):
-        return 0
-    return withdraw_open_proposals(candidate, user, "consent revoked")
-
-
-def has_consent(candidate: Candidate, purpose: str, today: date) -> bool:
-    """A valid (given, unexpired, unrevoked) consent for ``purpose`` exists today."""
-    if purpose == MATCHING:
-        return candidate.has_matching_consent(today)
-    return any(c.purpose == purpose and c.is_valid(today) for c in consents_of(candidate))
-
-
-def consent_missing_message(purpose: str) -> str:
-    if purpose == PATHWAY:
-        return _(
-            "There is no valid consent to the placement pathway: record it before "
-            "recording or changing the pathway."
-        )
-    if purpose == DATA_SHARING:
-        return _(
-            "There is no valid consent to sharing the data within the network's services: "
-            "record it before handing the case over."
-        )
-    return _("There is no valid consent to matching: record it before matching or proposing.")
-
-
-class ConsentMissing(CaseloadError):
-    """The processing needs a valid consent for a purpose the person has not (or no
-    longer) given: revocation stops the matching action at once."""
-
-    def __init__(self, purpose: str) -> None:
-        super().__init__({"consent_required": consent_missing_message(purpose)})
-        self.purpose = purpose
-
-
-def require_consent(candidate: Candidate, purpose: str, today: date) -> None:
-    """Raise :class:`ConsentMissing` unless a valid consent for ``purpose`` exists today
-    (GDPR art. 6(1)(a), 7(3), 9(2)(a): no processing for that purpose without it)."""
-    if not has_consent(candidate, purpose, today):
-        raise ConsentMissing(purpose)
-
-
-def consent_status(candidate: Candidate, today: date) -> str:
-    """``valid``, ``expired`` (had one, none valid now) or ``missing``."""
-    if candidate.has_matching_consent(today):
-        return "valid"
-    if candidate.matching_consent_until is not None:
-        return "expired"
-    return "missing"
-
-
-# --- Export and erasure (GDPR art. 15, 17, 20) ---------------------------------------------
-
-
-def _stage_json(stage: PathwayStage) -> dict[str, Any]:
-    from brokerage import pathway
-
-    details = dict(stage.details or {})
-    if "observations" in details:
-        details["observations"] = [o.as_json() for o in pathway.observations(stage)]
-    return {
-        "stage": stage.stage,
-        "started_on": stage.started_on.isoformat(),
-        "ended_on": stage.ended_on.isoformat() if stage.ended_on else None,
-        "service": stage.service.name,
-        "broker": stage.broker.display_name if stage.broker else "",
-        "tutor": stage.tutor,
-        "notes": stage.notes,
-        "details": details,
-    }
-
-
-def export_candidate(candidate: Candidate, user: User, reason: str) -> dict[str, Any]:
-    """Everything held about the person, as JSON-ready data (audit-logged)."""
-    sensitive = read_sensitive(candidate, user, reason)
-    audit.record(
-        "candidate.export", candidate, actor=user, subject=candidate, reason=_clean_reason(reason)
-    )
-    db.session.flush()
-    proposals = (
-        db.session.execute(
-            select(Proposal).where(Proposal.candidate_id == candidate.id).order_by(Proposal.id)
-        )
-        .scalars()
-        .all()
-    )
-    from employers.models import Vacancy
-
-    stages = (
-        db.session.execute(
-            select(PathwayStage)
-            .where(PathwayStage.candidate_id == candidate.id)
-            .order_by(PathwayStage.started_on, PathwayStage.id)
-        )
-        .scalars()
-        .all()
-    )
-    return {
-        "exported_at": utcnow().isoformat(),
-        "candidate": {
-            "pseudonym": candidate.pseudonym,
-            "full_name": candidate.full_name,
-            "municipality": candidate.municipality.label,
-            "municipality_istat_code": candidate.comune_code,
-            "max_commute_km": candidate.max_commute_km,
-            "hours_min": candidate.hours_min,
-            "hours_max": candidate.hours_max,
-            "education_level": candidate.education_level,
-            "driving_licence": candidate.driving_licence,
-            "languages": list(candidate.languages or []),
-            "summary": candidate.summary,
-            "status": candidate.status,
-            "skills": [
-                {"uri": s.skill.uri, "label_en": s.skill.label_en, "label_it": s.skill.label_it}
-                for s in candidate.skills
-            ],
-            "desired_occupations": [
-                {
-                    "uri": o.occupation.uri,
-                    "label_en": o.occupation.label_en,
-                    "label_it": o.occupation.label_it,
-                }
-                for o in candidate.desired
-            ],
-            "experiences": [
-                {
-                    "occupation": e.occupation.label_en if e.occupation else None,
-                    "months": e.months,
-                    "description": e.description,
-                }
-                for e in candidate.experiences
-            ],
-            "workplace_adjustments": candidate.adjustments,
-            "matching_consent_until": candidate.matching_consent_until.isoformat()
-            if candidate.matching_consent_until
-            else None,
-            "created_at": candidate.created_at.isoformat(),
-        },
-        "sensitive": {
-            "target_group": sensitive.target_group,
-            "target_group_label": sensitive.target_group_label,
-            "disability_percentage": sensitive.disability_percentage,
-            "origin_service": sensitive.origin_service,
-            "notes": sensitive.notes,
-        },
-        "services": [
-            {
-                "service": h.service.name,
-                "since": h.since.isoformat(),
-                "until": h.until.isoformat() if h.until else None,
-                "broker": h.broker.display_name if h.broker else "",
-            }
-            for h in sorted(candidate.holdings, key=lambda h: (h.since, h.id or 0))
-        ],
-        "consents": [
-            {
-                "purpose": c.purpose,
-                "given_on": c.given_on.isoformat(),
-                "expires_on": c.expires_on.isoformat(),
-                "revoked_at": c.revoked_at.isoformat() if c.revoked_at else None,
-                "document": c.document_name,
-                "document_sha256": c.document_sha256,
-                "recorded_by": c.recorded_by.display_name,
-            }
-            for c in consents_of(candidate)
-        ],
-        "pathway": [_stage_json(s) for s in stages],
-        "proposals": [
-            {
-                "vacancy": (
-                    db.session.get(Vacancy, p.vacancy_id).title  # type: ignore
-                    if db.session.get(Vacancy, p.vacancy_id)
-                    else ""
-                ),
-                "employer": db.session.get(Organisation, p.employer_org_id).name,
-                "status": p.status,
-                "proposed_at": p.created_at.isoformat(),
-                "card": p.card,
-                "note": p.note,
-                "interview_at": p.interview_at.isoformat() if p.interview_at else None,
-                "hire_start_on": p.hire_start_on.isoformat() if p.hire_start_on else None,
-            }
-            for p in proposals
-        ],
-        "access_log": [
-            audit_entry_json(e)
-            for e in db.session.execute(access_log_query(candidate.id)).scalars()
-        ],
-    }
-
-
-#: Pathway details kept after erasure: what the indicators count, nothing personal.
-STATISTICAL_DETAILS = (
-    "kind",
-    "planned_end",
-    "contract_type",
-    "hours",
-    "month",
-    "still_employed",
-    "reason",
-)
-
-
-def _blank_like(value: Any) -> Any:
-    if isinstance(value, list):
-        return []
-    if isinstance(value, dict):
-        return {k: None for k in value}
-    if isinstance(value, str):
-        return ""
-    return None
-
-
-def erase_candidate(
-    candidate: Candidate, user: User, reason: str, now: datetime | None = None
-) -> None:
-    """Erasure on request (GDPR art. 17), irreversible. What remains is what the law and
-    the statistics need: the pseudonym, the municipality, who held the case and when,
-    anonymous pathway stages (no notes, tutor or observations), consent dates (proof
-    of lawful processing), the audit log."""
-    reason = _clean_reason(reason)
-    require_holding(user, candidate, "erase")
-    now = now or utcnow()
-    withdraw_open_proposals(candidate, user, "erasure")
-    for proposal in db.session.execute(
-        select(Proposal).where(Proposal.candidate_id == candidate.id)
-    ).scalars():
-        proposal.card = {
-            k: (v if k == "pseudonym" else _blank_like(v)) for k, v in (proposal.card or {}).items()
-        }
-        proposal.note = ""
-        proposal.interview_outcome = ""
-        proposal.decline_reason = ""
-    consents = consents_of(candidate)
-    digests = {c.document_sha256 for c in consents if c.document_sha256}
-    for consent in consents:
-        consent.revoked_at = consent.revoked_at or now
-        consent.document_name = ""
-        consent.document_sha256 = ""
-    db.session.flush()
-    for digest in digests:
-        still_used = db.session.execute(
-            select(Consent.id).where(Consent.document_sha256 == digest)
-        ).first()
-        if still_used is None:
-            (uploads_dir() / digest).unlink(missing_ok=True)
-    for stage in db.session.execute(
-        select(PathwayStage).where(PathwayStage.candidate_id == candidate.id)
-    ).scalars():
-        stage.notes = ""
-        stage.tutor = ""
-        stage.details = {k: v for k, v in (stage.details or {}).items() if k in STATISTICAL_DETAILS}
-    candidate.full_name = ""
-    candidate.summary = ""
-    candidate.languages = []
-    candidate.driving_licence = False
-    candidate.skills = []
-    candidate.desired = []
-    candidate.experiences = []
-    candidate.adjustment_rows = []
-    if candidate.sensitive is not None:
-        candidate.sensitive = None
-    candidate.matching_consent_until = None
-    candidate.status = CLOSED
-    candidate.erased_at = now
-    audit.record("candidate.erase", candidate, actor=user, subject=candidate, reason=reason)
 
 
 # --- Handover between services -----------------------------------------------------------

@@ -1,5 +1,7 @@
-"""Broker pages: the caseload, the candidate's record and its sensitive part, consent,
-the data subject's rights, the placement pathway, handover between services.
+"""Broker pages of the caseload: the list of held candidates, the candidate's record
+(creating and editing the profile, the detail page), its sensitive part, and handover
+between services. The person's rights (access log, export, erasure, consent) are in
+``rights_views``, the placement pathway in ``pathway_views``.
 
 Every page is for brokers only and every candidate is reached through
 :func:`brokerage.access.candidate_for` (a case the user's services do not hold is a 404,
@@ -8,69 +10,43 @@ audit-logged). Pages carrying personal data are sent with ``Cache-Control: no-st
 
 from __future__ import annotations
 
-import io
-import json
-from collections.abc import Callable
-from datetime import date
-from functools import wraps
 from typing import Any
 
-from flask import (
-    abort,
-    current_app,
-    flash,
-    jsonify,
-    make_response,
-    redirect,
-    render_template,
-    request,
-    send_file,
-    url_for,
-)
-from flask_babel import format_date
+from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
 import portal.demo
-from brokerage import access, caseload, pathway
-from brokerage.caseload import CaseloadError, ProfileData, SensitiveData
+from brokerage import access, caseload, consents, pathway
+from brokerage.blueprint import bp, change, consent_notice, held, no_store, today, user
+from brokerage.caseload import ProfileData, SensitiveData
 from brokerage.caseload_forms import (
     CandidateCreateForm,
-    ConsentForm,
-    EraseForm,
-    ExportForm,
     HandoverForm,
-    ObservationForm,
     ProfileForm,
     ReasonForm,
     RevokeForm,
     SensitiveForm,
-    StageEditForm,
-    StageForm,
     origin_choices,
 )
 from brokerage.demo import seed
+from brokerage.errors import CaseloadError
 from brokerage.models import (
     ACTIVE,
-    CLOSE_REASONS,
     CLOSED,
     CONSENT_PURPOSES,
     EDUCATION_LEVELS,
     PLACED,
     PROPOSAL_STATES,
     STAGES,
-    WORK_EXPERIENCE_KINDS,
     Candidate,
-    Consent,
     PathwayStage,
     Proposal,
 )
-from brokerage.views import bp
-from employers.models import CONTRACT_TYPES, Vacancy
-from portal import concurrency, db, spreadsheets
-from portal.db import utcnow
+from employers.models import Vacancy
+from portal import concurrency, db
 from portal.forms import options
 from portal.models import BROKER, SERVICE, Organisation
 from portal.municipalities import resolve_municipality
@@ -84,7 +60,6 @@ from portal.taxonomy import (
     skill_options,
     suggested_skills,
 )
-from portal.uploads import accepts_upload
 from portal.views import page_arg
 
 bp.record_once(lambda s: portal.demo.register_seeder(s.app, seed))
@@ -92,75 +67,6 @@ bp.record_once(lambda s: portal.demo.register_seeder(s.app, seed))
 #: Overdue items listed on the caseload before "show more" (the rest fold away).
 OVERDUE_SHOWN = 5
 STATUS_LABELS = {ACTIVE: _l("Active"), PLACED: _l("Placed"), CLOSED: _l("Closed")}
-ACTION_LABELS = {
-    "candidate.create": _l("Record created"),
-    "candidate.update": _l("Profile changed"),
-    "candidate.sensitive_read": _l("Sensitive data read"),
-    "candidate.sensitive_update": _l("Sensitive data changed"),
-    "candidate.access_denied": _l("Access refused"),
-    "candidate.export": _l("All data exported"),
-    "candidate.erase": _l("Data erased"),
-    "candidate.handover": _l("Case handed over to another service"),
-    "candidate.access_log_export": _l("Access log exported"),
-    "consent.record": _l("Consent recorded"),
-    "consent.revoke": _l("Consent revoked"),
-    "consent.document_download": _l("Signed consent form downloaded"),
-    "pathway.stage": _l("Pathway stage recorded"),
-    "pathway.stage_update": _l("Pathway stage changed"),
-    "pathway.observation": _l("Lab observation recorded"),
-    "proposal.create": _l("Proposed to an employer"),
-    "proposal.withdraw": _l("Proposal withdrawn"),
-}
-HOLDING_EVENTS = {
-    "holding_start": _l("Case taken in charge by"),
-    "holding_end": _l("Case no longer held by"),
-}
-
-
-def today() -> date:
-    return utcnow().date()
-
-
-def no_store(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Personal data must not stay in shared caches or the browser's history cache."""
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        response = make_response(view(*args, **kwargs))
-        response.headers["Cache-Control"] = "no-store, private"
-        response.headers["Pragma"] = "no-cache"
-        return response
-
-    return wrapper
-
-
-def held(candidate_id: int, purpose: str = "view") -> Candidate:
-    return access.candidate_for(current_user, candidate_id, purpose)
-
-
-def user() -> Any:
-    return current_user._get_current_object()
-
-
-def show_errors(form: Any, error: CaseloadError, extra: dict[str, list[str]] | None = None) -> None:
-    """Put service errors next to their fields; the others go to ``extra`` (fieldsets)."""
-    aliases = {
-        "sensitive_notes": "sensitive_notes",
-        "origin_service": "origin_service",
-        "consent": "submit",
-        "started_on": "started_on",
-    }
-    for name, message in error.fields.items():
-        target = getattr(form, aliases.get(name, name), None)
-        if target is not None and not hasattr(target, "entries") and hasattr(target, "errors"):
-            target.errors = [*(target.errors or []), str(message)]
-        elif extra is not None:
-            extra.setdefault(name, []).append(str(message))
-        else:
-            flash(str(message), "danger")
-
-
-# --- Caseload ----------------------------------------------------------------------------
 
 
 @bp.route("/brokerage/caseload", endpoint="caseload")
@@ -210,7 +116,7 @@ def caseload_page() -> Any:
         reminders=pathway.overdue_for(current_user, today(), limit=50),
         overdue_shown=OVERDUE_SHOWN,
         today=today(),
-        consent_status=caseload.consent_status,
+        consent_status=consents.consent_status,
     )
 
 
@@ -453,15 +359,11 @@ def candidate_new() -> Any:
             origin_service_id=form.origin_service.data or None,
             notes=form.sensitive_notes.data or "",
         )
-        try:
+        with change(form, extra) as done:
             if service is None:
                 raise CaseloadError({"service": _("Choose the service taking charge.")})
             candidate = caseload.create_candidate(service, user(), profile, sensitive, today())
-        except CaseloadError as error:
-            db.session.rollback()
-            show_errors(form, error, extra)
-        else:
-            db.session.commit()
+        if done.ok:
             flash(
                 _(
                     "The record of %(pseudonym)s has been created. Record the consent now.",
@@ -498,13 +400,9 @@ def candidate_edit(candidate_id: int) -> Any:
     if profile is not None and concurrency.unchanged_since(
         form, candidate, lambda: build(formdata=None)
     ):
-        try:
+        with change(form, extra) as done:
             caseload.update_profile(candidate, user(), profile)
-        except CaseloadError as error:
-            db.session.rollback()
-            show_errors(form, error, extra)
-        else:
-            db.session.commit()
+        if done.ok:
             flash(_("The profile has been saved."), "success")
             return redirect(url_for("brokerage.candidate_detail", candidate_id=candidate.id))
     pad_rows(form)
@@ -533,7 +431,7 @@ def candidate_detail(candidate_id: int) -> Any:
     return render_template(
         "brokerage/candidate_detail.html",
         candidate=candidate,
-        consents=caseload.consents_of(candidate),
+        consents=consents.consents_of(candidate),
         current=pathway.current_stage(stages),
         follow_ups=pathway.follow_ups(stages),
         proposals=proposals,
@@ -545,7 +443,7 @@ def candidate_detail(candidate_id: int) -> Any:
         adjustments=ADJUSTMENTS,
         states=PROPOSAL_STATES,
         revoke_form=RevokeForm(),
-        consent_status=caseload.consent_status(candidate, today()),
+        consent_status=consents.consent_status(candidate, today()),
         holdings=sorted(candidate.holdings, key=lambda h: (h.since, h.id)),
     )
 
@@ -578,13 +476,8 @@ def candidate_sensitive(candidate_id: int) -> Any:
     form = ReasonForm()
     data = None
     if form.validate_on_submit():
-        try:
+        with change(form):
             data = caseload.read_sensitive(candidate, user(), form.reason.data or "")
-        except CaseloadError as error:
-            db.session.rollback()
-            show_errors(form, error)
-        else:
-            db.session.commit()
     edit_form = None
     if data is not None:
         edit_form = sensitive_form_from(data, form.reason.data or "")
@@ -614,13 +507,9 @@ def candidate_sensitive_edit(candidate_id: int) -> Any:
             origin_service_id=form.origin_service.data or None,
             notes=form.sensitive_notes.data or "",
         )
-        try:
+        with change(form) as done:
             caseload.update_sensitive(candidate, user(), data, form.reason.data or "")
-        except CaseloadError as error:
-            db.session.rollback()
-            show_errors(form, error)
-        else:
-            db.session.commit()
+        if done.ok:
             flash(_("The sensitive data have been saved."), "success")
             return redirect(url_for("brokerage.candidate_detail", candidate_id=candidate.id))
     elif form.reason.errors:
@@ -638,433 +527,6 @@ def candidate_sensitive_edit(candidate_id: int) -> Any:
 # --- The data subject's rights -----------------------------------------------------------
 
 
-@bp.route("/brokerage/candidates/<int:candidate_id>/access-log")
-@roles_required(BROKER)
-@no_store
-def candidate_access_log(candidate_id: int) -> Any:
-    """Every audit entry about the person: who, when, what, why (what they can be shown).
-    ``?format=csv`` downloads it (the download itself is logged)."""
-    candidate = held(candidate_id, "access_log")
-    if request.args.get("format") == "csv":
-        from portal import audit
-
-        audit.record("candidate.access_log_export", candidate, subject=candidate)
-        db.session.commit()
-        out = io.StringIO()
-        writer = spreadsheets.CsvWriter(out)
-        writer.writerow([_("When"), _("Who"), _("What"), _("Reason")])
-        for entry in db.session.execute(caseload.access_log_query(candidate.id)).scalars():
-            writer.writerow(
-                [
-                    entry.at.isoformat(timespec="seconds"),
-                    entry.actor.display_name if entry.actor else "",
-                    str(ACTION_LABELS.get(entry.action, entry.action)),
-                    entry.reason,
-                ]
-            )
-        response = make_response(out.getvalue())
-        response.headers["Content-Type"] = "text/csv; charset=utf-8"
-        response.headers["Content-Disposition"] = (
-            f"attachment; filename=access-log-{candidate.pseudonym}.csv"
-        )
-        return response
-    page = db.paginate(caseload.access_log_query(candidate.id), page_arg(), 50)
-    return render_template(
-        "brokerage/candidate_access_log.html", candidate=candidate, page=page, actions=ACTION_LABELS
-    )
-
-
-@bp.route("/brokerage/candidates/<int:candidate_id>/export", methods=["GET", "POST"])
-@roles_required(BROKER)
-@no_store
-def candidate_export(candidate_id: int) -> Any:
-    candidate = held(candidate_id, "export")
-    form = ExportForm()
-    if form.validate_on_submit():
-        try:
-            data = caseload.export_candidate(candidate, user(), form.reason.data or "")
-        except CaseloadError as error:
-            db.session.rollback()
-            show_errors(form, error)
-        else:
-            db.session.commit()
-            response = make_response(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-            response.headers["Content-Type"] = "application/json; charset=utf-8"
-            response.headers["Content-Disposition"] = (
-                f"attachment; filename=ponte-{candidate.pseudonym}.json"
-            )
-            return response
-    return render_template("brokerage/candidate_export.html", candidate=candidate, form=form)
-
-
-@bp.route("/brokerage/candidates/<int:candidate_id>/erase", methods=["GET", "POST"])
-@roles_required(BROKER)
-@no_store
-def candidate_erase(candidate_id: int) -> Any:
-    candidate = held(candidate_id, "erase")
-    form = EraseForm()
-    if form.validate_on_submit():
-        if (form.pseudonym.data or "").strip().upper() != candidate.pseudonym:
-            form.pseudonym.errors = [_("Type the pseudonym exactly: %(p)s.", p=candidate.pseudonym)]
-        else:
-            try:
-                caseload.erase_candidate(candidate, user(), form.reason.data or "")
-            except CaseloadError as error:
-                db.session.rollback()
-                show_errors(form, error)
-            else:
-                db.session.commit()
-                flash(
-                    _(
-                        "The personal data of %(pseudonym)s have been erased.",
-                        pseudonym=candidate.pseudonym,
-                    ),
-                    "success",
-                )
-                return redirect(url_for("brokerage.caseload"))
-    return render_template("brokerage/candidate_erase.html", candidate=candidate, form=form)
-
-
-# --- Consent -----------------------------------------------------------------------------
-
-
-@bp.route("/brokerage/candidates/<int:candidate_id>/consents/new", methods=["GET", "POST"])
-@roles_required(BROKER)
-@no_store
-@accepts_upload(caseload.MAX_DOCUMENT_BYTES)
-def consent_new(candidate_id: int) -> Any:
-    candidate = held(candidate_id, "consent")
-    form = ConsentForm()
-    if request.method == "GET":
-        form.given_on.data = today()
-        form.expires_on.data = caseload.add_years(today(), 2)
-        if request.args.get("purpose") in CONSENT_PURPOSES:
-            form.purpose.data = request.args["purpose"]
-    if form.validate_on_submit():
-        try:
-            consent = caseload.record_consent(
-                candidate,
-                user(),
-                form.purpose.data,
-                form.given_on.data,
-                form.expires_on.data,
-                today(),
-            )
-            # The file is kept only once the consent itself is valid: no orphan files.
-            upload = form.document.data
-            document = caseload.store_document(upload.stream, upload.filename or "")
-            consent.document_name, consent.document_sha256 = document.name, document.sha256
-        except CaseloadError as error:
-            db.session.rollback()
-            show_errors(form, error)
-        else:
-            db.session.commit()
-            flash(_("The consent has been recorded."), "success")
-            return redirect(url_for("brokerage.candidate_detail", candidate_id=candidate.id))
-    return render_template("brokerage/consent_form.html", candidate=candidate, form=form)
-
-
-def held_consent(consent_id: int, purpose: str) -> tuple[Consent, Candidate]:
-    consent = db.session.get(Consent, consent_id)
-    if consent is None:
-        abort(404)
-    return consent, held(consent.candidate_id, purpose)
-
-
-@bp.route("/brokerage/consents/<int:consent_id>/revoke", methods=["GET", "POST"])
-@roles_required(BROKER)
-@no_store
-def consent_revoke(consent_id: int) -> Any:
-    consent, candidate = held_consent(consent_id, "consent_revoke")
-    form = RevokeForm()
-    if form.validate_on_submit():
-        try:
-            withdrawn = caseload.revoke_consent(
-                consent, user(), today(), reason=form.reason.data or ""
-            )
-        except CaseloadError as error:
-            db.session.rollback()
-            flash(" ".join(str(m) for m in error.fields.values()), "danger")
-        else:
-            db.session.commit()
-            flash(_("The consent has been revoked."), "success")
-            if withdrawn:
-                flash(_("Open proposals withdrawn: %(num)d.", num=withdrawn), "info")
-        return redirect(url_for("brokerage.candidate_detail", candidate_id=candidate.id))
-    return render_template(
-        "brokerage/consent_revoke.html",
-        candidate=candidate,
-        consent=consent,
-        form=form,
-        purposes=CONSENT_PURPOSES,
-    )
-
-
-@bp.route("/brokerage/consents/<int:consent_id>/document")
-@roles_required(BROKER)
-def consent_document(consent_id: int) -> Any:
-    consent, candidate = held_consent(consent_id, "consent_document")
-    path = caseload.document_path(consent)
-    if path is None:
-        abort(404)
-    from portal import audit
-
-    audit.record("consent.document_download", consent, subject=candidate)
-    db.session.commit()
-    response = send_file(
-        path,
-        mimetype=caseload.document_mimetype(consent),
-        as_attachment=True,
-        download_name=consent.document_name,
-        max_age=0,
-    )
-    response.headers["Cache-Control"] = "no-store, private"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
-# --- Pathway -----------------------------------------------------------------------------
-
-
-@bp.route("/brokerage/candidates/<int:candidate_id>/pathway")
-@roles_required(BROKER)
-@no_store
-def pathway_timeline(candidate_id: int) -> Any:
-    candidate = held(candidate_id, "pathway")
-    stages = pathway.stages_of(candidate)
-    labs = {s.id: pathway.observations(s) for s in stages if pathway.is_lab(s)}
-    due = {s.id: pathway.observation_due(s, today()) for s in stages if pathway.is_lab(s)}
-    allowed = pathway.allowed_next(stages)
-    return render_template(
-        "brokerage/pathway_timeline.html",
-        candidate=candidate,
-        items=pathway.timeline(candidate),
-        follow_ups=pathway.follow_ups(stages),
-        allowed=allowed,
-        likely=pathway.likely_next(stages, allowed),
-        states=PROPOSAL_STATES,
-        stage_labels=STAGES,
-        labs=labs,
-        due=due,
-        kinds=WORK_EXPERIENCE_KINDS,
-        contracts=CONTRACT_TYPES,
-        reasons=CLOSE_REASONS,
-        criteria=pathway.OBSERVATION_CRITERIA,
-        holding_events=HOLDING_EVENTS,
-        today=today(),
-        as_date=date.fromisoformat,
-        consent_ok=caseload.has_consent(candidate, caseload.PATHWAY, today()),
-        consent_message=caseload.consent_missing_message(caseload.PATHWAY),
-        consent_purpose=caseload.PATHWAY,
-    )
-
-
-def broker_choices(candidate: Candidate, extra_service: int | None = None) -> list[Any]:
-    ids = set(candidate.holding_service_ids)
-    if extra_service:
-        ids.add(extra_service)
-    return options((b.id, b.display_name) for b in pathway.brokers_of(ids))
-
-
-def stage_details(stage: str, form: StageForm) -> dict[str, Any]:
-    if stage in ("training_plan", "training"):
-        return {"title": form.title.data}
-    if stage == "work_experience":
-        return {
-            "kind": form.kind.data,
-            "planned_end": form.planned_end.data,
-            "host": form.host.data,
-        }
-    if stage == "hiring":
-        return {
-            "contract_type": form.contract_type.data,
-            "hours": form.hours.data,
-            "employer": form.employer.data,
-        }
-    if stage == "follow_up":
-        return {
-            "month": form.month.data,
-            "still_employed": form.still_employed.data,
-            "hours": form.hours.data,
-        }
-    if stage == "closed":
-        return {"reason": form.reason.data}
-    return {}
-
-
-def prefill_hiring(candidate: Candidate, form: StageForm) -> None:
-    """A hire the employer recorded on a proposal fills the hiring stage."""
-    row = db.session.execute(
-        select(Proposal)
-        .where(Proposal.candidate_id == candidate.id, Proposal.status == "hired")
-        .order_by(Proposal.updated_at.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    if row is None:
-        return
-    employer = db.session.get(Organisation, row.employer_org_id)
-    form.employer.data = employer.name if employer else ""
-    form.contract_type.data = row.hire_contract_type or form.contract_type.data
-    form.hours.data = row.hire_hours
-    form.started_on.data = row.hire_start_on or form.started_on.data
-
-
-@bp.route("/brokerage/candidates/<int:candidate_id>/pathway/new/<stage>", methods=["GET", "POST"])
-@roles_required(BROKER)
-@no_store
-def pathway_stage_new(candidate_id: int, stage: str) -> Any:
-    candidate = held(candidate_id, "pathway")
-    if stage not in STAGES or stage == "referral":
-        abort(404)
-    stages = pathway.stages_of(candidate)
-    form = StageForm()
-    form.broker.choices = broker_choices(candidate)
-    pending = [f for f in pathway.follow_ups(stages) if f.done_on is None]
-    form.month.choices = options(
-        (f.month, _("%(num)d months (due %(date)s)", num=f.month, date=format_date(f.due_on)))
-        for f in pending
-    )
-    if request.method == "GET":
-        form.started_on.data = (
-            pending[0].due_on
-            if stage == "follow_up" and pending and pending[0].due_on <= today()
-            else today()
-        )
-        form.broker.data = current_user.id
-        if stage == "hiring":
-            prefill_hiring(candidate, form)
-    if form.validate_on_submit():
-        data = pathway.StageInput(
-            stage=stage,
-            started_on=form.started_on.data,
-            ended_on=form.ended_on.data if stage not in ("follow_up", "closed") else None,
-            tutor=form.tutor.data or "",
-            notes=form.notes.data or "",
-            broker_id=form.broker.data or None,
-            details=stage_details(stage, form),
-        )
-        try:
-            pathway.add_stage(candidate, user(), data, today())
-        except CaseloadError as error:
-            db.session.rollback()
-            show_errors(form, error)
-        else:
-            db.session.commit()
-            flash(_("Stage recorded: %(stage)s.", stage=STAGES[stage]), "success")
-            return redirect(url_for("brokerage.pathway_timeline", candidate_id=candidate.id))
-    employers = (
-        db.session.execute(
-            select(Organisation.name)
-            .where(
-                Organisation.kind.in_(pathway.EMPLOYER_KINDS), Organisation.verified_at.is_not(None)
-            )
-            .order_by(Organisation.name)
-            .limit(300)
-        )
-        .scalars()
-        .all()
-    )
-    return render_template(
-        "brokerage/pathway_stage_form.html",
-        candidate=candidate,
-        form=form,
-        stage=stage,
-        stage_labels=STAGES,
-        allowed=stage in pathway.allowed_next(stages),
-        employers=employers,
-        consent_ok=stage == "closed" or caseload.has_consent(candidate, caseload.PATHWAY, today()),
-        consent_message=caseload.consent_missing_message(caseload.PATHWAY),
-        consent_purpose=caseload.PATHWAY,
-    )
-
-
-def held_stage(stage_id: int, purpose: str) -> tuple[PathwayStage, Candidate]:
-    stage = db.session.get(PathwayStage, stage_id)
-    if stage is None:
-        abort(404)
-    return stage, held(stage.candidate_id, purpose)
-
-
-@bp.route("/brokerage/pathway/<int:stage_id>/edit", methods=["GET", "POST"])
-@roles_required(BROKER)
-@no_store
-def pathway_stage_edit(stage_id: int) -> Any:
-    stage, candidate = held_stage(stage_id, "pathway")
-
-    def build(**kwargs: Any) -> StageEditForm:
-        fresh = request.method == "GET" or kwargs
-        form = StageEditForm(obj=stage, **kwargs) if fresh else StageEditForm()
-        form.broker.choices = broker_choices(candidate, stage.service_id)
-        if fresh:
-            form.broker.data = stage.broker_id
-        return form
-
-    form = concurrency.edit_form(build, stage)
-    if concurrency.may_save(form, build, stage):
-        try:
-            pathway.update_stage(
-                stage,
-                user(),
-                form.ended_on.data,
-                form.tutor.data or "",
-                form.notes.data or "",
-                form.broker.data or None,
-                today(),
-            )
-        except CaseloadError as error:
-            db.session.rollback()
-            show_errors(form, error)
-        else:
-            db.session.commit()
-            flash(_("The stage has been saved."), "success")
-            return redirect(url_for("brokerage.pathway_timeline", candidate_id=candidate.id))
-    return render_template(
-        "brokerage/pathway_stage_edit.html",
-        candidate=candidate,
-        stage=stage,
-        form=form,
-        stage_labels=STAGES,
-    ), concurrency.status()
-
-
-@bp.route("/brokerage/pathway/<int:stage_id>/observations/new", methods=["GET", "POST"])
-@roles_required(BROKER)
-@no_store
-def pathway_observation_new(stage_id: int) -> Any:
-    stage, candidate = held_stage(stage_id, "observation")
-    if not pathway.is_lab(stage):
-        abort(404)
-    form = ObservationForm()
-    if request.method == "GET":
-        form.on.data = min(today(), pathway.lab_end(stage) or today())
-    if form.validate_on_submit():
-        scores = {k: int(getattr(form, k).data) for k in pathway.OBSERVATION_CRITERIA}
-        try:
-            pathway.add_observation(
-                stage,
-                user(),
-                form.on.data,
-                scores,  # type: ignore
-                form.notes.data or "",
-                today(),
-            )
-        except CaseloadError as error:
-            db.session.rollback()
-            show_errors(form, error)
-        else:
-            db.session.commit()
-            flash(_("The observation has been recorded."), "success")
-            return redirect(url_for("brokerage.pathway_timeline", candidate_id=candidate.id))
-    return render_template(
-        "brokerage/pathway_observation_form.html",
-        candidate=candidate,
-        stage=stage,
-        form=form,
-        criteria=pathway.OBSERVATION_CRITERIA,
-        observations=pathway.observations(stage),
-    )
-
-
 # --- Handover ----------------------------------------------------------------------------
 
 
@@ -1078,15 +540,11 @@ def handover(candidate_id: int) -> Any:
         [(0, "—")] + [(s.id, s.name) for s in caseload.handover_targets(candidate)]
     )
     if form.validate_on_submit():
-        try:
+        with change(form) as done:
             caseload.hand_over(
                 candidate, user(), form.to_service.data or None, today(), form.note.data or ""
             )
-        except CaseloadError as error:
-            db.session.rollback()
-            show_errors(form, error)
-        else:
-            db.session.commit()
+        if done.ok:
             flash(
                 _("The case of %(pseudonym)s has been handed over.", pseudonym=candidate.pseudonym),
                 "success",
@@ -1099,7 +557,5 @@ def handover(candidate_id: int) -> Any:
         candidate=candidate,
         form=form,
         holdings=[h for h in candidate.holdings if h.until is None],
-        consent_ok=caseload.has_consent(candidate, caseload.DATA_SHARING, today()),
-        consent_message=caseload.consent_missing_message(caseload.DATA_SHARING),
-        consent_purpose=caseload.DATA_SHARING,
+        **consent_notice(candidate, consents.DATA_SHARING),
     )

@@ -9,8 +9,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from brokerage import access, indicators
+from brokerage.blueprint import bp, today
 from brokerage.models import TARGET_GROUPS
-from brokerage.views import bp, today
 from portal import db, municipalities, spreadsheets
 from portal.models import ADMIN, BROKER, PUBLIC_OFFICER, SERVICE, Organisation
 from portal.permissions import roles_required

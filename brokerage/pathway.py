@@ -22,13 +22,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from brokerage import access
-from brokerage.caseload import (
-    PATHWAY,
-    CaseloadError,
-    acting_service,
-    require_consent,
-    require_holding,
-)
+from brokerage.access import acting_service, require_holding
+from brokerage.consents import PATHWAY, require_consent
+from brokerage.errors import CaseloadError
 from brokerage.models import (
     ACTIVE,
     CLOSE_REASONS,

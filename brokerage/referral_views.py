@@ -10,9 +10,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from brokerage import access, referrals
+from brokerage.blueprint import bp, today
 from brokerage.forms import ReferralRequestForm, ServiceDeskForm
 from brokerage.models import REFERRAL_STATES, ReferralRequest, ServiceDesk
-from brokerage.views import bp, today
 from employers.models import Vacancy
 from portal import audit, db
 from portal.forms import ConfirmForm

@@ -1,13 +1,12 @@
 """Brokerage pages: matching and proposals (broker side), the employer's proposals inbox.
-Caseload, consent and pathway pages are in caseload_views."""
+Caseload, consent and pathway pages are in caseload_views, rights_views and pathway_views;
+the blueprint itself is in ``brokerage.blueprint``."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import (
-    Blueprint,
     Flask,
     abort,
     current_app,
@@ -24,24 +23,18 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 
 from brokerage import access, matching, proposals
+from brokerage.blueprint import bp, today
 from brokerage.forms import DeclineForm, HireForm, InterviewForm, OutcomeForm, ProposeForm
 from brokerage.models import ACTIVE, PROPOSAL_STATES, PROPOSED, Candidate, Proposal
 from employers.models import Vacancy
 from employers.services import VACANCY_ROLES, owner_organisations
 from portal import db
-from portal.db import utcnow
 from portal.forms import ConfirmForm
 from portal.layout import HomeAction, add_home_actions, add_nav
 from portal.models import BROKER
 from portal.permissions import require, roles_required
 from portal.taxonomy import ADJUSTMENTS
 from portal.views import page_arg
-
-bp = Blueprint("brokerage", __name__, template_folder="templates")
-
-
-def today() -> date:
-    return utcnow().date()
 
 
 def init_app(app: Flask) -> None:
@@ -350,6 +343,3 @@ def _apply_employer_action(action: str, form: Any, proposal: Proposal, vacancy: 
         )
     elif action == "decline":
         proposals.decline(proposal, vacancy, user, form.reason.data or "")
-
-
-from brokerage import caseload_views, referral_views  # noqa: E402,F401

@@ -12,7 +12,12 @@ from flask_babel import lazy_gettext as _l
 
 
 def init_app(app: Flask) -> None:
-    from brokerage.tenders import api, views
+    from brokerage.tenders import (  # noqa: F401  (each views module registers on views.bp)
+        api,
+        officer_views,
+        supplier_views,
+        views,
+    )
     from brokerage.tenders.models import Tender
     from brokerage.tenders.services import DEFAULT_EU_THRESHOLDS, SUPPLIER_ROLES
     from portal import demo, search, sitemap

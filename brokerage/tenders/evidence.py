@@ -19,7 +19,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from brokerage.tenders.models import ComplianceReport, EvidenceDocument, WorkforceDeclaration
-from brokerage.tenders.services import can_edit, supplier_orgs
+from brokerage.tenders.services.access import can_edit, supplier_orgs
 from portal import audit, db, uploads
 from portal.models import Organisation, User
 from portal.network.documents import DocumentError, check, read_limited, safe_filename

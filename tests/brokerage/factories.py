@@ -19,7 +19,7 @@ import itertools
 from datetime import timedelta
 from typing import Any
 
-from brokerage import caseload
+from brokerage import caseload, consents
 from brokerage.caseload import ProfileData, SensitiveData
 from brokerage.models import CONSENT_PURPOSES, Candidate, Consent, Proposal
 from portal import db
@@ -57,7 +57,7 @@ def make_candidate(
     elif isinstance(consent, str):
         consent = (consent,)
     for purpose in consent or ():
-        caseload.record_consent(
+        consents.record_consent(
             candidate, broker, purpose, today(), today() + timedelta(days=consent_days), today()
         )
     db.session.flush()
@@ -66,7 +66,7 @@ def make_candidate(
 
 def consent_for(candidate: Candidate, purpose: str = "matching") -> Consent:
     """The candidate's (only) consent for ``purpose``."""
-    [consent] = [c for c in caseload.consents_of(candidate) if c.purpose == purpose]
+    [consent] = [c for c in consents.consents_of(candidate) if c.purpose == purpose]
     return consent
 
 

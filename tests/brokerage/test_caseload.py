@@ -9,8 +9,9 @@ import re
 import pytest
 from sqlalchemy import func, select, text
 
-from brokerage import caseload
-from brokerage.caseload import CaseloadError, ProfileData, SensitiveData
+from brokerage import caseload, errors
+from brokerage.caseload import ProfileData, SensitiveData
+from brokerage.errors import CaseloadError
 from brokerage.models import Candidate, CaseHolding, Consent, PathwayStage, SensitiveRecord
 from portal import db
 from portal.models import AuditLog, Organisation
@@ -305,7 +306,7 @@ def test_sensitive_data_are_shown_only_on_request_with_a_reason(client, db_sessi
 def test_read_sensitive_checks_holding_and_reason(db_session):
     candidate = make_candidate(notes="x")
     stranger = make_user("broker", locale="en")
-    with pytest.raises(caseload.NotHeld):
+    with pytest.raises(errors.NotHeld):
         caseload.read_sensitive(candidate, stranger, "because")
     assert audit_entries("candidate.access_denied", candidate.id)
     broker = candidate.holdings[0].broker
@@ -514,7 +515,7 @@ def test_handover_moves_access_at_once_and_keeps_history(app, client, db_session
     assert old.until == today()
     # The old service loses access at once, the new one gains it.
     assert client.get(f"/brokerage/candidates/{candidate.id}").status_code == 404
-    with pytest.raises(caseload.NotHeld):
+    with pytest.raises(errors.NotHeld):
         caseload.read_sensitive(candidate, dsm_broker, "still curious")
     assert caseload.read_sensitive(candidate, sil_broker, "new case").notes == "Segreto"
     login(client, sil_broker)

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from brokerage import caseload
-from brokerage.caseload import CaseloadError
+from brokerage import caseload, consents, data_rights, errors
+from brokerage.errors import CaseloadError
 from brokerage.models import Consent, PathwayStage
 from portal import db
 from portal.models import AuditLog
@@ -40,19 +40,19 @@ def test_matching_consent_until_follows_valid_consents(db_session):
     broker, candidate = broker_and_candidate(consent=False)
     assert candidate.matching_consent_until is None
     assert not candidate.has_matching_consent(today())
-    caseload.record_consent(candidate, broker, "pathway", days(-10), days(300), today())
+    consents.record_consent(candidate, broker, "pathway", days(-10), days(300), today())
     assert candidate.matching_consent_until is None  # another purpose
-    first = caseload.record_consent(candidate, broker, "matching", days(-10), days(100), today())
+    first = consents.record_consent(candidate, broker, "matching", days(-10), days(100), today())
     assert candidate.matching_consent_until == days(100)
-    caseload.record_consent(candidate, broker, "matching", days(-400), days(-1), today())
+    consents.record_consent(candidate, broker, "matching", days(-400), days(-1), today())
     assert candidate.matching_consent_until == days(100)  # expired ones do not count
-    caseload.record_consent(candidate, broker, "matching", days(0), days(500), today())
+    consents.record_consent(candidate, broker, "matching", days(0), days(500), today())
     assert candidate.matching_consent_until == days(500)
     # Expiry needs no job: the date says it.
     assert candidate.has_matching_consent(days(500))
     assert not candidate.has_matching_consent(days(501))
     assert first.is_valid(today()) and not first.is_valid(days(101))
-    assert caseload.consent_status(candidate, days(501)) == "expired"
+    assert consents.consent_status(candidate, days(501)) == "expired"
 
 
 @pytest.mark.parametrize(
@@ -66,10 +66,10 @@ def test_matching_consent_until_follows_valid_consents(db_session):
 def test_bad_consents_are_refused(db_session, given, expires, field):
     broker, candidate = broker_and_candidate(consent=False)
     with pytest.raises(CaseloadError) as error:
-        caseload.record_consent(candidate, broker, "matching", days(given), days(expires), today())
+        consents.record_consent(candidate, broker, "matching", days(given), days(expires), today())
     assert field in error.value.fields
     with pytest.raises(CaseloadError):
-        caseload.record_consent(candidate, broker, "marketing", days(-1), days(10), today())
+        consents.record_consent(candidate, broker, "marketing", days(-1), days(10), today())
     assert (
         db.session.execute(
             select(func.count()).select_from(Consent).where(Consent.candidate_id == candidate.id)
@@ -87,7 +87,7 @@ def test_revocation_stops_matching_and_withdraws_open_proposals(db_session):
     declined = make_proposal(candidate, make_vacancy(employer), broker, status="declined")
     consent = consent_for(candidate)
     assert candidate.has_matching_consent(today())
-    withdrawn = caseload.revoke_consent(consent, broker, today(), reason="Asked by phone")
+    withdrawn = consents.revoke_consent(consent, broker, today(), reason="Asked by phone")
     assert withdrawn == 2
     assert consent.revoked_at is not None and not consent.is_valid(today())
     assert candidate.matching_consent_until is None
@@ -100,14 +100,14 @@ def test_revocation_stops_matching_and_withdraws_open_proposals(db_session):
     )
     assert {"consent.revoke", "proposal.withdraw"} <= actions
     with pytest.raises(CaseloadError):
-        caseload.revoke_consent(consent, broker, today())
+        consents.revoke_consent(consent, broker, today())
 
 
 def test_revoking_one_of_two_valid_consents_keeps_matching(db_session):
     broker, candidate = broker_and_candidate(consent_days=100)
-    second = caseload.record_consent(candidate, broker, "matching", today(), days(300), today())
+    second = consents.record_consent(candidate, broker, "matching", today(), days(300), today())
     proposal = make_proposal(candidate, make_vacancy(make_user("employer")), broker)
-    assert caseload.revoke_consent(second, broker, today()) == 0
+    assert consents.revoke_consent(second, broker, today()) == 0
     assert candidate.matching_consent_until == days(100)
     assert proposal.status == "proposed"
 
@@ -115,8 +115,8 @@ def test_revoking_one_of_two_valid_consents_keeps_matching(db_session):
 def test_a_broker_of_another_service_cannot_revoke(db_session):
     _broker, candidate = broker_and_candidate()
     consent = consent_for(candidate)
-    with pytest.raises(caseload.NotHeld):
-        caseload.revoke_consent(consent, make_user("broker"), today())
+    with pytest.raises(errors.NotHeld):
+        consents.revoke_consent(consent, make_user("broker"), today())
     assert consent.revoked_at is None
 
 
@@ -184,7 +184,7 @@ def test_upload_type_and_size_are_checked(client, db_session, content, filename,
     response = post_consent(client, candidate, content, filename)
     assert response.status_code == 200
     assert message in response.get_data(as_text=True)
-    assert caseload.consents_of(candidate) == []
+    assert consents.consents_of(candidate) == []
     assert candidate.matching_consent_until is None
 
 
@@ -212,7 +212,7 @@ def test_consent_form_errors_are_next_to_the_fields(client, db_session):
         f"/brokerage/candidates/{candidate.id}/consents/new", data={"purpose": "matching"}
     )
     assert missing.status_code == 200
-    assert caseload.consents_of(candidate) == []
+    assert consents.consents_of(candidate) == []
 
 
 def test_revocation_through_the_page(client, db_session):
@@ -248,10 +248,10 @@ def test_erasure_deletes_the_signed_forms(app, client, db_session):
     assert post_consent(client, candidate, content, "firma.pdf").status_code == 302
     stored = Path(app.instance_path) / "uploads" / "consents" / hashlib.sha256(content).hexdigest()
     assert stored.exists()
-    caseload.erase_candidate(candidate, broker, "Request of the person")
+    data_rights.erase_candidate(candidate, broker, "Request of the person")
     db.session.flush()
     assert not stored.exists()
-    assert all(c.document_sha256 == "" and c.revoked_at for c in caseload.consents_of(candidate))
+    assert all(c.document_sha256 == "" and c.revoked_at for c in consents.consents_of(candidate))
 
 
 # --- Each purpose gates its own processing (GDPR art. 7(3): revocation stops it) ------
@@ -283,20 +283,20 @@ def test_revoking_the_pathway_consent_stops_pathway_writes_at_once(db_session):
     broker, candidate = broker_and_candidate()
     lab = lab_case(broker, candidate)  # allowed while the consent is valid
     pathway.add_observation(lab, broker, days(-30), SCORES, "", today())
-    caseload.revoke_consent(consent_for(candidate, "pathway"), broker, today())
-    with pytest.raises(caseload.ConsentMissing) as error:
+    consents.revoke_consent(consent_for(candidate, "pathway"), broker, today())
+    with pytest.raises(consents.ConsentMissing) as error:
         pathway.add_stage(
             candidate, broker, pathway.StageInput(stage="intake", started_on=today()), today()
         )
-    assert error.value.fields == {"consent_required": caseload.consent_missing_message("pathway")}
-    with pytest.raises(caseload.ConsentMissing):
+    assert error.value.fields == {"consent_required": consents.consent_missing_message("pathway")}
+    with pytest.raises(consents.ConsentMissing):
         pathway.update_stage(lab, broker, None, "Tutor", "Note", None, today())
-    with pytest.raises(caseload.ConsentMissing):
+    with pytest.raises(consents.ConsentMissing):
         pathway.add_observation(lab, broker, days(-1), SCORES, "", today())
     assert lab.tutor == "" and len(lab.details["observations"]) == 1
     # The other purposes are untouched: matching and handover go on.
     assert candidate.has_matching_consent(today())
-    assert caseload.has_consent(candidate, "data_sharing", today())
+    assert consents.has_consent(candidate, "data_sharing", today())
     # Closing the pathway stays possible (the person withdrew: the case must end).
     closed = pathway.add_stage(
         candidate,
@@ -312,35 +312,35 @@ def test_pathway_writes_need_a_pathway_consent_not_another_purpose(db_session):
 
     broker, candidate = broker_and_candidate(consent=("matching", "data_sharing"))
     intake = pathway.StageInput(stage="intake", started_on=today())
-    with pytest.raises(caseload.ConsentMissing):
+    with pytest.raises(consents.ConsentMissing):
         pathway.add_stage(candidate, broker, intake, today())
     # An expired consent does not count either.
-    caseload.record_consent(candidate, broker, "pathway", days(-400), days(-1), today())
-    with pytest.raises(caseload.ConsentMissing):
+    consents.record_consent(candidate, broker, "pathway", days(-400), days(-1), today())
+    with pytest.raises(consents.ConsentMissing):
         pathway.add_stage(candidate, broker, intake, today())
-    caseload.record_consent(candidate, broker, "pathway", today(), days(30), today())
+    consents.record_consent(candidate, broker, "pathway", today(), days(30), today())
     assert pathway.add_stage(candidate, broker, intake, today()).stage == "intake"
 
 
 def test_revoking_the_data_sharing_consent_stops_the_handover(db_session):
     broker, candidate = broker_and_candidate()
     target = make_org("service", service_type="dsm")
-    caseload.revoke_consent(consent_for(candidate, "data_sharing"), broker, today())
-    with pytest.raises(caseload.ConsentMissing) as error:
+    consents.revoke_consent(consent_for(candidate, "data_sharing"), broker, today())
+    with pytest.raises(consents.ConsentMissing) as error:
         caseload.hand_over(candidate, broker, target.id, today())
     assert error.value.fields == {
-        "consent_required": caseload.consent_missing_message("data_sharing")
+        "consent_required": consents.consent_missing_message("data_sharing")
     }
     assert len(candidate.holdings) == 1 and target.id not in candidate.holding_service_ids
     assert candidate.has_matching_consent(today())  # matching is another purpose
-    caseload.record_consent(candidate, broker, "data_sharing", today(), days(30), today())
+    consents.record_consent(candidate, broker, "data_sharing", today(), days(30), today())
     caseload.hand_over(candidate, broker, target.id, today())
     assert candidate.holding_service_ids == {target.id}
 
 
 def test_a_handover_without_data_sharing_consent_is_refused(db_session):
     broker, candidate = broker_and_candidate(consent=("matching", "pathway"))
-    with pytest.raises(caseload.ConsentMissing):
+    with pytest.raises(consents.ConsentMissing):
         caseload.hand_over(candidate, broker, make_org("service").id, today())
 
 
@@ -353,8 +353,8 @@ def test_the_pages_say_which_consent_is_missing(client, db_session):
     candidate = make_candidate(broker=broker, consent="matching")
     target = make_org("service", service_type="dsm")
     login(client, broker)
-    pathway_message = caseload.consent_missing_message("pathway")
-    sharing_message = caseload.consent_missing_message("data_sharing")
+    pathway_message = consents.consent_missing_message("pathway")
+    sharing_message = consents.consent_missing_message("data_sharing")
     timeline = text(client.get(f"/brokerage/candidates/{candidate.id}/pathway"))
     assert pathway_message in timeline and "purpose=pathway" in timeline
     response = client.post(

@@ -1,4 +1,5 @@
-"""OCDS for tenders: import (``importer``), export (``exporter``), the schema and Ponte's
+"""OCDS for tenders: import (``importer``, with ``reading``, ``preparing``, ``mapping``,
+``writing`` and ``report``), export (``exporter``), the schema and Ponte's
 social-clause extension (``schema``, ``extension/``). The names below are the package's
 interface."""
 
@@ -18,14 +19,13 @@ from brokerage.tenders.ocds.exporter import (
     repair,
 )
 from brokerage.tenders.ocds.importer import (
-    ImportReport,
-    TenderRef,
-    extract,
     import_bytes,
     import_document,
     import_steps,
     import_stream,
 )
+from brokerage.tenders.ocds.mapping import extract
+from brokerage.tenders.ocds.report import ImportReport, TenderRef
 from brokerage.tenders.ocds.schema import (
     EXTENSION_DIR,
     EXTENSION_VERSION,

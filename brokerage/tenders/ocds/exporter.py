@@ -41,6 +41,7 @@ from brokerage.tenders.models import (
     SOCIAL_CLAUSE,
     Tender,
 )
+from brokerage.tenders.ocds.mapping import extract
 from brokerage.tenders.ocds.schema import EXTENSION_VERSION, OFFICIAL_EXTENSIONS, errors
 from brokerage.tenders.ocds.schema import jsonable as _jsonable
 from portal.db import utcnow
@@ -333,8 +334,6 @@ def _ponte_contracts(
 def _additions(tender: Tender, compiled: dict[str, Any], lang: str) -> dict[str, Any]:
     """What Ponte adds to an imported process: the officer's corrections of modelled
     fields, contracts awarded in Ponte, the social clause. Empty: nothing to add."""
-    from brokerage.tenders.ocds.importer import extract
-
     baseline = extract(compiled, "", []).data
     tender_part: dict[str, Any] = {}
     if tender.title != baseline.title:
