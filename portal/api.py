@@ -10,8 +10,8 @@ from flask import Blueprint, Flask, current_app, jsonify, request, url_for
 from sqlalchemy import func, or_, select
 
 from portal import db, municipalities
-from portal.errors import json_error
 from portal.extensions import csrf
+from portal.json_errors import ApiError, json_error
 from portal.models import ORG_KINDS, Municipality, Organisation
 from portal.permissions import access_of, is_api_endpoint, public
 
@@ -21,16 +21,6 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 API_VERSION = "1.0.0"
-
-
-class ApiError(Exception):
-    """Raised in API views; rendered as ``{"error": {code, message, fields}}``."""
-
-    def __init__(
-        self, status: int, code: str, message: str, fields: dict[str, Any] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.fields = status, code, message, fields
 
 
 def doc(

@@ -25,17 +25,13 @@ from sqlalchemy import delete, select
 from stdnum.it import codicefiscale
 
 from portal import audit, db
-from portal.auth import (
-    _safe_next,
-    create_account_from_form,
-    flash_account_created,
-    role_home,
-)
 from portal.db import utcnow
 from portal.extensions import csrf
 from portal.forms import ConfirmForm
+from portal.landing import role_home, safe_next
 from portal.models import User
 from portal.permissions import login_required, public
+from portal.registration import create_account_from_form, flash_account_created
 from portal.spid import sp
 from portal.spid.config import REQUEST_MAX_AGE_SECONDS, Settings
 from portal.spid.forms import SpidRegistrationForm
@@ -262,7 +258,7 @@ def _sign_in(profile: str, user: User, identity: sp.Identity, next_url: str) -> 
     )
     db.session.commit()
     flash(_("Welcome, %(name)s.", name=user.display_name), "success")
-    return redirect(_safe_next(next_url or None, user))
+    return redirect(safe_next(next_url or None, user))
 
 
 def _link(profile: str, stored: SpidRequest, identity: sp.Identity) -> Any:
