@@ -1,4 +1,8 @@
-"""Error pages in both languages for people, JSON errors for the API (INTERFACES.md)."""
+"""Error pages in both languages for people, JSON errors for the API (INTERFACES.md).
+
+The handlers decide per request which of the two to answer (``wants_json``); the JSON
+body itself is portal.json_errors (``json_error`` is importable from here too).
+"""
 
 from __future__ import annotations
 

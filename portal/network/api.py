@@ -6,9 +6,10 @@ harvesting, and every object carries its stable ``id`` and its public ``url``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from typing import Any
 
-from flask import Blueprint, jsonify, url_for
+from flask import Blueprint, jsonify, request, url_for
 
 from portal import db
 from portal.api import (
@@ -295,6 +296,25 @@ def _list_filters(params: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [*params, UPDATED_SINCE_PARAM, PAGE_PARAM]
 
 
+def _one_of(choices: Collection[str]) -> Callable[[str], bool]:
+    return lambda value: value in choices
+
+
+def _an_id(value: str) -> bool:
+    return value.isdigit() and len(value) < 10
+
+
+def _check_filters(**valid: Callable[[str], bool]) -> None:
+    """A 400 naming every filter given with a value it cannot take (none given is fine)."""
+    fields = {
+        name: "invalid"
+        for name, accepts in valid.items()
+        if request.args.get(name) and not accepts(request.args[name])
+    }
+    if fields:
+        raise ApiError(400, "invalid", "Some parameters are not valid.", fields)
+
+
 @bp.route("/good-practices")
 @public
 @doc(
@@ -311,15 +331,7 @@ def _list_filters(params: list[dict[str, Any]]) -> list[dict[str, Any]]:
     responses=_page_response("GoodPracticePage"),
 )
 def practices() -> Any:
-    from flask import request
-
-    fields = {}
-    if request.args.get("theme") and request.args["theme"] not in THEMES:
-        fields["theme"] = "invalid"
-    if request.args.get("target") and request.args["target"] not in TARGET_GROUPS:
-        fields["target"] = "invalid"
-    if fields:
-        raise ApiError(400, "invalid", "Some parameters are not valid.", fields)
+    _check_filters(theme=_one_of(THEMES), target=_one_of(TARGET_GROUPS))
     filters = PracticeFilters.from_args(request.args)
     filters.organisation_id = None
     filters.updated_since = updated_since()
@@ -359,18 +371,11 @@ def practice(practice_id: int) -> Any:
     responses=_page_response("EventPage"),
 )
 def events() -> Any:
-    from flask import request
-
-    fields = {}
-    if request.args.get("when") and request.args["when"] not in ("upcoming", "past", "all"):
-        fields["when"] = "invalid"
-    if request.args.get("kind") and request.args["kind"] not in EVENT_KINDS:
-        fields["kind"] = "invalid"
-    org = request.args.get("organisation", "")
-    if org and not (org.isdigit() and len(org) < 10):
-        fields["organisation"] = "invalid"
-    if fields:
-        raise ApiError(400, "invalid", "Some parameters are not valid.", fields)
+    _check_filters(
+        when=_one_of(("upcoming", "past", "all")),
+        kind=_one_of(EVENT_KINDS),
+        organisation=_an_id,
+    )
     filters = EventFilters.from_args(request.args)
     filters.updated_since = updated_since()
     page = db.paginate(public_events(filters, utcnow()), page_number(), PER_PAGE)
@@ -411,16 +416,7 @@ def event(event_id: int) -> Any:
     responses=_page_response("AgreementPage"),
 )
 def agreements() -> Any:
-    from flask import request
-
-    fields = {}
-    if request.args.get("kind") and request.args["kind"] not in AGREEMENT_KINDS:
-        fields["kind"] = "invalid"
-    org = request.args.get("organisation", "")
-    if org and not (org.isdigit() and len(org) < 10):
-        fields["organisation"] = "invalid"
-    if fields:
-        raise ApiError(400, "invalid", "Some parameters are not valid.", fields)
+    _check_filters(kind=_one_of(AGREEMENT_KINDS), organisation=_an_id)
     filters = AgreementFilters.from_args(request.args)
     filters.updated_since = updated_since()
     page = db.paginate(public_agreements(filters), page_number(), PER_PAGE)
