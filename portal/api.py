@@ -14,6 +14,7 @@ from portal.extensions import csrf
 from portal.json_errors import ApiError, json_error
 from portal.models import ORG_KINDS, Municipality, Organisation
 from portal.permissions import access_of, is_api_endpoint, public
+from portal.taxonomy import suggest_occupations
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -261,8 +262,6 @@ def _municipality_json(m: Municipality) -> dict[str, Any]:
     tags=["reference"],
 )
 def occupation_suggestions() -> Any:
-    from portal.taxonomy import suggest_occupations
-
     found = suggest_occupations(request.args.get("q", ""))
     return jsonify(
         {

@@ -24,7 +24,7 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import delete, select
 from stdnum.it import codicefiscale
 
-from portal import audit, db
+from portal import audit, db, headers
 from portal.db import utcnow
 from portal.extensions import csrf
 from portal.forms import ConfirmForm
@@ -45,8 +45,6 @@ SIGNED_IN = "spid_session"  # IdP, NameID and SessionIndex of a SPID/CIE sign-in
 def saml_post_page(form: Any, profile: Any = None) -> Any:
     """The page that posts a SAML message to the identity provider (HTTP-POST binding);
     the Content-Security-Policy lets this page's form reach that provider."""
-    from portal import headers
-
     headers.allow_form_action(form["action"] if isinstance(form, dict) else form.action)
     return render_template("spid/post.html", form=form, profile=profile)
 
