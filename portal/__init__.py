@@ -28,13 +28,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         cli,
         db,
         errors,
+        gate,
         headers,
         health,
         i18n,
         jobs,
         metrics,
         notifications,
-        permissions,
         production,
         ratelimit,
         search,
@@ -54,7 +54,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     auth.init_login(app, login_manager)
     i18n.init_app(app)
-    permissions.init_app(app)
+    gate.init_app(app)  # every view's declared access (portal.permissions), before it runs
     ratelimit.init_app(app)
     search.init_app(app)
     errors.init_app(app)

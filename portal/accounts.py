@@ -20,6 +20,7 @@ from portal.models import (
     Membership,
     Organisation,
     User,
+    hash_token,
     slugify,
 )
 
@@ -132,8 +133,6 @@ def issue_token(user: User, name: str = "") -> str:
 
 
 def user_for_token(clear: str) -> User | None:
-    from portal.models import hash_token
-
     token = db.session.execute(
         select(ApiToken).where(
             ApiToken.token_hash == hash_token(clear), ApiToken.revoked_at.is_(None)

@@ -12,10 +12,11 @@ from flask import Blueprint, Flask, current_app, jsonify, request, url_for
 from sqlalchemy import func, or_, select
 
 from portal import db, municipalities, openapi_checks
-from portal.errors import json_error
 from portal.extensions import csrf
+from portal.json_errors import ApiError, json_error
 from portal.models import ORG_KINDS, Municipality, Organisation
 from portal.permissions import access_of, is_api_endpoint, public
+from portal.taxonomy import suggest_occupations
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -23,16 +24,6 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 API_VERSION = "1.0.0"
-
-
-class ApiError(Exception):
-    """Raised in API views; rendered as ``{"error": {code, message, fields}}``."""
-
-    def __init__(
-        self, status: int, code: str, message: str, fields: dict[str, Any] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.fields = status, code, message, fields
 
 
 def doc(
@@ -290,8 +281,6 @@ def _municipality_json(m: Municipality) -> dict[str, Any]:
     tags=["reference"],
 )
 def occupation_suggestions() -> Any:
-    from portal.taxonomy import suggest_occupations
-
     found = suggest_occupations(request.args.get("q", ""))
     return jsonify(
         {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 import pyotp
 import segno
@@ -36,19 +35,12 @@ from portal.forms import (
     RegistrationForm,
     TwoFactorForm,
 )
+from portal.gate import needs_2fa_setup
 from portal.i18n import LANG_CHOSEN
-from portal.models import (
-    ADMIN,
-    BROKER,
-    BUYER,
-    COOPERATIVE,
-    EMPLOYER,
-    MICROCREDIT_OFFICER,
-    PUBLIC_OFFICER,
-    SOCIAL_FARM,
-    User,
-)
-from portal.permissions import login_required, needs_2fa_setup, public
+from portal.landing import safe_next
+from portal.models import User
+from portal.permissions import login_required, public
+from portal.registration import create_account_from_form, flash_account_created
 
 bp = Blueprint("auth", __name__)
 
@@ -75,41 +67,6 @@ def init_login(app: Flask, manager: LoginManager) -> None:
         return user
 
 
-#: Where each role lands after signing in without a ``next``: the first endpoint that
-#: exists (modules may be disabled), roles in this order for people with several.
-ROLE_HOMES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (ADMIN, ("admin.dashboard",)),
-    (BROKER, ("brokerage.caseload",)),
-    (PUBLIC_OFFICER, ("tenders.officer_dashboard",)),
-    (MICROCREDIT_OFFICER, ("microcredit.dashboard",)),
-    (EMPLOYER, ("employers.dashboard",)),
-    # A cooperative comes for tenders with social clauses first, a social farm for its shop;
-    # both may also post vacancies.
-    (COOPERATIVE, ("tenders.supplier_dashboard", "ethical_products.manage", "employers.dashboard")),
-    (SOCIAL_FARM, ("ethical_products.manage", "tenders.supplier_dashboard", "employers.dashboard")),
-    (BUYER, ("ethical_products.my_orders", "ethical_products.catalogue")),
-)
-
-
-def role_home(user: User) -> str:
-    """The URL of ``user``'s own area, or the home page."""
-    roles = user.roles
-    for role, endpoints in ROLE_HOMES:
-        if role in roles:
-            for endpoint in endpoints:
-                if endpoint in current_app.view_functions:
-                    return url_for(endpoint)
-    return url_for("portal.home")
-
-
-def _safe_next(target: str | None, user: User | None = None) -> str:
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/"):
-            return target
-    return role_home(user) if user is not None else url_for("portal.home")
-
-
 def _ip() -> str:
     return request.remote_addr or ""
 
@@ -132,7 +89,7 @@ def _finish_login(user: User, remember: bool) -> Any:
         flash(_("Your role requires two-factor authentication: set it up now."), "warning")
         return redirect(url_for("auth.two_factor_setup"))
     flash(_("Welcome, %(name)s.", name=user.display_name), "success")
-    return redirect(_safe_next(request.args.get("next"), user))
+    return redirect(safe_next(request.args.get("next"), user))
 
 
 def spid_required(user: User) -> bool:
@@ -278,6 +235,7 @@ def logout() -> Any:
     audit.record("logout", user)
     spid_logout = None
     if current_app.extensions.get("spid") is not None:
+        # SAML (pysaml2) is loaded only where SPID/CIE sign-in is configured.
         from portal.spid.views import start_logout
 
         spid_logout = start_logout()  # a SPID/CIE session also ends at the IdP
@@ -311,58 +269,6 @@ def register() -> Any:
             flash_account_created(user)
             return redirect(url_for("portal.home"))
     return render_template("auth/register.html", form=form)
-
-
-def create_account_from_form(
-    form: RegistrationForm, password: str | None, **user_fields: object
-) -> User | None:
-    """The account (and organisation request) a registration form asks for, committed;
-    None with the errors next to the fields when a rule is broken."""
-    role = form.role.data
-    org_fields = {
-        "service_type": form.service_type.data or None,
-        "comune_code": form.comune.data,
-        "register_number": form.register_number.data or "",
-        "regional_register": form.regional_register.data or "",
-    }
-    org_name = None if role == BUYER else form.org_name.data
-    if org_name and accounts.find_organisation(org_name) is not None:
-        form.org_name.errors.append(
-            _("This organisation is already registered: ask one of its members to add you.")
-        )
-        return None
-    try:
-        user = accounts.create_user(
-            form.email.data or "",
-            password,
-            role,
-            org_name=org_name,
-            full_name=form.full_name.data or "",
-            locale=form.locale.data,
-            org_fields=org_fields,
-        )
-    except accounts.AccountError as error:
-        getattr(form, error.field or "email", form.email).errors.append(str(error))
-        return None
-    for name, value in user_fields.items():
-        setattr(user, name, value)
-    db.session.flush()
-    audit.record("user.register", user, actor=user, role=role)
-    db.session.commit()
-    return user
-
-
-def flash_account_created(user: User) -> None:
-    if user.organisations():
-        flash(
-            _(
-                "Account created. An administrator will verify your organisation "
-                "before it appears in the network directory."
-            ),
-            "success",
-        )
-    else:
-        flash(_("Account created. Welcome to Ponte."), "success")
 
 
 # --- Password reset -------------------------------------------------------------------

@@ -347,7 +347,7 @@ def check_target(manifest: dict[str, Any]) -> None:
             raise BackupError(f"the upload folder {path} is not empty")
     from alembic.script import ScriptDirectory
 
-    from portal.migrate import alembic_config
+    from portal.migration_config import alembic_config
 
     script = ScriptDirectory.from_config(alembic_config())
     known = {rev.revision for rev in script.walk_revisions()}

@@ -36,6 +36,7 @@ from wtforms import BooleanField, Field, FileField, HiddenField, SubmitField
 from wtforms.fields.choices import SelectFieldBase
 
 from portal import db
+from portal.json_errors import ApiError
 
 SKIPPED_FIELDS = ("csrf_token", "version", "snapshot")
 
@@ -300,8 +301,6 @@ def etag(record: Any) -> str:
 
 def check_if_match(record: Any) -> None:
     """Refuse an API update that is not based on the record's current version."""
-    from portal.api import ApiError
-
     header = request.headers.get("If-Match")
     if not header:
         raise ApiError(

@@ -159,20 +159,13 @@ def engine() -> Engine:
     return current_app.extensions["ponte_db"].engine
 
 
-@dataclass
-class Page:
-    """One page of a query's results, for templates and the JSON API.
+class PageNumbers:
+    """Page arithmetic of one page of results (database listings and search answers alike):
+    how many pages there are and whether one comes before or after this one."""
 
-    ``total_capped`` means there are more than ``total`` results: listings counted with a
-    ``count_limit`` stop counting there ("more than 10,000"), which keeps the first pages
-    of a huge unfiltered listing as fast as a filtered one.
-    """
-
-    items: list[Any]
     total: int
     page: int
     per_page: int
-    total_capped: bool = False
 
     @property
     def pages(self) -> int:
@@ -185,6 +178,22 @@ class Page:
     @property
     def has_next(self) -> bool:
         return self.page < self.pages
+
+
+@dataclass
+class Page(PageNumbers):
+    """One page of a query's results, for templates and the JSON API.
+
+    ``total_capped`` means there are more than ``total`` results: listings counted with a
+    ``count_limit`` stop counting there ("more than 10,000"), which keeps the first pages
+    of a huge unfiltered listing as fast as a filtered one.
+    """
+
+    items: list[Any]
+    total: int
+    page: int
+    per_page: int
+    total_capped: bool = False
 
 
 def paginate(

@@ -1,16 +1,24 @@
-"""Error pages in both languages for people, JSON errors for the API (INTERFACES.md)."""
+"""Error pages in both languages for people, JSON errors for the API (INTERFACES.md).
+
+The handlers decide per request which of the two to answer (``wants_json``); the JSON
+body itself is portal.json_errors (``json_error`` is importable from here too).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, abort, current_app, jsonify, render_template, request
+from flask import Flask, abort, current_app, render_template, request
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
+from portal import db
+from portal.concurrency import STALE_MESSAGE
+from portal.json_errors import json_error
 from portal.permissions import is_api_endpoint
+from portal.uploads import MB, file_limit
 
 
 def wants_json() -> bool:
@@ -19,15 +27,6 @@ def wants_json() -> bool:
         or is_api_endpoint(request.endpoint)
         or (request.path == "/stripe/webhook")
     )
-
-
-def json_error(status: int, code: str, message: str, fields: dict[str, Any] | None = None):
-    body: dict[str, Any] = {"error": {"code": code, "message": message}}
-    if fields:
-        body["error"]["fields"] = fields
-    response = jsonify(body)
-    response.status_code = status
-    return response
 
 
 ERROR_CODES = {
@@ -84,8 +83,6 @@ def handle_http_error(error: HTTPException):
     headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
     context: dict[str, Any] = {}
     if status == 413:
-        from portal.uploads import MB, file_limit
-
         limit = file_limit()
         context["limit_mb"] = format_decimal(round(limit / MB, 1))
         message = _(
@@ -100,10 +97,6 @@ def handle_http_error(error: HTTPException):
 
 
 def handle_unexpected(error: Exception):
-    from flask import current_app
-
-    from portal import db
-
     db.session.rollback()
     current_app.logger.exception("unhandled error")
     if wants_json():
@@ -122,8 +115,6 @@ def streams_body(view: Any) -> Any:
 
 
 def _streams_body() -> bool:
-    from flask import current_app
-
     view = current_app.view_functions.get(request.endpoint or "")
     return bool(getattr(view, "streams_body", False))
 
@@ -147,9 +138,6 @@ def reject_nul_bytes() -> None:
 def handle_stale_data(error: StaleDataError):
     """Two saves of one record at the same instant: the later one is refused, not lost
     silently (portal.concurrency); the version check on the form catches the usual case."""
-    from portal import db
-    from portal.concurrency import STALE_MESSAGE
-
     db.session.rollback()
     if wants_json():
         return json_error(412, "precondition_failed", str(STALE_MESSAGE))

@@ -36,6 +36,7 @@ from wtforms.widgets import TextInput
 
 from portal.bounds import column_length, length
 from portal.concurrency import VersionedForm
+from portal.identifiers import IdentifierError
 from portal.models import (
     BROKER,
     BUYER,
@@ -199,8 +200,6 @@ class MunicipalityField(StringField):
 def checked(check: Any, value: str | None) -> str:
     """Run a portal.identifiers check for a form field: the compact form to store, or the
     library's verdict as the field's error (which part is wrong)."""
-    from portal.identifiers import IdentifierError
-
     try:
         return check(value or "")
     except IdentifierError as error:

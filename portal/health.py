@@ -15,11 +15,16 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from flask import Blueprint, Flask, current_app, jsonify
 from sqlalchemy import func, select, text
 
 from portal import db
+from portal.migration_config import alembic_config
 from portal.permissions import public
+from portal.search import node
+from portal.search.models import SearchOutbox
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +43,6 @@ class SearchState:
 
 def search_state() -> SearchState | None:
     """How far this node's index is behind the outbox; None if it cannot be read."""
-    from portal.search import node
-    from portal.search.models import SearchOutbox
-
     try:
         build = node.current_build(node.index_dir())
         position = node.Position.load(build) if build is not None else node.Position()
@@ -77,18 +79,12 @@ def code_heads() -> set[str]:
     """The migration heads of the code this process runs (read once per process)."""
     cached = current_app.extensions.get("ponte_migration_heads")
     if cached is None:
-        from alembic.script import ScriptDirectory
-
-        from portal.migrate import alembic_config
-
         cached = set(ScriptDirectory.from_config(alembic_config()).get_heads())
         current_app.extensions["ponte_migration_heads"] = cached
     return cached
 
 
 def database_heads() -> set[str]:
-    from alembic.runtime.migration import MigrationContext
-
     return set(MigrationContext.configure(db.session.connection()).get_current_heads())
 
 

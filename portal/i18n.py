@@ -10,6 +10,7 @@ from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
 from flask_login import current_user
 
+from portal import identifiers
 from portal.extensions import babel
 
 #: Session flag: the language in the session was chosen by the person (``?lang=``), not
@@ -45,9 +46,7 @@ def euro(amount: Decimal | int | str | None) -> str:
 
 
 def format_iban(value: str | None) -> str:
-    from portal.identifiers import format_iban as grouped
-
-    return grouped(value or "")
+    return identifiers.format_iban(value or "")
 
 
 def init_app(app: Flask) -> None:

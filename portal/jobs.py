@@ -31,6 +31,7 @@ from sqlalchemy import Float, String, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from portal import db, identifiers
 from portal.db import Base, utcnow
 
 EXTENSION = "ponte_daily_jobs"
@@ -97,8 +98,6 @@ class ScheduledJobStat(Base):
 
 def record_run(job: str, ok: bool, duration: float) -> None:
     """Count one run of ``job`` on this node (its own transaction, after the job's)."""
-    from portal import db
-
     node = socket.gethostname()[:120]
     now = utcnow()
     table = ScheduledJobStat.__table__
@@ -135,8 +134,6 @@ def record_run(job: str, ok: bool, duration: float) -> None:
 
 def run_job(ctx: click.Context, command: str) -> bool:
     """Run one job, roll back what it left on failure, count the run; True if it worked."""
-    from portal import db
-
     started = time.monotonic()
     ok = True
     try:
@@ -196,8 +193,6 @@ def daily_command(ctx: click.Context) -> None:
 def check_identifiers_command() -> None:
     """Report stored fiscal codes, VAT numbers and IBANs that python-stdnum refuses or that
     are not in compact form (nothing is changed: an officer corrects them). Exit 1 if any."""
-    from portal import db, identifiers
-
     found = 0
     for what, key, value, problem in identifiers.stored_problems(db.session):
         found += 1

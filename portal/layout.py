@@ -9,7 +9,9 @@ from flask import Flask, current_app, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from portal.landing import role_home
 from portal.models import ADMIN, ROLE_LABELS
+from portal.notifications import unread_count
 
 #: Menu groups: public entries with no group stand alone; the network's own pages share
 #: one drop-down; entries for some roles only go under "My area" unless given a group.
@@ -126,8 +128,6 @@ def navigation() -> list[NavLink | NavGroup]:
 
 
 def role_home_url() -> str:
-    from portal.auth import role_home
-
     return role_home(current_user)
 
 
@@ -149,8 +149,6 @@ def add_nav(
 def init_app(app: Flask) -> None:
     @app.context_processor
     def layout_context() -> dict[str, Any]:
-        from portal.notifications import unread_count
-
         return {
             "navigation": navigation,
             "home_actions": home_actions,

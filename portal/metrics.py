@@ -41,8 +41,11 @@ from prometheus_client import (
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
+from sqlalchemy import select
 
-from portal.errors import json_error
+from portal import db, health
+from portal.jobs import ScheduledJobStat
+from portal.json_errors import json_error
 from portal.permissions import public
 
 logger = logging.getLogger(__name__)
@@ -116,8 +119,6 @@ class DatabaseCollector(Collector):
     """The search outbox as this node sees it, and the scheduled jobs' runs."""
 
     def collect(self) -> Iterator[Any]:
-        from portal import health
-
         state = health.search_state()
         backlog = GaugeMetricFamily(
             "ponte_search_outbox_backlog",
@@ -135,11 +136,6 @@ class DatabaseCollector(Collector):
         yield from self._jobs()
 
     def _jobs(self) -> Iterator[Any]:
-        from sqlalchemy import select
-
-        from portal import db
-        from portal.jobs import ScheduledJobStat
-
         runs = CounterMetricFamily(
             "ponte_job_runs", "Scheduled job runs, by job and node.", labels=["job", "node"]
         )

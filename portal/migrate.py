@@ -1,20 +1,21 @@
-"""``flask db …``: Alembic migrations run with the application's configuration."""
+"""``flask db …``: Alembic migrations run with the application's configuration.
+
+``import_all_models`` (read by ``migrations/env.py``) imports every package's models so
+that autogenerate sees the whole metadata; where the scripts live is portal.migration_config.
+"""
 
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
 from typing import Any
 
 import click
 from alembic import command
-from alembic.config import Config
 from flask import Flask
 from flask.cli import AppGroup
 
 from portal import db
-
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+from portal.migration_config import alembic_config, module_migration_dirs
 
 
 def import_all_models(app: Flask) -> None:
@@ -33,39 +34,6 @@ def import_all_models(app: Flask) -> None:
         except ModuleNotFoundError as exc:
             if exc.name not in (name, f"{name}.models"):
                 raise
-
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def module_migration_dirs(app: Flask) -> dict[str, Path]:
-    """Each domain package keeps its migrations in ``<package>/migrations`` on an Alembic
-    branch named after it (self-contained modules, as in Indico's plugins)."""
-    dirs = {}
-    for name in app.config["PONTE_MODULES"]:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError:
-            continue
-        path = Path(module.__file__).resolve().parent / "migrations"  # type: ignore[arg-type]
-        dirs[name] = path
-    return dirs
-
-
-def alembic_config(connection: Any = None) -> Config:
-    from flask import current_app
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    locations = [str(MIGRATIONS_DIR / "versions")] + [
-        str(p) for p in module_migration_dirs(current_app).values() if p.is_dir()
-    ]
-    cfg.set_main_option("version_locations", " ".join(locations))
-    cfg.set_main_option("path_separator", "space")
-    cfg.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s")
-    if connection is not None:
-        cfg.attributes["connection"] = connection
-    return cfg
 
 
 def upgrade(revision: str = "heads", connection: Any = None) -> None:

@@ -28,7 +28,7 @@ from flask import Flask, current_app, request
 from sqlalchemy import case, delete, literal, select
 from werkzeug.exceptions import TooManyRequests
 
-from portal import db
+from portal import audit, db, metrics
 from portal.db import UTCDateTime, utcnow
 from portal.models import RateLimit
 
@@ -164,8 +164,6 @@ def reset(name: str, *parts: str) -> None:
 
 def refused(name: str) -> None:
     """The audit entry of a limit reached (once per window and key, not per request)."""
-    from portal import audit
-
     audit.record("ratelimit.exceeded", ("rate_limit", name), limit=name, path=request.path)
     db.session.commit()
 
@@ -177,8 +175,6 @@ def enforce(name: str, *parts: str) -> None:
     count, retry_after = hit(name, *parts)
     rule = limit(name)
     if count > rule.count:
-        from portal import metrics
-
         metrics.rate_limit_hit(name)
         if count == rule.count + 1:
             refused(name)

@@ -18,7 +18,23 @@ from portal import db
 from portal.db import Base
 
 
-class Occupation(Base):
+class BilingualLabel:
+    """An ESCO concept's preferred labels (``label_it``, ``label_en``) as the reader sees
+    them: Italian for an Italian page when ESCO has it, English otherwise."""
+
+    label_it: str | None
+    label_en: str
+
+    @property
+    def label(self) -> str:
+        return localized(self.label_it, self.label_en)
+
+    @property
+    def label_html(self) -> Markup:
+        return label_html(self.label_it, self.label_en)
+
+
+class Occupation(BilingualLabel, Base):
     """An ESCO occupation (ISCO-08 groups 4–9)."""
 
     __tablename__ = "esco_occupation"
@@ -31,16 +47,8 @@ class Occupation(Base):
 
     skills: Mapped[list[OccupationSkill]] = relationship(back_populates="occupation")
 
-    @property
-    def label(self) -> str:
-        return localized(self.label_it, self.label_en)
 
-    @property
-    def label_html(self) -> Markup:
-        return label_html(self.label_it, self.label_en)
-
-
-class Skill(Base):
+class Skill(BilingualLabel, Base):
     """An ESCO skill or knowledge item."""
 
     __tablename__ = "esco_skill"
@@ -50,14 +58,6 @@ class Skill(Base):
     label_it: Mapped[str | None] = mapped_column(String(300))
     label_en: Mapped[str] = mapped_column(String(300), index=True)
     skill_type: Mapped[str] = mapped_column(String(20))
-
-    @property
-    def label(self) -> str:
-        return localized(self.label_it, self.label_en)
-
-    @property
-    def label_html(self) -> Markup:
-        return label_html(self.label_it, self.label_en)
 
 
 class EscoLabel(Base):

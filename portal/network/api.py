@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, url_for
+from flask import Blueprint, jsonify, request, url_for
 
 from portal import db
 from portal.api import (
@@ -312,8 +312,6 @@ def _list_filters(params: list[dict[str, Any]]) -> list[dict[str, Any]]:
     responses=_page_response("GoodPracticePage"),
 )
 def practices() -> Any:
-    from flask import request
-
     # The filters were checked against the document (portal.openapi_checks).
     filters = PracticeFilters.from_args(request.args)
     filters.organisation_id = None
@@ -350,8 +348,6 @@ def practice(practice_id: int) -> Any:
     responses=_page_response("EventPage"),
 )
 def events() -> Any:
-    from flask import request
-
     # The filters were checked against the document (portal.openapi_checks).
     filters = EventFilters.from_args(request.args)
     filters.updated_since = updated_since()
@@ -391,8 +387,6 @@ def event(event_id: int) -> Any:
     responses=_page_response("AgreementPage"),
 )
 def agreements() -> Any:
-    from flask import request
-
     # The filters were checked against the document (portal.openapi_checks).
     filters = AgreementFilters.from_args(request.args)
     filters.updated_since = updated_since()

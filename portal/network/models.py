@@ -97,6 +97,16 @@ def label(vocabulary: dict[str, Any], code: str | None) -> str:
 # --- Editors ----------------------------------------------------------------------------------
 
 
+def coded_rows(rows: list[Any], codes: list[str], known: dict[str, Any], make: Any) -> list[Any]:
+    """The child rows that hold a list of vocabulary codes (themes, target groups): the
+    known codes once each, in order; a row already there is kept, a new code gets a new row
+    (``make(code=...)``)."""
+    wanted = [c for c in dict.fromkeys(codes) if c in known]
+    keep = [r for r in rows if r.code in wanted]
+    have = {r.code for r in keep}
+    return keep + [make(code=c) for c in wanted if c not in have]
+
+
 class ContentEditor(Base):
     """A user an administrator allowed to publish good practices (the editor role).
 
@@ -161,10 +171,7 @@ class GoodPractice(Versioned, TimestampMixin, Base):
 
     @themes.setter
     def themes(self, codes: list[str]) -> None:
-        wanted = [c for c in dict.fromkeys(codes) if c in THEMES]
-        keep = [r for r in self.theme_rows if r.code in wanted]
-        have = {r.code for r in keep}
-        self.theme_rows = keep + [PracticeTheme(code=c) for c in wanted if c not in have]
+        self.theme_rows = coded_rows(self.theme_rows, codes, THEMES, PracticeTheme)
 
     @property
     def target_groups(self) -> list[str]:
@@ -172,10 +179,7 @@ class GoodPractice(Versioned, TimestampMixin, Base):
 
     @target_groups.setter
     def target_groups(self, codes: list[str]) -> None:
-        wanted = [c for c in dict.fromkeys(codes) if c in TARGET_GROUPS]
-        keep = [r for r in self.target_rows if r.code in wanted]
-        have = {r.code for r in keep}
-        self.target_rows = keep + [PracticeTarget(code=c) for c in wanted if c not in have]
+        self.target_rows = coded_rows(self.target_rows, codes, TARGET_GROUPS, PracticeTarget)
 
     @property
     def status_label(self) -> str:

@@ -9,7 +9,6 @@ plain words, so a query never fails because of its syntax.
 from __future__ import annotations
 
 import logging
-import math
 import re
 import threading
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from whoosh.index import FileIndex
 from whoosh.qparser import AndGroup, MultifieldParser
 from whoosh.searching import Searcher
 
-from portal.db import utcnow
+from portal.db import PageNumbers, utcnow
 from portal.search import engine, node
 from portal.search.analysis import (
     ENGLISH_STOP_WORDS,
@@ -74,24 +73,12 @@ class Hit:
 
 
 @dataclass
-class SearchResults:
+class SearchResults(PageNumbers):
     hits: list[Hit]
     total: int
     page: int
     per_page: int
     facets: dict[str, list[tuple[str, int]]]
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
 
 # --- Searchers, one per thread and index directory ---------------------------------------

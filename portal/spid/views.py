@@ -24,18 +24,14 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import delete, select
 from stdnum.it import codicefiscale
 
-from portal import audit, db
-from portal.auth import (
-    _safe_next,
-    create_account_from_form,
-    flash_account_created,
-    role_home,
-)
+from portal import audit, db, headers
 from portal.db import utcnow
 from portal.extensions import csrf
 from portal.forms import ConfirmForm
+from portal.landing import role_home, safe_next
 from portal.models import User
 from portal.permissions import login_required, public
+from portal.registration import create_account_from_form, flash_account_created
 from portal.spid import sp
 from portal.spid.config import REQUEST_MAX_AGE_SECONDS, Settings
 from portal.spid.forms import SpidRegistrationForm
@@ -49,8 +45,6 @@ SIGNED_IN = "spid_session"  # IdP, NameID and SessionIndex of a SPID/CIE sign-in
 def saml_post_page(form: Any, profile: Any = None) -> Any:
     """The page that posts a SAML message to the identity provider (HTTP-POST binding);
     the Content-Security-Policy lets this page's form reach that provider."""
-    from portal import headers
-
     headers.allow_form_action(form["action"] if isinstance(form, dict) else form.action)
     return render_template("spid/post.html", form=form, profile=profile)
 
@@ -262,7 +256,7 @@ def _sign_in(profile: str, user: User, identity: sp.Identity, next_url: str) -> 
     )
     db.session.commit()
     flash(_("Welcome, %(name)s.", name=user.display_name), "success")
-    return redirect(_safe_next(next_url or None, user))
+    return redirect(safe_next(next_url or None, user))
 
 
 def _link(profile: str, stored: SpidRequest, identity: sp.Identity) -> Any:

@@ -293,7 +293,7 @@ def test_signing_in_follows_a_safe_next_and_not_an_open_redirect(client, db_sess
 
 
 def test_role_home_skips_a_disabled_module(app, db_session, monkeypatch):
-    from portal.auth import role_home
+    from portal.landing import role_home
 
     user = make_user("broker")
     with app.test_request_context():
