@@ -127,7 +127,7 @@ def test_stripe_webhook_outcomes_are_counted(app, client):
         )
     finally:
         app.config["STRIPE_WEBHOOK_SECRET"] = original
-    assert response.status_code == 400
+    assert response.status_code == 401
     after = value(scrape(client), "ponte_stripe_webhook_events_total", outcome="bad_signature")
     assert after == before + 1
 
