@@ -10,6 +10,7 @@ from flask import Flask, g, request
 from werkzeug.routing import IntegerConverter as WerkzeugIntegerConverter
 
 from portal import config as config_module
+from portal.db import MAX_ID
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -107,7 +108,7 @@ class IntegerConverter(WerkzeugIntegerConverter):
     route (404) instead of reaching PostgreSQL as an out-of-range value (a 500). Same class
     name as Werkzeug's, for code that looks converters up by name."""
 
-    MAX = 2**31 - 1
+    MAX = MAX_ID
 
     def __init__(
         self,

@@ -62,8 +62,7 @@ def query_param(name: str, description: str, schema: dict[str, Any] | None = Non
     }
 
 
-#: The largest id of any record: the databases' INTEGER (and the ``<int:…>`` routes).
-MAX_ID = 2**31 - 1
+MAX_ID = db.MAX_ID
 #: Pages beyond this are refused: a harvester uses ``updated_since`` instead.
 MAX_PAGE = 99_999
 

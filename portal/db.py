@@ -37,6 +37,11 @@ NAMING_CONVENTION = {
 }
 
 
+#: The largest id of any record: the databases' INTEGER (SQLite and PostgreSQL alike). The
+#: ``<int:…>`` routes, the API document and query-string ids are bounded by it.
+MAX_ID = 2**31 - 1
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -32,12 +32,12 @@ MAX_SEARCH_HITS = 1000
 
 
 def record_id(raw: str) -> int | None:
-    """A record id typed in a query string, or None when it cannot be one (databases'
-    INTEGER: at most 2**31 - 1)."""
+    """A record id typed in a query string, or None when it cannot be one (at most
+    ``db.MAX_ID``)."""
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 10):
         return None
     value = int(raw)
-    return value if 0 < value <= 2**31 - 1 else None
+    return value if 0 < value <= db.MAX_ID else None
 
 
 def search_ids(q: str, doc_type: str) -> list[int]:
