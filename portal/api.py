@@ -504,7 +504,8 @@ def check_request_against_document() -> None:
             return  # not JSON at all: the view says so in its own words (400)
         if not isinstance(data, dict):
             return  # not a JSON object: the same
-        fields = openapi_checks.body_errors(_body_validator(body["schema"]), data)
+        validator = _body_validator(request.endpoint or "", body["schema"])
+        fields = openapi_checks.body_errors(validator, data)
         if fields:
             # Like the domain rules the views check: the field's path, with a 422.
             raise ApiError(422, "invalid", "The request body is not valid.", fields)
@@ -514,14 +515,13 @@ def _not_json(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _body_validator(schema: dict[str, Any]) -> Any:
-    """One validator per request schema, built on first use (the components do not
-    change while the app runs)."""
+def _body_validator(endpoint: str, schema: dict[str, Any]) -> Any:
+    """The endpoint's body validator, built on its first request (a view's schema and the
+    components are fixed while the app runs, so each process may keep it)."""
     cache = current_app.extensions.setdefault("ponte_openapi_validators", {})
-    key = json.dumps(schema, sort_keys=True)
-    if key not in cache:
-        cache[key] = openapi_checks.body_validator(schema, {"schemas": _schemas(current_app)})
-    return cache[key]
+    if endpoint not in cache:
+        cache[endpoint] = openapi_checks.body_validator(schema, {"schemas": _schemas(current_app)})
+    return cache[endpoint]
 
 
 def init_app(app: Flask) -> None:
