@@ -95,8 +95,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from portal.layout import init_app as init_layout
 
     init_layout(app)
-    from portal import pagecache
+    from portal import memo, pagecache
 
+    memo.init_app(app)
     pagecache.init_app(app)  # last: its lookup may answer before the view runs
     # Only now are all searchable types registered: apply what the outbox holds.
     search.startup_drain(app)

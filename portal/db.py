@@ -207,12 +207,16 @@ def paginate(
     per_page: int = 20,
     scalars: bool = True,
     count_limit: int | None = None,
+    count_key: Any = None,
 ) -> Page:
     """Run ``stmt`` for one page; ``total`` comes from a COUNT over the same filter.
 
     With ``count_limit`` the COUNT stops after that many rows (see ``Page.total_capped``);
     it counts a constant instead of the selected columns, so ``stmt`` must be a plain
-    select (no DISTINCT or GROUP BY) for that.
+    select (no DISTINCT or GROUP BY) for that. With ``count_key`` (whatever decides the
+    filter: the listing's name, its filters, the day) the total is remembered while the
+    data version holds (:func:`portal.memo.remember`): every page of a listing, and every
+    reader, shares one COUNT.
     """
     page = max(1, page)
     per_page = max(1, min(per_page, 100))
@@ -221,7 +225,16 @@ def paginate(
         counted = counted.with_only_columns(literal_column("1"), maintain_column_froms=True).limit(
             count_limit + 1
         )
-    total = session.execute(select(func.count()).select_from(counted.subquery())).scalar_one()
+
+    def count() -> int:
+        return session.execute(select(func.count()).select_from(counted.subquery())).scalar_one()
+
+    if count_key is None:
+        total = count()
+    else:
+        from portal.memo import remember
+
+        total = remember(("count", count_key, count_limit), count)
     capped = count_limit is not None and total > count_limit
     if capped:
         total = count_limit

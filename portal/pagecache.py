@@ -33,14 +33,14 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, request, session
 from flask_babel import get_locale
-from sqlalchemy import LargeBinary, String, delete, func, select
+from sqlalchemy import LargeBinary, String, delete
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal import db
 from portal.db import Base, utcnow
 from portal.headers import csp_nonce
-from portal.search.models import SearchOutbox
+from portal.memo import current_version
 
 logger = logging.getLogger(__name__)
 
@@ -60,9 +60,6 @@ DEFAULT_ENDPOINTS = (
 NONCE_PLACEHOLDER = b"\x00ponte-csp-nonce\x00"
 #: Session keys an anonymous page does not depend on.
 NEUTRAL_SESSION_KEYS = frozenset({"lang", "lang_chosen", "csrf_token", "_permanent"})
-#: The version looks at the newest outbox ids: on PostgreSQL a transaction holding a
-#: lower id may commit after a higher one, which changes the count but not the maximum.
-VERSION_WINDOW = 1000
 MAX_BODY = 512 * 1024
 #: One store in this many also deletes expired entries.
 PRUNE_EVERY = 200
@@ -77,17 +74,6 @@ class PageCacheEntry(Base):
     content_type: Mapped[str] = mapped_column(String(100))
     body: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-
-
-def data_version() -> str:
-    """The outbox position: changes with every commit that touched a searchable record."""
-    newest = select(func.coalesce(func.max(SearchOutbox.id), 0)).scalar_subquery()
-    top, recent = db.session.execute(
-        select(func.max(SearchOutbox.id), func.count()).where(
-            SearchOutbox.id > newest - VERSION_WINDOW
-        )
-    ).one()
-    return f"{top or 0}.{recent}"
 
 
 def _anonymous() -> bool:
@@ -112,7 +98,7 @@ def _lookup() -> Response | None:
     if not _anonymous():
         return None
     try:
-        version = data_version()
+        version = current_version()
         key = _key()
         entry = db.session.get(PageCacheEntry, key)
     except SQLAlchemyError as error:  # before ``flask db upgrade``: no table yet
