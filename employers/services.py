@@ -370,7 +370,7 @@ def ranked_vacancy_ids(q: str, limit: int = 1000) -> list[int] | None:
         return None
     from portal import search
 
-    return [int(h.doc_id) for h in search.query(q, doc_types=["vacancy"], per_page=limit).hits]
+    return [int(i) for i in search.matching_ids(q, doc_types=["vacancy"], limit=limit)]
 
 
 def public_vacancy_select(today: date) -> Select:
@@ -385,6 +385,61 @@ def public_vacancy_select(today: date) -> Select:
             Organisation.verified_at.is_not(None),
         )
     )
+
+
+@dataclass(frozen=True)
+class VacancyCard:
+    """What the public listing shows of a vacancy: read as plain columns, not as a full
+    vacancy with its skills and relations (twenty of those cost more than the page)."""
+
+    id: int
+    title: str
+    organisation_name: str
+    comune_name: str
+    province_code: str
+    contract_type: str
+    hours_per_week: int
+    adjustments: tuple[str, ...]
+
+    @property
+    def municipality_label(self) -> str:
+        return f"{self.comune_name} ({self.province_code})"
+
+    @property
+    def contract_label(self) -> str:
+        return str(CONTRACT_TYPES.get(self.contract_type, self.contract_type))
+
+
+def vacancy_cards(ids: list[int]) -> list[VacancyCard]:
+    """The listing's cards for ``ids``, in that order (two queries whatever their number)."""
+    if not ids:
+        return []
+    rows = db.session.execute(
+        select(
+            Vacancy.id,
+            Vacancy.title,
+            Organisation.name,
+            Municipality.name,
+            Municipality.province_code,
+            Vacancy.contract_type,
+            Vacancy.hours_per_week,
+        )
+        .join(Organisation, Vacancy.organisation_id == Organisation.id)
+        .join(Municipality, Vacancy.comune_code == Municipality.istat_code)
+        .where(Vacancy.id.in_(ids))
+    ).all()
+    adjustments: dict[int, list[str]] = {}
+    for vacancy_id, code in db.session.execute(
+        select(VacancyAdjustment.vacancy_id, VacancyAdjustment.code).where(
+            VacancyAdjustment.vacancy_id.in_(ids)
+        )
+    ):
+        adjustments.setdefault(vacancy_id, []).append(code)
+    cards = {
+        row[0]: VacancyCard(*row, adjustments=tuple(sorted(adjustments.get(row[0], ()))))
+        for row in rows
+    }
+    return [cards[i] for i in ids if i in cards]
 
 
 def public_vacancies(

@@ -27,6 +27,7 @@ from employers.services import VACANCY_ROLES, VacancyData, VacancyError, Vacancy
 from portal import audit, concurrency, db, provinces
 from portal.db import utcnow
 from portal.forms import ConfirmForm
+from portal.i18n import translated
 from portal.layout import HomeAction
 from portal.permissions import public, require, roles_required
 from portal.taxonomy import (
@@ -84,18 +85,23 @@ def vacancy_list() -> Any:
     filters = filters_from_args()
     resolve_comune_arg(filters)
     ranked = services.ranked_vacancy_ids(filters.q)
+    day = today()
     page = db.paginate(
-        services.public_vacancies(filters, today(), ranked),
+        services.public_vacancies(filters, day, ranked).with_only_columns(Vacancy.id),
         page_arg(),
         current_app.config["PER_PAGE"],
         count_limit=current_app.config["LISTING_COUNT_LIMIT"],
+        # Every page of a listing, and every reader, shares one COUNT while nothing
+        # searchable changed (the day is in the key: vacancies expire at midnight).
+        count_key=("vacancies", repr(filters), day, None if ranked is None else tuple(ranked)),
     )
+    page.items = services.vacancy_cards(page.items)
     return render_template(
         "employers/vacancy_list.html",
         page=page,
         filters=filters,
-        contract_types=CONTRACT_TYPES,
-        adjustments=ADJUSTMENTS,
+        contract_types=translated(CONTRACT_TYPES),
+        adjustments=translated(ADJUSTMENTS),
         comune_label=request.args.get("comune", ""),
         province_choices=provinces.choices(),
         feed_url=url_for("employers.vacancy_feed", **feed_args()),

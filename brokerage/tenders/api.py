@@ -178,8 +178,8 @@ def tenders() -> Any:
         )
     q = (request.args.get("q") or "").strip()[:200]
     if q:
-        hits = search.query(q, doc_types=["tender"], per_page=1000).hits
-        stmt = stmt.where(Tender.id.in_([int(h.doc_id) for h in hits]))
+        ids = search.matching_ids(q, doc_types=["tender"], limit=1000)
+        stmt = stmt.where(Tender.id.in_([int(i) for i in ids]))
     page = db.paginate(
         stmt.order_by(Tender.published_at.desc(), Tender.id.desc()), page_number(), 20
     )

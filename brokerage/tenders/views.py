@@ -13,6 +13,7 @@ from flask import Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import lazyload
 
 from brokerage.tenders import cpv, ocds, services
 from brokerage.tenders.blueprint import (
@@ -37,6 +38,7 @@ from brokerage.tenders.models import (
 )
 from portal import db, search
 from portal.forms import ConfirmForm
+from portal.i18n import translated
 from portal.layout import HomeAction
 from portal.models import PUBLIC_BODY, PUBLIC_OFFICER, Organisation
 from portal.permissions import public
@@ -54,16 +56,29 @@ def tender_list() -> Any:
         select(Tender)
         .join(Organisation, Organisation.id == Tender.buyer_org_id)
         .where(Tender.status.in_(PUBLIC_STATUSES), Organisation.verified_at.is_not(None))
+        # The list shows a tender's own columns, its buyer and place: not its codes,
+        # lots, contracts and releases, which the detail page loads.
+        .options(
+            lazyload(Tender.cpv_rows),
+            lazyload(Tender.lots),
+            lazyload(Tender.contracts),
+            lazyload(Tender.releases),
+        )
     )
     if clause:
         stmt = stmt.where(Tender.clause_type == clause)
+    ids = None
     if q:
-        hits = search.query(q, doc_types=["tender"], per_page=1000).hits
-        stmt = stmt.where(Tender.id.in_([int(h.doc_id) for h in hits]))
+        ids = tuple(int(i) for i in search.matching_ids(q, doc_types=["tender"], limit=1000))
+        stmt = stmt.where(Tender.id.in_(ids))
     stmt = stmt.order_by(Tender.published_at.desc(), Tender.id.desc())
-    page = db.paginate(stmt, page_arg(), per_page())
+    page = db.paginate(stmt, page_arg(), per_page(), count_key=("tenders", clause, ids))
     return render_template(
-        "tenders/tender_list.html", page=page, q=q, clause=clause, clause_types=CLAUSE_TYPES
+        "tenders/tender_list.html",
+        page=page,
+        q=q,
+        clause=clause,
+        clause_types=translated(CLAUSE_TYPES),
     )
 
 

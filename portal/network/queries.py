@@ -41,8 +41,8 @@ def record_id(raw: str) -> int | None:
 
 
 def search_ids(q: str, doc_type: str) -> list[int]:
-    hits = search.query(q, doc_types=[doc_type], page=1, per_page=MAX_SEARCH_HITS)
-    return [int(h.doc_id) for h in hits.hits if h.doc_id.isdigit()]
+    ids = search.matching_ids(q, doc_types=[doc_type], limit=MAX_SEARCH_HITS)
+    return [int(i) for i in ids if i.isdigit()]
 
 
 # --- Good practices ---------------------------------------------------------------------------

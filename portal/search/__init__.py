@@ -26,7 +26,7 @@ from portal.search import node, outbox
 from portal.search.models import SearchOutbox
 from portal.search.node import healthy, reindex
 from portal.search.outbox import register
-from portal.search.querying import Hit, SearchResults, query
+from portal.search.querying import Hit, SearchResults, matching_ids, query
 
 __all__ = [
     "Hit",
@@ -35,6 +35,7 @@ __all__ = [
     "drain",
     "healthy",
     "init_app",
+    "matching_ids",
     "query",
     "register",
     "reindex",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import islice
@@ -176,6 +177,28 @@ def query(
         for name in FACETS
     }
     return SearchResults(hits, evaluation.total, page, per_page, facets)
+
+
+def matching_ids(
+    q: str, *, doc_types: list[str] | None = None, limit: int = 1000, today: date | None = None
+) -> list[str]:
+    """The ids of the ``limit`` documents that best match ``q``, best first: for listings
+    that filter and order matches themselves, so no hit (title, snippet, address) is built."""
+    _drain_if_stale()
+    s = searcher()
+    day = (today or utcnow().date()).isoformat()
+    evaluation = _evaluate(s, (q or "").strip(), filter_groups(doc_types, None), limit, day)
+    if not evaluation.top:
+        return []
+    leaves = engine.leaves(s)
+    offsets = [offset for _reader, _data, offset in leaves]
+    ids = []
+    for _score, docnum in evaluation.top:
+        reader, data, offset = leaves[bisect_right(offsets, docnum) - 1]
+        doc_id = data.column(reader, "doc_id")[docnum - offset]
+        # An index built before doc_id was a column: read the stored fields.
+        ids.append(doc_id or s.stored_fields(docnum).get("doc_id", ""))
+    return ids
 
 
 def _facet_order(item: tuple[str, int]) -> tuple[int, str]:

@@ -17,7 +17,7 @@ from sqlalchemy import func, insert, select
 from portal import db, search
 from portal.db import utcnow
 from portal.models import Municipality, Organisation
-from portal.search import node, outbox
+from portal.search import engine, node, outbox
 from portal.search.models import SearchOutbox
 from tests.factories import make_org
 
@@ -235,6 +235,29 @@ def test_pagination(word: str) -> None:
     pages = [hit.title for p in (1, 2, 3) for hit in search.query(word, page=p, per_page=2).hits]
     assert sorted(pages) == sorted(f"Pagina {n} {word}" for n in range(5))
     assert search.query(word, page=9, per_page=2).hits == []
+
+
+def test_matching_ids_are_the_hits_ids_in_their_order(word: str) -> None:
+    for n in range(5):
+        make_org(name=f"Elenco {n} {word}", description=f"{word} " * n)
+    commit_and_drain()
+    hits = search.query(word, per_page=100).hits
+    assert search.matching_ids(word) == [hit.doc_id for hit in hits]
+    assert search.matching_ids(word, limit=2) == [hit.doc_id for hit in hits[:2]]
+    assert search.matching_ids(word, doc_types=["vacancy"]) == []
+    assert search.matching_ids("zzznothinglikeit") == []
+
+
+def test_matching_ids_read_an_index_built_without_the_id_column(
+    word: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_org(name=f"Vecchio indice {word}")
+    commit_and_drain()
+    expected = [hit.doc_id for hit in search.query(word).hits]
+    monkeypatch.setattr(
+        engine.SegmentData, "column", lambda self, reader, name: [""] * self.doccount
+    )
+    assert search.matching_ids(word) == expected
 
 
 def test_title_matches_rank_first(word: str) -> None:
