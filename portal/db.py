@@ -11,9 +11,10 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context
 from sqlalchemy import DateTime, MetaData, event, func, literal_column, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import (
@@ -120,37 +121,56 @@ class DatabaseState:
     sessionmaker: sessionmaker[Session]
 
 
-def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+#: How long an SQLite writer waits for another's lock (config: SQLITE_BUSY_TIMEOUT_MS).
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def _sqlite_pragmas(busy_ms: int, dbapi_connection: Any, connection_record: Any) -> None:
     # Let SQLAlchemy, not pysqlite, issue BEGIN, so SAVEPOINTs work (SQLAlchemy's
     # documented recipe for pysqlite's transaction handling).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     cursor.close()
 
 
 def _sqlite_begin(connection: Any) -> None:
     # IMMEDIATE takes the write lock at the start: two writers queue up (busy_timeout)
-    # instead of failing with "database is locked" when one upgrades its lock.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # instead of failing with "database is locked" when one upgrades its lock. A request
+    # that only reads (reads_only) begins deferred: with WAL, readers then run side by
+    # side instead of taking turns for a lock they never use.
+    if has_request_context() and g.get("db_reads_only"):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def reads_only(flag: bool = True) -> None:
+    """This request's next transactions only read (public pages): on SQLite they begin
+    deferred. Whatever must write afterwards calls ``reads_only(False)`` after ending the
+    reading transaction; a write inside a deferred one may fail while others write."""
+    g.db_reads_only = flag
+
+
+def make_engine(url: str, *, busy_ms: int = SQLITE_BUSY_TIMEOUT_MS, **kwargs: Any) -> Engine:
     from sqlalchemy import create_engine
 
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", partial(_sqlite_pragmas, busy_ms))
         event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
 def init_app(app: Flask) -> None:
-    engine = make_engine(app.config["DATABASE_URL"])
+    engine = make_engine(
+        app.config["DATABASE_URL"],
+        busy_ms=app.config.get("SQLITE_BUSY_TIMEOUT_MS", SQLITE_BUSY_TIMEOUT_MS),
+    )
     app.extensions["ponte_db"] = DatabaseState(
         engine=engine, sessionmaker=sessionmaker(bind=engine, expire_on_commit=False)
     )
@@ -158,6 +178,10 @@ def init_app(app: Flask) -> None:
     @app.teardown_appcontext
     def remove_session(exc: BaseException | None) -> None:
         session.remove()
+
+    @app.teardown_request
+    def _end_reads_only(exc: BaseException | None) -> None:
+        g.pop("db_reads_only", None)  # tests run requests in one app context
 
 
 def engine() -> Engine:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from portal import db
 from portal.models import Organisation
@@ -37,3 +39,35 @@ def test_paginate_stops_counting_at_the_limit(db_session):
 def test_analyze_gives_the_planner_statistics(db_session):
     db.analyze()  # must work inside the test's transaction on both backends
     assert db.paginate(_orgs_named("Nessuna")).total == 0
+
+
+def test_public_pages_read_while_another_connection_writes_on_sqlite(tmp_path):
+    """A read-only page begins a deferred transaction on SQLite: it reads beside a writer
+    instead of waiting for the write lock (BEGIN IMMEDIATE, which writers still use)."""
+    import sqlite3
+
+    from portal.migrate import upgrade
+    from tests.conftest import make_test_app
+
+    path = tmp_path / "ponte.db"
+    # Searches count against a rate limit, which writes: this is about the reading.
+    app = make_test_app(
+        f"sqlite:///{path}", tmp_path, SQLITE_BUSY_TIMEOUT_MS=200, RATELIMIT_ENABLED=False
+    )
+    with app.app_context():
+        upgrade()
+    writer = sqlite3.connect(path, isolation_level=None, timeout=0.1)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("BEGIN IMMEDIATE")  # another worker in the middle of a write
+    try:
+        client = app.test_client()
+        for path_ in ("/vacancies", "/shop", "/tenders", "/search?q=miele"):
+            assert client.get(path_).status_code == 200, path_
+        with app.test_request_context("/"):
+            # Outside the public pages a transaction still takes the write lock first.
+            with pytest.raises(OperationalError):
+                db.session.execute(select(Organisation.id)).all()
+            db.session.rollback()
+    finally:
+        writer.rollback()
+        writer.close()

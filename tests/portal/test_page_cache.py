@@ -117,25 +117,36 @@ def test_a_session_with_a_cart_is_not_served_from_the_cache(cached, client):
     assert "X-Page-Cache" not in client.get("/shop").headers
 
 
-def test_pages_with_a_csrf_form_are_not_stored(cached, app, client):
-    """A POST form's token belongs to one session: such pages are rendered for each
-    reader (the form keeps working) and never stored for another."""
+def test_a_page_with_a_csrf_form_gives_each_reader_their_own_token(cached, app, client):
+    """A POST form's token belongs to one session: the stored page holds a placeholder, each
+    reader gets their own session's token in it, and the form works for each of them."""
+    from flask import g
+
     app.config["WTF_CSRF_ENABLED"] = True
     try:
         farm, _user = make_producer("social_farm")
-        product, _variant = make_product(farm, name="Miele di castagno")
-        tokens = set()
-        for _ in range(2):
-            from flask import g
-
+        product, variant = make_product(farm, name="Miele di castagno")
+        seen = []
+        for _reader in range(2):
             g.pop("csrf_token", None)  # a new request context in production
-            page = app.test_client().get(f"/shop/products/{product.id}")
-            assert page.status_code == 200 and "X-Page-Cache" not in page.headers
+            browser = app.test_client()
+            page = browser.get(f"/shop/products/{product.id}")
+            assert page.status_code == 200
             found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))
             assert found
-            tokens.add(found.group(1))
-        assert len(tokens) == 2
-        assert db.session.query(pagecache.PageCacheEntry).count() == 0
+            seen.append((page.headers["X-Page-Cache"], found.group(1), page.headers["ETag"]))
+            g.pop("csrf_token", None)
+            added = browser.post(
+                "/shop/cart/add",
+                data={"variant_id": variant.id, "quantity": 1, "csrf_token": found.group(1)},
+            )
+            assert added.status_code == 302  # the token is valid for this reader's session
+        (first, first_token, first_etag), (second, second_token, second_etag) = seen
+        assert (first, second) == ("miss", "hit")
+        assert first_token != second_token and first_etag != second_etag
+        stored = db.session.query(pagecache.PageCacheEntry).one()
+        assert first_token.encode() not in stored.body
+        assert pagecache.CSRF_PLACEHOLDER in stored.body
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
 
@@ -158,3 +169,32 @@ def test_a_cached_page_carries_the_nonce_of_its_own_response(cached, client):
             assert f'nonce="{nonce}"' in body
         nonces.append(nonce)
     assert nonces[0] != nonces[1]
+
+
+def test_a_visitor_who_saw_a_form_is_still_served_from_the_cache(cached, app, client):
+    """An anonymous session holding only a CSRF token is not treated as a hijacked
+    sign-in: it is neither emptied nor told to drop a remember cookie on every page."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        farm, _user = make_producer("social_farm")
+        product, _variant = make_product(farm, name="Miele di castagno")
+        client.get("/vacancies")  # stored by another reader
+        client.get(f"/shop/products/{product.id}")  # this visitor now holds a CSRF token
+        with client.session_transaction() as session:
+            assert "csrf_token" in session
+        again = client.get("/vacancies")
+        assert again.headers["X-Page-Cache"] == "hit"
+        assert "remember_token" not in again.headers.get("Set-Cookie", "")
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+
+
+def test_a_signed_in_session_from_another_client_is_still_cleared(app, client):
+    """Strong session protection still holds for sessions that name a user."""
+    user = make_user("employer")
+    login(client, user)
+    assert client.get("/employer").status_code == 200
+    with client.session_transaction() as session:
+        session["_id"] = "another browser"
+    page = client.get("/employer")
+    assert page.status_code == 302 and "/login" in page.headers["Location"]
