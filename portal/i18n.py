@@ -68,6 +68,26 @@ def euro(amount: Decimal | int | str | None) -> str:
     return format_currency(Decimal(amount), "EUR")
 
 
+#: Each language's number pattern, parsed once per process (babel's own objects).
+_NUMBER_PATTERNS: dict[str, tuple[Any, Any]] = {}
+
+
+def number(value: Any) -> str:
+    """A number in the reader's locale (``|number``), as ``format_decimal`` writes it,
+    with the locale's pattern looked up once rather than for each of a page's counts."""
+    if value is None:
+        return ""
+    if not has_request_context():
+        return format_decimal(value)
+    locale = get_locale()
+    if locale is None:
+        return format_decimal(value)
+    patterns = _NUMBER_PATTERNS.get(str(locale))
+    if patterns is None:
+        patterns = _NUMBER_PATTERNS[str(locale)] = (locale.decimal_formats[None], locale)
+    return patterns[0].apply(value, patterns[1])
+
+
 def format_iban(value: str | None) -> str:
     return identifiers.format_iban(value or "")
 
@@ -113,7 +133,7 @@ def init_app(app: Flask) -> None:
         euro=euro,
         date=lambda value, fmt="medium": format_date(value, fmt) if value else "",
         datetime=lambda value, fmt="medium": format_datetime(value, fmt) if value else "",
-        number=lambda value: format_decimal(value) if value is not None else "",
+        number=number,
         iban=format_iban,  # stored compact, shown in groups of four
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
@@ -35,6 +36,9 @@ from portal.models import (
 )
 from portal.permissions import is_admin, login_required, public, require
 from portal.search.highlight import mark
+
+#: Characters Werkzeug leaves unescaped in the query strings url_for builds.
+URL_SAFE = "!$'()*,/:;?@"
 
 bp = Blueprint("portal", __name__)
 
@@ -208,6 +212,19 @@ def search_page() -> Any:
             return provinces.name(value)
         return str(labels.get(value, value))
 
+    # A facet's link keeps the other arguments and starts again at page 1; the address is
+    # built once, not once for each of up to two hundred facet values.
+    base, args = url_for("portal.search_page"), request.args.to_dict()
+    prefixes: dict[str, str] = {}
+
+    def facet_url(facet: str, value: str) -> str:
+        name = "type" if facet == "doc_type" else facet
+        prefix = prefixes.get(name)
+        if prefix is None:
+            others = {k: v for k, v in args.items() if k not in (name, "page")}
+            prefix = prefixes[name] = f"{base}?{urlencode({**others, 'page': 1}, safe=URL_SAFE)}"
+        return f"{prefix}&{urlencode({name: value}, safe=URL_SAFE)}"
+
     return render_template(
         "portal/search.html",
         q=q,
@@ -217,6 +234,7 @@ def search_page() -> Any:
         doc_type_labels=labels,
         facet_labels=facet_labels,
         value_label=value_label,
+        facet_url=facet_url,
         mark=mark,
     )
 

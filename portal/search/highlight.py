@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from markupsafe import Markup, escape
 
@@ -21,15 +22,23 @@ def _stems(query: str) -> list[str]:
     return sorted(set(stems), key=len, reverse=True)
 
 
+@lru_cache(maxsize=256)
+def _pattern(query: str) -> re.Pattern[str] | None:
+    """The words of ``query`` as one pattern, compiled once for all of a page's hits."""
+    stems = _stems(query)
+    if not stems:
+        return None
+    return re.compile(
+        r"\b(?:" + "|".join(re.escape(s) for s in stems) + r")\w*", re.IGNORECASE | re.UNICODE
+    )
+
+
 def mark(text: str | None, query: str | None) -> Markup:
     """``text`` escaped, with the words starting like a searched word inside ``<mark>``."""
     text = text or ""
-    stems = _stems(query or "")
-    if not stems:
+    pattern = _pattern(query or "")
+    if pattern is None:
         return escape(text)
-    pattern = re.compile(
-        r"\b(?:" + "|".join(re.escape(s) for s in stems) + r")\w*", re.IGNORECASE | re.UNICODE
-    )
     out, last = [], 0
     for found in pattern.finditer(text):
         out.append(escape(text[last : found.start()]))

@@ -12,13 +12,14 @@ import logging
 import re
 import threading
 from bisect import bisect_right
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from flask import url_for
+from flask import has_request_context, request, url_for
 from werkzeug.routing import BuildError
 from whoosh import query as wq
 from whoosh.collectors import TimeLimit, TimeLimitCollector
@@ -57,6 +58,8 @@ MAX_PER_PAGE = 100
 MAX_EXPANSIONS = 64
 SYNTAX_TIME_LIMIT = 1.0
 FACET_VALUES = 50
+#: Answers (a page of hits, a listing's ids) each process keeps for an unchanged index.
+ANSWERS_KEPT = 256
 
 _WORD = re.compile(ITALIAN_TOKEN)
 _SYNTAX = re.compile(r"""["*?:^(){}\[\]~+]|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b""")
@@ -127,7 +130,46 @@ def reset_process_state() -> None:
     global _epoch
     _epoch += 1
     engine.clear_caches()
+    _answers.clear()
     node.reset_process_state()
+
+
+def _index_state(s: Searcher) -> tuple[str, str, int]:
+    """Which index ``s`` reads, and which of its commits: any change gives a new state."""
+    directory = str(node.index_dir())
+    build, _ix, _searcher = _searchers.by_dir[directory]
+    return directory, str(build), s.reader().generation()
+
+
+class _Answers:
+    """The answers this process gave lately, for the index state they were computed on:
+    the same words on an unchanged index give the same answer, and a public page asks
+    the same few questions over and over. Keys carry the index state, so an update
+    applied to this node's index is seen by the next query."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.entries: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+
+    def get(self, key: tuple[Any, ...]) -> Any:
+        with self.lock:
+            value = self.entries.get(key)
+            if value is not None:
+                self.entries.move_to_end(key)
+            return value
+
+    def put(self, key: tuple[Any, ...], value: Any) -> None:
+        with self.lock:
+            self.entries[key] = value
+            while len(self.entries) > ANSWERS_KEPT:
+                self.entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+_answers = _Answers()
 
 
 def _drain_if_stale() -> None:
@@ -166,7 +208,30 @@ def query(
     s = searcher()
     groups = filter_groups(doc_types, filters)
     day = (today or utcnow().date()).isoformat()
-    evaluation = _evaluate(s, (q or "").strip(), groups, page * per_page, day)
+    q = (q or "").strip()
+    # Hits carry addresses: the application root they were built for is part of the key.
+    key = ("query", _index_state(s), q, repr(groups), page, per_page, lang, day, _root())
+    answer = _answers.get(key)
+    if answer is None:
+        answer = _query(s, q, groups, page, per_page, lang, day)
+        _answers.put(key, answer)
+    return answer
+
+
+def _root() -> str:
+    return request.script_root if has_request_context() else ""
+
+
+def _query(
+    s: Searcher,
+    q: str,
+    groups: list[list[tuple[str, str]]],
+    page: int,
+    per_page: int,
+    lang: str,
+    day: str,
+) -> SearchResults:
+    evaluation = _evaluate(s, q, groups, page * per_page, day)
     start = (page - 1) * per_page
     hits = [_hit(s, docnum, lang) for _score, docnum in evaluation.top[start:]]
     counts = engine.facet_counts(evaluation.leaves, FACETS)
@@ -187,7 +252,20 @@ def matching_ids(
     _drain_if_stale()
     s = searcher()
     day = (today or utcnow().date()).isoformat()
-    evaluation = _evaluate(s, (q or "").strip(), filter_groups(doc_types, None), limit, day)
+    q = (q or "").strip()
+    groups = filter_groups(doc_types, None)
+    key = ("ids", _index_state(s), q, repr(groups), limit, day)
+    answer = _answers.get(key)
+    if answer is None:
+        answer = tuple(_matching_ids(s, q, groups, limit, day))
+        _answers.put(key, answer)
+    return list(answer)
+
+
+def _matching_ids(
+    s: Searcher, q: str, groups: list[list[tuple[str, str]]], limit: int, day: str
+) -> list[str]:
+    evaluation = _evaluate(s, q, groups, limit, day)
     if not evaluation.top:
         return []
     leaves = engine.leaves(s)

@@ -248,6 +248,18 @@ def test_matching_ids_are_the_hits_ids_in_their_order(word: str) -> None:
     assert search.matching_ids("zzznothinglikeit") == []
 
 
+def test_an_answer_is_reused_until_the_index_changes(word: str) -> None:
+    make_org(name=f"Prima {word}")
+    commit_and_drain()
+    first = search.query(word)
+    assert search.query(word) is first  # the same words on the same index
+    assert search.matching_ids(word) == [first.hits[0].doc_id]
+    make_org(name=f"Seconda {word}")
+    commit_and_drain()
+    assert sorted(found(word)) == [f"Prima {word}", f"Seconda {word}"]
+    assert len(search.matching_ids(word)) == 2
+
+
 def test_matching_ids_read_an_index_built_without_the_id_column(
     word: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
