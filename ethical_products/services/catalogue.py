@@ -4,8 +4,11 @@ ranked listing, and the facet counts beside it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import time
+from collections.abc import Hashable
+from dataclasses import dataclass, field, replace
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -21,10 +24,12 @@ from sqlalchemy import (
 
 from ethical_products.models import (
     PRODUCER_KINDS,
+    Photo,
     ProducerProfile,
     Product,
+    Variant,
 )
-from portal import db, municipalities
+from portal import db, memo, municipalities
 from portal.db import utcnow
 from portal.models import Organisation
 
@@ -76,6 +81,16 @@ def search_ids(q: str) -> list[int]:
 
     hits = search.query(q, doc_types=["product"], per_page=MAX_SEARCH_HITS).hits
     return [int(h.doc_id) for h in hits]
+
+
+def ranked_ids(q: str) -> list[int]:
+    """:func:`search_ids`, remembered while the data version holds, for at most the
+    seconds a node's index may lag behind the outbox before a query catches it up (so the
+    answer is never older than the index's own)."""
+    from portal.search.querying import DRAIN_INTERVAL
+
+    window = int(time.monotonic() // DRAIN_INTERVAL)
+    return list(memo.remember(("ethical_products.search", q, window), lambda: tuple(search_ids(q))))
 
 
 def catalogue(
@@ -141,3 +156,138 @@ def facet_counts(stmt: Select[Any], column: Any) -> dict[Any, int]:
         stmt.order_by(None).with_only_columns(column, func.count()).group_by(column)
     ).all()
     return {value: count for value, count in rows}
+
+
+def filters_key(
+    filters: CatalogueFilters, today: date | None = None, ranked: list[int] | None = None
+) -> tuple[Hashable, ...]:
+    """Everything the listing of ``filters`` depends on, as a key for :mod:`portal.memo`:
+    the filters, the month when the season counts, the ranked ids of a full-text search
+    (the index may answer differently at the same data version)."""
+    month = (today or utcnow().date()).month if filters.in_season else None
+    return (
+        filters.q,
+        filters.category,
+        filters.comune,
+        filters.radius_km,
+        tuple(filters.activities),
+        filters.organic,
+        filters.producer_id,
+        filters.in_season,
+        month,
+        tuple(ranked) if filters.q and ranked is not None else None,
+    )
+
+
+def catalogue_facets(
+    filters: CatalogueFilters, today: date | None = None, ranked: list[int] | None = None
+) -> tuple[dict[str, int], dict[int, int]]:
+    """The category and producer counts beside the listing of ``filters``, each over the
+    listing without its own filter; remembered while the data version holds (shared by
+    every reader: do not change the dictionaries)."""
+    if filters.q and ranked is None:
+        ranked = search_ids(filters.q)
+    by_category = replace(filters, category=None)
+    by_producer = replace(filters, producer_id=None)
+    categories = memo.remember(
+        ("ethical_products.facet.category", *filters_key(by_category, today, ranked)),
+        lambda: facet_counts(catalogue(by_category, today, ranked), Product.category),
+    )
+    producers = memo.remember(
+        ("ethical_products.facet.producer", *filters_key(by_producer, today, ranked)),
+        lambda: facet_counts(catalogue(by_producer, today, ranked), Product.producer_id),
+    )
+    return categories, producers
+
+
+@dataclass(frozen=True)
+class CardPhoto:
+    thumb_filename: str
+    alt: str
+
+
+@dataclass(frozen=True)
+class CardRow:
+    """What a product card shows, read without loading the product and its relations."""
+
+    id: int
+    name: str
+    name_en: str
+    category: str
+    producer_id: int
+    organic_body: str
+    organic_number: str
+    #: The lowest price of the active variants (as ``Product.min_price``).
+    min_price: Decimal | None
+    #: The first photo (as ``Product.photos[0]``).
+    photo: CardPhoto | None
+
+    def display_name(self, lang: str = "it") -> str:
+        return (lang == "en" and self.name_en) or self.name
+
+
+#: The product columns a card needs (``with_only_columns`` of a ``catalogue`` statement).
+CARD_COLUMNS = (
+    Product.id,
+    Product.name,
+    Product.name_en,
+    Product.category,
+    Product.producer_id,
+    Product.organic_body,
+    Product.organic_number,
+)
+
+
+def card_statement(stmt: Select[Any]) -> Select[Any]:
+    """``stmt`` (a ``catalogue`` statement: filter and order) selecting only the columns
+    of :data:`CARD_COLUMNS`; :func:`cards` completes its rows."""
+    return stmt.with_only_columns(*CARD_COLUMNS)
+
+
+def cards(rows: list[Any], photos: bool = True) -> list[CardRow]:
+    """The cards of one page of :func:`card_statement` rows: one query for the lowest
+    prices, one for the first photos (unless ``photos`` is false)."""
+    ids = [row.id for row in rows]
+    prices: dict[int, Decimal] = {}
+    first_photo: dict[int, CardPhoto] = {}
+    if ids:
+        prices = dict(
+            db.session.execute(
+                select(Variant.product_id, func.min(Variant.price))
+                .where(Variant.product_id.in_(ids), Variant.active.is_(True))
+                .group_by(Variant.product_id)
+            ).all()
+        )
+    if ids and photos:
+        for product_id, thumb, alt in db.session.execute(
+            select(Photo.product_id, Photo.thumb_filename, Photo.alt)
+            .where(Photo.product_id.in_(ids))
+            .order_by(Photo.product_id, Photo.position, Photo.id)
+        ):
+            first_photo.setdefault(product_id, CardPhoto(thumb, alt))
+    return [
+        CardRow(
+            id=row.id,
+            name=row.name,
+            name_en=row.name_en,
+            category=row.category,
+            producer_id=row.producer_id,
+            organic_body=row.organic_body,
+            organic_number=row.organic_number,
+            min_price=prices.get(row.id),
+            photo=first_photo.get(row.id),
+        )
+        for row in rows
+    ]
+
+
+def visible_producers() -> list[tuple[Organisation, ProducerProfile]]:
+    """Every producer whose products anyone may see, with its shop."""
+    return [
+        (org, profile)
+        for org, profile in db.session.execute(
+            select(Organisation, ProducerProfile)
+            .join(ProducerProfile, ProducerProfile.organisation_id == Organisation.id)
+            .where(Organisation.id.in_(visible_producer_ids()))
+        ).all()
+    ]
