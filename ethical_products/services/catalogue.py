@@ -5,7 +5,7 @@ ranked listing, and the facet counts beside it.
 from __future__ import annotations
 
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -93,11 +93,40 @@ def ranked_ids(q: str) -> list[int]:
     return list(memo.remember(("ethical_products.search", q, window), lambda: tuple(search_ids(q))))
 
 
+#: Statements built for the catalogue's filters, kept by this process (at most this many).
+MAX_BUILT = 512
+_statements: dict[Hashable, Select[Any]] = {}
+
+
+def _built(key: Hashable, build: Callable[[], Select[Any]]) -> Select[Any]:
+    """``build()``, kept for ``key``: a statement is immutable, and building one is a good
+    part of a page's work (its SQL is cached by SQLAlchemy anyway)."""
+    stmt = _statements.get(key)
+    if stmt is None:
+        if len(_statements) >= MAX_BUILT:
+            _statements.clear()
+        stmt = _statements[key] = build()
+    return stmt
+
+
 def catalogue(
     filters: CatalogueFilters, today: date | None = None, ranked: list[int] | None = None
 ) -> Select[Any]:
     """The public listing, filtered; full-text matches (``ranked``, from the search index,
     looked up here when not given) come best first."""
+    if filters.q and ranked is None:
+        ranked = search_ids(filters.q)
+    if filters.comune:  # the municipalities near it are read from the database
+        return _catalogue(filters, today, ranked)
+    return _built(
+        ("catalogue", *filters_key(filters, today, ranked)),
+        lambda: _catalogue(filters, today, ranked),
+    )
+
+
+def _catalogue(
+    filters: CatalogueFilters, today: date | None, ranked: list[int] | None
+) -> Select[Any]:
     stmt = visible_products()
     if filters.category:
         stmt = stmt.where(Product.category == filters.category)
@@ -140,8 +169,7 @@ def catalogue(
             )
         )
     if filters.q:
-        if ranked is None:
-            ranked = search_ids(filters.q)
+        ranked = ranked or []
         stmt = stmt.where(Product.id.in_(ranked))
         if ranked:
             order = case({pid: i for i, pid in enumerate(ranked)}, value=Product.id)
@@ -238,33 +266,46 @@ CARD_COLUMNS = (
 )
 
 
-def card_statement(stmt: Select[Any]) -> Select[Any]:
-    """``stmt`` (a ``catalogue`` statement: filter and order) selecting only the columns
-    of :data:`CARD_COLUMNS`; :func:`cards` completes its rows."""
-    return stmt.with_only_columns(*CARD_COLUMNS)
+#: The lowest price of a product's active variants (as ``Product.min_price``).
+MIN_PRICE = (
+    select(func.min(Variant.price))
+    .where(Variant.product_id == Product.id, Variant.active.is_(True))
+    .correlate(Product)
+    .scalar_subquery()
+)
 
 
-def cards(rows: list[Any], photos: bool = True) -> list[CardRow]:
-    """The cards of one page of :func:`card_statement` rows: one query for the lowest
-    prices, one for the first photos (unless ``photos`` is false)."""
-    ids = [row.id for row in rows]
-    prices: dict[int, Decimal] = {}
-    first_photo: dict[int, CardPhoto] = {}
-    if ids:
-        prices = dict(
-            db.session.execute(
-                select(Variant.product_id, func.min(Variant.price))
-                .where(Variant.product_id.in_(ids), Variant.active.is_(True))
-                .group_by(Variant.product_id)
-            ).all()
-        )
-    if ids and photos:
-        for product_id, thumb, alt in db.session.execute(
-            select(Photo.product_id, Photo.thumb_filename, Photo.alt)
-            .where(Photo.product_id.in_(ids))
-            .order_by(Photo.product_id, Photo.position, Photo.id)
-        ):
-            first_photo.setdefault(product_id, CardPhoto(thumb, alt))
+def _first_photo(column: Any) -> Any:
+    """``column`` of a product's first photo (as ``Product.photos[0]``)."""
+    return (
+        select(column)
+        .where(Photo.product_id == Product.id)
+        .order_by(Photo.position, Photo.id)
+        .limit(1)
+        .correlate(Product)
+        .scalar_subquery()
+    )
+
+
+def card_statement(stmt: Select[Any], photos: bool = True) -> Select[Any]:
+    """``stmt`` (a ``catalogue`` statement: filter and order) selecting what a card shows:
+    the columns of :data:`CARD_COLUMNS`, the lowest price and (with ``photos``) the first
+    photo, one row a product (read them with :func:`cards`)."""
+
+    def build() -> Select[Any]:
+        columns = [*CARD_COLUMNS, MIN_PRICE.label("min_price")]
+        if photos:
+            columns += [
+                _first_photo(Photo.thumb_filename).label("photo_thumb"),
+                _first_photo(Photo.alt).label("photo_alt"),
+            ]
+        return stmt.with_only_columns(*columns)
+
+    return _built(("card", stmt, photos), build)
+
+
+def cards(rows: list[Any]) -> list[CardRow]:
+    """The cards of one page of :func:`card_statement` rows."""
     return [
         CardRow(
             id=row.id,
@@ -274,8 +315,10 @@ def cards(rows: list[Any], photos: bool = True) -> list[CardRow]:
             producer_id=row.producer_id,
             organic_body=row.organic_body,
             organic_number=row.organic_number,
-            min_price=prices.get(row.id),
-            photo=first_photo.get(row.id),
+            min_price=row.min_price,
+            photo=CardPhoto(row.photo_thumb, row.photo_alt)
+            if getattr(row, "photo_thumb", None) is not None
+            else None,
         )
         for row in rows
     ]

@@ -20,6 +20,7 @@ from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
+from sqlalchemy.orm import defaultload
 
 from ethical_products import formats, payments, photos, services
 from ethical_products.forms import (
@@ -130,9 +131,15 @@ class PriceText:
         self.format = formats.current()
         # A trusted translation whose value is escaped, as Jinja's newstyle gettext does.
         self.template = Markup(gettext("from %(price)s"))  # noqa: S704
+        self.done: dict[Decimal, Markup] = {}
 
     def __call__(self, price: Decimal | None) -> Markup | None:
-        return None if price is None else self.template % {"price": self.format.euro(price)}
+        if price is None:
+            return None
+        text = self.done.get(price)
+        if text is None:
+            text = self.done[price] = self.template % {"price": self.format.euro(price)}
+        return text
 
 
 @dataclass(frozen=True)
@@ -238,10 +245,18 @@ def catalogue() -> Any:
     )
 
 
+#: The product page shows neither the producer's municipality nor loads the producer a
+#: second time through its shop: those joins are left out (read on use, if ever).
+PRODUCT_PAGE_LOADING = (
+    defaultload(Product.producer).lazyload(Organisation.municipality),
+    defaultload(Product.profile).lazyload(ProducerProfile.organisation),
+)
+
+
 @bp.route("/shop/products/<int:product_id>")
 @public
 def product_detail(product_id: int) -> Any:
-    product = db.session.get(Product, product_id)
+    product = db.session.get(Product, product_id, options=PRODUCT_PAGE_LOADING)
     manager = product is not None and product.producer in services.producer_organisations(
         current_user
     )
@@ -274,7 +289,7 @@ def producer_shop(org_id: int) -> Any:
         abort(404)
     filters = CatalogueFilters(producer_id=org.id)
     page = db.paginate(
-        services.card_statement(services.catalogue(filters)),
+        services.card_statement(services.catalogue(filters), photos=False),
         page_arg(),
         current_app.config["PER_PAGE"],
         scalars=False,
@@ -285,7 +300,7 @@ def producer_shop(org_id: int) -> Any:
     language = lang()
     page.items = [
         Listed(product_url(row.id), row.display_name(language), from_price(row.min_price))
-        for row in services.cards(page.items, photos=False)
+        for row in services.cards(page.items)
     ]
     shop_photos = (
         db.session.execute(
