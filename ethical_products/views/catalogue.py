@@ -20,7 +20,7 @@ from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
-from sqlalchemy.orm import defaultload
+from sqlalchemy.orm import defaultload, joinedload
 
 from ethical_products import formats, payments, photos, services
 from ethical_products.forms import (
@@ -245,9 +245,12 @@ def catalogue() -> Any:
     )
 
 
-#: The product page shows neither the producer's municipality nor loads the producer a
-#: second time through its shop: those joins are left out (read on use, if ever).
+#: The product page in one query: its variants and photos (a handful each) joined rather
+#: than selected apart; the producer's municipality, which the page does not show, and
+#: the producer a second time through its shop are left out (read on use, if ever).
 PRODUCT_PAGE_LOADING = (
+    joinedload(Product.variants),
+    joinedload(Product.photos),
     defaultload(Product.producer).lazyload(Organisation.municipality),
     defaultload(Product.profile).lazyload(ProducerProfile.organisation),
 )

@@ -15,7 +15,7 @@ from sqlalchemy import event
 
 from ethical_products import formats, services
 from ethical_products.label import label_facts, label_summary
-from ethical_products.models import ProducerProfile, Product, Variant
+from ethical_products.models import Photo, ProducerProfile, Product, Variant
 from portal import db, search
 from portal.i18n import euro
 from tests.ethical_products.factories import make_producer, make_product
@@ -210,3 +210,50 @@ def test_listing_orders_have_their_indexes():
     assert indexes["ix_ep_product_listing"] == ["active", "name", "id"]
     assert indexes["ix_ep_product_producer_listing"] == ["producer_id", "active", "name", "id"]
     assert indexes["ix_ep_product_category_listing"][:4] == ["active", "category", "name", "id"]
+
+
+def test_photos_and_variants_in_their_order_on_card_and_page(client, db_session):
+    farm, _u = make_producer()
+    plain, _v = make_product(farm, name="Semplice")
+    product, _v2 = make_product(farm, name="Con foto")
+    product.variants += [
+        Variant(label=f"Formato {n}", unit="jar", price=Decimal(f"{n}.00"), vat_rate=Decimal("4"))
+        for n in (9, 8)
+    ]
+    for position, name in ((2, "c"), (0, "a"), (1, "b")):
+        db.session.add(
+            Photo(
+                product_id=product.id,
+                filename=f"{name}-{product.id}.jpg",
+                thumb_filename=f"{name}-{product.id}-t.jpg",
+                width=800,
+                height=600,
+                alt=f"Foto {name}",
+                position=position,
+            )
+        )
+    db.session.flush()
+    html = client.get("/shop").get_data(as_text=True)
+    card = html.split(f'aria-labelledby="product-{product.id}-title"')[1].split("</article>")[0]
+    assert f'src="/shop/photos/a-{product.id}-t.jpg" alt="Foto a"' in card
+    assert (
+        "<img"
+        not in html.split(f'aria-labelledby="product-{plain.id}-title"')[1].split("</article>")[0]
+    )
+
+    def page_and_selects(item):
+        db.session.commit()
+        db.session.expunge_all()  # the page loads the product as a new request does
+        with Statements() as seen:
+            page = client.get(f"/shop/products/{item.id}").get_data(as_text=True)
+        return page, len([s for s in seen.seen if s.startswith("SELECT")])
+
+    page, selects = page_and_selects(product)
+    assert re.findall(r'src="/shop/photos/([a-c])-\d+\.jpg"', page) == ["a", "b", "c"]
+    assert re.findall(r"(Vasetto 250 g|Formato \d)", page) == [
+        "Vasetto 250 g",
+        "Formato 9",
+        "Formato 8",
+    ]
+    # One query, whatever the number of photos and variants.
+    assert selects == page_and_selects(plain)[1] == 1
