@@ -14,7 +14,10 @@ declared: a missing fact is left out, never assumed, and nothing about the worke
 
 Product pages and the JSON API render the output of :func:`label_facts` in full;
 catalogue cards render :func:`label_summary`, a short form of the same facts (register,
-inclusion share, organic), so a card can never say more than the full label.
+inclusion share, organic), so a card can never say more than the full label. The label is
+made of parts, :func:`producer_facts` (the same on each of a producer's products),
+:func:`organic_fact` and :func:`origin_fact`, so a page of cards summarises each producer's
+part once: :func:`summarise` of the parts in the label's order is :func:`label_summary`.
 """
 
 from __future__ import annotations

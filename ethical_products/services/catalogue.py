@@ -1,5 +1,10 @@
 """The public catalogue: which products anyone may see, the filtered and full-text
 ranked listing, and the facet counts beside it.
+
+A catalogue page is read by many and changes only with a commit: its facet counts, its
+total and the search index's answer are remembered while the data version holds
+(:mod:`portal.memo`, keyed by everything they depend on, :func:`filters_key`), and a card
+reads only the columns it shows, its lowest price and first photo in the same query.
 """
 
 from __future__ import annotations
@@ -287,21 +292,60 @@ def _first_photo(column: Any) -> Any:
     )
 
 
+def _card_columns(photos: bool) -> list[Any]:
+    columns = [*CARD_COLUMNS, MIN_PRICE.label("min_price")]
+    if photos:
+        columns += [
+            _first_photo(Photo.thumb_filename).label("photo_thumb"),
+            _first_photo(Photo.alt).label("photo_alt"),
+        ]
+    return columns
+
+
 def card_statement(stmt: Select[Any], photos: bool = True) -> Select[Any]:
     """``stmt`` (a ``catalogue`` statement: filter and order) selecting what a card shows:
     the columns of :data:`CARD_COLUMNS`, the lowest price and (with ``photos``) the first
     photo, one row a product (read them with :func:`cards`)."""
+    return _built(("card", stmt, photos), lambda: stmt.with_only_columns(*_card_columns(photos)))
 
-    def build() -> Select[Any]:
-        columns = [*CARD_COLUMNS, MIN_PRICE.label("min_price")]
-        if photos:
-            columns += [
-                _first_photo(Photo.thumb_filename).label("photo_thumb"),
-                _first_photo(Photo.alt).label("photo_alt"),
-            ]
-        return stmt.with_only_columns(*columns)
 
-    return _built(("card", stmt, photos), build)
+def ranked_page(
+    filters: CatalogueFilters,
+    ranked: list[int],
+    page: int,
+    per_page: int,
+    today: date | None = None,
+    count_limit: int | None = None,
+) -> db.Page:
+    """One page of cards of a full-text search, best first: what ``db.paginate`` of the
+    ``card_statement`` gives, read another way. The search answers a few hundred ids at
+    most, so the ids among them that pass the filters are read (and remembered while the
+    data version holds), put in the ranking's order here, and only the page's products
+    are read, with their price and photo, instead of all the matches sorted by rank."""
+    page = max(1, page)
+    per_page = max(1, min(per_page, 100))
+    stmt = catalogue(filters, today, ranked)
+    matching = memo.remember(
+        ("ethical_products.search_matches", *filters_key(filters, today, ranked)),
+        lambda: frozenset(
+            db.session.execute(stmt.order_by(None).with_only_columns(Product.id)).scalars()
+        ),
+    )
+    ids = [pid for pid in dict.fromkeys(ranked) if pid in matching]
+    total, capped = len(ids), False
+    if count_limit is not None and total > count_limit:
+        total, capped = count_limit, True
+    shown = ids[(page - 1) * per_page : page * per_page]
+    rows = {}
+    if shown:
+        rows = {
+            row.id: row
+            for row in db.session.execute(
+                select(*_card_columns(photos=True)).where(Product.id.in_(shown))
+            )
+        }
+    items = [rows[pid] for pid in shown if pid in rows]
+    return db.Page(items=items, total=total, page=page, per_page=per_page, total_capped=capped)
 
 
 def cards(rows: list[Any]) -> list[CardRow]:

@@ -211,14 +211,20 @@ def catalogue() -> Any:
     filters = filters_from_args()
     ranked = services.ranked_ids(filters.q) if filters.q else None
     today = utcnow().date()
-    page = db.paginate(
-        services.card_statement(services.catalogue(filters, today, ranked)),
-        page_arg(),
-        current_app.config["PER_PAGE"],
-        scalars=False,
-        count_limit=current_app.config["LISTING_COUNT_LIMIT"],
-        count_key=("ethical_products.catalogue", *services.filters_key(filters, today, ranked)),
-    )
+    count_limit = current_app.config["LISTING_COUNT_LIMIT"]
+    if ranked is None:
+        page = db.paginate(
+            services.card_statement(services.catalogue(filters, today)),
+            page_arg(),
+            current_app.config["PER_PAGE"],
+            scalars=False,
+            count_limit=count_limit,
+            count_key=("ethical_products.catalogue", *services.filters_key(filters, today)),
+        )
+    else:
+        page = services.ranked_page(
+            filters, ranked, page_arg(), current_app.config["PER_PAGE"], today, count_limit
+        )
     categories, producer_counts = services.catalogue_facets(filters, today, ranked)
     texts = shop_texts()
     make_card = CardMaker(texts)

@@ -257,3 +257,44 @@ def test_photos_and_variants_in_their_order_on_card_and_page(client, db_session)
     ]
     # One query, whatever the number of photos and variants.
     assert selects == page_and_selects(plain)[1] == 1
+
+
+def test_a_search_page_is_the_listing_of_the_matches_in_rank_order(
+    app, client, db_session, monkeypatch
+):
+    farm, _u = make_producer()
+    coop, _u2 = make_producer("cooperative_b")
+    for n, (org, category) in enumerate(
+        [(farm, "honey"), (coop, "honey"), (farm, "bakery"), (coop, "fruit"), (farm, "honey")]
+    ):
+        make_product(org, name=f"Castagno {'scuro ' * n}{n}", category=category)
+    make_product(farm, name="Olio nuovo", category="oil")
+    db.session.commit()
+    search.drain()
+    ranked = services.search_ids("castagno")
+    assert len(ranked) == 5
+    for filters in (
+        services.CatalogueFilters(q="castagno"),
+        services.CatalogueFilters(q="castagno", category="honey"),
+        services.CatalogueFilters(q="castagno", producer_id=coop.id),
+    ):
+        listing = services.card_statement(services.catalogue(filters, ranked=ranked))
+        for number in (1, 2, 3):
+            expected = db.paginate(listing, number, 2, scalars=False, count_limit=3)
+            got = services.ranked_page(filters, ranked, number, 2, count_limit=3)
+            assert [r.id for r in got.items] == [r.id for r in expected.items]
+            assert (got.total, got.total_capped, got.pages) == (
+                expected.total,
+                expected.total_capped,
+                expected.pages,
+            )
+    monkeypatch.setitem(app.config, "PER_PAGE", 2)
+    second = client.get("/shop?q=castagno&category=honey&page=2").get_data(as_text=True)
+    shown = re.findall(r'id="product-(\d+)-title"', second)
+    honey = services.catalogue(
+        services.CatalogueFilters(q="castagno", category="honey"), ranked=ranked
+    )
+    assert [int(i) for i in shown] == [
+        r.id for r in db.paginate(services.card_statement(honey), 2, 2, scalars=False).items
+    ]
+    assert found(second) == "3 prodotti trovati"
