@@ -216,21 +216,40 @@ def catalogue_facets(
     filters: CatalogueFilters, today: date | None = None, ranked: list[int] | None = None
 ) -> tuple[dict[str, int], dict[int, int]]:
     """The category and producer counts beside the listing of ``filters``, each over the
-    listing without its own filter; remembered while the data version holds (shared by
-    every reader: do not change the dictionaries)."""
+    listing without its own filter.
+
+    Both come from one count by category and producer over the listing without either
+    filter, remembered while the data version holds: one scan serves both facets, and
+    every choice of a category or a producer with the same other filters."""
     if filters.q and ranked is None:
         ranked = search_ids(filters.q)
-    by_category = replace(filters, category=None)
-    by_producer = replace(filters, producer_id=None)
-    categories = memo.remember(
-        ("ethical_products.facet.category", *filters_key(by_category, today, ranked)),
-        lambda: facet_counts(catalogue(by_category, today, ranked), Product.category),
-    )
-    producers = memo.remember(
-        ("ethical_products.facet.producer", *filters_key(by_producer, today, ranked)),
-        lambda: facet_counts(catalogue(by_producer, today, ranked), Product.producer_id),
-    )
+    pairs = facet_pairs(replace(filters, category=None, producer_id=None), today, ranked)
+    categories: dict[str, int] = {}
+    producers: dict[int, int] = {}
+    for (category, producer_id), n in pairs.items():
+        if not filters.producer_id or producer_id == filters.producer_id:
+            categories[category] = categories.get(category, 0) + n
+        if not filters.category or category == filters.category:
+            producers[producer_id] = producers.get(producer_id, 0) + n
     return categories, producers
+
+
+def facet_pairs(
+    filters: CatalogueFilters, today: date | None = None, ranked: list[int] | None = None
+) -> dict[tuple[str, int], int]:
+    """Products of the listing of ``filters`` by category and producer (remembered while
+    the data version holds; shared by every reader: do not change it)."""
+
+    def count() -> dict[tuple[str, int], int]:
+        stmt = catalogue(filters, today, ranked).order_by(None)
+        rows = db.session.execute(
+            stmt.with_only_columns(Product.category, Product.producer_id, func.count()).group_by(
+                Product.category, Product.producer_id
+            )
+        )
+        return {(category, producer_id): n for category, producer_id, n in rows}
+
+    return memo.remember(("ethical_products.facets", *filters_key(filters, today, ranked)), count)
 
 
 @dataclass(frozen=True)

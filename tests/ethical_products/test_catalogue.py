@@ -210,6 +210,15 @@ def test_listing_orders_have_their_indexes():
     assert indexes["ix_ep_product_listing"] == ["active", "name", "id"]
     assert indexes["ix_ep_product_producer_listing"] == ["producer_id", "active", "name", "id"]
     assert indexes["ix_ep_product_category_listing"][:4] == ["active", "category", "name", "id"]
+    # The facets: by category and producer, then the columns of the filters that count.
+    assert indexes["ix_ep_product_active_category"] == [
+        "active",
+        "category",
+        "producer_id",
+        "organic",
+        "season_from",
+        "season_to",
+    ]
 
 
 def test_photos_and_variants_in_their_order_on_card_and_page(client, db_session):
@@ -298,3 +307,38 @@ def test_a_search_page_is_the_listing_of_the_matches_in_rank_order(
         r.id for r in db.paginate(services.card_statement(honey), 2, 2, scalars=False).items
     ]
     assert found(second) == "3 prodotti trovati"
+
+
+def test_facets_are_the_counts_of_the_listing_without_their_own_filter(db_session):
+    from dataclasses import replace
+
+    farm, _u = make_producer()
+    coop, _u2 = make_producer("cooperative_b", art2_activities=["b"])
+    for org, category, organic in [
+        (farm, "honey", True),
+        (farm, "honey", False),
+        (farm, "oil", False),
+        (coop, "oil", True),
+        (coop, "fruit", False),
+    ]:
+        make_product(org, category=category, organic=organic)
+    F = services.CatalogueFilters
+    for filters in (
+        F(),
+        F(category="honey"),
+        F(producer_id=coop.id),
+        F(category="oil", producer_id=farm.id),
+        F(category="fruit", producer_id=farm.id),
+        F(organic=True),
+        F(organic=True, category="oil"),
+        F(activities=["b"]),
+    ):
+        expected = (
+            services.facet_counts(
+                services.catalogue(replace(filters, category=None)), Product.category
+            ),
+            services.facet_counts(
+                services.catalogue(replace(filters, producer_id=None)), Product.producer_id
+            ),
+        )
+        assert services.catalogue_facets(filters) == expected, filters
