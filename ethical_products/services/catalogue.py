@@ -20,6 +20,7 @@ from sqlalchemy import (
     Select,
     Text,
     and_,
+    bindparam,
     case,
     cast,
     func,
@@ -357,12 +358,13 @@ def ranked_page(
     shown = ids[(page - 1) * per_page : page * per_page]
     rows = {}
     if shown:
-        rows = {
-            row.id: row
-            for row in db.session.execute(
-                select(*_card_columns(photos=True)).where(Product.id.in_(shown))
-            )
-        }
+        by_ids = _built(
+            ("cards by id",),
+            lambda: select(*_card_columns(photos=True)).where(
+                Product.id.in_(bindparam("ids", expanding=True))
+            ),
+        )
+        rows = {row.id: row for row in db.session.execute(by_ids, {"ids": shown})}
     items = [rows[pid] for pid in shown if pid in rows]
     return db.Page(items=items, total=total, page=page, per_page=per_page, total_capped=capped)
 
