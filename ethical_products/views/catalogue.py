@@ -125,7 +125,7 @@ def shop_texts() -> ShopTexts:
 
 
 class PriceText:
-    """ "from 4,50 €" for many prices: translated once, formatted once per amount."""
+    """The "from 4,50 €" of many prices: translated once, formatted once per amount."""
 
     def __init__(self) -> None:
         self.format = formats.current()
