@@ -14,11 +14,15 @@ declared: a missing fact is left out, never assumed, and nothing about the worke
 
 Product pages and the JSON API render the output of :func:`label_facts` in full;
 catalogue cards render :func:`label_summary`, a short form of the same facts (register,
-inclusion share, organic), so a card can never say more than the full label.
+inclusion share, organic), so a card can never say more than the full label. The label is
+made of parts, :func:`producer_facts` (the same on each of a producer's products),
+:func:`organic_fact` and :func:`origin_fact`, so a page of cards summarises each producer's
+part once: :func:`summarise` of the parts in the label's order is :func:`label_summary`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -27,7 +31,7 @@ from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 
 from ethical_products.models import ART2_ACTIVITIES, ProducerProfile, Product
-from portal.models import COOPERATIVE_B, SOCIAL_FARM_KIND
+from portal.models import COOPERATIVE_B, SOCIAL_FARM_KIND, Municipality, Organisation
 
 
 @dataclass(frozen=True)
@@ -41,8 +45,19 @@ class Fact:
 
 def label_facts(product: Product) -> list[Fact]:
     """The facts of ``product``'s ethical label, in a fixed order."""
-    producer = product.producer
-    profile: ProducerProfile | None = product.profile
+    facts = producer_facts(product.producer, product.profile)
+    organic = organic_fact(product.organic_body, product.organic_number)
+    if organic is not None:
+        facts.append(organic)
+    origin = origin_fact(product.municipality)
+    if origin is not None:
+        facts.append(origin)
+    return facts
+
+
+def producer_facts(producer: Organisation, profile: ProducerProfile | None) -> list[Fact]:
+    """The facts of the label that come from the producer, the same on each of its
+    products: the register, the art. 2 activities, the inclusion share (facts 1–3)."""
     facts: list[Fact] = []
     # 1. Enrolment in a register (verified by an administrator before the shop is public).
     if producer.kind == SOCIAL_FARM_KIND and producer.regional_register.strip():
@@ -102,38 +117,37 @@ def label_facts(product: Product) -> list[Fact]:
                     {"percent": f"{Decimal(share):.2f}", "declared_on": declared.isoformat()},
                 )
             )
-    # 4. Organic certification: only with its control body and certificate number.
-    if product.organic_body.strip() and product.organic_number.strip():
-        facts.append(
-            Fact(
-                "organic",
-                _(
-                    "Organic farming (Reg. EU 2018/848), control body %(body)s, certificate "
-                    "%(number)s",
-                    body=product.organic_body.strip(),
-                    number=product.organic_number.strip(),
-                ),
-                {
-                    "body": product.organic_body.strip(),
-                    "certificate": product.organic_number.strip(),
-                },
-            )
-        )
-    # 5. Origin.
-    place = product.municipality
-    if place is not None:
-        facts.append(
-            Fact(
-                "origin",
-                _("Origin: %(place)s", place=place.label),
-                {
-                    "comune": place.istat_code,
-                    "municipality": place.name,
-                    "province": place.province_code,
-                },
-            )
-        )
     return facts
+
+
+def organic_fact(body: str, number: str) -> Fact | None:
+    """4. Organic certification: only with its control body and certificate number."""
+    if not (body.strip() and number.strip()):
+        return None
+    return Fact(
+        "organic",
+        _(
+            "Organic farming (Reg. EU 2018/848), control body %(body)s, certificate %(number)s",
+            body=body.strip(),
+            number=number.strip(),
+        ),
+        {"body": body.strip(), "certificate": number.strip()},
+    )
+
+
+def origin_fact(place: Municipality | None) -> Fact | None:
+    """5. Origin."""
+    if place is None:
+        return None
+    return Fact(
+        "origin",
+        _("Origin: %(place)s", place=place.label),
+        {
+            "comune": place.istat_code,
+            "municipality": place.name,
+            "province": place.province_code,
+        },
+    )
 
 
 def label_json(product: Product) -> list[dict[str, Any]]:
@@ -147,8 +161,14 @@ SUMMARY_CODES = ("register", "inclusion_hours_share", "organic")
 def label_summary(product: Product) -> list[Fact]:
     """Short texts for a card, made only from :func:`label_facts` (same codes and data):
     a fact missing from the full label is missing here too."""
+    return summarise(label_facts(product))
+
+
+def summarise(facts: Iterable[Fact]) -> list[Fact]:
+    """The short form of ``facts`` (a label, or its producer's or organic part, in the
+    label's order): :data:`SUMMARY_CODES` only, with short texts."""
     summary: list[Fact] = []
-    for fact in label_facts(product):
+    for fact in facts:
         if fact.code == "register":
             text = (
                 _("Social farm in the regional register")

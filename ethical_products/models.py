@@ -173,11 +173,24 @@ class Product(Versioned, TimestampMixin, Base):
     __tablename__ = "ep_product"
     __search_type__ = "product"
     __table_args__ = (
-        Index("ix_ep_product_producer_active", "producer_id", "active"),
-        # The category facet counts from the index alone.
-        Index("ix_ep_product_active_category", "active", "category", "producer_id"),
+        # A producer's shop in the catalogue's order (and the producer facet's counts).
+        Index("ix_ep_product_producer_listing", "producer_id", "active", "name", "id"),
+        # The facets count by category and producer from the index alone, also with the
+        # organic and season filters.
+        Index(
+            "ix_ep_product_active_category",
+            "active",
+            "category",
+            "producer_id",
+            "organic",
+            "season_from",
+            "season_to",
+        ),
         # The catalogue's order: by name, read from the index, no sort.
         Index("ix_ep_product_listing", "active", "name", "id"),
+        # A category's listing in the same order (with the producer last, counts by
+        # category and producer may read it alone too).
+        Index("ix_ep_product_category_listing", "active", "category", "name", "id", "producer_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
