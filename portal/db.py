@@ -244,13 +244,13 @@ def paginate(
     """
     page = max(1, page)
     per_page = max(1, min(per_page, 100))
-    counted = stmt.order_by(None)
-    if count_limit is not None:
-        counted = counted.with_only_columns(literal_column("1"), maintain_column_froms=True).limit(
-            count_limit + 1
-        )
 
     def count() -> int:
+        counted = stmt.order_by(None)
+        if count_limit is not None:
+            counted = counted.with_only_columns(
+                literal_column("1"), maintain_column_froms=True
+            ).limit(count_limit + 1)
         return session.execute(select(func.count()).select_from(counted.subquery())).scalar_one()
 
     if count_key is None:

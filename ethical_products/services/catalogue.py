@@ -9,7 +9,6 @@ reads only the columns it shows, its lowest price and first photo in the same qu
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -82,21 +81,16 @@ MAX_SEARCH_HITS = 1000
 
 
 def search_ids(q: str) -> list[int]:
-    """Product ids matching ``q`` in the search index, best first."""
+    """Product ids matching ``q`` in the search index, best first (the index's own answer
+    cache serves repeats while this node's index is unchanged)."""
     from portal import search
 
-    hits = search.query(q, doc_types=["product"], per_page=MAX_SEARCH_HITS).hits
-    return [int(h.doc_id) for h in hits]
+    return [int(i) for i in search.matching_ids(q, doc_types=["product"], limit=MAX_SEARCH_HITS)]
 
 
 def ranked_ids(q: str) -> list[int]:
-    """:func:`search_ids`, remembered while the data version holds, for at most the
-    seconds a node's index may lag behind the outbox before a query catches it up (so the
-    answer is never older than the index's own)."""
-    from portal.search.querying import DRAIN_INTERVAL
-
-    window = int(time.monotonic() // DRAIN_INTERVAL)
-    return list(memo.remember(("ethical_products.search", q, window), lambda: tuple(search_ids(q))))
+    """The ranking a catalogue page orders its matches by (:func:`search_ids`)."""
+    return search_ids(q)
 
 
 #: Statements built for the catalogue's filters, kept by this process (at most this many).
