@@ -17,6 +17,7 @@ BENCHMARKS = [
     "ethical_products",
     "microcredit",
     "pages",
+    "growth",
     "http",  # real HTTP under gunicorn, SQLite and PostgreSQL: the longest, last
 ]
 
