@@ -109,3 +109,33 @@ def test_row_url_builds_what_url_for_builds(app):
         detail = row_url("employers.vacancy_detail", "vacancy_id")
         for record_id in (1, 42, 2_147_483_647):
             assert detail(record_id) == url_for("employers.vacancy_detail", vacancy_id=record_id)
+
+
+def test_translated_labels_follow_the_language(app):
+    from employers.models import CONTRACT_TYPES
+    from portal.i18n import translated
+
+    with app.test_request_context("/", headers={"Accept-Language": "it"}):
+        italian = translated(CONTRACT_TYPES)
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        english = translated(CONTRACT_TYPES)
+        assert translated(CONTRACT_TYPES) is english  # built once per language
+        with force_locale("en"):
+            assert english == {k: str(v) for k, v in CONTRACT_TYPES.items()}
+    assert italian != english and set(italian) == set(CONTRACT_TYPES)
+
+
+def test_numbers_are_written_as_babel_writes_them(app):
+    from decimal import Decimal
+
+    from flask_babel import format_decimal
+
+    from portal.i18n import number
+
+    for language in ("it", "en"):
+        with app.test_request_context("/", headers={"Accept-Language": language}):
+            for value in (0, 7, 1234, 1_234_567, Decimal("1234.5"), -42):
+                assert number(value) == format_decimal(value)
+            assert number(None) == ""
+    with app.test_request_context("/", headers={"Accept-Language": "it"}):
+        assert number(1234567) == "1.234.567"
