@@ -1,7 +1,9 @@
 """Public pages in process (Flask test client, warm, page cache off): p50 server time.
 
 ``python -m bench pages``: the pages of the HTTP benchmark, rendered for an anonymous
-reader, each ``BENCH_PAGE_REPEAT`` times (default 30), median and p95 in milliseconds.
+reader, each ``BENCH_PAGE_REPEAT`` times (default 30), median and p95 in milliseconds, on
+each database of ``BENCH_DATABASES`` (default ``sqlite,postgresql``; PostgreSQL is the
+benchmark's own pgserver, seeded like SQLite).
 """
 
 from __future__ import annotations
@@ -9,14 +11,16 @@ from __future__ import annotations
 import os
 import re
 import statistics
+import subprocess
+import sys
 
 from flask import Flask
 
-from bench.common import p95, report, timed
+from bench.common import ROOT, p95, report, timed
 from bench.http import PAGES
 
 
-def run(app: Flask) -> None:
+def measure(app: Flask, name: str) -> None:
     app.config["PAGE_CACHE"] = False
     repeat = int(os.environ.get("BENCH_PAGE_REPEAT", 30))
     client = app.test_client()
@@ -28,8 +32,24 @@ def run(app: Flask) -> None:
     }
     for template in PAGES:
         path = template.format(**ids)
-        assert client.get(path).status_code == 200, path
-
+        for _ in range(3):  # warm: searchers opened, totals remembered
+            assert client.get(path).status_code == 200, path
         samples = timed(lambda path=path: client.get(path), repeat)
-        report(f"in process {template} p50", statistics.median(samples), "ms")
-        report(f"in process {template} p95", p95(samples), "ms")
+        report(f"in process {name} {template} p50", statistics.median(samples), "ms")
+        report(f"in process {name} {template} p95", p95(samples), "ms")
+
+
+def run(app: Flask) -> None:
+    for name in os.environ.get("BENCH_DATABASES", "sqlite,postgresql").split(","):
+        if name == "sqlite":
+            measure(app, name)
+            continue
+        from bench.http import database_env, prepare_in
+
+        env = database_env(name)
+        prepare_in(env)
+        code = "from bench.common import bench_app; from bench.pages import measure; "
+        code += f"measure(bench_app(), {name!r})"
+        subprocess.run(  # noqa: S603 - this interpreter
+            [sys.executable, "-c", code], cwd=ROOT, env={**os.environ, **env}, check=True
+        )
