@@ -376,15 +376,13 @@ def ranked_vacancy_ids(q: str, limit: int = 1000) -> list[int] | None:
 def public_vacancy_select(today: date) -> Select:
     """Every vacancy anyone may see: published, not expired, of a verified organisation
     (the SQL twin of ``Vacancy.is_public``; listing, search and matching share it)."""
-    return (
-        select(Vacancy)
-        .join(Organisation, Vacancy.organisation_id == Organisation.id)
-        .where(
-            Vacancy.status == PUBLISHED,
-            Vacancy.expires_on >= today,
-            Organisation.verified_at.is_not(None),
-        )
+    # EXISTS, not a join: a page of the listing walks the published-date index and checks
+    # each row's organisation by its key, where SQLite joined by first filtering all
+    # organisations into a Bloom filter on every request.
+    verified = exists().where(
+        Organisation.id == Vacancy.organisation_id, Organisation.verified_at.is_not(None)
     )
+    return select(Vacancy).where(Vacancy.status == PUBLISHED, Vacancy.expires_on >= today, verified)
 
 
 @dataclass(frozen=True)
