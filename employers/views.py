@@ -24,7 +24,7 @@ from employers.models import (
     Vacancy,
 )
 from employers.services import VACANCY_ROLES, VacancyData, VacancyError, VacancyFilters
-from portal import audit, concurrency, db, provinces
+from portal import audit, concurrency, db, memo, provinces
 from portal.db import utcnow
 from portal.forms import ConfirmForm
 from portal.i18n import translated
@@ -86,15 +86,21 @@ def vacancy_list() -> Any:
     resolve_comune_arg(filters)
     ranked = services.ranked_vacancy_ids(filters.q)
     day = today()
-    page = db.paginate(
-        services.public_vacancies(filters, day, ranked).with_only_columns(Vacancy.id),
-        page_arg(),
-        current_app.config["PER_PAGE"],
-        count_limit=current_app.config["LISTING_COUNT_LIMIT"],
-        # Every page of a listing, and every reader, shares one COUNT while nothing
-        # searchable changed (the day is in the key: vacancies expire at midnight).
-        count_key=("vacancies", repr(filters), day, None if ranked is None else tuple(ranked)),
-    )
+    ids = services.public_vacancies(filters, day, ranked).with_only_columns(Vacancy.id)
+    # Every page of a listing, and every reader, shares one COUNT while nothing
+    # searchable changed (the day is in the key: vacancies expire at midnight).
+    key = ("vacancies", repr(filters), day, None if ranked is None else tuple(ranked))
+    if ranked is None:
+        page = db.paginate(
+            ids,
+            page_arg(),
+            current_app.config["PER_PAGE"],
+            count_limit=current_app.config["LISTING_COUNT_LIMIT"],
+            count_key=key,
+        )
+    else:  # at most a thousand matches: filtered and ordered once, then sliced
+        matches = memo.remember(key, lambda: tuple(db.session.scalars(ids)))
+        page = db.page_of(matches, page_arg(), current_app.config["PER_PAGE"])
     page.items = services.vacancy_cards(page.items)
     return render_template(
         "employers/vacancy_list.html",

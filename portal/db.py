@@ -8,7 +8,7 @@ to a connection that holds an outer transaction, so each test is rolled back.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -265,6 +265,16 @@ def paginate(
     result = session.execute(stmt.limit(per_page).offset((page - 1) * per_page))
     items = list(result.scalars().all() if scalars else result.all())
     return Page(items=items, total=total, page=page, per_page=per_page, total_capped=capped)
+
+
+def page_of(items: Sequence[Any], page: int = 1, per_page: int = 20) -> Page:
+    """One page of a sequence already in its order (ids ranked and filtered once)."""
+    page = max(1, page)
+    per_page = max(1, min(per_page, 100))
+    start = (page - 1) * per_page
+    return Page(
+        items=list(items[start : start + per_page]), total=len(items), page=page, per_page=per_page
+    )
 
 
 def analyze() -> None:

@@ -139,3 +139,23 @@ def test_numbers_are_written_as_babel_writes_them(app):
             assert number(None) == ""
     with app.test_request_context("/", headers={"Accept-Language": "it"}):
         assert number(1234567) == "1.234.567"
+
+
+def test_the_home_figures_follow_a_verified_organisation(client):
+    from portal.db import utcnow
+    from tests.factories import make_org
+
+    def farms() -> int:
+        text = client.get("/").get_data(as_text=True)
+        found = re.search(r"(\d+)</[^>]+>\s*<[^>]+>\s*fattorie sociali", text)
+        assert found, text
+        return int(found.group(1))
+
+    before = farms()
+    assert farms() == before
+    farm = make_org("social_farm", verified=False)
+    db.session.commit()
+    assert farms() == before  # not verified yet
+    farm.verified_at = utcnow()
+    db.session.commit()
+    assert farms() == before + 1
