@@ -86,20 +86,23 @@ def vacancy_list() -> Any:
     resolve_comune_arg(filters)
     ranked = services.ranked_vacancy_ids(filters.q)
     day = today()
-    ids = services.public_vacancies(filters, day, ranked).with_only_columns(Vacancy.id)
+
+    def ids() -> Any:
+        return services.public_vacancies(filters, day, ranked).with_only_columns(Vacancy.id)
+
     # Every page of a listing, and every reader, shares one COUNT while nothing
     # searchable changed (the day is in the key: vacancies expire at midnight).
     key = ("vacancies", repr(filters), day, None if ranked is None else tuple(ranked))
     if ranked is None:
         page = db.paginate(
-            ids,
+            ids(),
             page_arg(),
             current_app.config["PER_PAGE"],
             count_limit=current_app.config["LISTING_COUNT_LIMIT"],
             count_key=key,
         )
     else:  # at most a thousand matches: filtered and ordered once, then sliced
-        matches = memo.remember(key, lambda: tuple(db.session.scalars(ids)))
+        matches = memo.remember(key, lambda: tuple(db.session.scalars(ids())))
         page = db.page_of(matches, page_arg(), current_app.config["PER_PAGE"])
     page.items = services.vacancy_cards(page.items)
     return render_template(
