@@ -32,6 +32,7 @@ from brokerage.tenders.models import (
     DRAFT,
     PUBLIC_STATUSES,
     SUBMITTED,
+    TENDER_STATUSES,
     ComplianceReport,
     Contract,
     Tender,
@@ -79,6 +80,7 @@ def tender_list() -> Any:
         q=q,
         clause=clause,
         clause_types=translated(CLAUSE_TYPES),
+        statuses=translated(TENDER_STATUSES),
     )
 
 
