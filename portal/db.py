@@ -149,9 +149,16 @@ def _sqlite_begin(connection: Any) -> None:
 
 def reads_only(flag: bool = True) -> None:
     """This request's next transactions only read (public pages): on SQLite they begin
-    deferred. Whatever must write afterwards calls ``reads_only(False)`` after ending the
-    reading transaction; a write inside a deferred one may fail while others write."""
+    deferred, on PostgreSQL the session reads in autocommit (no BEGIN and ROLLBACK round
+    trips around a page's few queries; each sees what is committed). Whatever must write
+    afterwards ends the reading transaction and calls ``reads_only(False)`` first."""
     g.db_reads_only = flag
+    if not flag or not current_app.config.get("DB_READ_AUTOCOMMIT", not current_app.testing):
+        return
+    current = session()
+    if current.in_transaction() or current.get_bind().dialect.name != "postgresql":
+        return
+    current.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 def make_engine(url: str, *, busy_ms: int = SQLITE_BUSY_TIMEOUT_MS, **kwargs: Any) -> Engine:

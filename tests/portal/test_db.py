@@ -71,3 +71,45 @@ def test_public_pages_read_while_another_connection_writes_on_sqlite(tmp_path):
     finally:
         writer.rollback()
         writer.close()
+
+
+def test_public_pages_read_in_autocommit_on_postgresql(tmp_path, postgres_database):
+    """On PostgreSQL a public page's reads skip BEGIN and ROLLBACK (autocommit); the page
+    cache still stores the page in a transaction of its own, and other pages keep theirs."""
+    from sqlalchemy import event
+
+    from portal import pagecache
+    from portal.migrate import upgrade
+    from tests.conftest import make_test_app
+
+    app = make_test_app(
+        postgres_database("ponte_read_autocommit"),
+        tmp_path,
+        DB_READ_AUTOCOMMIT=True,
+        PAGE_CACHE=True,
+        RATELIMIT_ENABLED=False,
+    )
+    with app.app_context():
+        upgrade()
+        engine = db.engine()
+    seen: list[tuple[str, bool]] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _record(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        seen.append((statement.split()[0].upper(), conn.connection.dbapi_connection.autocommit))
+
+    client = app.test_client()
+    for path in ("/vacancies", "/shop", "/tenders"):
+        seen.clear()
+        page = client.get(path)
+        assert page.status_code == 200 and page.headers["X-Page-Cache"] == "miss", path
+        reads = [autocommit for verb, autocommit in seen if verb == "SELECT"]
+        writes = [autocommit for verb, autocommit in seen if verb in ("INSERT", "DELETE")]
+        assert reads and all(reads), path  # every read of the page in autocommit
+        assert writes and not any(writes), path  # the stored entry: a transaction
+        assert client.get(path).headers["X-Page-Cache"] == "hit", path
+    seen.clear()
+    assert client.get("/login").status_code == 200  # not a public listing
+    assert not any(autocommit for _verb, autocommit in seen)
+    with app.app_context():
+        assert db.session.query(pagecache.PageCacheEntry).count() == 3
