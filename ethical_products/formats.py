@@ -1,5 +1,6 @@
-"""Formatting for pages that print many numbers, prices and links: the same output as the
-``number`` and ``euro`` template filters and ``url_for``, worked out once per value.
+"""Formatting for pages that print many numbers and prices: the same output as the
+``number`` and ``euro`` template filters, worked out once per value (links:
+``portal.layout.row_url``).
 
 Babel builds a number from its locale's pattern on every call and Flask-Babel looks up
 the request's locale each time; a catalogue page prints dozens of prices and counts, most
@@ -14,7 +15,6 @@ from decimal import Decimal
 from functools import lru_cache
 
 from babel import numbers
-from flask import url_for
 from flask_babel import get_locale
 
 
@@ -49,20 +49,3 @@ class Formats:
 def current() -> Formats:
     """The formatter of the request's language."""
     return Formats(str(get_locale()))
-
-
-class IdUrl:
-    """``url_for(endpoint, **{name: id})`` for many ids: the URL is built once with a
-    marker in the id's place, and each id is put where the marker was."""
-
-    MARKER = "2147483646"
-
-    def __init__(self, endpoint: str, name: str) -> None:
-        self.endpoint, self.name = endpoint, name
-        url = url_for(endpoint, **{name: int(self.MARKER)})
-        self.parts = url.split(self.MARKER) if url.count(self.MARKER) == 1 else None
-
-    def __call__(self, value: int) -> str:
-        if self.parts is None:  # the marker is also elsewhere in the URL
-            return url_for(self.endpoint, **{self.name: value})
-        return f"{self.parts[0]}{int(value)}{self.parts[1]}"

@@ -88,11 +88,6 @@ def search_ids(q: str) -> list[int]:
     return [int(i) for i in search.matching_ids(q, doc_types=["product"], limit=MAX_SEARCH_HITS)]
 
 
-def ranked_ids(q: str) -> list[int]:
-    """The ranking a catalogue page orders its matches by (:func:`search_ids`)."""
-    return search_ids(q)
-
-
 #: Statements built for the catalogue's filters, kept by this process (at most this many).
 MAX_BUILT = 512
 _statements: dict[Hashable, Select[Any]] = {}

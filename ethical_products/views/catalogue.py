@@ -40,6 +40,7 @@ from ethical_products.services import CatalogueFilters
 from ethical_products.views.common import bp, lang
 from portal import db, memo
 from portal.db import utcnow
+from portal.layout import row_url
 from portal.models import Organisation
 from portal.permissions import public
 from portal.views import page_arg
@@ -175,7 +176,7 @@ class CardMaker:
     def __init__(self, texts: ShopTexts) -> None:
         self.texts = texts
         self.lang = lang()
-        self.product_url = formats.IdUrl("ethical_products.product_detail", "product_id")
+        self.product_url = row_url("ethical_products.product_detail", "product_id")
         self.from_price = PriceText()
         self.organic: dict[tuple[str, str], list[Fact]] = {}
 
@@ -209,7 +210,7 @@ class CardMaker:
 @public
 def catalogue() -> Any:
     filters = filters_from_args()
-    ranked = services.ranked_ids(filters.q) if filters.q else None
+    ranked = services.search_ids(filters.q) if filters.q else None
     today = utcnow().date()
     count_limit = current_app.config["LISTING_COUNT_LIMIT"]
     if ranked is None:
@@ -304,7 +305,7 @@ def producer_shop(org_id: int) -> Any:
         scalars=False,
         count_key=("ethical_products.producer_shop", *services.filters_key(filters)),
     )
-    product_url = formats.IdUrl("ethical_products.product_detail", "product_id")
+    product_url = row_url("ethical_products.product_detail", "product_id")
     from_price = PriceText()
     language = lang()
     page.items = [

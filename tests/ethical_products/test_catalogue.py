@@ -18,6 +18,7 @@ from ethical_products.label import label_facts, label_summary
 from ethical_products.models import Photo, ProducerProfile, Product, Variant
 from portal import db, search
 from portal.i18n import euro
+from portal.layout import row_url
 from tests.ethical_products.factories import make_producer, make_product
 
 
@@ -200,7 +201,7 @@ def test_formats_print_as_the_template_filters(app, locale):
             assert fmt.number(n) == format_decimal(n)
         assert fmt.number(Decimal("5.0")) == format_decimal(Decimal("5.0"))
         assert fmt.number(None) == "" and fmt.euro(None) == ""
-        product_url = formats.IdUrl("ethical_products.product_detail", "product_id")
+        product_url = row_url("ethical_products.product_detail", "product_id")
         for pid in (1, 42, 2147483647):
             assert product_url(pid) == url_for("ethical_products.product_detail", product_id=pid)
 
